@@ -1,0 +1,147 @@
+"""The Textual app: owns the course, the progress store and the clock; screens do the rest.
+
+Start-up stays light on purpose: this module and the Home screen import neither numpy nor
+numba nor the engine. A lab pulls the engine in when it is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from functools import partial
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from content import Course, load_course
+from quizzes.store import Store
+
+MIN_WIDTH, MIN_HEIGHT = 60, 20
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TutorApp(App):
+    """genai-tutor. `start` opens a screen straight away: ("lesson", id), ("quiz", id),
+    ("exam", ""), ("review", "")."""
+
+    CSS_PATH = "tutor.tcss"
+    TITLE = "genai-tutor"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", id="help", tooltip="Keys and how this screen works"),
+        Binding("ctrl+p", "command_palette", "Commands", id="palette", show=False,
+                tooltip="Jump to a lesson, review, quiz, theme"),
+    ]
+
+    def __init__(
+        self,
+        course: Course | None = None,
+        store: Store | None = None,
+        start: tuple[str, str] | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__()
+        self.course = course if course is not None else load_course()
+        self.store = store if store is not None else Store.open()
+        self.now = now
+        self._start = start
+        self.animation_level = "none"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def on_mount(self) -> None:
+        from tutor.screens.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+        if self.course.problems:
+            count = len(self.course.problems)
+            first = self.course.problems[0]
+            self.notify(f"{count} problem(s) in the course files were skipped, e.g. {first}. "
+                        "Run 'genai-tutor validate' for the list.", title="Course problems",
+                        severity="warning", timeout=10)
+        if self.store.recovered_from is not None:
+            self.notify(f"Your progress file could not be read, so a fresh one was started. "
+                        f"The old file was kept at {self.store.recovered_from}.",
+                        title="Progress file moved aside", severity="warning", timeout=20)
+        if self._start is not None:
+            kind, ident = self._start
+            {"lesson": self.open_lesson, "quiz": self.open_quiz,
+             "exam": lambda _ident: self.open_exam(), "review": lambda _ident: self.open_review()}[kind](ident)
+
+    def on_unmount(self) -> None:
+        self.store.close()
+
+    def on_resize(self) -> None:
+        from tutor.screens.help import TooSmallScreen
+
+        too_small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        showing = isinstance(self.screen, TooSmallScreen)
+        if too_small and not showing:
+            self.push_screen(TooSmallScreen())
+        elif showing and not too_small:
+            self.pop_screen()
+
+    # ------------------------------------------------------------------ navigation
+
+    def open_lesson(self, lesson_id: str) -> None:
+        from tutor.screens.lesson import LessonScreen
+
+        self.push_screen(LessonScreen(lesson_id))
+
+    def open_quiz(self, lesson_id: str) -> None:
+        from tutor.screens.quiz import QuizScreen
+
+        lesson = self.course.lesson(lesson_id)
+        if not lesson.questions:
+            self.notify(f"{lesson.id} has no quiz questions yet.", severity="warning")
+            return
+        self.push_screen(QuizScreen(list(lesson.questions), kind="lesson", title=f"{lesson.id} quiz"))
+
+    def open_exam(self) -> None:
+        from quizzes.session import build_exam
+        from tutor.screens.quiz import QuizScreen
+
+        questions = build_exam(self.course, self.course.exam_per_lesson, seed=int(self.now().timestamp()) // 86400)
+        self.push_screen(QuizScreen(questions, kind="exam", title="Final exam"))
+
+    def open_review(self) -> None:
+        from tutor.screens.review import ReviewScreen
+
+        self.push_screen(ReviewScreen())
+
+    def open_progress(self) -> None:
+        from tutor.screens.progress import ProgressScreen
+
+        self.push_screen(ProgressScreen())
+
+    def open_lab(self, lab_id: str) -> None:
+        from tutor import labs
+
+        if not labs.available(lab_id):
+            self.notify(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon.", severity="information")
+            return
+        self.push_screen(labs.create(lab_id))
+
+    def action_help(self) -> None:
+        from tutor.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    # ------------------------------------------------------------------ command palette
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Review flashcards", "Study the cards that are due", self.open_review)
+        yield SystemCommand("Final exam", "A balanced exam drawn from every lesson", self.open_exam)
+        yield SystemCommand("Progress", "What you have read, reviewed and scored", self.open_progress)
+        for lesson in self.course.lessons:
+            yield SystemCommand(f"Lesson {lesson.id}: {lesson.title}", "Jump to this lesson",
+                                partial(self.open_lesson, lesson.id), discover=False)
+            if lesson.questions:
+                yield SystemCommand(f"Quiz {lesson.id}: {lesson.title}", "Check yourself on this lesson",
+                                    partial(self.open_quiz, lesson.id), discover=False)

@@ -1,0 +1,134 @@
+"""The `genai-tutor` command: start the tutor, check the course, drive the labs headless.
+
+Argument errors print one line with the valid choices and exit with code 2. Heavy modules
+(textual, numpy, numba) are imported only by the command that needs them, so
+`genai-tutor validate` and `--help` stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (with the valid choices) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _usage_error(message: str) -> int:
+    print(f"genai-tutor: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+# ------------------------------------------------------------------ study commands
+
+
+def _run_app(start: tuple[str, str] | None = None) -> int:
+    from tutor.app import TutorApp
+
+    TutorApp(start=start).run()
+    return 0
+
+
+def _check_lesson_id(lesson_id: str) -> str | None:
+    from content import load_course
+
+    ids = [lesson.id for lesson in load_course().lessons]
+    if lesson_id.upper() in ids:
+        return lesson_id.upper()
+    _usage_error(f"unknown lesson id '{lesson_id}' (choose from {', '.join(ids)})")
+    return None
+
+
+def cmd_lesson(args: argparse.Namespace) -> int:
+    lesson_id = _check_lesson_id(args.lesson_id)
+    return EXIT_USAGE if lesson_id is None else _run_app(("lesson", lesson_id))
+
+
+def cmd_quiz(args: argparse.Namespace) -> int:
+    if args.lesson_id.lower() == "exam":
+        return _run_app(("exam", ""))
+    lesson_id = _check_lesson_id(args.lesson_id)
+    return EXIT_USAGE if lesson_id is None else _run_app(("quiz", lesson_id))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from content import load_course, missing_glossary_terms
+
+    if args.path is not None and not Path(args.path, "course.toml").is_file():
+        return _usage_error(f"'{args.path}' is not a course folder (it has no course.toml)")
+    course = load_course(args.path)
+    uncovered = course.uncovered_concepts()
+    missing_terms = missing_glossary_terms(course)
+    if args.json:
+        print(json.dumps({
+            "lessons": len(course.lessons),
+            "cards": len(course.cards),
+            "questions": len(course.questions),
+            "glossary": len(course.glossary),
+            "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in course.problems],
+            "uncovered_concepts": uncovered,
+            "missing_glossary_terms": missing_terms,
+        }, indent=2))
+    else:
+        for problem in course.problems:
+            print(problem)
+        print(f"{len(course.lessons)} lessons, {len(course.cards)} cards, {len(course.questions)} questions, "
+              f"{len(course.glossary)} glossary terms; {len(course.problems)} problems")
+        if uncovered:
+            print(f"concepts not yet both explained and tested: {', '.join(uncovered)}")
+        if missing_terms:
+            print(f"syllabus glossary terms without an entry: {', '.join(missing_terms)}")
+    return 1 if course.problems else 0
+
+
+# ------------------------------------------------------------------ headless labs
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="genai-tutor",
+        description="A terminal tutor for how generative AI works. With no command, opens the tutor.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("run", help="open the tutor (the default)")
+    p = sub.add_parser("lesson", help="open the tutor at a lesson, e.g. 'genai-tutor lesson L03'")
+    p.add_argument("lesson_id")
+    sub.add_parser("review", help="review the flashcards that are due")
+    p = sub.add_parser("quiz", help="take a lesson's quiz ('genai-tutor quiz L03') or the final exam ('quiz exam')")
+    p.add_argument("lesson_id")
+    p = sub.add_parser("validate", help="check the course files and report problems as file:line: message")
+    p.add_argument("path", nargs="?", default=None, help="a course folder (default: the installed course)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    from tutor import headless
+
+    headless.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "run"
+    if command == "run":
+        return _run_app()
+    if command == "review":
+        return _run_app(("review", ""))
+    handlers = {"lesson": cmd_lesson, "quiz": cmd_quiz, "validate": cmd_validate}
+    if command in handlers:
+        return handlers[command](args)
+    return args.handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Help (F1 or ?): the keys of the screen you came from, and how the tutor works.
+Also the friendly screen shown while the terminal is too small."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Markdown, Static
+
+GENERAL = """\
+## Everywhere
+| Key | Does |
+| --- | --- |
+| F1 or ? | this help |
+| Ctrl+P | commands: jump to a lesson, review, quiz, final exam, theme |
+| Escape | go back |
+| Tab / Shift+Tab | move between buttons and lists |
+| ↑ / ↓, Enter | choose in a list |
+| q | quit (from Home) |
+
+## How studying works
+- **Lessons** explain one idea at a time. A "Try it" card opens a lab where a tiny
+  model trains or samples live on your CPU.
+- **Review** shows flashcards when they are due. Think of the answer, press Space to
+  see it, then grade yourself from 1 (Again) to 4 (Easy); each button shows when the
+  card would come back. Your memory model is FSRS.
+- **Quiz** checks each answer at once and explains it. At the end you can retry the
+  ones you missed. The **final exam** draws questions from every lesson.
+- Progress is saved after every answer, so you can stop at any time.
+"""
+
+
+def _screen_keys(screen: Screen) -> str:
+    rows = []
+    for binding in screen.BINDINGS:
+        if isinstance(binding, Binding) and binding.description:
+            keys = ", ".join(_pretty(key) for key in binding.key.split(","))
+            rows.append(f"| {keys} | {binding.tooltip or binding.description} |")
+    if not rows:
+        return ""
+    title = getattr(screen, "HELP_TITLE", "This screen")
+    extra = getattr(screen, "HELP", "")
+    return f"## {title}\n| Key | Does |\n| --- | --- |\n" + "\n".join(rows) + "\n\n" + extra + "\n"
+
+
+def _pretty(key: str) -> str:
+    names = {"escape": "Escape", "space": "Space", "enter": "Enter", "left_square_bracket": "[",
+             "right_square_bracket": "]", "question_mark": "?", "shift+up": "Shift+↑",
+             "shift+down": "Shift+↓", "up": "↑", "down": "↓", "left": "←", "right": "→"}
+    return names.get(key, key)
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,q,f1,question_mark", "app.pop_screen", "Close", id="help.close")]
+
+    def __init__(self, previous: Screen | None = None) -> None:
+        super().__init__()
+        self._keys = _screen_keys(previous) if previous is not None else ""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown("# Help\n\n" + self._keys + GENERAL)
+            yield Static("[dim]Escape closes this help[/]")
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()
+
+
+class TooSmallScreen(Screen):
+    """Replaces the layout while the terminal is smaller than the tutor needs."""
+
+    BINDINGS = [Binding("q,ctrl+c", "app.quit", "Quit", show=False)]
+
+    def compose(self) -> ComposeResult:
+        from tutor.app import MIN_HEIGHT, MIN_WIDTH
+
+        yield Static(
+            f"Please enlarge the terminal.\n\ngenai-tutor needs at least {MIN_WIDTH}×{MIN_HEIGHT} "
+            "characters; it is made for 80×24.\n\n(q quits)",
+            id="too-small",
+        )

@@ -1,0 +1,89 @@
+"""Home: the course map with each lesson's progress, what is due today, and the way in.
+
+This screen must stay cheap to import: no numpy, numba or engine here.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from quizzes import stats
+
+
+class HomeScreen(Screen):
+    BINDINGS = [
+        Binding("r", "review", "Review", id="home.review", tooltip="Study the flashcards that are due"),
+        Binding("x", "exam", "Final exam", id="home.exam", tooltip="A balanced exam drawn from every lesson"),
+        Binding("p", "progress", "Progress", id="home.progress", tooltip="What you have read, reviewed and scored"),
+        Binding("q", "app.quit", "Quit", id="home.quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="today"):
+            yield Static(id="due")
+            yield Button("Review", id="review", compact=True, tooltip="r: study the cards that are due")
+            yield Button("Final exam", id="exam", compact=True, tooltip="x: a balanced exam from every lesson")
+            yield Button("Progress", id="progress", compact=True, tooltip="p: your progress in detail")
+        yield Static("Lessons  [dim]↑/↓ choose · Enter open[/]", id="lessons-title")
+        yield OptionList(id="lessons")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "genai-tutor"
+        self.sub_title = self.app.course.title
+        self.refresh_progress()
+        self.query_one("#lessons", OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_progress()
+
+    def refresh_progress(self) -> None:
+        course, store = self.app.course, self.app.store
+        progress = stats.lesson_progress(course, store)
+        due = stats.due_count(course, store, self.app.now())
+        read = sum(1 for p in progress.values() if p.read)
+        self.query_one("#due", Static).update(
+            f"[b]{due}[/b] card{'s' if due != 1 else ''} due today · {read} of {len(course.lessons)} lessons read"
+        )
+        options = self.query_one("#lessons", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        for lesson in course.lessons:
+            options.add_option(Option(self._row(lesson, progress.get(lesson.id)), id=lesson.id))
+        if options.option_count:
+            options.highlighted = highlighted if highlighted is not None else 0
+
+    @staticmethod
+    def _row(lesson, progress) -> Text:
+        mark = "✓" if progress is not None and progress.read else "·"
+        row = Text.assemble((f"{mark} ", "bold green" if mark == "✓" else "dim"), (f"{lesson.id}  ", "bold"))
+        row.append(lesson.title)
+        if progress is not None:
+            detail = f"cards {progress.cards_seen}/{progress.cards_total}"
+            if progress.best_quiz is not None:
+                detail += f" · quiz {round(100 * progress.best_quiz)}%"
+            row.append(f"  {detail}", style="dim")
+        row.truncate(74, overflow="ellipsis")
+        return row
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.app.open_lesson(event.option.id)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        {"review": self.action_review, "exam": self.action_exam, "progress": self.action_progress}[event.button.id]()
+
+    def action_review(self) -> None:
+        self.app.open_review()
+
+    def action_exam(self) -> None:
+        self.app.open_exam()
+
+    def action_progress(self) -> None:
+        self.app.open_progress()

@@ -1,0 +1,200 @@
+"""Quiz: one question at a time, immediate feedback with a mark and the explanation,
+a score at the end and "retry the ones I missed". The final exam is the same screen."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from content import Question
+from quizzes.grading import shuffled_order
+from quizzes.session import QuizSession
+from tutor.widgets.choices import ChoiceList
+
+KIND_HINTS = {
+    "single": "one answer · ↑/↓ then Enter",
+    "multi": "tick every right answer · Space ticks, Enter submits",
+    "truefalse": "true or false · t / f, or ↑/↓ then Enter",
+    "gap": "fill the gap · type, then Enter",
+    "order": "put in order · Shift+↑/↓ or [ ] move, Enter submits",
+}
+
+
+class QuizScreen(Screen):
+    HELP_TITLE = "Quiz"
+    HELP = "After each answer you see ✓ or ✗ and why. Enter or n moves on."
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="quiz.back"),
+        Binding("n", "next", "Next", id="quiz.next", tooltip="The next question (after answering)"),
+        Binding("t", "truefalse(True)", "True", show=False),
+        Binding("f", "truefalse(False)", "False", show=False),
+        Binding("r", "retry", "Retry missed", id="quiz.retry", show=False,
+                tooltip="At the end: a new round of the questions you missed"),
+    ]
+
+    def __init__(self, questions: list[Question], kind: str = "lesson", title: str = "Quiz") -> None:
+        super().__init__()
+        self.quiz_title = title
+        self.kind = kind
+        self.questions = questions
+        self.session: QuizSession | None = None
+        self.answered = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="quiz"):
+            yield Static(id="q-meta")
+            yield Static(id="q-prompt")
+            yield Horizontal(id="q-answer")
+            yield Static(id="q-feedback")
+            with Horizontal(id="q-buttons"):
+                yield Button("Next (n)", id="next", compact=True)
+                yield Button("Retry the ones I missed (r)", id="retry", compact=True)
+                yield Button("Done (Esc)", id="done", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = self.quiz_title
+        self.session = QuizSession(self.questions, self.app.store, kind=self.kind,
+                                   seed=int(self.app.now().timestamp()), now_fn=self.app.now)
+        self.show_question()
+
+    # ------------------------------------------------------------------ showing
+
+    def show_question(self) -> None:
+        session = self.session
+        question = session.current
+        self.answered = False
+        self.sub_title = f"Question {session.position + 1} of {session.total}"
+        self.query_one("#q-meta", Static).update(
+            f"[dim]{question.lesson_id} · {KIND_HINTS[question.kind]}[/]")
+        self.query_one("#q-prompt", Static).update(question.prompt)
+        feedback = self.query_one("#q-feedback", Static)
+        feedback.update("")
+        feedback.display = False
+        for button in self.query("#q-buttons Button"):
+            button.display = False
+        area = self.query_one("#q-answer", Horizontal)
+        area.remove_children()
+        widget = self._answer_widget(question)
+        area.mount(widget)
+        widget.focus()
+        self.query_one("#quiz", VerticalScroll).scroll_home(animate=False)
+
+    def _answer_widget(self, question: Question):
+        if question.kind == "gap":
+            return Input(placeholder="your answer, then Enter", id="gap")
+        if question.kind == "truefalse":
+            return ChoiceList(["True", "False"], "single", id="choices")
+        order = shuffled_order(question, seed=self.session.seed) if question.kind == "order" else None
+        return ChoiceList(list(question.choices), question.kind, order=order, id="choices")
+
+    # ------------------------------------------------------------------ answering
+
+    def on_choice_list_submitted(self, event: ChoiceList.Submitted) -> None:
+        question = self.session.current
+        response = event.response
+        if question.kind == "truefalse":
+            response = response == 0
+        self._answer(response)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.notify("Type an answer first.", severity="warning")
+            return
+        self._answer(event.value)
+
+    def action_truefalse(self, value: bool) -> None:
+        if not self.answered and self.session.current.kind == "truefalse":
+            self._answer(value)
+
+    def _answer(self, response: object) -> None:
+        if self.answered:
+            return
+        question = self.session.current
+        result = self.session.answer(response)
+        self.answered = True
+        self._mark(question, response, result.correct)
+        mark = "[b green]✓ Right.[/]" if result.correct else f"[b red]✗ Not quite.[/] The answer: {result.expected}"
+        feedback = self.query_one("#q-feedback", Static)
+        feedback.update(f"{mark}\n\n{question.explanation}")
+        feedback.display = True
+        feedback.set_class(result.correct, "-right")
+        feedback.set_class(not result.correct, "-wrong")
+        next_button = self.query_one("#next", Button)
+        next_button.label = "See your score (n)" if self.session.finished else "Next (n)"
+        next_button.display = True
+        next_button.focus()
+        self.call_after_refresh(self.query_one("#quiz", VerticalScroll).scroll_end, animate=False)
+
+    def _mark(self, question: Question, response: object, correct: bool) -> None:
+        if question.kind == "gap":
+            self.query_one("#gap", Input).disabled = True
+            return
+        choices = self.query_one("#choices", ChoiceList)
+        if question.kind == "single":
+            marks = {question.answer: True}
+            if not correct:
+                marks[response] = False
+        elif question.kind == "truefalse":
+            marks = {0 if question.answer else 1: True}
+            if not correct:
+                marks[1 if question.answer else 0] = False
+        elif question.kind == "multi":
+            right = set(question.answers)
+            marks = {i: True for i in right} | {i: False for i in response if i not in right}
+        else:  # order: mark each position right or wrong
+            marks = {index: index == position for position, index in enumerate(choices.order)}
+        choices.lock(marks)
+
+    # ------------------------------------------------------------------ moving on
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        {"next": self.action_next, "retry": self.action_retry, "done": self.app.pop_screen}[event.button.id]()
+
+    def action_next(self) -> None:
+        if not self.answered:
+            return
+        if self.session.finished:
+            self.show_results()
+        else:
+            self.session.advance()
+            self.show_question()
+
+    def show_results(self) -> None:
+        session = self.session
+        right, total = session.score
+        self.sub_title = "Results"
+        lines = [f"[b]Score: {right} of {total}[/b] ({round(100 * right / max(total, 1))}%)"]
+        if self.kind == "exam":
+            lines.append("")
+            for lesson_id, (good, count) in session.per_lesson_scores().items():
+                lines.append(f"  {lesson_id}  {'✓' if good == count else '·'} {good}/{count}")
+        missed = session.missed()
+        if missed:
+            lines.append(f"\nYou missed {len(missed)}: " + ", ".join(q.id for q in missed))
+        else:
+            lines.append("\nNothing missed. Well done.")
+        self.query_one("#q-meta", Static).update("")
+        self.query_one("#q-prompt", Static).update("\n".join(lines))
+        self.query_one("#q-answer", Horizontal).remove_children()
+        self.query_one("#q-feedback", Static).display = False
+        self.query_one("#next", Button).display = False
+        self.query_one("#retry", Button).display = bool(missed)
+        done = self.query_one("#done", Button)
+        done.display = True
+        (self.query_one("#retry", Button) if missed else done).focus()
+        self.answered = False
+
+    def action_retry(self) -> None:
+        if self.session is None or not self.session.finished or not self.session.missed():
+            return
+        missed = self.session.missed()
+        self.questions = missed
+        self.kind = "retry"
+        self.session = QuizSession(missed, self.app.store, kind="retry", seed=self.session.seed + 1,
+                                   now_fn=self.app.now)
+        self.show_question()
