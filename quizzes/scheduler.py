@@ -110,10 +110,10 @@ class StudyScheduler:
 
     @staticmethod
     def _rating(rating: int) -> Rating:
-        if isinstance(rating, bool) or int(rating) not in RATINGS:
+        if isinstance(rating, bool) or not isinstance(rating, int) or rating not in RATINGS:
             raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), "
                              f"not {rating!r}")
-        return Rating(int(rating))
+        return Rating(rating)
 
     def review(self, state: CardState, rating: int, now: datetime) -> tuple[CardState, ReviewLog]:
         """Grade a card at `now`: returns the new state and fsrs's review log.
