@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -121,31 +121,30 @@ def _when(text: str | None) -> datetime | None:
 
 
 def _to_json(response: object) -> str:
+    """JSON for a learner's response: sets become sorted lists; anything odd, its repr."""
     if isinstance(response, (set, frozenset)):
-        response = sorted(response)
-    elif isinstance(response, tuple):
-        response = list(response)
-    try:
-        return json.dumps(response)
-    except TypeError:
-        return json.dumps(repr(response))
+        response = sorted(response, key=repr)
+    return json.dumps(response, default=repr)
 
 
 class Store:
     """The learner's saved progress. Open with `Store.open()`; close with `close()`."""
+
+    BUSY_TIMEOUT = 5.0  # seconds to wait while another process holds the write lock
 
     def __init__(self, connection: sqlite3.Connection, path: Path, recovered_from: Path | None):
         self._db = connection
         self.path = path
         self.recovered_from = recovered_from
 
-    # ---- opening, recovery, migrations -------------------------------------------------
-
     @classmethod
     def open(cls, path: str | os.PathLike | None = None) -> Store:
         """Open (creating if needed) the database at `path` (default: `default_path()`)."""
         path = Path(path) if path is not None else default_path()
         path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite may merge or drop a -wal when it closes a damaged file: keep the bytes.
+        wal = path.with_name(path.name + "-wal")
+        saved_wal = wal.read_bytes() if wal.exists() else None
         try:
             return cls(cls._connect(path), path, None)
         except _NewerSchema:
@@ -154,6 +153,9 @@ class Store:
             if "locked" in str(error) or "busy" in str(error):
                 raise StoreError(f"{path} is in use by another program: {error}") from error
             moved = cls._move_aside(path, "corrupt")
+        moved_wal = moved.with_name(moved.name + "-wal")
+        if saved_wal is not None and not moved_wal.exists():
+            moved_wal.write_bytes(saved_wal)
         try:
             return cls(cls._connect(path), path, moved)
         except (sqlite3.Error, _NewerSchema) as error:
@@ -161,7 +163,11 @@ class Store:
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+        if path.exists() and path.stat().st_size:
+            with open(path, "rb") as file:  # reject non-databases before SQLite touches them
+                if file.read(16) != b"SQLite format 3\x00":
+                    raise sqlite3.DatabaseError("file is not a database")
+        db = sqlite3.connect(path, timeout=Store.BUSY_TIMEOUT, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL").fetchone()
             db.execute("PRAGMA synchronous=FULL")
@@ -169,33 +175,22 @@ class Store:
             check = db.execute("PRAGMA quick_check").fetchone()
             if not check or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
-            Store._migrate(db)
+            with Store._begin(db):
+                db.execute("CREATE TABLE IF NOT EXISTS schema_version "
+                           "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+                current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+                if current > SCHEMA_VERSION:
+                    raise _NewerSchema(current)
+                for version in range(current + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[version - 1].split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                               (version, _iso(None)))
         except BaseException:
             db.close()
             raise
         return db
-
-    @staticmethod
-    def _migrate(db: sqlite3.Connection) -> None:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_version "
-                       "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-            row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            current = row[0] or 0
-            if current > SCHEMA_VERSION:
-                raise _NewerSchema(current)
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[version - 1].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                           (version, _iso(None)))
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
 
     @staticmethod
     def _move_aside(path: Path, reason: str) -> Path:
@@ -227,16 +222,21 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @staticmethod
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, committed (durably) before the block's caller returns."""
-        self._db.execute("BEGIN IMMEDIATE")
+    def _begin(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed (durably) when the block ends without error."""
+        db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
+            yield db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        db.execute("COMMIT")
+
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._begin(self._db)
 
     def _write(self, statements: list[tuple[str, tuple]]) -> list[int]:
         """Run statements in one transaction and commit; returns each statement's lastrowid."""
