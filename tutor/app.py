@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from functools import partial
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -75,10 +76,10 @@ class TutorApp(App):
     def on_unmount(self) -> None:
         self.store.close()
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         from tutor.screens.help import TooSmallScreen
 
-        too_small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        too_small = event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT
         showing = isinstance(self.screen, TooSmallScreen)
         if too_small and not showing:
             self.push_screen(TooSmallScreen())

@@ -67,8 +67,9 @@ class HomeScreen(Screen):
         row.append(lesson.title)
         if progress is not None:
             detail = f"cards {progress.cards_seen}/{progress.cards_total}"
-            if progress.best_quiz is not None:
-                detail += f" · quiz {round(100 * progress.best_quiz)}%"
+            if progress.best_score is not None:
+                right, total = progress.best_score
+                detail += f" · quiz {right}/{total}"
             row.append(f"  {detail}", style="dim")
         row.truncate(74, overflow="ellipsis")
         return row

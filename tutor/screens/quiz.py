@@ -10,7 +10,6 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from content import Question
-from quizzes.grading import shuffled_order
 from quizzes.session import QuizSession
 from tutor.widgets.choices import ChoiceList
 
@@ -56,19 +55,19 @@ class QuizScreen(Screen):
                 yield Button("Done (Esc)", id="done", compact=True)
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.title = self.quiz_title
         self.session = QuizSession(self.questions, self.app.store, kind=self.kind,
                                    seed=int(self.app.now().timestamp()), now_fn=self.app.now)
-        self.show_question()
+        await self.show_question()
 
     # ------------------------------------------------------------------ showing
 
-    def show_question(self) -> None:
+    async def show_question(self) -> None:
         session = self.session
         question = session.current
         self.answered = False
-        self.sub_title = f"Question {session.position + 1} of {session.total}"
+        self.sub_title = f"Question {session.index + 1} of {len(session.questions)}"
         self.query_one("#q-meta", Static).update(
             f"[dim]{question.lesson_id} · {KIND_HINTS[question.kind]}[/]")
         self.query_one("#q-prompt", Static).update(question.prompt)
@@ -78,9 +77,9 @@ class QuizScreen(Screen):
         for button in self.query("#q-buttons Button"):
             button.display = False
         area = self.query_one("#q-answer", Horizontal)
-        area.remove_children()
+        await area.remove_children()
         widget = self._answer_widget(question)
-        area.mount(widget)
+        await area.mount(widget)
         widget.focus()
         self.query_one("#quiz", VerticalScroll).scroll_home(animate=False)
 
@@ -89,7 +88,7 @@ class QuizScreen(Screen):
             return Input(placeholder="your answer, then Enter", id="gap")
         if question.kind == "truefalse":
             return ChoiceList(["True", "False"], "single", id="choices")
-        order = shuffled_order(question, seed=self.session.seed) if question.kind == "order" else None
+        order = self.session.presented_order(question) if question.kind == "order" else None
         return ChoiceList(list(question.choices), question.kind, order=order, id="choices")
 
     # ------------------------------------------------------------------ answering
@@ -148,25 +147,28 @@ class QuizScreen(Screen):
             marks = {i: True for i in right} | {i: False for i in response if i not in right}
         else:  # order: mark each position right or wrong
             marks = {index: index == position for position, index in enumerate(choices.order)}
-        choices.lock(marks)
+        choices.show_marks(marks)
 
     # ------------------------------------------------------------------ moving on
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        {"next": self.action_next, "retry": self.action_retry, "done": self.app.pop_screen}[event.button.id]()
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "done":
+            self.app.pop_screen()
+        else:
+            await {"next": self.action_next, "retry": self.action_retry}[event.button.id]()
 
-    def action_next(self) -> None:
+    async def action_next(self) -> None:
         if not self.answered:
             return
         if self.session.finished:
-            self.show_results()
+            await self.show_results()
         else:
             self.session.advance()
-            self.show_question()
+            await self.show_question()
 
-    def show_results(self) -> None:
+    async def show_results(self) -> None:
         session = self.session
-        right, total = session.score
+        right, total = session.score.right, session.score.total
         self.sub_title = "Results"
         lines = [f"[b]Score: {right} of {total}[/b] ({round(100 * right / max(total, 1))}%)"]
         if self.kind == "exam":
@@ -180,7 +182,7 @@ class QuizScreen(Screen):
             lines.append("\nNothing missed. Well done.")
         self.query_one("#q-meta", Static).update("")
         self.query_one("#q-prompt", Static).update("\n".join(lines))
-        self.query_one("#q-answer", Horizontal).remove_children()
+        await self.query_one("#q-answer", Horizontal).remove_children()
         self.query_one("#q-feedback", Static).display = False
         self.query_one("#next", Button).display = False
         self.query_one("#retry", Button).display = bool(missed)
@@ -189,12 +191,9 @@ class QuizScreen(Screen):
         (self.query_one("#retry", Button) if missed else done).focus()
         self.answered = False
 
-    def action_retry(self) -> None:
+    async def action_retry(self) -> None:
         if self.session is None or not self.session.finished or not self.session.missed():
             return
-        missed = self.session.missed()
-        self.questions = missed
+        self.session = self.session.retry_missed()
         self.kind = "retry"
-        self.session = QuizSession(missed, self.app.store, kind="retry", seed=self.session.seed + 1,
-                                   now_fn=self.app.now)
-        self.show_question()
+        await self.show_question()

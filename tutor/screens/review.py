@@ -58,9 +58,8 @@ class ReviewScreen(Screen):
             self._show_summary()
             return
         summary.display = False
-        done, remaining = session.reviewed_count, session.remaining_count
-        self.sub_title = f"{done} done · {remaining} to go"
-        kind = "new card" if session.current_is_new else "review"
+        self.sub_title = f"{session.summary().reviewed} done · {session.remaining} to go"
+        kind = "new card" if session.is_new() else "review"
         self.query_one("#card-meta", Static).update(f"[dim]{card.lesson_id} · {kind}[/]")
         self.query_one("#card-front", Static).update(card.front)
         back = self.query_one("#card-back", Static)
@@ -85,7 +84,7 @@ class ReviewScreen(Screen):
         self.query_one("#card-meta", Static).update("")
         lines = []
         if summary.reviewed:
-            counts = " · ".join(f"{RATING_NAMES[r]} {summary.ratings.get(r, 0)}" for r in RATING_NAMES)
+            counts = " · ".join(f"{RATING_NAMES[r]} {summary.by_rating.get(r, 0)}" for r in RATING_NAMES)
             lines.append(f"[b]You reviewed {summary.reviewed} card{'s' if summary.reviewed != 1 else ''}.[/b]")
             lines.append(counts)
         else:
@@ -121,7 +120,7 @@ class ReviewScreen(Screen):
         self.show_card()
 
     def action_undo(self) -> None:
-        if self.session.undo():
+        if self.session.undo() is not None:
             self.show_card()
         else:
             self.notify("Nothing to undo.")

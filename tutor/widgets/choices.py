@@ -4,7 +4,7 @@
 - multi:   Space ticks or unticks the highlighted choice, Enter submits the ticked set.
 - order:   Shift+↑ / Shift+↓ (or [ and ]) move the highlighted item, Enter submits the order.
 
-After `lock(...)` the list shows ✓ / ✗ marks next to choices (colour is only a second cue).
+After `show_marks(...)` the list shows ✓ / ✗ marks next to choices (colour is only a second cue).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class ChoiceList(OptionList):
             response = self.order[self.highlighted]
         self.post_message(self.Submitted(self, response))
 
-    def lock(self, marks: dict[int, bool]) -> None:
+    def show_marks(self, marks: dict[int, bool]) -> None:
         """Show ✓/✗ next to the given choice indices and stop taking input."""
         self.locked = True
         self.marks = marks

@@ -1,0 +1,50 @@
+"""Progress: lessons read, cards by memory state, quiz scores per lesson, study streak."""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from quizzes import stats
+
+
+class ProgressScreen(Screen):
+    HELP_TITLE = "Progress"
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="progress.back")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="progress"):
+            yield Static(id="overall")
+            yield DataTable(id="per-lesson", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Progress"
+        course, store = self.app.course, self.app.store
+        now = self.app.now()
+        summary = stats.overall(course, store, now, tz=timezone.utc if now.tzinfo is timezone.utc else None)
+        states = " · ".join(f"{name} {count}" for name, count in summary.cards_by_state.items())
+        right, total = summary.answers_right, summary.answers_total
+        share = f" ({round(100 * right / total)}%)" if total else ""
+        streak = f"{summary.streak_days} day{'s' if summary.streak_days != 1 else ''}"
+        self.query_one("#overall", Static).update(
+            f"[b]Lessons read[/b] {summary.lessons_read} of {summary.lessons_total}    "
+            f"[b]Study streak[/b] {streak}{' (today ✓)' if summary.studied_today else ''}\n"
+            f"[b]Cards[/b] {summary.cards_total}: {states} · due now {summary.due_now}\n"
+            f"[b]Quiz answers[/b] {right} right of {total}{share} · [b]reviews[/b] {summary.reviews}"
+        )
+        table = self.query_one("#per-lesson", DataTable)
+        table.add_columns("Lesson", "Title", "Read", "Cards seen", "Best quiz")
+        per_lesson = stats.lesson_progress(course, store)
+        for lesson in course.lessons:
+            progress = per_lesson[lesson.id]
+            best = f"{progress.best_score[0]}/{progress.best_score[1]}" if progress.best_score else "–"
+            table.add_row(lesson.id, lesson.title[:34], "✓" if progress.read else "·",
+                          f"{progress.cards_seen}/{progress.cards_total}", best)
+        table.focus()
