@@ -21,20 +21,20 @@ Coordinate conventions
 Markers stay distinguishable without colour when ``radius >= 1``: ``DOT`` is a filled
 disc, ``PLUS`` a ``+``, ``CROSS`` an ``x``, ``RING`` a hollow disc.
 
-Kernels are compiled lazily on first call (``cache=True``): call them from a worker,
-never from the UI thread, the first time. ``fastmath`` assumes finite numbers, so the
-Python wrappers remove NaN/inf before a kernel sees them.
+Kernels are declared with ``engine.runtime.kernel`` (serial, cached, GIL released) and
+register a warm-up, so ``runtime.warm_up()`` compiles them in a worker; never make the
+first call from the UI thread. The Python wrappers drop NaN/inf points and cells before
+a kernel sees them (a NaN cannot become a pixel index).
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from engine.runtime import kernel, register_warmup
 
 DOT, PLUS, CROSS, RING = 0, 1, 2, 3
 MARKERS = {"dot": DOT, "plus": PLUS, "cross": CROSS, "ring": RING}
-
-_jit = numba.njit(cache=True, nogil=True, fastmath=True)
 
 
 def make_palette(stops, n: int = 256) -> np.ndarray:
@@ -48,13 +48,11 @@ def make_palette(stops, n: int = 256) -> np.ndarray:
 
 # Diverging: hue tells the sign, and luminance rises monotonically from dark blue through
 # grey to pale orange, so the shade-glyph (16 colour / NO_COLOR) view still reads low/high.
-DIVERGING = make_palette(
-    [(24, 44, 110), (60, 110, 190), (128, 128, 128), (225, 140, 60), (255, 226, 160)]
-)
+DIVERGING = make_palette([(24, 44, 110), (60, 110, 190), (128, 128, 128), (225, 140, 60),
+                          (255, 226, 160)])
 # Sequential: viridis-like, dark purple -> yellow, monotonic luminance.
-SEQUENTIAL = make_palette(
-    [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
-)
+SEQUENTIAL = make_palette([(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98),
+                           (253, 231, 37)])
 GRAY = make_palette([(0, 0, 0), (255, 255, 255)])
 PALETTES = {"diverging": DIVERGING, "sequential": SEQUENTIAL, "gray": GRAY}
 
@@ -73,16 +71,11 @@ def _colors(color, n: int) -> np.ndarray:
 
 def canvas(height: int, width: int, bg=(0, 0, 0)) -> np.ndarray:
     """A new ``(height, width, 3)`` buffer filled with the background colour ``bg``."""
-    buf = np.empty((height, width, 3), dtype=np.uint8)
-    buf[...] = _rgb(bg)
-    return buf
+    return np.full((height, width, 3), _rgb(bg), dtype=np.uint8)
 
 
 def to_pixels(points, extent, height: int, width: int) -> np.ndarray:
-    """Data points ``(N, 2)`` -> float32 ``(N, 2)`` pixel positions ``(row, col)``.
-
-    Whole numbers are pixel corners: ``floor`` of a position is the pixel it falls in.
-    """
+    """Data points ``(N, 2)`` -> float32 ``(row, col)``; ``floor`` gives the pixel."""
     xmin, xmax, ymin, ymax = extent
     p = np.asarray(points, dtype=np.float32).reshape(-1, 2)
     out = np.empty_like(p)
@@ -102,15 +95,10 @@ def pixel_centres(extent, height: int, width: int) -> np.ndarray:
 
 def _finite_rows(a: np.ndarray, *others):
     ok = np.isfinite(a).all(axis=1)
-    if ok.all():
-        return (a, *others)
-    return (a[ok], *(o[ok] for o in others))
+    return (a, *others) if ok.all() else (a[ok], *(o[ok] for o in others))
 
 
-# --------------------------------------------------------------------------- scatter
-
-
-@_jit
+@kernel
 def _scatter_kernel(buf, pos, colors, radius, marker):
     h, w = buf.shape[0], buf.shape[1]
     r2 = radius * radius
@@ -153,10 +141,7 @@ def scatter(buf, points, color, extent, radius: int = 0, marker="dot") -> np.nda
     return buf
 
 
-# --------------------------------------------------------------------------- heatmap
-
-
-@_jit
+@kernel
 def _heatmap_kernel(values, lut, vmin, scale, out):
     top = lut.shape[0] - 1
     for i in range(values.shape[0]):
@@ -169,68 +154,45 @@ def _heatmap_kernel(values, lut, vmin, scale, out):
             out[i, j, 2] = lut[k, 2]
 
 
-def heatmap(
-    values,
-    vmin: float | None = None,
-    vmax: float | None = None,
-    palette="diverging",
-    origin: str = "upper",
-    nan_color=(0, 0, 0),
-) -> np.ndarray:
+def heatmap(values, vmin: float | None = None, vmax: float | None = None,
+            palette="diverging", origin: str = "upper", nan_color=(0, 0, 0)) -> np.ndarray:
     """2-D ``values`` ``(H, W)`` -> ``(H, W, 3)`` buffer through a palette.
 
     ``vmin`` maps to the palette's first colour and ``vmax`` to its last; values outside
-    are clipped. Missing bounds come from the finite data. ``palette`` is a name from
-    ``PALETTES`` or an ``(n, 3)`` uint8 table. ``origin="lower"`` puts row 0 at the
-    bottom (a grid built with y increasing). NaN/inf cells get ``nan_color``.
+    are clipped; missing bounds come from the finite data; no range gives the middle
+    colour. ``palette`` is a name from ``PALETTES`` or an ``(n, 3)`` uint8 table.
+    ``origin="lower"`` puts row 0 at the bottom. NaN/inf cells get ``nan_color``.
     """
     v = np.asarray(values, dtype=np.float32)
-    if origin == "lower":
-        v = v[::-1]
+    v = v[::-1] if origin == "lower" else v
     finite = np.isfinite(v)
-    all_finite = bool(finite.all())
-    if not all_finite:
-        v = np.where(finite, v, np.float32(0.0))
     data = v[finite]
     lo = float(vmin) if vmin is not None else (float(data.min()) if data.size else 0.0)
     hi = float(vmax) if vmax is not None else (float(data.max()) if data.size else 1.0)
     lut = PALETTES[palette] if isinstance(palette, str) else np.ascontiguousarray(palette, np.uint8)
-    if hi <= lo:  # no range: every cell takes the middle colour
-        out = np.empty(v.shape + (3,), dtype=np.uint8)
-        out[...] = lut[lut.shape[0] // 2]
-        if not all_finite:
-            out[~finite] = _rgb(nan_color)
-        return out
-    scale = (lut.shape[0] - 1) / (hi - lo)
     out = np.empty(v.shape + (3,), dtype=np.uint8)
-    _heatmap_kernel(np.ascontiguousarray(v), lut, np.float32(lo), np.float32(scale), out)
-    if not all_finite:
-        out[~finite] = _rgb(nan_color)
+    if hi <= lo:
+        out[...] = lut[lut.shape[0] // 2]
+    else:
+        clean = np.ascontiguousarray(np.where(finite, v, np.float32(lo)))
+        scale = np.float32((lut.shape[0] - 1) / (hi - lo))
+        _heatmap_kernel(clean, lut, np.float32(lo), scale, out)
+    out[~finite] = _rgb(nan_color)
     return out
 
 
-# --------------------------------------------------------------------------- lines
-
-
-@_jit
-def _plot(buf, r, c, col):
-    if 0 <= r < buf.shape[0] and 0 <= c < buf.shape[1]:
-        buf[r, c, 0] = col[0]
-        buf[r, c, 1] = col[1]
-        buf[r, c, 2] = col[2]
-
-
-@_jit
+@kernel
 def _line(buf, r0, c0, r1, c1, col):
-    # Bresenham between integer pixels; pixels outside the buffer are skipped.
+    """Bresenham between integer pixels; pixels outside the buffer are skipped."""
+    h, w = buf.shape[0], buf.shape[1]
     dr, dc = abs(r1 - r0), abs(c1 - c0)
     sr = 1 if r1 >= r0 else -1
     sc = 1 if c1 >= c0 else -1
     err = dc - dr
-    limit = 4 * (buf.shape[0] + buf.shape[1])  # segments far off-canvas stay cheap
-    n = 0
-    while n <= limit:
-        _plot(buf, r0, c0, col)
+    for _ in range(4 * (h + w) + 64):  # ends are clipped near the buffer first
+        if 0 <= r0 < h and 0 <= c0 < w:
+            for ch in range(3):
+                buf[r0, c0, ch] = col[ch]
         if r0 == r1 and c0 == c1:
             break
         e2 = 2 * err
@@ -240,27 +202,39 @@ def _line(buf, r0, c0, r1, c1, col):
         if e2 < dc:
             err += dc
             r0 += sr
-        n += 1
 
 
-@_jit
+@kernel
 def _segments_kernel(buf, a, b, colors, head):
     for i in range(a.shape[0]):
-        r0, c0 = int(np.floor(a[i, 0])), int(np.floor(a[i, 1]))
         r1, c1 = int(np.floor(b[i, 0])), int(np.floor(b[i, 1]))
-        col = colors[i]
-        _line(buf, r0, c0, r1, c1, col)
-        if head > 0:
-            dr, dc = b[i, 0] - a[i, 0], b[i, 1] - a[i, 1]
-            n = np.sqrt(dr * dr + dc * dc)
-            if n < 1e-6:
-                continue
-            ur, uc = dr / n, dc / n
-            for s in (-1.0, 1.0):  # two barbs at about +-35 degrees from the shaft
-                br = -ur * 0.82 - s * uc * 0.57
-                bc = -uc * 0.82 + s * ur * 0.57
-                _line(buf, r1, c1, int(np.floor(b[i, 0] + br * head)),
-                      int(np.floor(b[i, 1] + bc * head)), col)
+        _line(buf, int(np.floor(a[i, 0])), int(np.floor(a[i, 1])), r1, c1, colors[i])
+        dr, dc = b[i, 0] - a[i, 0], b[i, 1] - a[i, 1]
+        n = np.sqrt(dr * dr + dc * dc)
+        if head <= 0 or n < 1e-6:
+            continue
+        ur, uc = dr / n, dc / n
+        for s in (-1.0, 1.0):  # two barbs at about +-35 degrees from the shaft
+            br = b[i, 0] + (-ur * 0.82 - s * uc * 0.57) * head
+            bc = b[i, 1] + (-uc * 0.82 + s * ur * 0.57) * head
+            _line(buf, r1, c1, int(np.floor(br)), int(np.floor(bc)), colors[i])
+
+
+def _clip_segments(a, b, h, w, margin):
+    """Liang-Barsky: clip pixel segments ``a -> b`` to the buffer plus ``margin``."""
+    d = b - a
+    t0, t1 = np.zeros(len(a), np.float32), np.ones(len(a), np.float32)
+    keep = np.ones(len(a), dtype=bool)
+    for k, size in ((0, h), (1, w)):
+        for p, q in ((-d[:, k], a[:, k] + margin), (d[:, k], size + margin - a[:, k])):
+            keep &= (p != 0) | (q >= 0)  # parallel to this edge and outside it
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = q / p
+            t0 = np.where(p < 0, np.maximum(t0, r), t0)
+            t1 = np.where(p > 0, np.minimum(t1, r), t1)
+    keep &= t0 <= t1
+    a2, b2 = a + t0[:, None] * d, a + t1[:, None] * d
+    return np.ascontiguousarray(a2[keep]), np.ascontiguousarray(b2[keep]), keep
 
 
 def lines(buf, starts, ends, color, extent, head: int = 0) -> np.ndarray:
@@ -274,9 +248,9 @@ def lines(buf, starts, ends, color, extent, head: int = 0) -> np.ndarray:
     both = np.concatenate([s, e], axis=1)
     both, cols = _finite_rows(both, cols)
     h, w = buf.shape[0], buf.shape[1]
-    a = to_pixels(both[:, :2], extent, h, w)
-    b = to_pixels(both[:, 2:], extent, h, w)
-    _segments_kernel(buf, a, b, np.ascontiguousarray(cols), int(head))
+    a, b = to_pixels(both[:, :2], extent, h, w), to_pixels(both[:, 2:], extent, h, w)
+    a, b, keep = _clip_segments(a, b, h, w, margin=abs(int(head)) + 2)
+    _segments_kernel(buf, a, b, np.ascontiguousarray(cols[keep]), int(head))
     return buf
 
 
@@ -298,10 +272,7 @@ def polyline(buf, points, color, extent) -> np.ndarray:
     return lines(buf, p[:-1], p[1:], color, extent)
 
 
-# --------------------------------------------------------------------------- images
-
-
-@_jit
+@kernel
 def _tile_kernel(images, lo, scale, ncols, pad, out):
     n, h, w = images.shape[0], images.shape[1], images.shape[2]
     for k in range(n):
@@ -338,10 +309,9 @@ def image_grid(images, cols: int | None = None, pad: int = 1, value_range=(0.0, 
     return out
 
 
-@_jit
+@kernel
 def _resize_kernel(src, out):
-    h, w = src.shape[0], src.shape[1]
-    oh, ow = out.shape[0], out.shape[1]
+    h, w, oh, ow = src.shape[0], src.shape[1], out.shape[0], out.shape[1]
     for i in range(oh):
         si = (i * h) // oh
         for j in range(ow):
@@ -363,10 +333,7 @@ def upscale(buf, factor: int) -> np.ndarray:
     return resize_nearest(buf, buf.shape[0] * factor, buf.shape[1] * factor)
 
 
-# --------------------------------------------------------------------------- palettes
-
-
-@_jit
+@kernel
 def _quantize_kernel(buf, levels, out):
     step = 255.0 / (levels - 1)
     for i in range(buf.shape[0]):
@@ -377,10 +344,7 @@ def _quantize_kernel(buf, levels, out):
 
 
 def quantize(buf, levels: int = 16) -> np.ndarray:
-    """Round each channel to ``levels`` evenly spaced values (at most ``levels**3`` colours).
-
-    Keeps the canvas style cache small: 16 levels -> at most 4096 colours.
-    """
+    """Round channels to ``levels`` even steps: <= ``levels**3`` colours (16 -> 4096)."""
     if not 2 <= levels <= 256:
         raise ValueError("levels must be between 2 and 256")
     out = np.empty_like(buf, dtype=np.uint8)
@@ -388,7 +352,7 @@ def quantize(buf, levels: int = 16) -> np.ndarray:
     return out
 
 
-@_jit
+@kernel
 def _nearest_kernel(buf, pal, out):
     for i in range(buf.shape[0]):
         for j in range(buf.shape[1]):
@@ -416,3 +380,19 @@ def count_colors(buf) -> int:
     """Number of distinct RGB colours in a buffer."""
     b = np.ascontiguousarray(buf, dtype=np.uint8).reshape(-1, 3).astype(np.uint32)
     return int(np.unique((b[:, 0] << 16) | (b[:, 1] << 8) | b[:, 2]).size)
+
+
+def _warm_up() -> None:
+    """Compile or load every kernel above with the argument types real calls use."""
+    buf = canvas(4, 4)
+    pts = np.zeros((2, 2), dtype=np.float32)
+    scatter(buf, pts, (255, 0, 0), (-1, 1, -1, 1), radius=1)
+    arrows(buf, pts, pts + 1, (0, 255, 0), (-1, 1, -1, 1))
+    heatmap(np.zeros((2, 2), dtype=np.float32), 0.0, 1.0)
+    image_grid(np.zeros((2, 2, 2), dtype=np.float32))
+    upscale(buf, 2)
+    quantize(buf, 4)
+    quantize_to_palette(buf, SEQUENTIAL[:4])
+
+
+register_warmup("render", _warm_up)
