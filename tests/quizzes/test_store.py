@@ -157,8 +157,8 @@ def test_random_bytes_are_moved_aside_intact(home):
 @pytest.mark.parametrize("keep", [0.5, 100, 30])
 def test_truncated_database_is_moved_aside(home, keep):
     with Store.open() as store:
-        for i in range(200):
-            store.record_review(f"c{i}", 3, json.dumps({"pad": "x" * 300}), T0, T0)
+        for i in range(40):
+            store.record_review(f"c{i}", 3, json.dumps({"pad": "x" * 2000}), T0, T0)
     data = (home / "progress.db").read_bytes()
     cut = data[: int(len(data) * keep) if isinstance(keep, float) else keep]
     (home / "progress.db").write_bytes(cut)
@@ -216,8 +216,8 @@ def test_a_database_locked_by_another_process_is_not_moved(home, monkeypatch):
 
 def test_a_corrupt_database_keeps_its_unmerged_wal(home):
     with Store.open() as store:
-        for i in range(200):
-            store.record_review(f"c{i}", 3, json.dumps({"pad": "x" * 300}), T0, T0)
+        for i in range(40):
+            store.record_review(f"c{i}", 3, json.dumps({"pad": "x" * 2000}), T0, T0)
     env = {**os.environ, "GENAI_TUTOR_HOME": str(home)}
     subprocess.run([sys.executable, "-c", WRITER, "answer"], env=env, cwd=REPO, check=True)
     wal = (home / "progress.db-wal").read_bytes()
