@@ -3,8 +3,9 @@
 One terminal cell shows two vertical pixels: ``▀`` with foreground = top pixel and
 background = bottom pixel. The widget keeps
 
-* one rich ``Style`` per (top, bottom) colour pair, so a steady palette costs no new
-  style objects per frame (quantise lab palettes with ``engine.render.quantize``);
+* one rich ``Style`` per (top, bottom) colour pair and one ``Segment`` per (pair, run
+  length), so a steady palette costs no new objects per frame (quantise lab palettes
+  with ``engine.render.quantize``);
 * one ``Strip`` per cell row, rebuilt only for rows whose pixels changed; those rows
   alone are refreshed, so Textual calls ``render_line`` for them and nothing else.
 
@@ -34,6 +35,7 @@ from textual.widget import Widget
 HALF = "▀"
 SHADES = " ░▒▓█"
 _NO_BOTTOM = 1 << 24  # key marker: the padded bottom half of an odd-height buffer
+_MAX_SEGMENTS = 1 << 16  # bound on cached (pair, run length) segments
 
 
 def _pack(rgb: np.ndarray) -> np.ndarray:
@@ -83,8 +85,10 @@ class PixelCanvas(Widget):
         self._keys: np.ndarray | None = None  # (rows, W) int64: top << 25 | bottom
         self._odd = False
         self._styles: dict[int, Style] = {}
+        self._segments: dict[int, Segment] = {}
         self._strips: dict[int, Strip] = {}
         self._strip_mode: bool | None = None
+        self._base: Style | None = None  # the widget's own colours, for blanks and shades
         self.strips_built = 0
         """How many row strips were built (cache misses); handy for tests and benches."""
         if rgb is not None:
@@ -138,6 +142,7 @@ class PixelCanvas(Widget):
     def clear_caches(self) -> None:
         """Forget cached styles and strips (the next paint rebuilds everything)."""
         self._styles.clear()
+        self._segments.clear()
         self._strips.clear()
         self.refresh()
 
@@ -158,21 +163,26 @@ class PixelCanvas(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()  # padding and shade cells use the widget's colours
+        self._base = None
+        self._styles.clear()
+        self._segments.clear()  # padding and shade cells use the widget's colours
         self._strips.clear()
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size
+        if self._base is None:
+            self._base = self.rich_style
         if self._keys is None or width == 0:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base)
         rows, cols = self._keys.shape
         y_pad, src_y = _place(rows, height)
         row = y - y_pad + src_y
         if not src_y <= row < src_y + min(rows, height):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base)
         mode = self.shade_mode
         if mode != self._strip_mode:
             self._strips.clear()
+            self._segments.clear()
             self._strip_mode = mode
         strip = self._strips.get(row)
         if strip is None:
@@ -216,16 +226,24 @@ class PixelCanvas(Widget):
             items = shade_levels(pair)[0].tolist()
         else:
             items = self._keys[row, src_x : src_x + n].tolist()
-        base = self.rich_style
+        base = self._base
         segments: list[Segment] = []
         if x_pad:
             segments.append(Segment(" " * x_pad, base))
+        cache = self._segments
+        if len(cache) > _MAX_SEGMENTS:
+            cache.clear()
         run_key, run_len = items[0], 0
         for key in items + [None]:
             if key == run_key:
                 run_len += 1
                 continue
-            segments.append(self._segment(run_key, run_len, mode, base))
+            seg = cache.get(run_key * 4096 + run_len)  # one Segment per (pair, run length)
+            if seg is None:
+                seg = self._segment(run_key, run_len, mode, base)
+                if run_len < 4096:
+                    cache[run_key * 4096 + run_len] = seg
+            segments.append(seg)
             run_key, run_len = key, 1
         right = width - x_pad - n
         if right > 0:
