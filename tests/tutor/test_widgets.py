@@ -79,6 +79,15 @@ async def test_colour_ladder_follows_the_app():
         assert canvas.shade_mode
 
 
+async def test_no_color_environment_switches_to_shades(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = CanvasApp(checker(), monochrome=None)
+    async with app.run_test(size=(20, 8)):
+        canvas = app.query_one(CountingCanvas)
+        assert app.no_color and canvas.shade_mode
+        assert set(canvas.render_line(0).text) <= set(SHADES)
+
+
 async def test_only_changed_rows_are_rendered_again():
     rgb = checker(8, 6)
     app = CanvasApp(rgb, monochrome=False)
