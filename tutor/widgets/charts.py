@@ -248,7 +248,7 @@ class MetricSparkline(Widget):
 
     def compose(self) -> ComposeResult:
         yield Label(self._text(), markup=False)
-        yield Sparkline([])
+        yield Sparkline([v for v in self.data if math.isfinite(v)])
 
     def _text(self) -> str:
         last = self.fmt.format(self.data[-1]) if self.data else "—"
