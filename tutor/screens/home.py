@@ -8,9 +8,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, OptionList, Static
+from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from quizzes import stats
@@ -26,11 +25,9 @@ class HomeScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal(id="today"):
-            yield Static(id="due")
-            yield Button("Review", id="review", compact=True, tooltip="r: study the cards that are due")
-            yield Button("Final exam", id="exam", compact=True, tooltip="x: a balanced exam from every lesson")
-            yield Button("Progress", id="progress", compact=True, tooltip="p: your progress in detail")
+        yield Static(id="due")
+        yield Static("[b]r[/b] review flashcards · [b]x[/b] final exam · [b]p[/b] progress · "
+                     "[b]Ctrl+P[/b] commands", id="today")
         yield Static("Lessons  [dim]↑/↓ choose · Enter open[/]", id="lessons-title")
         yield OptionList(id="lessons")
         yield Footer()
@@ -64,7 +61,7 @@ class HomeScreen(Screen):
     def _row(lesson, progress) -> Text:
         mark = "✓" if progress is not None and progress.read else "·"
         row = Text.assemble((f"{mark} ", "bold green" if mark == "✓" else "dim"), (f"{lesson.id}  ", "bold"))
-        row.append(lesson.title)
+        row.append(lesson.title.ljust(46))
         if progress is not None:
             detail = f"cards {progress.cards_seen}/{progress.cards_total}"
             if progress.best_score is not None:
@@ -76,9 +73,6 @@ class HomeScreen(Screen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.app.open_lesson(event.option.id)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        {"review": self.action_review, "exam": self.action_exam, "progress": self.action_progress}[event.button.id]()
 
     def action_review(self) -> None:
         self.app.open_review()
