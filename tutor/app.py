@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from functools import partial
+from pathlib import Path
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -29,7 +30,7 @@ class TutorApp(App):
     """genai-tutor. `start` opens a screen straight away: ("lesson", id), ("quiz", id),
     ("exam", ""), ("review", "")."""
 
-    CSS_PATH = "tutor.tcss"
+    CSS_PATH = Path(__file__).with_name("tutor.tcss")  # absolute, so subclasses anywhere work
     TITLE = "genai-tutor"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
