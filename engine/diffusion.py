@@ -1,0 +1,390 @@
+"""Denoising diffusion (DDPM training, DDPM and DDIM sampling) with an MLP denoiser.
+
+The algorithm box, top to bottom:
+
+1. **Schedule.** β_1..β_T (linear 1e-4 -> 0.02 over T = 1000 as in DDPM, or the cosine
+   schedule of Nichol & Dhariwal 2021); α_t = 1 - β_t; ᾱ_t = Π_{s<=t} α_s; ᾱ_0 = 1.
+2. **Forward process (closed form).** x_t = √ᾱ_t · x_0 + √(1 - ᾱ_t) · ε,  ε ~ N(0, I).
+3. **Denoiser.** ε̂ = net([x_t, emb(t)]): an MLP over the flattened data (2 numbers for a
+   point, 64 for an 8x8 digit, 768 for a 16x16x3 sprite) concatenated with a sinusoidal
+   embedding of t (sin/cos of t at geometric frequencies, as in the Transformer).
+4. **Training step.** pick x_0 from the data, t uniform in 1..T, ε; minimise
+   ‖ε̂ - ε‖² (mean over elements); Adam; an exponential moving average (EMA) of the
+   weights is what samples.
+5. **Sampling.** start at x_T ~ N(0, I) and walk down a decreasing list of timesteps
+   t -> s (all T of them, or a strided subset). At each step
+       x̂_0 = (x_t - √(1-ᾱ_t) ε̂) / √ᾱ_t                 (the model's current guess)
+       σ   = η · √((1-ᾱ_s)/(1-ᾱ_t)) · √(1 - ᾱ_t/ᾱ_s)
+       x_s = √ᾱ_s x̂_0 + √(1 - ᾱ_s - σ²) · ε̂' + σ z
+   (Song et al. 2020, eq. 12). η = 0 is DDIM (deterministic); η = 1 with s = t - 1 is
+   exactly DDPM's ancestral step with the posterior variance β̃_t, and on a strided subset
+   it is the usual "DDPM with fewer steps". ε̂' is ε̂ recomputed after x̂_0 is clipped to the
+   data range, which keeps few-step samples inside the picture's colours.
+
+Noise comes from a small counter-based generator inside the kernels (splitmix64 +
+Box-Muller), so a seed fixes every number whichever thread runs the model.
+Matmuls go to BLAS through engine.nn; batch assembly, the update and the EMA are fused
+numba kernels.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import kernels as K
+from .nn import MLP, Adam
+from .runtime import kernel, register_warmup
+
+F32 = np.float32
+U64 = np.uint64
+VERSION = 1
+
+_GOLDEN, _MIX1, _MIX2 = U64(0x9E3779B97F4A7C15), U64(0xBF58476D1CE4E5B9), U64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = U64(30), U64(27), U64(31), U64(11)
+_TWO_PI = 2.0 * math.pi
+
+
+# ------------------------------------------------------------------------ 1. schedule
+
+class Schedule:
+    """β_t, α_t, ᾱ_t for t = 0..T (index 0 is the clean data: β_0 = 0, ᾱ_0 = 1)."""
+
+    KINDS = ("linear", "cosine")
+
+    def __init__(self, kind: str = "linear", T: int = 1000, beta_start: float = 1e-4,
+                 beta_end: float = 0.02, cosine_s: float = 0.008):
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown schedule {kind!r}; choose from {', '.join(self.KINDS)}")
+        self.kind, self.T = kind, int(T)
+        t = np.arange(self.T + 1, dtype=np.float64)
+        if kind == "linear":
+            betas = np.concatenate([[0.0], np.linspace(beta_start, beta_end, self.T)])
+            alpha_bar = np.cumprod(1.0 - betas)
+        else:  # ᾱ(t) = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s) · π/2); β capped at 0.999
+            f = np.cos((t / self.T + cosine_s) / (1 + cosine_s) * np.pi / 2) ** 2
+            ratio = f[1:] / f[:-1]
+            betas = np.concatenate([[0.0], np.minimum(1.0 - ratio, 0.999)])
+            alpha_bar = np.cumprod(1.0 - betas)
+        self.betas = betas                          # float64, (T+1,)
+        self.alphas = 1.0 - betas
+        self.alpha_bar = alpha_bar
+        self.sqrt_ab = np.sqrt(alpha_bar).astype(F32)
+        self.sqrt_1mab = np.sqrt(1.0 - alpha_bar).astype(F32)
+
+    def timesteps(self, steps: int) -> np.ndarray:
+        """``steps`` distinct timesteps from T down to 1 (evenly spaced), as int64."""
+        steps = max(1, min(int(steps), self.T))
+        ts = np.unique(np.round(np.linspace(self.T, 1, steps)).astype(np.int64))[::-1]
+        return np.ascontiguousarray(ts)
+
+
+def timestep_embedding_freqs(dim: int) -> np.ndarray:
+    """dim/2 frequencies 10000^(-k/(dim/2)); emb(t) = [sin(t f_k), cos(t f_k)]."""
+    half = dim // 2
+    return np.exp(-math.log(10000.0) * np.arange(half) / half).astype(np.float64)
+
+
+# ------------------------------------------------------------------ 2. fused kernels
+
+@kernel
+def _next_u64(state):
+    """splitmix64: advance the counter in ``state[0]`` and return a mixed 64-bit word."""
+    z = state[0] + _GOLDEN
+    state[0] = z
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@kernel
+def _uniform(state):
+    """Uniform in (0, 1] with 53 random bits."""
+    return (float(_next_u64(state) >> _S11) + 1.0) * (1.0 / 9007199254740992.0)
+
+
+@kernel
+def gaussian_fill(out, state):
+    """Fill a flat float32 array with N(0, 1) samples (Box-Muller, two per pair)."""
+    n = out.shape[0]
+    i = 0
+    while i < n:
+        r = math.sqrt(-2.0 * math.log(_uniform(state)))
+        a = _TWO_PI * _uniform(state)
+        out[i] = r * math.cos(a)
+        if i + 1 < n:
+            out[i + 1] = r * math.sin(a)
+        i += 2
+
+
+@kernel
+def _write_embedding(inp, row, col0, t, freqs):
+    half = freqs.shape[0]
+    for k in range(half):
+        arg = t * freqs[k]
+        inp[row, col0 + k] = math.sin(arg)
+        inp[row, col0 + half + k] = math.cos(arg)
+
+
+@kernel
+def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, state, inp, eps, ts):
+    """One training batch in one pass: for each row pick a data row and t in 1..T,
+    draw ε, write x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε and emb(t) into ``inp``, ε into ``eps``."""
+    n_data, d = x0.shape
+    T = sqrt_ab.shape[0] - 1
+    for i in range(inp.shape[0]):
+        r = min(int(_uniform(state) * n_data), n_data - 1)
+        t = 1 + min(int(_uniform(state) * T), T - 1)
+        ts[i] = t
+        a, b = sqrt_ab[t], sqrt_1mab[t]
+        j = 0
+        while j < d:
+            rad = math.sqrt(-2.0 * math.log(_uniform(state)))
+            ang = _TWO_PI * _uniform(state)
+            e0 = F32(rad * math.cos(ang))
+            eps[i, j] = e0
+            inp[i, j] = a * x0[r, j] + b * e0
+            if j + 1 < d:
+                e1 = F32(rad * math.sin(ang))
+                eps[i, j + 1] = e1
+                inp[i, j + 1] = a * x0[r, j + 1] + b * e1
+            j += 2
+        _write_embedding(inp, i, d, float(t), freqs)
+
+
+@kernel
+def model_input(x, t, freqs, inp):
+    """inp[:, :d] = x and inp[:, d:] = emb(t) for every row (one shared timestep)."""
+    n, d = x.shape
+    for i in range(n):
+        for j in range(d):
+            inp[i, j] = x[i, j]
+        _write_embedding(inp, i, d, float(t), freqs)
+
+
+@kernel
+def denoise_step(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
+    """x_t -> x_s in place (generalised DDIM step; see the module docstring).
+
+    Writes the model's guess x̂_0 into ``x0_out``. ``clip`` > 0 clips x̂_0 to
+    [-clip, clip]; ``eta`` = 0 is DDIM, 1 is DDPM.
+    """
+    n, d = x.shape
+    sa_t, s1_t = math.sqrt(ab_t), math.sqrt(1.0 - ab_t)
+    sa_s = math.sqrt(ab_s)
+    sigma = 0.0
+    if eta > 0.0 and ab_s > ab_t:
+        sigma = eta * math.sqrt((1.0 - ab_s) / (1.0 - ab_t)) * math.sqrt(1.0 - ab_t / ab_s)
+    c_dir = math.sqrt(max(1.0 - ab_s - sigma * sigma, 0.0))
+    inv_sa, inv_s1 = 1.0 / sa_t, 1.0 / s1_t
+    for i in range(n):
+        for j in range(d):
+            xt = float(x[i, j])
+            x0 = (xt - s1_t * float(eps_hat[i, j])) * inv_sa
+            if clip > 0.0:
+                x0 = min(max(x0, -clip), clip)
+            e = (xt - sa_t * x0) * inv_s1
+            x0_out[i, j] = x0
+            v = sa_s * x0 + c_dir * e
+            if sigma > 0.0:
+                u1 = _uniform(state)
+                v += sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * _uniform(state))
+            x[i, j] = v
+
+
+@kernel
+def ema_update(ema, params, decay):
+    """ema = decay · ema + (1 - decay) · params over a flat buffer."""
+    d, c = F32(decay), F32(1.0 - decay)
+    for i in range(ema.shape[0]):
+        ema[i] = d * ema[i] + c * params[i]
+
+
+def seed_state(seed: int, stream: int = 0) -> np.ndarray:
+    """A generator state for the kernels: different (seed, stream) -> different numbers."""
+    mixed = (int(seed) * 0x2545F4914F6CDD1D + int(stream) * 0x9E3779B97F4A7C15 + 1) % (1 << 64)
+    return np.array([mixed], dtype=U64)
+
+
+# ---------------------------------------------------------------------- 3. the model
+
+@dataclass
+class DiffusionConfig:
+    shape: tuple = (2,)          # shape of one sample in data space
+    hidden: int = 256
+    layers: int = 3              # hidden layers
+    emb: int = 32                # timestep embedding width (even)
+    T: int = 1000
+    schedule: str = "linear"
+    lr: float = 1e-3
+    batch: int = 128
+    ema: float = 0.995
+    shift: float = 0.0           # model space = (data - shift) / scale
+    scale: float = 1.0
+    clip: float = 0.0            # clip x̂_0 to [-clip, clip] while sampling (0 = off)
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return int(np.prod(self.shape))
+
+
+@dataclass
+class Step:
+    """One recorded sampling step: the timestep reached, x at it, and the guess x̂_0."""
+    t: int
+    x: np.ndarray
+    x0_hat: np.ndarray
+
+
+class Diffusion:
+    """An ε-prediction diffusion model; ``data`` is (N, *shape) float32 in data space."""
+
+    def __init__(self, config: DiffusionConfig, data: np.ndarray | None = None):
+        self.config = c = config
+        c.shape = tuple(int(s) for s in c.shape)
+        self.schedule = Schedule(c.schedule, c.T)
+        self.freqs = timestep_embedding_freqs(c.emb)
+        sizes = [c.dim + 2 * len(self.freqs)] + [c.hidden] * c.layers + [c.dim]
+        self.net = MLP(sizes, activation="silu", seed=c.seed)
+        self.ema_net = MLP(sizes, activation="silu", seed=c.seed)
+        self.ema_params = self.net.params.copy()
+        self.ema_net.bind(self.ema_params, np.zeros_like(self.ema_params))
+        self.opt = Adam(self.net.params, self.net.grads, lr=c.lr)
+        self.state = seed_state(c.seed, 1)
+        self.steps = 0
+        self.data = None if data is None else self.to_model(data)
+        b = c.batch
+        self._inp = np.empty((b, sizes[0]), F32)
+        self._eps = np.empty((b, c.dim), F32)
+        self._grad = np.empty((b, c.dim), F32)
+        self._ts = np.empty(b, np.int64)
+
+    # -- data space <-> model space -------------------------------------------------
+    def to_model(self, data: np.ndarray) -> np.ndarray:
+        c = self.config
+        flat = np.asarray(data, F32).reshape(len(data), c.dim)
+        return np.ascontiguousarray((flat - F32(c.shift)) / F32(c.scale))
+
+    def to_data(self, x: np.ndarray) -> np.ndarray:
+        c = self.config
+        return (np.asarray(x, F32) * F32(c.scale) + F32(c.shift)).reshape((len(x),) + c.shape)
+
+    # -- forward process --------------------------------------------------------------
+    def q_sample(self, x0: np.ndarray, t: int, eps: np.ndarray) -> np.ndarray:
+        """x_t from model-space x_0 and noise ε (closed form)."""
+        s = self.schedule
+        return (s.sqrt_ab[t] * x0 + s.sqrt_1mab[t] * eps).astype(F32)
+
+    def noise(self, n: int, seed: int, stream: int = 0) -> np.ndarray:
+        """(n, dim) standard Gaussian noise from the kernels' generator."""
+        out = np.empty(n * self.config.dim, F32)
+        gaussian_fill(out, seed_state(seed, stream))
+        return out.reshape(n, self.config.dim)
+
+    # -- the denoiser -----------------------------------------------------------------
+    def predict_eps(self, x: np.ndarray, t: int, ema: bool = True) -> np.ndarray:
+        """ε̂(x_t, t) for a (n, dim) model-space batch (a copy)."""
+        x = np.ascontiguousarray(x, F32)
+        inp = np.empty((len(x), self.net.sizes[0]), F32)
+        model_input(x, int(t), self.freqs, inp)
+        return (self.ema_net if ema else self.net).forward(inp).copy()
+
+    # -- training ---------------------------------------------------------------------
+    def step(self) -> float:
+        """One training step on a random batch; returns the loss."""
+        training_batch(self.data, self.schedule.sqrt_ab, self.schedule.sqrt_1mab,
+                       self.freqs, self.state, self._inp, self._eps, self._ts)
+        pred = self.net.forward(self._inp)
+        loss = K.mse_loss(pred, self._eps, self._grad, 1.0)
+        self.net.backward(self._grad)
+        self.opt.step()
+        ema_update(self.ema_params, self.net.params, self.config.ema)
+        self.steps += 1
+        return float(loss)
+
+    def train(self, n: int) -> dict:
+        """``n`` steps; returns {"loss": mean loss, "steps": total, "diverged": bool}."""
+        total = 0.0
+        for _ in range(int(n)):
+            total += self.step()
+        loss = total / max(int(n), 1)
+        return {"loss": loss, "steps": self.steps, "diverged": not math.isfinite(loss)}
+
+    # -- sampling ---------------------------------------------------------------------
+    def sample(self, n: int, steps: int = 50, sampler: str = "ddim", eta: float | None = None,
+               seed: int = 0, record: bool = False, eps_fn=None, x_T: np.ndarray | None = None):
+        """Generate ``n`` samples; returns (data-space samples, trajectory or None).
+
+        ``sampler``: "ddim" (η = 0 unless given) or "ddpm" (η = 1). ``steps``: how many
+        timesteps to visit (1..T). ``eps_fn(x, t)`` replaces the network (tests use an
+        oracle). ``record``: keep a :class:`Step` (model space) after every step, the
+        first one being the starting noise at t = T.
+        """
+        if sampler not in ("ddim", "ddpm"):
+            raise ValueError(f"unknown sampler {sampler!r}; choose from ddim, ddpm")
+        eta = (0.0 if sampler == "ddim" else 1.0) if eta is None else float(eta)
+        s = self.schedule
+        x = self.noise(n, seed, 0) if x_T is None else np.array(x_T, F32).reshape(n, -1)
+        state = seed_state(seed, 2)
+        x0_hat = np.zeros_like(x)
+        eps_fn = eps_fn or self.predict_eps
+        ts = s.timesteps(steps)
+        trajectory = [Step(int(s.T), x.copy(), np.zeros_like(x))] if record else None
+        for k, t in enumerate(ts):
+            t_next = int(ts[k + 1]) if k + 1 < len(ts) else 0
+            eps_hat = np.ascontiguousarray(eps_fn(x, int(t)), F32)
+            denoise_step(x, eps_hat, float(s.alpha_bar[t]), float(s.alpha_bar[t_next]),
+                         eta, float(self.config.clip), state, x0_hat)
+            if record:
+                trajectory.append(Step(t_next, x.copy(), x0_hat.copy()))
+        return self.to_data(x), trajectory
+
+    def time_per_sample(self, steps: int, sampler: str = "ddim", n: int = 16,
+                        seed: int = 0) -> float:
+        """Measured wall-clock seconds per sample (a batch of ``n``)."""
+        start = time.perf_counter()
+        self.sample(n, steps=steps, sampler=sampler, seed=seed)
+        return (time.perf_counter() - start) / n
+
+    # -- saving -----------------------------------------------------------------------
+    def arrays(self) -> dict:
+        return {"params": self.ema_params.copy()}
+
+    def meta(self, **extra) -> dict:
+        return {"model": "diffusion", "version": VERSION, "config": asdict(self.config),
+                "steps": self.steps, **extra}
+
+    def save(self, path, **extra):
+        from . import weights
+        return weights.save(path, self.arrays(), self.meta(**extra))
+
+    @classmethod
+    def load(cls, path, data: np.ndarray | None = None) -> "Diffusion":
+        """A model from a weights file (raises engine.weights.WeightsError)."""
+        from . import weights
+        arrays, meta = weights.load(path, "diffusion", VERSION)
+        config = DiffusionConfig(**{**meta["config"], "shape": tuple(meta["config"]["shape"])})
+        model = cls(config, data)
+        if arrays["params"].shape != model.net.params.shape:
+            raise weights.WeightsError(f"{path} does not fit the model's size")
+        model.net.params[...] = arrays["params"]
+        model.ema_params[...] = arrays["params"]
+        model.steps = int(meta.get("steps", 0))
+        model.info = meta
+        return model
+
+
+def _warm_up() -> None:
+    model = Diffusion(DiffusionConfig(shape=(2,), hidden=8, layers=1, emb=4, batch=4),
+                      np.zeros((3, 2), F32))
+    model.step()
+    model.sample(2, steps=2, sampler="ddpm")
+    model.sample(2, steps=2, sampler="ddim")
+    gaussian_fill(np.empty(3, F32), seed_state(0))
+
+
+register_warmup("diffusion", _warm_up)
