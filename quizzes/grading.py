@@ -51,12 +51,13 @@ def normalise(text: str) -> str:
     """Fold text for lenient comparison of typed answers.
 
     Compatibility-decomposes (NFKD), drops accents, casefolds (so "ß" becomes "ss"),
-    collapses runs of whitespace to one space and strips punctuation and symbols from
-    both ends. Inner punctuation stays: "next-token" is not "next token".
+    treats dashes as spaces (a learner who types "next token" for "next-token" knows the
+    answer), collapses runs of whitespace to one space and strips punctuation and symbols
+    from both ends. Other inner punctuation stays: "p(x)" is not "px".
     """
     text = unicodedata.normalize("NFKD", str(text)).casefold()
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = "".join(" " if unicodedata.category(c) == "Pd" else c for c in text if not unicodedata.combining(c))
     text = _SPACE.sub(" ", text).strip()
     start, end = 0, len(text)
     while start < end and (_is_punctuation(text[start]) or text[start].isspace()):

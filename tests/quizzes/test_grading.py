@@ -22,8 +22,9 @@ def test_gap_ignores_case_accents_spacing_and_outer_punctuation(typed, accepted)
 
 
 def test_normalise_keeps_inner_punctuation():
-    assert normalise("  Next-Token!  ") == "next-token"
-    assert normalise("next token") != normalise("next-token")
+    assert normalise("  Next-Token!  ") == "next token"
+    assert normalise("next token") == normalise("next–token") == normalise("next-token")
+    assert normalise("p(x)") != normalise("px")
     assert normalise("...") == ""
 
 
