@@ -20,10 +20,10 @@ class ReviewScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="review.back"),
         Binding("space", "space", "Show / Good", id="review.space", tooltip="Reveal the answer; once shown, grade Good"),
-        Binding("1", "grade(1)", "Again", id="review.again", tooltip="Forgot it: see it again soon"),
-        Binding("2", "grade(2)", "Hard", id="review.hard", tooltip="Recalled with difficulty"),
-        Binding("3", "grade(3)", "Good", id="review.good", tooltip="Recalled it"),
-        Binding("4", "grade(4)", "Easy", id="review.easy", tooltip="Recalled it at once"),
+        Binding("1", "grade(1)", "Again", id="review.again", show=False, tooltip="Forgot it: see it again soon"),
+        Binding("2", "grade(2)", "Hard", id="review.hard", show=False, tooltip="Recalled with difficulty"),
+        Binding("3", "grade(3)", "Good", id="review.good", show=False, tooltip="Recalled it"),
+        Binding("4", "grade(4)", "Easy", id="review.easy", show=False, tooltip="Recalled it at once"),
         Binding("u", "undo", "Undo", id="review.undo", tooltip="Undo the last grade"),
     ]
 
