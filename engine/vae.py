@@ -1,0 +1,311 @@
+"""A variational autoencoder (Kingma & Welling, 2014) on digits or sprites.
+
+The algorithm box, one training step on a batch x of B flattened images (D pixels)::
+
+    h          = encoder(x)                       MLP, last layer linear, 2L outputs
+    mu, logvar = h[:, :L], h[:, L:]               the posterior q(z|x) = N(mu, exp(logvar))
+    eps        ~ N(0, I)                          (B, L), from the model's seeded generator
+    z          = mu + exp(logvar / 2) * eps       the reparameterisation trick
+    logits     = decoder(z)                       MLP, last layer linear; image = sigmoid(logits)
+    recon      = sum_pixels BCE(sigmoid(logits), x) / B     (binary cross-entropy, nats/image)
+    kl         = sum_latent -1/2 (1 + logvar - mu^2 - exp(logvar)) / B   (closed form vs N(0, I))
+    loss       = recon + beta * kl
+
+Backward, written out (no autograd). dL/dlogits = (sigmoid(logits) - x) / B comes from the
+fused BCE kernel; the decoder's backward returns dL/dz; then through the reparameterisation::
+
+    dL/dmu     = dL/dz                 + beta * mu / B
+    dL/dlogvar = dL/dz * eps * std / 2 + beta * (exp(logvar) - 1) / (2 B)
+
+and the encoder's backward takes [dL/dmu, dL/dlogvar]. Encoder and decoder share one flat
+parameter buffer (``nn.share_buffer``), so one fused Adam step updates both.
+
+Reconstruction error is reported two ways: ``recon`` (the BCE above, nats per image, the
+number the loss uses) and ``mse`` (mean squared error per pixel of the mean
+reconstruction, values in [0, 1], easier to read).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import images as imgs
+from . import kernels as K
+from . import nn
+from . import weights
+from .runtime import kernel, register_warmup
+
+F32 = np.float32
+WEIGHTS_VERSION = 1
+DATASETS = ("digits", "sprites")
+SHAPES = {"digits": (8, 8, 1), "sprites": (16, 16, 3)}
+SPRITE_TRAIN_N, SPRITE_TRAIN_SEED = 20000, 1   # the sprite training set every model shares
+
+
+@dataclass(frozen=True)
+class VaeConfig:
+    dataset: str = "digits"
+    latent: int = 2
+    hidden: int = 256
+    beta: float = 1.0
+    lr: float = 1e-3
+    batch: int = 128
+    seed: int = 0
+    activation: str = "relu"     # hidden layers of encoder and decoder
+
+
+def load_dataset(name: str) -> np.ndarray:
+    """Training images as float32 (N, h, w, c) in [0, 1]."""
+    if name == "digits":
+        x, _ = imgs.digits_float()
+        return x[..., None]
+    if name == "sprites":
+        return imgs.sprites(SPRITE_TRAIN_N, SPRITE_TRAIN_SEED).images
+    raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+
+
+# ---------------------------------------------------------------- fused kernels
+
+@kernel
+def reparameterise(h, eps, z):
+    """z = mu + exp(logvar/2) * eps with mu, logvar = h[:, :L], h[:, L:]; returns KL sum.
+
+    KL(N(mu, s^2) || N(0, 1)) = -1/2 (1 + logvar - mu^2 - exp(logvar)) per dimension.
+    """
+    n, lat = z.shape
+    kl = 0.0
+    for i in range(n):
+        for j in range(lat):
+            mu = h[i, j]
+            lv = h[i, lat + j]
+            z[i, j] = mu + math.exp(0.5 * lv) * eps[i, j]
+            kl += -0.5 * (1.0 + float(lv) - float(mu) * float(mu) - math.exp(float(lv)))
+    return kl
+
+
+@kernel
+def reparameterise_backward(h, eps, dz, beta_over_n, dh):
+    """Gradients w.r.t. [mu, logvar] from dL/dz and from beta * KL / n."""
+    n, lat = dz.shape
+    for i in range(n):
+        for j in range(lat):
+            mu = h[i, j]
+            lv = h[i, lat + j]
+            std = math.exp(0.5 * lv)
+            dh[i, j] = dz[i, j] + beta_over_n * mu
+            dh[i, lat + j] = 0.5 * dz[i, j] * eps[i, j] * std + \
+                0.5 * beta_over_n * (math.exp(lv) - 1.0)
+
+
+@kernel
+def sigmoid_into(x, out):
+    """out = sigmoid(x), elementwise over a 2-D array."""
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            out[i, j] = K.fast_sigmoid(x[i, j])
+
+
+# ------------------------------------------------------------------------ model
+
+class VAE:
+    def __init__(self, config: VaeConfig = VaeConfig(), data: np.ndarray | None = None):
+        if config.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {config.dataset!r}; choose from {', '.join(DATASETS)}")
+        self.config = config
+        self.image_shape = SHAPES[config.dataset]
+        self.dim = int(np.prod(self.image_shape))
+        L, H = config.latent, config.hidden
+        act = config.activation
+        self.encoder = nn.MLP([self.dim, H, H, 2 * L], activation=act, seed=config.seed)
+        self.decoder = nn.MLP([L, H, H, self.dim], activation=act, seed=config.seed + 1)
+        self.params, self.grads = nn.share_buffer(self.encoder, self.decoder)
+        self.opt = nn.Adam(self.params, self.grads, lr=config.lr)
+        self.beta = float(config.beta)
+        self.rng = np.random.default_rng(config.seed)
+        data = load_dataset(config.dataset) if data is None else data
+        self.data = np.ascontiguousarray(data.reshape(len(data), self.dim), dtype=F32)
+        self._order, self._cursor = np.arange(0), 0
+        self.steps = 0
+        self.history: dict[str, list[float]] = {"recon": [], "kl": []}
+
+    # -- the loss, forward and backward ---------------------------------------------
+    def loss(self, x: np.ndarray, eps: np.ndarray, backward: bool = True) -> dict:
+        """Loss on a flat batch x (B, D) with given noise eps (B, L); fills self.grads."""
+        n, lat = x.shape[0], self.config.latent
+        h = self.encoder.forward(x)
+        z = np.empty((n, lat), F32)
+        kl = reparameterise(h, eps, z) / n
+        logits = self.decoder.forward(z)
+        dlogits = np.empty_like(logits)
+        recon = K.bce_with_logits(logits, x, dlogits, float(self.dim))
+        if backward:
+            dz = self.decoder.backward(dlogits)
+            dh = np.empty_like(h)
+            reparameterise_backward(h, eps, dz, self.beta / n, dh)
+            self.encoder.backward(dh)
+        return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl}
+
+    def _batch(self) -> np.ndarray:
+        b = min(self.config.batch, len(self.data))
+        if self._cursor + b > len(self._order):
+            self._order, self._cursor = self.rng.permutation(len(self.data)), 0
+        idx = self._order[self._cursor:self._cursor + b]
+        self._cursor += b
+        return self.data[idx]
+
+    def step(self) -> dict:
+        x = self._batch()
+        eps = self.rng.standard_normal((len(x), self.config.latent), dtype=F32)
+        out = self.loss(x, eps)
+        self.opt.step()
+        self.steps += 1
+        return out
+
+    def train(self, n: int) -> dict:
+        """``n`` Adam steps; returns the mean loss/recon/kl over them and the step count."""
+        tot = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
+        for _ in range(int(n)):
+            for k, v in self.step().items():
+                tot[k] += v
+        out = {k: v / max(int(n), 1) for k, v in tot.items()}
+        if not K.all_finite(self.params):
+            out["diverged"] = True
+        self.history["recon"].append(out["recon"])
+        self.history["kl"].append(out["kl"])
+        out["steps"] = self.steps
+        return out
+
+    def set_beta(self, beta: float) -> None:
+        self.beta = float(beta)
+
+    def set_lr(self, lr: float) -> None:
+        self.opt.lr = float(lr)
+
+    # -- using the model --------------------------------------------------------------
+    def _flat(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(x, F32).reshape(-1, self.dim))
+
+    def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mu, logvar) of q(z|x) for images (N, h, w, c) or flat (N, D)."""
+        h = self.encoder.forward(self._flat(x)).copy()
+        lat = self.config.latent
+        return h[:, :lat].copy(), h[:, lat:].copy()
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Images (N, h, w, c) in [0, 1] for latents z (N, L)."""
+        z = np.ascontiguousarray(np.asarray(z, F32).reshape(-1, self.config.latent))
+        logits = self.decoder.forward(z)
+        out = np.empty_like(logits)
+        sigmoid_into(logits, out)
+        return out.reshape((len(z),) + self.image_shape)
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        """Decode the posterior mean of each input (no sampling noise)."""
+        return self.decode(self.encode(x)[0])
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """Decode n draws from the prior N(0, I)."""
+        z = np.random.default_rng(seed).standard_normal((int(n), self.config.latent), dtype=F32)
+        return self.decode(z)
+
+    def interpolate(self, a: np.ndarray, b: np.ndarray, steps: int = 8) -> np.ndarray:
+        """Decode ``steps`` points on the straight line between the means of a and b."""
+        mu, _ = self.encode(np.stack([a, b]))
+        t = np.linspace(0.0, 1.0, int(steps), dtype=F32)[:, None]
+        return self.decode((1 - t) * mu[0] + t * mu[1])
+
+    def latent_grid(self, n: int = 8, extent: float = 2.5) -> np.ndarray:
+        """The (n*n, 2) latent points of an n x n map over [-extent, extent]^2.
+
+        Row-major, top row first; x to the right and the first latent coordinate, y
+        upwards and the second. Dimensions beyond the first two stay at 0 (the prior mean).
+        """
+        ticks = np.linspace(-extent, extent, int(n), dtype=F32)
+        ys, xs = np.meshgrid(ticks[::-1], ticks, indexing="ij")
+        z = np.zeros((n * n, self.config.latent), F32)
+        z[:, 0], z[:, 1] = xs.ravel(), ys.ravel()
+        return z
+
+    def latent_map(self, n: int = 8, extent: float = 2.5) -> np.ndarray:
+        """Decoded images of :meth:`latent_grid` (n*n, h, w, c)."""
+        return self.decode(self.latent_grid(n, extent))
+
+    def evaluate(self, x: np.ndarray | None = None, seed: int = 0) -> dict:
+        """recon (BCE nats/image), kl, loss and per-pixel MSE of the mean reconstruction."""
+        x = self.data if x is None else self._flat(x)
+        eps = np.random.default_rng(seed).standard_normal((len(x), self.config.latent), dtype=F32)
+        out = self.loss(x, eps, backward=False)
+        mse = float(np.mean((self.reconstruct(x).reshape(len(x), -1) - x) ** 2))
+        return {**out, "mse": mse}
+
+    # -- weights ----------------------------------------------------------------------
+    def save(self, path: str | Path, extra: dict | None = None) -> Path:
+        meta = {"model": "vae", "version": WEIGHTS_VERSION, "config": asdict(self.config),
+                "steps": self.steps, **(extra or {})}
+        return weights.save(path, {"params": self.params}, meta)
+
+    @classmethod
+    def load(cls, path: str | Path, data: np.ndarray | None = None) -> "VAE":
+        arrays, meta = weights.load(path, "vae", WEIGHTS_VERSION)
+        model = cls(VaeConfig(**meta["config"]), data=data)
+        if arrays["params"].shape != model.params.shape:
+            raise weights.WeightsError(f"{Path(path).name} does not fit this VAE's layer sizes")
+        model.params[...] = arrays["params"]
+        model.steps = int(meta.get("steps", 0))
+        return model
+
+
+def pretrained_path(dataset: str) -> Path:
+    return weights.default_dir() / f"vae_{dataset}.npz"
+
+
+def pretrained(dataset: str) -> VAE:
+    """The shipped model (raises weights.WeightsError with a plain message if missing)."""
+    return VAE.load(pretrained_path(dataset))
+
+
+# The recipe of the shipped weights (``genai-tutor train vae --dataset D``).
+RECIPES = {"digits": dict(steps=20000, config=VaeConfig("digits", latent=2, hidden=256)),
+           "sprites": dict(steps=20000, config=VaeConfig("sprites", latent=2, hidden=256))}
+
+
+def train_headless(dataset: str, steps: int | None = None, seed: int = 0, latent: int = 2,
+                   beta: float = 1.0, out: str | Path | None = None, progress=None,
+                   chunk: int = 200) -> dict:
+    """Train from the recipe, save the weights, return a JSON-ready summary."""
+    import time
+
+    recipe = RECIPES[dataset]
+    steps = recipe["steps"] if steps is None else int(steps)
+    config = replace(recipe["config"], seed=seed, latent=latent, beta=beta)
+    model = VAE(config)
+    start = time.perf_counter()
+    done = 0
+    while done < steps:
+        n = min(chunk, steps - done)
+        model.train(n)
+        done += n
+        if progress is not None:
+            progress(done, steps)
+    seconds = time.perf_counter() - start
+    ev = model.evaluate()
+    path = pretrained_path(dataset) if out is None else Path(out)
+    model.save(path, extra={"recon": ev["recon"], "kl": ev["kl"], "mse": ev["mse"]})
+    return {"dataset": dataset, "steps": steps, "seconds": round(seconds, 2),
+            "recon": ev["recon"], "kl": ev["kl"], "mse": ev["mse"], "out": str(path)}
+
+
+def _warm_up() -> None:
+    h = np.zeros((2, 4), F32)
+    eps = np.zeros((2, 2), F32)
+    z = np.empty((2, 2), F32)
+    reparameterise(h, eps, z)
+    dh = np.empty_like(h)
+    reparameterise_backward(h, eps, z, 0.5, dh)
+    sigmoid_into(z, np.empty_like(z))
+
+
+register_warmup("vae", _warm_up)

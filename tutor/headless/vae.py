@@ -1,0 +1,50 @@
+"""`genai-tutor train vae` and `genai-tutor train classifier`: the VAE lab's model and the
+sprite attribute classifier used by the image metrics, trained headless."""
+
+from __future__ import annotations
+
+import argparse
+
+from tutor.headless import emit, progress_printer
+
+
+def train_vae(args: argparse.Namespace) -> int:
+    from engine import vae
+
+    steps = args.steps if args.steps is not None else vae.RECIPES[args.dataset]["steps"]
+    progress = progress_printer(f"training VAE on {args.dataset}", steps, args.json)
+    result = vae.train_headless(dataset=args.dataset, steps=steps, seed=args.seed,
+                                latent=args.latent, beta=args.beta, out=args.out,
+                                progress=progress)
+    emit(result, args.json)
+    return 0
+
+
+def train_classifier(args: argparse.Namespace) -> int:
+    from engine import image_metrics
+
+    progress = progress_printer("training sprite classifier", args.steps, args.json)
+    result = image_metrics.train_classifier(steps=args.steps, seed=args.seed, out=args.out,
+                                            progress=progress)
+    emit(result, args.json)
+    return 0
+
+
+def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
+    """Add `train vae` and `train classifier` (`commands` is for top-level commands)."""
+    p = models.add_parser("vae", help="the VAE of the VAE lab (writes content/weights/vae_D.npz)")
+    p.add_argument("--dataset", default="digits", choices=["digits", "sprites"])
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: the shipped recipe)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--latent", type=int, default=2, help="latent size (2 draws the latent map)")
+    p.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
+    p.add_argument("--out", default=None, help="weights file (default: the shipped one)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=train_vae)
+
+    c = models.add_parser("classifier", help="the sprite attribute classifier of the image metrics")
+    c.add_argument("--steps", type=int, default=12000)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--out", default=None, help="weights file (default: the shipped one)")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(handler=train_classifier)
