@@ -1,0 +1,132 @@
+"""The shipped diffusion models: datasets, recipes, weights paths and headless training.
+
+``train_headless(dataset, steps, seed)`` reproduces ``content/weights/diffusion_<D>.npz``
+(``genai-tutor train diffusion --dataset D``); ``pretrained(dataset)`` loads it.
+Image sets are the ones every image family shares (``engine.vae.load_dataset``: the
+sprite training set and the UCI digits); the 2-D sets come from ``engine.data``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from . import data as toys
+from . import vae, weights
+from .diffusion import F32, Diffusion, DiffusionConfig
+
+IMAGE_SETS = ("sprites", "digits")
+POINT_SETS = tuple(toys.TOYS)
+DATASETS = IMAGE_SETS + POINT_SETS
+
+_IMAGE = dict(shift=0.5, scale=0.5, clip=1.0, ema=0.999)   # pixels [0, 1] -> [-1, 1]
+RECIPES = {
+    "sprites": dict(steps=12000, config=DiffusionConfig(
+        shape=(16, 16, 3), hidden=512, layers=3, emb=64, lr=1e-3, batch=128, **_IMAGE)),
+    "digits": dict(steps=8000, config=DiffusionConfig(
+        shape=(8, 8, 1), hidden=256, layers=3, emb=32, lr=1e-3, batch=128, **_IMAGE)),
+}
+_POINTS = dict(steps=4000, config=DiffusionConfig(
+    shape=(2,), hidden=128, layers=3, emb=32, lr=2e-3, batch=256, ema=0.995))
+
+
+def recipe(dataset: str) -> dict:
+    if dataset in RECIPES:
+        return RECIPES[dataset]
+    if dataset in POINT_SETS:
+        return _POINTS
+    raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+
+
+def load_dataset(dataset: str) -> np.ndarray:
+    """Training data in data space: images (N, h, w, c) in [0, 1] or points (N, 2)."""
+    if dataset in IMAGE_SETS:
+        return vae.load_dataset(dataset)
+    if dataset in POINT_SETS:
+        return toys.toy(dataset, 4096, seed=0).points
+    raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+
+
+def pretrained_path(dataset: str) -> Path:
+    name = dataset if dataset in IMAGE_SETS else f"2d_{dataset}"
+    return weights.default_dir() / f"diffusion_{name}.npz"
+
+
+def pretrained(dataset: str, with_data: bool = False) -> Diffusion:
+    """The shipped model (raises engine.weights.WeightsError with a plain message)."""
+    return Diffusion.load(pretrained_path(dataset), load_dataset(dataset) if with_data else None)
+
+
+def new_model(dataset: str, seed: int = 0, **overrides) -> Diffusion:
+    """An untrained model from the dataset's recipe, with its training data attached."""
+    config = replace(recipe(dataset)["config"], seed=int(seed), **overrides)
+    config.extra = {"dataset": dataset}
+    return Diffusion(config, load_dataset(dataset))
+
+
+def evaluate(model: Diffusion, dataset: str, samples: np.ndarray | None = None,
+             n: int = 256, steps: int = 50, sampler: str = "ddim", seed: int = 1) -> dict:
+    """Quality figures of samples: FID-lite, attribute accuracy and copies (images),
+    mode coverage (2-D sets with modes); None where a figure does not apply or the
+    metric is unavailable."""
+    if samples is None:
+        samples, _ = model.sample(n, steps=steps, sampler=sampler, seed=seed)
+    out = {"fid_lite": None, "attribute_accuracy": None, "copies": None}
+    if dataset in IMAGE_SETS:
+        real = load_dataset(dataset)
+        images = np.clip(samples, 0.0, 1.0).reshape((len(samples),) + real.shape[1:])
+        out.update(image_quality(images, real, dataset))
+    elif dataset in POINT_SETS:
+        from . import metrics
+
+        toy = toys.toy(dataset, 4096, seed=0)
+        if toy.modes is not None:
+            cov = metrics.mode_coverage(samples, toy.modes, toy.std)
+            out["modes_covered"] = int(cov["modes_covered"])
+            out["high_quality"] = float(cov["high_quality"])
+    return out
+
+
+def image_quality(images: np.ndarray, real: np.ndarray, dataset: str) -> dict:
+    """FID-lite against the training set, attribute accuracy (sprites; None when the
+    classifier is missing) and the number of samples flagged as training copies."""
+    from . import image_metrics as im
+    from .weights import WeightsError
+
+    images = np.asarray(images, F32).reshape((len(images),) + real.shape[1:])
+    out = {"fid_lite": float(im.fid_lite(real, images)), "attribute_accuracy": None,
+           "copies": int(np.sum(im.copies(images, real)))}
+    if dataset == "sprites":
+        try:
+            out["attribute_accuracy"] = float(im.attribute_accuracy(images))
+        except WeightsError:
+            pass
+    return out
+
+
+def train_headless(dataset: str, steps: int | None = None, seed: int = 0,
+                   out: str | Path | None = None, progress=None, chunk: int = 250,
+                   eval_n: int = 256) -> dict:
+    """Train from the recipe, save the weights, return {"steps", "seconds", "loss", ...}."""
+    steps = recipe(dataset)["steps"] if steps is None else int(steps)
+    model = new_model(dataset, seed)
+    start = time.perf_counter()
+    done, losses = 0, []
+    while done < steps:
+        n = min(chunk, steps - done)
+        losses.append(model.train(n)["loss"])
+        done += n
+        if progress is not None:
+            progress(done, steps)
+    seconds = time.perf_counter() - start
+    loss = float(np.mean(losses[-4:])) if losses else float("nan")
+    quality = evaluate(model, dataset, n=eval_n)
+    path = pretrained_path(dataset) if out is None else Path(out)
+    model.save(path, dataset=dataset, loss=loss, fid_lite=quality["fid_lite"],
+               attribute_accuracy=quality["attribute_accuracy"])
+    return {"steps": steps, "seconds": round(seconds, 2), "loss": round(loss, 5),
+            "fid_lite": quality["fid_lite"], "attribute_accuracy": quality["attribute_accuracy"],
+            **{k: v for k, v in quality.items() if k not in ("fid_lite", "attribute_accuracy", "copies")},
+            "dataset": dataset, "out": str(path)}
