@@ -12,6 +12,7 @@ import importlib
 from textual.screen import Screen
 
 LABS: dict[str, str] = {}
+LABS["temperature"] = "tutor.labs.temperature:TemperatureLab"
 
 
 def available(lab_id: str) -> bool:
