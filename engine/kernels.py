@@ -101,6 +101,8 @@ def _specialise(act: int):
 
     @kernel
     def forward(z, b, a, slope):
+        if a.shape != z.shape or b.shape[0] != z.shape[1]:
+            raise ValueError("bias_act_forward: shapes of z, b, a do not match")
         s = _F(slope)
         n, m = z.shape
         for i in range(n):
@@ -111,6 +113,9 @@ def _specialise(act: int):
 
     @kernel
     def backward(da, z, a, slope, dz, db, accumulate):
+        if z.shape != da.shape or a.shape != da.shape or dz.shape != da.shape \
+                or db.shape[0] != da.shape[1]:
+            raise ValueError("act_backward: shapes of da, z, a, dz, db do not match")
         s = _F(slope)
         n, m = da.shape
         if not accumulate:
@@ -123,6 +128,8 @@ def _specialise(act: int):
 
     @kernel
     def apply(x, out, slope):
+        if out.shape != x.shape:
+            raise ValueError("activation: x and out shapes differ")
         s = _F(slope)
         n, m = x.shape
         for i in range(n):
@@ -155,6 +162,8 @@ def activation(x, out, act: int, slope: float = 0.2) -> None:
 @kernel
 def mse_loss(pred, target, grad, scale):
     """mean((pred - target)^2) over all elements; grad = 2 (pred - target) / N."""
+    if target.shape != pred.shape or grad.shape != pred.shape:
+        raise ValueError("mse_loss: pred, target and grad shapes differ")
     n, m = pred.shape
     inv = 1.0 / (n * m)
     total = 0.0
@@ -173,6 +182,8 @@ def bce_with_logits(logits, target, grad, scale):
     Stable form: max(x, 0) - x*y + log(1 + exp(-|x|)); never overflows, so huge
     logits give a finite loss. grad = (sigmoid(x) - y) / N.
     """
+    if target.shape != logits.shape or grad.shape != logits.shape:
+        raise ValueError("bce_with_logits: logits, target and grad shapes differ")
     n, m = logits.shape
     inv = 1.0 / (n * m)
     total = 0.0
@@ -190,6 +201,8 @@ def bce_with_logits(logits, target, grad, scale):
 @kernel
 def least_squares(pred, target, grad, scale):
     """Least-squares GAN loss 0.5 * mean((pred - target)^2) for a scalar target."""
+    if grad.shape != pred.shape:
+        raise ValueError("least_squares: pred and grad shapes differ")
     n, m = pred.shape
     inv = 1.0 / (n * m)
     total = 0.0
@@ -210,6 +223,8 @@ def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
     m = b1 m + (1-b1) g ; v = b2 v + (1-b2) g^2
     p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)  [+ lr * wd * p]
     """
+    if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
+        raise ValueError("adam_step: p, g, m, v shapes differ")
     step = _F(lr / (1.0 - beta1 ** t))
     inv_sqrt_bc2 = _F(1.0 / math.sqrt(1.0 - beta2 ** t))
     decay = _F(1.0 - lr * weight_decay)
@@ -227,6 +242,8 @@ def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
 @kernel
 def sgd_step(p, g, buf, lr, momentum, weight_decay):
     """p -= lr * (g + wd p), with heavy-ball momentum buf = mu buf + g when mu > 0."""
+    if g.shape != p.shape or buf.shape != p.shape:
+        raise ValueError("sgd_step: p, g, buf shapes differ")
     rate, mu, wd = _F(lr), _F(momentum), _F(weight_decay)
     if momentum > 0.0:
         for i in range(p.shape[0]):
