@@ -1,0 +1,102 @@
+"""The VAE lab (L05 `vae`): cursor decode, views, β knob, live training; 80×24 snapshot.
+
+It runs on the shipped digits weights (content/weights/vae_digits.npz).
+Regenerate the snapshot after an intended change with --snapshot-update.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from textual.app import App
+
+from tutor import labs
+from tutor.app import TutorApp
+from tutor.labs.base import LabScreen
+from tutor.labs.vae import VaeLab
+
+SIZE = (80, 24)
+
+
+@pytest.fixture(autouse=True)
+def paused(monkeypatch):
+    monkeypatch.setattr(LabScreen, "autoplay", False)
+
+
+def host():
+    class Host(App):
+        CSS_PATH = TutorApp.CSS_PATH
+
+        def on_mount(self):
+            self.push_screen(VaeLab())
+
+    return Host()
+
+
+def test_registered():
+    assert labs.available("vae")
+    assert isinstance(labs.create("vae"), VaeLab)
+
+
+async def test_cursor_moves_decode_a_different_image():
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        assert lab.model is not None and lab.note == ""     # the shipped weights loaded
+        first = lab.view["at"].copy()
+        await pilot.press("l", "l", "l", "l", "i", "i")
+        await lab.wait_idle()
+        np.testing.assert_allclose(lab.cursor, [1.0, 0.5])
+        assert not np.allclose(first, lab.view["at"])
+        np.testing.assert_allclose(lab.view["at"], lab.model.decode(lab.cursor[None])[0])
+        assert "+1.00" in str(lab.query_one("#vae-info").render())
+        for _ in range(20):                                  # clamped at the edge
+            await pilot.press("j")
+        np.testing.assert_allclose(lab.cursor, [-3.0, 0.5])
+
+
+async def test_views_and_beta_knob():
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        assert lab.view["view"] == "map" and lab.view["tiles"].shape == (25, 8, 8, 1)
+        for expected in ("reconstruct", "interpolate", "prior", "map"):
+            await pilot.press("m")
+            await lab.wait_idle()
+            assert lab.view["view"] == expected
+        assert lab.model.beta == 1.0
+        await pilot.press("b")
+        await lab.wait_idle()
+        assert lab.knob_value("beta") == 2.0 and lab.model.beta == 2.0
+        before = lab.model.params.copy()
+        await pilot.press("s")                                # one training chunk at β = 2
+        await lab.wait_idle()
+        assert lab.iterations == 10
+        assert not np.array_equal(before, lab.model.params)
+        assert len(lab.query_one("#vae-kl").data) == 2
+
+
+async def test_from_scratch_and_sprites():
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        await pilot.press("f")                                # from scratch: a new model
+        await lab.wait_idle()
+        assert lab.model.steps == 0
+        await pilot.press("d")                                # sprites
+        await lab.wait_idle()
+        assert lab.model.config.dataset == "sprites"
+        assert lab.view["tiles"].shape == (25, 16, 16, 3)
+        assert lab.view["at"].shape == (16, 16, 3)
+
+
+def test_snapshot_vae_lab(snap_compare):
+    async def settle(pilot):
+        await pilot.app.screen.wait_idle()
+        await pilot.press("l", "l", "i")
+        await pilot.app.screen.wait_idle()
+
+    assert snap_compare(host(), terminal_size=SIZE, run_before=settle)
