@@ -13,6 +13,7 @@ from textual.screen import Screen
 
 LABS: dict[str, str] = {}
 LABS["temperature"] = "tutor.labs.temperature:TemperatureLab"
+LABS["vae"] = "tutor.labs.vae:VaeLab"
 
 
 def available(lab_id: str) -> bool:
