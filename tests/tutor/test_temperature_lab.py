@@ -47,6 +47,19 @@ def test_the_lesson_block_opens_this_lab():
     assert isinstance(labs.create("temperature"), TemperatureLab)
 
 
+async def test_lesson_l03_try_it_opens_the_lab(make_app):
+    app = make_app(start=("lesson", "L03"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TemperatureLab)
+        await app.screen.wait_idle()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, TemperatureLab)
+
+
 async def test_bars_show_paris_and_temperature_reshapes_them():
     app = host()
     async with app.run_test(size=SIZE) as pilot:

@@ -77,7 +77,7 @@ def sample_result(model, text: str, temperature: float = 1.0, top_k: int = 0, to
         "next": [{"token": model.tok.vocab[i], "prob": round(float(probs[i]), 6)}
                  for i in order if probs[i] > 0],
         "entropy": round(sampling.entropy_bits(probs), 6),
-        "continuation": model.tok.decode(new),
+        "continuation": model.tok.decode(new).rstrip("\n"),
         "unknown": unknown,
     }
 
