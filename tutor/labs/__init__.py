@@ -14,6 +14,7 @@ from textual.screen import Screen
 LABS: dict[str, str] = {}
 LABS["temperature"] = "tutor.labs.temperature:TemperatureLab"
 LABS["vae"] = "tutor.labs.vae:VaeLab"
+LABS["gan-2d"] = "tutor.labs.gan2d:GanLab"
 
 
 def available(lab_id: str) -> bool:

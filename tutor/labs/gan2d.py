@@ -1,0 +1,373 @@
+"""GAN lab: a forger (generator) against a detective (discriminator) on 2-D points.
+
+The engine (engine.gan) does the maths; this screen trains it in the lab worker, shows
+D(x) as the background with real and fake points on top, and lets the learner change
+every hyperparameter, step either network alone, and draw or load their own data.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import fields
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Input, Static
+
+from engine import data as datasets
+from engine.gan import GAN, GANConfig, PRESETS
+from tutor.labs.base import Knob, KnobPanel, LabScreen
+from tutor.labs import gan2d_view as view
+from tutor.widgets.charts import LineChart
+from tutor.widgets.pixels import PixelCanvas
+
+OWN = "your points"
+CHUNK = 15          # rounds per work() while playing (~30 ms at the default sizes)
+EVAL_EVERY = 10     # while playing, coverage and KL/JS every this many chunks
+LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.05, 0.1, 1.0, 10.0]
+LIVE = ("loss", "g_lr", "d_lr", "k_d", "k_g", "g_optimizer", "d_optimizer", "batch")
+
+HELP_MD = """\
+Two small neural networks play a game on the flat square you see.
+
+* The **forger** (the *generator*, G) turns random noise into points. Its points are
+  the **magenta crosses** (x): the fakes.
+* The **detective** (the *discriminator*, D) looks at any spot and says how "real" it
+  thinks a point there would be. The real data are the **green rings** (o).
+* The **background colour** is the detective's opinion D(x) at every spot: **pale
+  orange** means "looks real", **dark blue** means "looks fake", grey means "can't tell".
+
+Each round the detective learns from real and fake points (d steps only the detective),
+then the forger moves its points towards where the detective says "real" (g steps only
+the forger; s does one full round; space plays). Press **a** to see arrows: the push
+each fake point gets from the detective.
+
+Watch the charts: the losses swing rather than settle, because each player's progress
+makes the other's job harder. When the forger is winning, D accuracy drops towards 50 %.
+
+**Mode collapse**: the forger finds one or two spots that fool the detective and puts
+all its points there. The loss can look calm while "modes 2/8" says most blobs are
+missing. Try the presets with **p**: "healthy", "mode collapse" and "discriminator too
+strong" (the detective wins so clearly that the forger's gradient vanishes).
+
+**Your own data**: press **o**, move the yellow cursor with the arrow keys, Enter adds a
+point, Backspace removes the last one, then space trains on them. **l** loads a CSV
+file of `x,y` lines (the view runs from -2 to 2 on both axes).
+
+Numbers: *modes n/N* counts blobs that got a fair share of good fakes; *high-quality*
+is the share of fakes within 3 standard deviations of a blob; *KL* and *JS* compare
+where real and fake points fall on a 20x20 grid (0 = the same).
+"""
+
+
+class GanCanvas(PixelCanvas):
+    """The picture; focusable in draw mode, where it moves a cursor and adds points."""
+
+    BINDINGS = [
+        Binding("up", "screen.move_cursor(0, 1)", "Up", show=False),
+        Binding("down", "screen.move_cursor(0, -1)", "Down", show=False),
+        Binding("left", "screen.move_cursor(-1, 0)", "Left", show=False),
+        Binding("right", "screen.move_cursor(1, 0)", "Right", show=False),
+        Binding("enter", "screen.add_point", "Add point"),
+        Binding("backspace", "screen.remove_point", "Undo point"),
+    ]
+
+
+class CsvInput(Input):
+    BINDINGS = [Binding("escape", "screen.close_csv", "Cancel")]
+
+
+class GanLab(LabScreen):
+    LAB_ID = "gan-2d"
+    LAB_TITLE = "GAN lab: forger vs detective"
+    HELP_MD = HELP_MD
+    CODE = ("engine.gan:GAN.step_d", "engine.gan:GAN.step_g", "engine.gan:GAN.step")
+
+    BINDINGS = [
+        Binding("d", "step_net('d')", "Step D", id="gan.step_d", tooltip="One discriminator step"),
+        Binding("g", "step_net('g')", "Step G", id="gan.step_g", tooltip="One generator step"),
+        Binding("a", "toggle_arrows", "Arrows", id="gan.arrows", tooltip="Generator gradient arrows"),
+        Binding("o", "draw_mode", "Draw", id="gan.draw", show=False, tooltip="Draw your own points"),
+        Binding("l", "open_csv", "Load CSV", id="gan.csv", show=False, tooltip="Load x,y points"),
+    ]
+
+    DEFAULT_CSS = """
+    #gan-top { height: 18; }
+    #gan-canvas { width: 36; height: 18; }
+    #gan-stats { width: 1fr; height: 18; padding: 0 0 0 1; }
+    #gan-chart { height: 1fr; min-height: 3; }
+    #gan-csv { display: none; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.points: list[tuple[float, float]] = []
+        self.cursor = (view.snap(0.0), view.snap(0.0))
+        self.arrows = False
+        self.evaluation: dict = {}
+        self._command = ""
+        self._chunks = 0
+        self._fresh = True
+        self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None)
+        self._speed = (time.monotonic(), 0, 0.0)  # (time, iteration, iterations/s)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#knobs", KnobPanel).focus()
+
+    # ------------------------------------------------------------------ knobs
+
+    def knobs(self) -> list[Knob]:
+        d = GANConfig()
+        lr = lambda v: f"{v:g}"  # noqa: E731
+
+        def knob(name, label, values, default, **kw):
+            return Knob(name, label, list(values), index=list(values).index(default), **kw)
+
+        return [
+            knob("preset", "Preset", PRESETS, "healthy", key="p", resets=True,
+                 help="A ready-made setting that shows one behaviour"),
+            knob("dataset", "Dataset", [*datasets.TOYS, OWN], d.dataset, key="t", resets=True),
+            knob("loss", "Loss", ["non-saturating", "minimax", "least-squares"], d.loss, key="f"),
+            knob("g_lr", "G learning rate", LRS, d.g_lr, fmt=lr),
+            knob("d_lr", "D learning rate", LRS, d.d_lr, fmt=lr),
+            knob("k_d", "D steps per round", [1, 2, 3, 5, 10], d.k_d),
+            knob("k_g", "G steps per round", [1, 2, 3, 5, 10], d.k_g),
+            knob("g_optimizer", "G optimizer", ["adam", "sgd"], d.g_optimizer),
+            knob("d_optimizer", "D optimizer", ["adam", "sgd"], d.d_optimizer),
+            knob("batch", "Batch size", [16, 32, 64, 128, 256], d.batch),
+            knob("noise_dim", "Noise dimensions", [1, 2], d.noise_dim, resets=True),
+            knob("noise", "Noise", ["gaussian", "uniform"], d.noise, resets=True),
+            knob("g_layers", "G hidden layers", [1, 2, 3, 4], d.g_layers, resets=True),
+            knob("g_width", "G width", [8, 16, 32, 64, 128], d.g_width, resets=True),
+            knob("d_layers", "D hidden layers", [1, 2, 3, 4], d.d_layers, resets=True),
+            knob("d_width", "D width", [8, 16, 32, 64, 128], d.d_width, resets=True),
+            knob("activation", "Activation", ["leaky_relu", "relu", "tanh", "silu"],
+                 d.activation, resets=True),
+        ]
+
+    def config(self) -> GANConfig:
+        names = {f.name for f in fields(GANConfig)}
+        kw = {k.name: k.value for k in self.knob_list if k.name in names}
+        if kw["dataset"] == OWN:
+            kw["dataset"] = "custom"
+        # fields without a knob (e.g. the pool size) come from the chosen preset
+        return GANConfig.preset(self.knob_value("preset"), **kw, seed=self.seed)
+
+    def apply_preset(self, name: str) -> None:
+        """Set every knob to the preset's value (the preset's fields, defaults elsewhere)."""
+        target = GANConfig.preset(name)
+        for knob in self.knob_list:
+            if knob.name in ("preset", "dataset") or not hasattr(target, knob.name):
+                continue
+            value = getattr(target, knob.name)
+            if value not in knob.values:  # the preset's exact value joins the choices
+                knob.values = sorted([*knob.values, value]) if isinstance(value, (int, float)) \
+                    else [*knob.values, value]
+            knob.index = knob.values.index(value)
+        self.query_one("#knobs", KnobPanel).redraw()
+
+    def on_knob(self, knob: Knob) -> None:  # UI thread, holding self.lock
+        if knob.name == "preset":
+            self.apply_preset(knob.value)
+        if knob.resets:
+            self.action_reset()
+        if knob.name == "dataset":
+            self._set_drawing(knob.value == OWN)
+        elif not knob.resets and knob.name in LIVE and self.model is not None:
+            self.model.set_live(**{knob.name: knob.value})
+
+    # ------------------------------------------------------------------ worker side
+
+    def _run(self, command: str) -> dict | None:
+        self._command = command  # "build", "work", or "d"/"g": one network only
+        return super()._run(command)
+
+    def build(self) -> None:
+        config = self.config()
+        self._chunks, self._fresh, self.evaluation = 0, True, {}
+        if config.dataset == "custom" and len(self.points) < 2:
+            self.model = None
+            return
+        points = np.asarray(self.points, np.float32) if config.dataset == "custom" else None
+        self.model = GAN(config, points=points)
+        with np.errstate(all="ignore"):
+            self.evaluation = self.model.evaluate()
+
+    def work(self) -> dict:
+        gan = self.model
+        if gan is None:
+            self.playing = False
+            return {"steps": 0}
+        if self._command == "frame":
+            return {"steps": 0}
+        before = gan.iteration
+        with np.errstate(all="ignore"):  # overflow ends as the calm "diverged" pause
+            if self._command == "d":
+                gan.step_d()
+            elif self._command == "g":
+                gan.step_g()
+            else:
+                gan.train(CHUNK if self.playing else 1)
+            self._chunks += 1
+            self._measure(gan.iteration)
+            if not gan.diverged and (not self.playing or self._chunks % EVAL_EVERY == 0):
+                self.evaluation = gan.evaluate()
+        done = gan.iteration - before
+        out = {"steps": done, "rounds": done, "diverged": gan.diverged, "trained": True}
+        if not gan.diverged:  # losses not computed yet are NaN: leave them out
+            out.update({k: v for k, v in gan.status().items()
+                        if k in ("d_loss", "g_loss") and math.isfinite(v)})
+        return out
+
+    def _measure(self, iteration: int) -> None:
+        """Rounds per second over the last second of play (0 while paused)."""
+        now = time.monotonic()
+        then, it_then, rate = self._speed
+        if not self.playing or iteration < it_then:
+            self._speed = (now, iteration, 0.0)
+        elif now - then >= 1.0:
+            self._speed = (now, iteration, (iteration - it_then) / (now - then))
+
+    # ------------------------------------------------------------------ layout and frames
+
+    def compose_lab(self) -> ComposeResult:
+        with Horizontal(id="gan-top"):
+            yield GanCanvas(self._base_frame, id="gan-canvas")
+            yield Static(id="gan-stats")
+        yield LineChart(("D loss", "G loss"), id="gan-chart", history=200)
+        yield CsvInput(placeholder="CSV of x,y: type a path, Enter loads, Esc cancels",
+                       id="gan-csv")
+
+    def draw(self, metrics: dict) -> None:
+        gan = self.model
+        chart = self.query_one("#gan-chart", LineChart)
+        if self._fresh:
+            chart.clear()
+            self._fresh = False
+        if "d_loss" in metrics and "g_loss" in metrics and metrics.get("trained"):
+            chart.push({"D loss": metrics["d_loss"], "G loss": metrics["g_loss"]})
+        if gan is None:
+            self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None)
+        elif not gan.diverged:
+            with np.errstate(all="ignore"):
+                grid = gan.discriminator_grid(view.SIDE)
+                arrows = gan.generator_gradients(view.N_ARROWS) if self.arrows else None
+                self._base_frame = view.frame(grid, gan.real[:view.N_REAL],
+                                              gan.sample(view.N_FAKE), arrows)
+        self._show_canvas()
+        self._show_stats()
+
+    def _show_canvas(self) -> None:
+        buf = self._base_frame
+        if self.drawing:
+            buf = view.with_cursor(buf, self.points, self.cursor)
+        self.query_one("#gan-canvas", GanCanvas).update_pixels(buf)
+
+    def _show_stats(self) -> None:
+        gan = self.model
+        text = view.stats_text(
+            dataset=self.knob_value("dataset"), preset=self.knob_value("preset"),
+            iteration=gan.iteration if gan is not None else 0,
+            rate=self._speed[2] if self.playing else 0.0,
+            evaluation=self.evaluation, acc_real=gan.acc_real if gan else None,
+            acc_fake=gan.acc_fake if gan else None, arrows=self.arrows,
+            drawing=self.drawing, n_points=len(self.points))
+        self.query_one("#gan-stats", Static).update(text)
+
+    def _show_status(self) -> None:
+        # the base's rate counts work() calls; this lab shows rounds/s in its own column
+        self._rate = 0.0
+        super()._show_status()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_step_net(self, which: str) -> None:
+        self.playing = False
+        self._commands.put(which)
+        self._show_status()
+
+    def action_toggle_arrows(self) -> None:
+        self.arrows = not self.arrows
+        self._commands.put("frame")
+
+    # draw mode: the learner's own points ------------------------------------------
+
+    @property
+    def drawing(self) -> bool:
+        return self.knob_value("dataset") == OWN
+
+    def _set_drawing(self, on: bool) -> None:
+        canvas = self.query_one("#gan-canvas", GanCanvas)
+        canvas.can_focus = on
+        if on:
+            canvas.focus()
+            self._message = "draw: arrows move, Enter adds, Backspace undoes, space trains"
+        elif self._message.startswith("draw:"):
+            self._message = ""
+
+    def action_draw_mode(self) -> None:
+        knob = next(k for k in self.knob_list if k.name == "dataset")
+        if knob.value == OWN:
+            self._set_drawing(True)
+            self._show_status()
+            return
+        self.change_knob(knob, knob.values.index(OWN) - knob.index)
+
+    def action_move_cursor(self, dx: int, dy: int) -> None:
+        step = (datasets.VIEW[1] - datasets.VIEW[0]) / view.SIDE
+        self.cursor = (view.snap(self.cursor[0] + dx * step), view.snap(self.cursor[1] + dy * step))
+        self._show_canvas()
+
+    def action_add_point(self) -> None:
+        self.points.append(self.cursor)
+        self._points_changed()
+
+    def action_remove_point(self) -> None:
+        if self.points:
+            self.points.pop()
+            self._points_changed()
+
+    def _points_changed(self) -> None:
+        self._show_canvas()
+        self._show_stats()
+        if len(self.points) >= 2 or self.model is not None:
+            self.action_reset()  # new data: start again on it
+
+    # loading a CSV -------------------------------------------------------------------
+
+    def action_open_csv(self) -> None:
+        box = self.query_one("#gan-csv", CsvInput)
+        box.display = True
+        box.focus()
+
+    def action_close_csv(self) -> None:
+        box = self.query_one("#gan-csv", CsvInput)
+        box.display = False
+        self.query_one("#knobs", KnobPanel).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        path = event.value.strip()
+        try:
+            toy = datasets.load_csv(path)
+        except ValueError as exc:  # the engine's plain message; data and model untouched
+            self._message = str(exc)
+            self._show_status()
+            return
+        self.points = [(float(x), float(y)) for x, y in toy.points]
+        lo, hi = datasets.VIEW
+        outside = int((np.abs(toy.points) > hi).any(axis=1).sum()) if hi == -lo else 0
+        self.action_close_csv()
+        knob = next(k for k in self.knob_list if k.name == "dataset")
+        if knob.value != OWN:
+            self.change_knob(knob, knob.values.index(OWN) - knob.index)
+        else:
+            self.action_reset()
+            self._set_drawing(True)
+        self._message = f"loaded {len(self.points)} points from {toy.name}" + (
+            f" ({outside} outside the view)" if outside else "")
+        self._show_status()
