@@ -132,3 +132,13 @@ def discriminator_accuracy(real_scores: np.ndarray, fake_scores: np.ndarray,
 
 # -------------------------------------------------- 4. image and text metrics (later)
 # MMD, FID-lite, nearest-neighbour distance and perplexity belong here.
+
+
+# ------------------------------------------- 5. image metrics (engine/image_metrics.py)
+# Nearest-training-neighbour copy check, FID-lite (Fréchet distance of fixed random
+# ReLU features, matrix square roots via eigh) and the sprite attribute classifier live
+# in engine/image_metrics.py, which documents the features and thresholds; they are
+# re-exported here so `from engine.metrics import fid_lite` works too.
+from .image_metrics import (  # noqa: E402
+    CONFIDENCE, COPY_RMS, attribute_accuracy, attribute_agreement, copies, fid_features,
+    fid_lite, frechet_distance, nearest_neighbours, sqrtm_psd)
