@@ -203,7 +203,21 @@ async def test_untrained_model_trains_with_step():
         await pilot.press("s")
         await lab.wait_idle()
         await pilot.pause()
-        assert lab.iterations == 8 and "train loss" in info(lab)
+        assert lab.iterations == 8 and "training: step 8," in info(lab)
+
+
+async def test_missing_weights_fall_back_to_an_untrained_model(monkeypatch, tmp_path):
+    import tutor.headless.lm as headless_lm
+
+    monkeypatch.setattr(headless_lm, "WEIGHTS", tmp_path / "nowhere.npz")
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        await pilot.pause()
+        assert lab.model is not None and lab.knob_value("model") == "untrained"
+        assert "No usable weights" in info(lab) and "Space trains it" in info(lab)
+        assert any("no weights file" in str(n.message) for n in app._notifications)
 
 
 async def test_help_and_code_panels():

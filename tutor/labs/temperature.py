@@ -92,7 +92,7 @@ class TemperatureLab(LabScreen):
         self.rng = np.random.default_rng(self.seed)
         self.base = self.probs = None
         self.counts: np.ndarray | None = None
-        self.notice = ""
+        self.notice = self.weights_error = ""
         self.loss: float | None = None
         self.last_picks: list[int] = []
 
@@ -146,8 +146,9 @@ class TemperatureLab(LabScreen):
                 self.model, _ = lm.LanguageModel.load(WEIGHTS)
                 return
             except WeightsError as exc:
-                self.notice = f"{exc}: showing an untrained model; Space trains it."
-                self.knob("model").index = 1
+                self.weights_error = str(exc)      # shown as a notification by draw()
+                self.notice = "No usable weights: untrained model. Space trains it."
+                self.knob("model").index = 1       # the panel is redrawn by draw()
         self.model = lm.build(lm.read_corpus(CORPUS), lm.LMConfig(seed=self.seed))
         self.notice = self.notice or "Untrained: the bars are nearly flat. Space trains it."
 
@@ -189,6 +190,12 @@ class TemperatureLab(LabScreen):
     def draw(self, metrics: dict) -> None:
         if "loss" in metrics:
             self.counts = None
+        else:                                       # after a build: build() may switch the model
+            self.query_one("#knobs", KnobPanel).redraw()
+        if self.weights_error:
+            self.notify(f"{self.weights_error}. Train from scratch with Space here, or run "
+                        "'genai-tutor train lm'.", severity="warning", timeout=10)
+            self.weights_error = ""
         self.refresh_view()
 
     # ------------------------------------------------------------------ the distribution
@@ -220,12 +227,12 @@ class TemperatureLab(LabScreen):
         info.append(f"entropy {sampling.entropy_bits(self.probs):.2f} bits "
                     f"(T=1: {sampling.entropy_bits(self.base):.2f})")
         info.append(f" · kept {kept}/{len(vocab)}")
-        if self.loss is not None:
-            info.append(f" · train loss {self.loss:.2f}")
-        notice = self.notice or (f"never seen: {', '.join(self.unknown)} (became <unk>)"
-                                 if self.unknown else "")
-        if notice:
-            info.append("\n" + notice, style="bold")
+        if self.unknown:
+            info.append(f"\nnever seen: {', '.join(self.unknown)} (became <unk>)", style="bold")
+        elif self.loss is not None:
+            info.append(f"\ntraining: step {self.model.steps}, loss {self.loss:.2f}")
+        elif self.notice:
+            info.append("\n" + self.notice, style="bold")
         self.query_one("#temp-info", Static).update(info)
         self.query_one("#temp-text", Static).update(self.context_text())
         hist = self.query_one("#temp-hist", ProbabilityBars)
