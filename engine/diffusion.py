@@ -5,11 +5,15 @@ The algorithm box, top to bottom:
 1. **Schedule.** β_1..β_T (linear 1e-4 -> 0.02 over T = 1000 as in DDPM, or the cosine
    schedule of Nichol & Dhariwal 2021); α_t = 1 - β_t; ᾱ_t = Π_{s<=t} α_s; ᾱ_0 = 1.
 2. **Forward process (closed form).** x_t = √ᾱ_t · x_0 + √(1 - ᾱ_t) · ε,  ε ~ N(0, I).
-3. **Denoiser.** ε̂ = net([x_t, emb(t)]): an MLP over the flattened data (2 numbers for a
-   point, 64 for an 8x8 digit, 768 for a 16x16x3 sprite) concatenated with a sinusoidal
-   embedding of t (sin/cos of t at geometric frequencies, as in the Transformer).
+3. **Denoiser.** ε̂ = √(1-ᾱ_t)·x_t + net([x_t, emb(t)]): an MLP over the flattened data
+   (2 numbers for a point, 64 for an 8x8 digit, 768 for a 16x16x3 sprite) concatenated
+   with a sinusoidal embedding of t (sin/cos of t at geometric frequencies, as in the
+   Transformer). The first term is the best *linear* guess of ε for unit-variance data
+   (and nearly all of ε when t is large); the network only learns the correction.
+   Without it a hidden layer narrower than the image (512 < 768) cannot even copy
+   x_t through, and the loss stalls.
 4. **Training step.** pick x_0 from the data, t uniform in 1..T, ε; minimise
-   ‖ε̂ - ε‖² (mean over elements); Adam; an exponential moving average (EMA) of the
+   ‖ε̂ - ε‖² (mean over elements; the net regresses ε - √(1-ᾱ_t)·x_t); Adam; an exponential moving average (EMA) of the
    weights is what samples.
 5. **Sampling.** start at x_T ~ N(0, I) and walk down a decreasing list of timesteps
    t -> s (all T of them, or a strided subset). At each step
@@ -129,9 +133,10 @@ def _write_embedding(inp, row, col0, t, freqs):
 
 
 @kernel
-def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, state, inp, eps, ts):
+def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, state, inp, eps, target, ts):
     """One training batch in one pass: for each row pick a data row and t in 1..T,
-    draw ε, write x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε and emb(t) into ``inp``, ε into ``eps``."""
+    draw ε, write x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε and emb(t) into ``inp``, ε into ``eps``
+    and the network's regression target ε - skip·√(1-ᾱ_t)·x_t into ``target``."""
     n_data, d = x0.shape
     T = sqrt_ab.shape[0] - 1
     for i in range(inp.shape[0]):
@@ -139,17 +144,22 @@ def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, state, inp, eps, ts):
         t = 1 + min(int(_uniform(state) * T), T - 1)
         ts[i] = t
         a, b = sqrt_ab[t], sqrt_1mab[t]
+        sb = F32(skip) * b
         j = 0
         while j < d:
             rad = math.sqrt(-2.0 * math.log(_uniform(state)))
             ang = _TWO_PI * _uniform(state)
             e0 = F32(rad * math.cos(ang))
             eps[i, j] = e0
-            inp[i, j] = a * x0[r, j] + b * e0
+            v = a * x0[r, j] + b * e0
+            inp[i, j] = v
+            target[i, j] = e0 - sb * v
             if j + 1 < d:
                 e1 = F32(rad * math.sin(ang))
                 eps[i, j + 1] = e1
-                inp[i, j + 1] = a * x0[r, j + 1] + b * e1
+                v = a * x0[r, j + 1] + b * e1
+                inp[i, j + 1] = v
+                target[i, j + 1] = e1 - sb * v
             j += 2
         _write_embedding(inp, i, d, float(t), freqs)
 
@@ -224,6 +234,7 @@ class DiffusionConfig:
     shift: float = 0.0           # model space = (data - shift) / scale
     scale: float = 1.0
     clip: float = 0.0            # clip x̂_0 to [-clip, clip] while sampling (0 = off)
+    skip: bool = True            # ε̂ = √(1-ᾱ_t)·x_t + net(...): the net learns a correction
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -260,6 +271,7 @@ class Diffusion:
         b = c.batch
         self._inp = np.empty((b, sizes[0]), F32)
         self._eps = np.empty((b, c.dim), F32)
+        self._target = np.empty((b, c.dim), F32)
         self._grad = np.empty((b, c.dim), F32)
         self._ts = np.empty(b, np.int64)
 
@@ -291,15 +303,19 @@ class Diffusion:
         x = np.ascontiguousarray(x, F32)
         inp = np.empty((len(x), self.net.sizes[0]), F32)
         model_input(x, int(t), self.freqs, inp)
-        return (self.ema_net if ema else self.net).forward(inp).copy()
+        out = (self.ema_net if ema else self.net).forward(inp).copy()
+        if self.config.skip:
+            out += self.schedule.sqrt_1mab[int(t)] * x
+        return out
 
     # -- training ---------------------------------------------------------------------
     def step(self) -> float:
         """One training step on a random batch; returns the loss."""
-        training_batch(self.data, self.schedule.sqrt_ab, self.schedule.sqrt_1mab,
-                       self.freqs, self.state, self._inp, self._eps, self._ts)
+        training_batch(self.data, self.schedule.sqrt_ab, self.schedule.sqrt_1mab, self.freqs,
+                       float(self.config.skip), self.state, self._inp, self._eps,
+                       self._target, self._ts)
         pred = self.net.forward(self._inp)
-        loss = K.mse_loss(pred, self._eps, self._grad, 1.0)
+        loss = K.mse_loss(pred, self._target, self._grad, 1.0)
         self.net.backward(self._grad)
         self.opt.step()
         ema_update(self.ema_params, self.net.params, self.config.ema)

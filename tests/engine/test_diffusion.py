@@ -67,13 +67,16 @@ def test_training_batch_has_the_forward_process_statistics():
     eps = np.empty((n, 4), F32)
     ts = np.empty(n, np.int64)
     freqs = D.timestep_embedding_freqs(8)
-    D.training_batch(x0, s.sqrt_ab, s.sqrt_1mab, freqs, D.seed_state(5), inp, eps, ts)
+    target = np.empty_like(eps)
+    D.training_batch(x0, s.sqrt_ab, s.sqrt_1mab, freqs, 1.0, D.seed_state(5), inp, eps,
+                     target, ts)
     assert ts.min() >= 1 and ts.max() <= 1000
     assert abs(ts.mean() - 500.5) < 10
     assert abs(eps.mean()) < 0.02 and abs(eps.std() - 1) < 0.02
     ab = s.alpha_bar[ts][:, None]
     z = (inp[:, :4] - np.sqrt(ab) * 0.7) / np.sqrt(1 - ab)   # standardised: N(0, 1)
     assert np.allclose(z, eps, atol=1e-3)
+    assert np.allclose(target, eps - np.sqrt(1 - ab) * inp[:, :4], atol=1e-5)
     # the embedding columns are sin/cos of t
     assert np.allclose(inp[:, 4:8], np.sin(ts[:, None] * freqs), atol=1e-4)
     assert np.allclose(inp[:, 8:], np.cos(ts[:, None] * freqs), atol=1e-4)
@@ -177,9 +180,9 @@ def test_clip_keeps_the_guess_in_range():
 def test_training_gradient_matches_finite_differences():
     model = small(dim=3, hidden=6, layers=1, emb=4, batch=8)
     s = model.schedule
-    D.training_batch(model.data, s.sqrt_ab, s.sqrt_1mab, model.freqs, D.seed_state(9),
-                     model._inp, model._eps, model._ts)
-    inp, eps = model._inp.copy(), model._eps.copy()
+    D.training_batch(model.data, s.sqrt_ab, s.sqrt_1mab, model.freqs, 1.0, D.seed_state(9),
+                     model._inp, model._eps, model._target, model._ts)
+    inp, eps = model._inp.copy(), model._target.copy()
 
     def loss_at(params):
         saved = model.net.params.copy()
