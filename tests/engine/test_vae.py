@@ -139,3 +139,12 @@ def test_save_load_roundtrip(tmp_path, digits):
 def test_unknown_dataset_is_a_plain_error():
     with pytest.raises(ValueError, match="choose from digits, sprites"):
         vae.VaeConfig("cats") and vae.VAE(vae.VaeConfig("cats"))
+
+
+def test_higher_beta_gives_a_smaller_kl_and_a_worse_reconstruction(digits):
+    low, high = tiny(digits, beta=0.1, hidden=32), tiny(digits, beta=4.0, hidden=32)
+    low.train(300)
+    high.train(300)
+    a, b = low.evaluate(), high.evaluate()
+    assert b["kl"] < a["kl"]
+    assert b["recon"] > a["recon"]

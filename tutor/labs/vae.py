@@ -140,7 +140,7 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
         if model is None:
             model = vae.VAE(vae.VaeConfig(dataset=dataset, seed=self.seed))
         model.set_beta(beta)
-        order = np.random.default_rng(0).permutation(len(model.data))
+        order = np.random.default_rng(5).permutation(len(model.data))  # varied first inputs
         self.inputs = model.data[order[:10 * GRID * 2]].reshape((-1,) + model.image_shape)
         self.model = model
         self.first = model.evaluate(model.data[order[:512]])
