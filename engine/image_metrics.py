@@ -22,8 +22,11 @@ FID-lite
     the flattened image centred at 0.5, weights N(0, 1/D) drawn from seed 20170610 (the
     same for every run and machine). Any other feature function can be passed in.
     Square roots of symmetric positive semi-definite matrices go through ``eigh`` (see
-    :func:`sqrtm_psd`), in float64. With few samples FID-lite is biased upwards:
-    compare numbers computed with the same number of samples.
+    :func:`sqrtm_psd`), in float64. With few samples FID-lite is biased upwards.
+    Measured against the 20,000 training sprites: fresh real sprites score ~0.02 with
+    64 samples, ~0.005 with 256 and ~0.0015 with 1,000; the shipped 2-D-latent VAE's
+    samples ~0.02, ~0.01 and ~0.008. So: use at least 256 samples, and compare only
+    numbers computed with the same number of samples.
 
 Attribute accuracy (sprites)
     A small MLP (768 -> 256 ReLU -> two softmax heads) the engine trains on sprites,
