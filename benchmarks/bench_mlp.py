@@ -4,7 +4,8 @@
 
 A train step is forward + MSE loss + backward + Adam. Each case reports the median
 steps/second of several timed runs for the engine and for tests/reference.py, and
-their ratio. Warm-up is measured in fresh subprocesses: once with an empty
+their ratio. ``blas_threads_compare`` reruns batch 128 with 1 and 2 OpenBLAS threads
+(the runtime.py decision; numba kernels are serial either way). Warm-up is measured in fresh subprocesses: once with an empty
 NUMBA_CACHE_DIR (cold compile) and once more with the same directory (cached load).
 """
 from __future__ import annotations
@@ -35,21 +36,25 @@ SHAPES = {
 BATCHES = (32, 128, 512)
 
 
-def _rate(step, seconds: float, repeats: int) -> float:
-    """Median steps/s over ``repeats`` runs of about ``seconds`` each."""
-    step()
-    t0, n = time.perf_counter(), 0
-    while time.perf_counter() - t0 < 0.05:
+def _rates(steps, seconds: float, repeats: int) -> list[float]:
+    """Median steps/s of each step function; runs alternate between the functions so
+    a change in machine load hits both alike."""
+    per_run = []
+    for step in steps:
         step()
-        n += 1
-    per_run = max(5, int(n * seconds / 0.05))
-    rates = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(per_run):
+        t0, n = time.perf_counter(), 0
+        while time.perf_counter() - t0 < 0.05:
             step()
-        rates.append(per_run / (time.perf_counter() - t0))
-    return statistics.median(rates)
+            n += 1
+        per_run.append(max(5, int(n * seconds / 0.05)))
+    rates: list[list[float]] = [[] for _ in steps]
+    for _ in range(repeats):
+        for step, count, out in zip(steps, per_run, rates):
+            t0 = time.perf_counter()
+            for _ in range(count):
+                step()
+            out.append(count / (time.perf_counter() - t0))
+    return [statistics.median(r) for r in rates]
 
 
 def bench_case(sizes, batch: int, activation: str, seconds: float, repeats: int) -> dict:
@@ -71,28 +76,40 @@ def bench_case(sizes, batch: int, activation: str, seconds: float, repeats: int)
     ref_opt = R.Adam(ref.parameters(), lr=1e-3)
 
     def numpy_step():
-        R.train_step(ref, ref_opt, x, y)
+        with np.errstate(over="ignore"):  # exp(-z) overflowing to inf is harmless here
+            R.train_step(ref, ref_opt, x, y)
 
-    e = _rate(engine_step, seconds, repeats)
-    n = _rate(numpy_step, seconds, repeats)
+    e, n = _rates([engine_step, numpy_step], seconds, repeats)
     return {"batch": batch, "engine_steps_per_s": round(e, 1),
             "numpy_steps_per_s": round(n, 1), "ratio": round(e / n, 2)}
 
 
+_WARM_CODE = """
+import json, time
+t0 = time.perf_counter()
+from engine import runtime
+marks = []
+seconds = runtime.warm_up(lambda done, total, name: marks.append((name, time.perf_counter())))
+per = {a[0]: round(b[1] - a[1], 3) for a, b in zip(marks, marks[1:])}
+print(json.dumps({"warm_up_s": seconds, "total_s": time.perf_counter() - t0, "per": per}))
+"""
+
+
 def warm_up_seconds() -> dict:
-    """Cold compile and cached load of runtime.warm_up(), each in a fresh process."""
-    code = ("import time; t=time.perf_counter(); from engine import runtime; "
-            "w=runtime.warm_up(); print(w, time.perf_counter()-t)")
+    """Cold compile and cached load of runtime.warm_up(), each in a fresh process.
+
+    Covers every engine module's registered warm-up (not only this file's MLP).
+    """
     out = {}
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("cold", "cached"):
-            res = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT,
+            res = subprocess.run([sys.executable, "-c", _WARM_CODE], env=env, cwd=ROOT,
                                  capture_output=True, text=True, check=True)
-            warm, total = map(float, res.stdout.split())
-            out[f"warm_up_{label}_s"] = round(warm, 3)
-            out[f"import_and_warm_up_{label}_s"] = round(total, 3)
-    out["kernels_registered"] = len(runtime.registered()) if runtime.registered() else None
+            info = json.loads(res.stdout.strip().splitlines()[-1])
+            out[f"warm_up_{label}_s"] = round(info["warm_up_s"], 3)
+            out[f"import_and_warm_up_{label}_s"] = round(info["total_s"], 3)
+            out[f"per_registration_{label}_s"] = info["per"]
     return out
 
 
@@ -112,14 +129,30 @@ def main() -> None:
             row = {"case": name, "activation": args.activation}
             row.update(bench_case(sizes, batch, args.activation, args.seconds, args.repeats))
             rows.append(row)
-    report = {"runtime": runtime.configured(), "mlp_train_step": rows, "warm_up": warm}
+    blas = []
+    default = runtime.blas_threads()
+    for threads in (1, 2):
+        if not runtime.set_blas_threads(threads):
+            break
+        for name, sizes in SHAPES.items():
+            row = bench_case(sizes, 128, args.activation, args.seconds, args.repeats)
+            blas.append({"case": name, "batch": 128, "blas_threads": threads,
+                         "engine_steps_per_s": row["engine_steps_per_s"]})
+    if default is not None:
+        runtime.set_blas_threads(default)
+    report = {"runtime": runtime.configured(), "mlp_train_step": rows,
+              "blas_threads_compare": blas, "warm_up": warm,
+              "load_average": os.getloadavg()}
     if args.json:
         print(json.dumps(report, indent=2))
         return
+    for r in blas:
+        print(f"{r['case']:34s} batch 128, {r['blas_threads']} BLAS thread(s): "
+              f"{r['engine_steps_per_s']:9.1f}/s")
     for r in rows:
         print(f"{r['case']:34s} batch {r['batch']:4d}: engine {r['engine_steps_per_s']:9.1f}"
               f"/s  numpy {r['numpy_steps_per_s']:9.1f}/s  x{r['ratio']}")
-    print(json.dumps(warm))
+    print(json.dumps(warm, indent=2))
 
 
 if __name__ == "__main__":

@@ -271,9 +271,8 @@ class GAN:
         out = self.D.forward(points)[:, 0]
         if self.config.loss == "least-squares":
             return np.clip(out, 0.0, 1.0)
-        prob = np.empty((len(out), 1), F32)
-        K.activation(np.ascontiguousarray(out[:, None]), prob, K.SIGMOID, 0.0)
-        return prob[:, 0]
+        e = np.exp(-np.abs(out))  # stable sigmoid: never exp of a large positive number
+        return np.where(out >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(F32)
 
     def discriminator_grid(self, res: int = 64, extent=datasets.VIEW) -> np.ndarray:
         """(res, res) D(x) over the view; row 0 is the TOP (largest y), like an image."""

@@ -126,17 +126,7 @@ def _specialise(act: int):
                 dz[i, j] = g
                 db[j] += g
 
-    @kernel
-    def apply(x, out, slope):
-        if out.shape != x.shape:
-            raise ValueError("activation: x and out shapes differ")
-        s = _F(slope)
-        n, m = x.shape
-        for i in range(n):
-            for j in range(m):
-                out[i, j] = _act(x[i, j], act, s)
-
-    return forward, backward, apply
+    return forward, backward
 
 
 _SPECIALISED = [_specialise(code) for code in range(len(ACTIVATIONS))]
@@ -150,11 +140,6 @@ def bias_act_forward(z, b, a, act: int, slope: float = 0.2) -> None:
 def act_backward(da, z, a, act: int, slope: float, dz, db, accumulate: bool) -> None:
     """dz = da * f'(z); db (+)= column sums of dz. ``dz`` may be ``da`` itself."""
     _SPECIALISED[act][1](da, z, a, slope, dz, db, accumulate)
-
-
-def activation(x, out, act: int, slope: float = 0.2) -> None:
-    """out = f(x) elementwise over a 2-D array (no bias, nothing stored)."""
-    _SPECIALISED[act][2](x, out, slope)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -276,7 +261,6 @@ def _warm_up() -> None:
         bias_act_forward(z, b, a, act, 0.2)
         bias_act_forward(z, b, z, act, 0.2)
         act_backward(z, z, a, act, 0.2, g, b, False)
-        activation(z, a, act, 0.2)
     mse_loss(z, a, g, 1.0)
     bce_with_logits(z, a, g, 1.0)
     least_squares(z, 1.0, g, 1.0)
