@@ -109,8 +109,10 @@ class GAN:
 
     def __init__(self, config: GANConfig | None = None, points: np.ndarray | None = None):
         self.config = config = replace(config or GANConfig())
+        if points is not None:
+            config.dataset = "custom"
         config.validate()
-        if config.dataset == "custom" or points is not None:
+        if config.dataset == "custom":
             toy = datasets.from_points(points if points is not None else np.zeros((0, 2)))
         else:
             toy = datasets.toy(config.dataset, n=config.pool, seed=config.seed)
@@ -168,6 +170,13 @@ class GAN:
         self.opt_g.lr, self.opt_d.lr = new.g_lr, new.d_lr
         if new.batch != old.batch:
             self._alloc(new.batch)
+
+    def reset(self, **changes) -> None:
+        """Start again from scratch (in place), optionally with config changes; a
+        learner's custom points are kept unless the dataset changes."""
+        config = replace(self.config, **changes)
+        points = self.real if config.dataset == "custom" else None
+        self.__init__(config, points=points)
 
     # -- one step of each network -----------------------------------------------------
     def _noise(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -133,10 +133,24 @@ def test_config_validation_and_presets():
     assert cfg.seed == 3 and cfg.k_d == 5 and cfg.loss == "minimax"
 
 
+def test_reset_in_place():
+    gan = GAN(GANConfig(**SMALL))
+    fresh = gan.G.params.copy()
+    gan.train(5)
+    gan.reset()
+    np.testing.assert_array_equal(gan.G.params, fresh)
+    assert gan.iteration == 0 and not gan.diverged
+    gan.reset(dataset="grid", seed=4)
+    assert gan.config.dataset == "grid" and len(gan.toy.modes) == 25
+
+
 def test_custom_points_and_evaluate():
     pts = data.moons(n=500).points
-    gan = GAN(GANConfig(dataset="custom", **SMALL), points=pts)
+    gan = GAN(GANConfig(**SMALL), points=pts)
+    assert gan.config.dataset == "custom"
     gan.train(5)
+    gan.reset(g_lr=1e-4)
+    np.testing.assert_array_equal(gan.real, pts)
     ev = gan.evaluate(256)
     assert ev["modes_total"] == 0 and ev["high_quality"] is None
     assert 0 <= ev["js_grid"] <= np.log(2)
