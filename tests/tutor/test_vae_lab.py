@@ -43,7 +43,7 @@ async def test_cursor_moves_decode_a_different_image():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        assert lab.model is not None and lab.note == ""     # the shipped weights loaded
+        assert lab.model is not None and lab.note == "" and lab.model.steps > 0     # the shipped weights loaded
         first = lab.view["at"].copy()
         await pilot.press("l", "l", "l", "l", "i", "i")
         await lab.wait_idle()
@@ -100,3 +100,30 @@ def test_snapshot_vae_lab(snap_compare):
         await pilot.app.screen.wait_idle()
 
     assert snap_compare(host(), terminal_size=SIZE, run_before=settle)
+
+
+async def test_missing_weights_are_reported_and_training_starts_from_scratch(monkeypatch, tmp_path):
+    from engine import vae
+
+    monkeypatch.setattr(vae, "pretrained_path", lambda dataset: tmp_path / "missing.npz")
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        assert lab.model.steps == 0
+        assert "no usable weights" in str(lab.query_one("#vae-info").render())
+        assert any("no weights file" in n.message for n in app._notifications)
+
+
+async def test_help_and_code_panels():
+    from tutor.labs.base import CodePanel, TextPanel
+
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.screen.wait_idle()
+        await pilot.press("h")
+        assert isinstance(app.screen, TextPanel)
+        await pilot.press("escape", "v")
+        assert isinstance(app.screen, CodePanel)
+        await pilot.press("escape")
+        assert isinstance(app.screen, VaeLab)

@@ -136,7 +136,10 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
             try:
                 model = vae.pretrained(dataset)
             except WeightsError as exc:
-                self.note = f"{exc}: training from scratch"
+                self.note = "no usable weights:\nfrom scratch"
+                # shown by draw() on the UI thread (never block the worker on the UI here)
+                self._notice = (f"{exc}. Training from scratch instead "
+                                f"(genai-tutor train vae --dataset {dataset} rebuilds it).")
         if model is None:
             model = vae.VAE(vae.VaeConfig(dataset=dataset, seed=self.seed))
         model.set_beta(beta)
@@ -192,6 +195,9 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
         v = getattr(self, "view", None)
         if v is None:
             return
+        if getattr(self, "_notice", None):
+            self.notify(self._notice, severity="warning")
+            self._notice = None
         tiles = to_tiles(v["tiles"])
         if v["view"] == "reconstruct":   # a gap between the two input/reconstruction pairs
             blank = np.full((GRID,) + tiles.shape[1:], BG[0] / 255.0, np.float32)
