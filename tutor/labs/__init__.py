@@ -12,6 +12,8 @@ import importlib
 from textual.screen import Screen
 
 LABS: dict[str, str] = {}
+LABS["diffusion-forward"] = "tutor.labs.diffusion_forward:DiffusionForwardLab"
+LABS["denoising"] = "tutor.labs.denoising:DenoisingLab"
 LABS["temperature"] = "tutor.labs.temperature:TemperatureLab"
 LABS["vae"] = "tutor.labs.vae:VaeLab"
 LABS["gan-2d"] = "tutor.labs.gan2d:GanLab"

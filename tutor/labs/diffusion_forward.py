@@ -1,0 +1,196 @@
+"""L06 lab `diffusion-forward`: drown a picture in noise and watch the model guess the noise.
+
+Pick a training image and a timestep t. The lab shows x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε, the
+noise ε that was added and the shipped model's prediction ε̂ with its error, and draws
+the schedule: ᾱ_t (the picture's share) falling from 1 to 0, the model's error across t,
+and a marker at the current t.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from tutor.labs.base import Knob, LabScreen
+from tutor.widgets.pixels import PixelCanvas
+
+T_VALUES = [0, 1, 5, 10, 25, 50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800, 900, 1000]
+CHART_W, CHART_H = 52, 14
+ERROR_TS = np.unique(np.round(np.geomspace(1, 1000, 26)).astype(int))
+BG, AXIS, CURVE, ERR, MARK = (16, 16, 24), (70, 70, 80), (95, 175, 255), (255, 175, 95), (230, 230, 230)
+
+
+def to_tiles(x: np.ndarray, shape: tuple) -> np.ndarray:
+    """Model-space vectors (n, D) -> RGB tiles (n, 16, 16, 3) in [-1, 1] for display."""
+    img = np.asarray(x, np.float32).reshape((len(x),) + tuple(shape))
+    if img.shape[-1] == 1:                       # 8x8 grey digits: grey RGB, doubled
+        img = np.repeat(np.repeat(np.repeat(img, 3, axis=-1), 2, axis=1), 2, axis=2)
+    return img
+
+
+class DiffusionForwardLab(LabScreen):
+    LAB_ID = "diffusion-forward"
+    LAB_TITLE = "Forward diffusion: from picture to static"
+    TRAINS = False
+    CODE = ("engine.diffusion:Schedule.__init__", "engine.diffusion:training_batch",
+            "engine.diffusion:Diffusion.q_sample", "engine.diffusion:Diffusion.step")
+    HELP_MD = """
+**Top row**, left to right: the noisy picture **x_t**, the noise **ε** that was mixed in,
+and the model's **guess ε̂** of that noise. All three are drawn on the same colour scale;
+noise looks like coloured static.
+
+The mix is one formula: **x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε**. At t = 0 it is the clean
+picture; at t = 1000 it is (almost) pure noise.
+
+**The chart** shows the schedule. The solid line is **ᾱ_t**, the share of the picture that
+survives at step t: it starts at 1 and falls fastest in the middle. The dotted line is the
+model's **error** ‖ε̂ − ε‖² for this picture at each t (top of the chart = 1). The bar marks
+the current t.
+
+The error is large at tiny t (the noise is a faint whisper, hard to tell from detail)
+and small at large t (there x_t is nearly all noise, so "the noise" is nearly x_t itself).
+Training on every t teaches the model to find noise at every level, which is what
+generation needs (lesson 7).
+
+Keys: **t** next timestep (or select the knob and use ←/→), **i** another image,
+**c** linear or cosine schedule, **d** sprites or digits, **e** fresh noise.
+With the cosine schedule the model is asked at the linear-schedule step with the same ᾱ,
+because the noise level, not the step number, is what it learned.
+"""
+
+    def knobs(self) -> list[Knob]:
+        return [
+            Knob("t", "Timestep t", T_VALUES, index=9, key="t"),
+            Knob("image", "Training image", list(range(12)), key="i"),
+            Knob("schedule", "Schedule", ["linear", "cosine"], key="c"),
+            Knob("dataset", "Dataset", ["sprites", "digits"], key="d", resets=True),
+        ]
+
+    def compose_lab(self) -> ComposeResult:
+        yield PixelCanvas(id="fwd-images")
+        yield Static(" " + " ".join(f"{name:<16}" for name in ("x_t (noisy)", "noise ε added",
+                                                                "model's guess ε̂")), id="fwd-labels")
+        yield Static("", id="fwd-stats")
+        yield PixelCanvas(id="fwd-chart")
+        yield Static("[b]━[/b] ᾱ_t picture's share   [b]┅[/b] guess error   [b]│[/b] now", id="fwd-legend")
+
+    # -- worker ---------------------------------------------------------------------
+    def build(self) -> None:
+        from engine import diffusion, diffusion_recipes
+        from engine.weights import WeightsError
+
+        dataset = self.knob_value("dataset")
+        self.schedules = {k: diffusion.Schedule(k) for k in ("linear", "cosine")}
+        self.dataset = dataset
+        self.images = diffusion_recipes.load_dataset(dataset)[:12]
+        self.note = ""
+        try:
+            self.model = diffusion_recipes.pretrained(dataset)
+        except WeightsError as exc:
+            self.model = None
+            self.note = f"{exc}; showing the forward process only " \
+                        f"(genai-tutor train diffusion --dataset {dataset})"
+        self._curve_key = None
+        self.view = self.compute()
+
+    def work(self) -> dict:
+        self.view = self.compute()
+        return {"steps": 0}
+
+    def _mix(self, x0, eps, t, schedule):
+        s = self.schedules[schedule]
+        return (s.sqrt_ab[t] * x0 + s.sqrt_1mab[t] * eps).astype(np.float32)
+
+    def _model_t(self, t: int, schedule: str) -> int:
+        """The model's (linear) timestep with the same ᾱ as step t of ``schedule``."""
+        if schedule == "linear" or self.model is None:
+            return t
+        ab = self.model.schedule.alpha_bar
+        return int(np.argmin(np.abs(ab - self.schedules[schedule].alpha_bar[t])))
+
+    def _error(self, x0, eps, t, schedule) -> tuple[float, np.ndarray]:
+        xt = self._mix(x0, eps, t, schedule)
+        guess = self.model.predict_eps(xt, max(1, self._model_t(t, schedule)))
+        return float(np.mean((guess - eps) ** 2)), guess
+
+    def compute(self) -> dict:
+        from engine import diffusion
+
+        t, schedule = int(self.knob_value("t")), self.knob_value("schedule")
+        image = self.images[int(self.knob_value("image"))]
+        shape = image.shape
+        flat = ((image.reshape(1, -1) - 0.5) / 0.5).astype(np.float32)   # model space [-1, 1]
+        eps = np.empty(flat.size, np.float32)
+        diffusion.gaussian_fill(eps, diffusion.seed_state(self.seed, int(self.knob_value("image"))))
+        eps = eps.reshape(1, -1)
+        xt = self._mix(flat, eps, t, schedule)
+        guess, error = np.zeros_like(eps), None
+        if self.model is not None and t > 0:
+            error, guess = self._error(flat, eps, t, schedule)
+        key = (self.dataset, int(self.knob_value("image")), self.seed, schedule)
+        if self.model is not None and key != self._curve_key:
+            self._curve = np.array([self._error(flat, eps, int(s), schedule)[0] for s in ERROR_TS])
+            self._curve_key = key
+        curve = self._curve if self.model is not None else None
+        ab = self.schedules[schedule].alpha_bar
+        return {"t": t, "schedule": schedule, "shape": shape, "xt": xt, "eps": eps, "guess": guess,
+                "error": error, "alpha_bar": ab, "curve": curve}
+
+    # -- UI ---------------------------------------------------------------------------
+    def draw(self, metrics: dict) -> None:
+        from engine import render
+
+        v = getattr(self, "view", None)
+        if v is None:
+            return
+        tiles = to_tiles(np.concatenate([v["xt"], v["eps"] / 2.0, v["guess"] / 2.0]), v["shape"])
+        grid = render.image_grid(tiles, cols=3, pad=1, value_range=(-1.0, 1.0), pad_color=BG)
+        self.query_one("#fwd-images", PixelCanvas).update_pixels(grid)
+        t, ab = v["t"], v["alpha_bar"][v["t"]]
+        lines = [f"t = {t}/1000 ({v['schedule']})  ᾱ_t = {ab:.3f}",
+                 f"picture × {np.sqrt(ab):.3f}  +  noise × {np.sqrt(1 - ab):.3f}"]
+        if v["error"] is not None:
+            lines.append(f"guess error ‖ε̂−ε‖² = {v['error']:.3f} (guessing 0 scores ≈ 1)")
+        elif self.model is None:
+            lines.append(self.note)
+        else:
+            lines.append("t = 0: no noise added yet, nothing to guess")
+        self.query_one("#fwd-stats", Static).update("\n".join(lines))
+        self.query_one("#fwd-chart", PixelCanvas).update_pixels(self.chart(v))
+
+    def chart(self, v: dict) -> np.ndarray:
+        from engine import render
+
+        buf = render.canvas(CHART_H, CHART_W, BG)
+        buf[-1, :] = AXIS
+        buf[:, 0] = AXIS
+        ts = np.linspace(0, 1000, CHART_W * 2)
+        ab = v["alpha_bar"][np.round(ts).astype(int)]
+        pts = np.stack([ts, ab], axis=1).astype(np.float32)
+        self._plot(buf, pts, CURVE, line=True)
+        if v["curve"] is not None:
+            err = np.clip(v["curve"], 0.0, 1.0)
+            pts = np.stack([ERROR_TS.astype(np.float32), err], axis=1).astype(np.float32)
+            self._plot(buf, pts, ERR, line=False)
+        col = int(round(v["t"] / 1000 * (CHART_W - 1)))
+        buf[:, col] = MARK
+        return buf
+
+    @staticmethod
+    def _plot(buf, pts, color, line: bool) -> None:
+        h, w = buf.shape[:2]
+        cols = np.clip(np.round(pts[:, 0] / 1000.0 * (w - 1)).astype(int), 0, w - 1)
+        rows = np.clip(np.round((1.0 - pts[:, 1]) * (h - 2)).astype(int), 0, h - 2)
+        if line:
+            for k in range(len(cols) - 1):
+                r0, r1 = sorted((rows[k], rows[k + 1]))
+                buf[r0:r1 + 1, cols[k]] = color
+        else:
+            buf[rows, cols] = color
+
+    def on_knob(self, knob: Knob) -> None:
+        if knob.resets:
+            self.action_reset()
+        else:
+            self._commands.put("work")
