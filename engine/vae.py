@@ -128,25 +128,35 @@ class VAE:
         data = load_dataset(config.dataset) if data is None else data
         self.data = np.ascontiguousarray(data.reshape(len(data), self.dim), dtype=F32)
         self._order, self._cursor = np.arange(0), 0
+        self._bufs: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.steps = 0
         self.history: dict[str, list[float]] = {"recon": [], "kl": []}
 
     # -- the loss, forward and backward ---------------------------------------------
     def loss(self, x: np.ndarray, eps: np.ndarray, backward: bool = True) -> dict:
         """Loss on a flat batch x (B, D) with given noise eps (B, L); fills self.grads."""
-        n, lat = x.shape[0], self.config.latent
+        n = x.shape[0]
+        z, dlogits, dh = self._buffers(n)
         h = self.encoder.forward(x)
-        z = np.empty((n, lat), F32)
         kl = reparameterise(h, eps, z) / n
         logits = self.decoder.forward(z)
-        dlogits = np.empty_like(logits)
         recon = K.bce_with_logits(logits, x, dlogits, float(self.dim))
         if backward:
             dz = self.decoder.backward(dlogits)
-            dh = np.empty_like(h)
             reparameterise_backward(h, eps, dz, self.beta / n, dh)
             self.encoder.backward(dh)
         return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl}
+
+    def _buffers(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """z, dL/dlogits and dL/d[mu, logvar] for batch size n, allocated once."""
+        bufs = self._bufs.get(n)
+        if bufs is None:
+            if len(self._bufs) >= 4:
+                self._bufs.pop(next(iter(self._bufs)))
+            lat = self.config.latent
+            bufs = self._bufs[n] = (np.empty((n, lat), F32), np.empty((n, self.dim), F32),
+                                    np.empty((n, 2 * lat), F32))
+        return bufs
 
     def _batch(self) -> np.ndarray:
         b = min(self.config.batch, len(self.data))
