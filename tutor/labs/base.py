@@ -123,7 +123,7 @@ class LabScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="lab.back"),
-        Binding("space", "toggle_play", "Play/Pause", id="lab.play", tooltip="Start or pause training"),
+        Binding("space", "toggle_play", "Play", id="lab.play", tooltip="Start or pause training"),
         Binding("s", "step", "Step", id="lab.step", tooltip="Run one step while paused"),
         Binding("r", "reset", "Reset", id="lab.reset", tooltip="Start again from fresh weights"),
         Binding("e", "new_seed", "Seed", id="lab.seed", tooltip="Start again with a new random seed"),
@@ -131,7 +131,7 @@ class LabScreen(Screen):
                 tooltip="Select the previous knob"),
         Binding("right_square_bracket", "knob(1)", "Knob ↓", id="lab.knob_next", show=False,
                 tooltip="Select the next knob"),
-        Binding("h", "lab_help", "What is this?", id="lab.help", tooltip="What am I looking at?"),
+        Binding("h", "lab_help", "Explain", id="lab.help", tooltip="What am I looking at?"),
         Binding("v", "view_code", "Code", id="lab.code", tooltip="The real engine code doing the work"),
     ]
 
