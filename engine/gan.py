@@ -19,6 +19,8 @@ a parameter sets ``diverged`` and further steps do nothing (never an exception).
 """
 from __future__ import annotations
 
+import functools
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import Callable
@@ -104,10 +106,28 @@ PRESETS: dict[str, dict] = {
 _quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
+def _locked(method):
+    """Run a method under the GAN's lock: a lab may train in a worker thread while the
+    UI thread asks for samples or the heatmap; both use the networks' work buffers."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class GAN:
-    """Generator + discriminator on 2-D data; see the module docstring for the maths."""
+    """Generator + discriminator on 2-D data; see the module docstring for the maths.
+
+    Thread-safe at method granularity: steps and the looking-at-it methods (sample,
+    discriminator, generator_gradients, evaluate) share one lock, so a UI thread can
+    ask for a frame while a worker trains and waits at most one step.
+    """
 
     def __init__(self, config: GANConfig | None = None, points: np.ndarray | None = None):
+        self._lock = threading.RLock()
         self.config = config = replace(config or GANConfig())
         if points is not None:
             config.dataset = "custom"
@@ -156,6 +176,7 @@ class GAN:
             arr = self._targets[key] = np.full((n, 1), value, F32)
         return arr
 
+    @_locked
     def set_live(self, **changes) -> None:
         """Change hyperparameters mid-training: lr, k_d, k_g, loss, batch, optimizers,
         noise. Anything in ``RESET_KEYS`` needs a new GAN (ValueError says so)."""
@@ -171,6 +192,7 @@ class GAN:
         if new.batch != old.batch:
             self._alloc(new.batch)
 
+    @_locked
     def reset(self, **changes) -> None:
         """Start again from scratch (in place), optionally with config changes; a
         learner's custom points are kept unless the dataset changes."""
@@ -204,6 +226,7 @@ class GAN:
             return K.bce_with_logits(logits, self._target(0.0, len(logits)), grad, -1.0)
         return K.bce_with_logits(logits, self._target(1.0, len(logits)), grad, 1.0)
 
+    @_locked
     @_quiet
     def step_d(self) -> float:
         """One discriminator update on a real batch and a fake batch. Returns D loss."""
@@ -226,6 +249,7 @@ class GAN:
         self._check(loss, self.D.params)
         return loss
 
+    @_locked
     @_quiet
     def step_g(self) -> float:
         """One generator update through the frozen discriminator. Returns G loss."""
@@ -268,6 +292,7 @@ class GAN:
                 "diverged": self.diverged}
 
     # -- looking at it ----------------------------------------------------------------
+    @_locked
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """n generated points. The noise is fixed per GAN (or per ``seed``), so frames
         of a training animation move the same points; returns a fresh (n, 2) array."""
@@ -275,6 +300,7 @@ class GAN:
         z = self._noise(np.empty((n, self.config.noise_dim), F32), rng)
         return self.G.forward(z).copy()
 
+    @_locked
     def discriminator(self, points: np.ndarray) -> np.ndarray:
         """D's opinion "real" in [0, 1] for each point (clipped output for least squares)."""
         out = self.D.forward(points)[:, 0]
@@ -287,6 +313,7 @@ class GAN:
         """(res, res) D(x) over the view; row 0 is the TOP (largest y), like an image."""
         return self.discriminator(grid_points(res, extent)).reshape(res, res)
 
+    @_locked
     def generator_gradients(self, n: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """(points, arrows): n fixed-noise fakes and -dL_G/dx at each, the direction
         the discriminator's gradient pushes each fake point (scaled by n: per point)."""
@@ -296,6 +323,7 @@ class GAN:
         arrows = -self.D.backward(dlogit, param_grads=False) * F32(n)
         return points, arrows.copy()
 
+    @_locked
     def evaluate(self, n: int = 2048) -> dict:
         """Mode coverage (when the dataset has modes) and grid KL/JS against the data."""
         fake = self.sample(n)

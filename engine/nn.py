@@ -16,6 +16,7 @@ One layer, forward and backward (x is the layer input, f the activation)::
 Work buffers (z, a, dz, dx per layer) are allocated once per batch size and reused,
 so a training step allocates nothing. Arrays returned by ``forward``/``backward`` are
 those buffers: valid until the next call with the same batch size (copy to keep).
+For the same reason a model is used by one thread at a time (engine.gan holds a lock).
 """
 from __future__ import annotations
 

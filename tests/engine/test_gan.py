@@ -51,6 +51,34 @@ def test_same_seed_same_training_and_samples():
     assert not np.array_equal(a[0], c[0])
 
 
+def test_looking_from_another_thread_does_not_disturb_training():
+    """sample(batch) uses the same work buffers as training; the lock keeps them apart."""
+    import threading
+
+    def run(with_reader):
+        gan = GAN(GANConfig(seed=2, **SMALL))
+        stop = threading.Event()
+
+        def reader():
+            while not stop.is_set():
+                gan.sample(SMALL["batch"])
+                gan.discriminator_grid(8)
+                gan.generator_gradients(SMALL["batch"])
+
+        thread = threading.Thread(target=reader)
+        if with_reader:
+            thread.start()
+        gan.train(150)
+        stop.set()
+        if with_reader:
+            thread.join()
+        return gan.G.params.copy(), gan.D.params.copy()
+
+    quiet, busy = run(False), run(True)
+    np.testing.assert_array_equal(quiet[0], busy[0])
+    np.testing.assert_array_equal(quiet[1], busy[1])
+
+
 def test_step_d_and_step_g_change_only_their_network():
     gan = GAN(GANConfig(**SMALL))
     g0, d0 = gan.G.params.copy(), gan.D.params.copy()
