@@ -29,6 +29,7 @@ QUALITY_N = 32
 FAMILY_N = 64
 FAMILIES = ["diffusion", "VAE", "GAN"]
 POINTS_W, POINTS_H = 52, 34
+FILM_FRAMES, FILM_FPS, FILM_HOLD = 50, 12, 12   # a run plays in ~50 frames, rests 1 s
 _clock = time.perf_counter  # one place to read the clock (tests fix it for snapshots)
 
 
@@ -39,13 +40,14 @@ def _ms(seconds: float) -> str:
 class DenoisingLab(LabScreen):
     LAB_ID = "denoising"
     LAB_TITLE = "Denoising, step by step"
-    TRAINS = False
+    TRAINS = True  # "playing" runs the film: the trajectory from noise to picture
     CODE = ("engine.diffusion:Diffusion.sample", "engine.diffusion:denoise_step",
             "engine.diffusion:Schedule.timesteps")
     HELP_MD = """
 **Trajectory view.** Three pictures generated from one fixed seed. The **scrub** knob
 (**t**, or ←/→ when selected) walks along the sampling run: 0 % is the pure noise the run
-starts from, 100 % the finished picture. The top row is the current **x_t**; the bottom row
+starts from, 100 % the finished picture. **Space** plays the run as a film (it loops);
+**s** moves one frame. The top row is the current **x_t**; the bottom row
 is the model's current **guess of the clean picture x̂_0**. Rough colour and layout
 settle early, fine edges last.
 
@@ -66,6 +68,11 @@ round cloud of noise into the eight clusters.
 model: time per sample, FID-lite, attribute accuracy and copies of training images
 (nearest-neighbour check), over 64 samples each; **g** shows another family's grid.
 """
+
+    # state before the first build (knobs may be pressed while kernels compile)
+    dataset = None
+    run = families = frame = None
+    dirty, hold, note = False, 0, ""
 
     def knobs(self) -> list[Knob]:
         return [
@@ -93,6 +100,9 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         self.history: list = []
         self.families: dict | None = None
         self.run = None
+        self.frame = None      # index into the trajectory; None: follow the scrub knob
+        self.dirty = False     # a knob changed: sample again before the next frame
+        self.hold = 0
         self.note = ""
         try:
             self.model = diffusion_recipes.pretrained(self.dataset)
@@ -102,16 +112,38 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             return
         self.real = diffusion_recipes.load_dataset(self.dataset)
         self.sample_run()
+        if self.knob_value("view") == "families" and self.dataset != "ring":
+            self.families = self.compare_families()
 
     def work(self) -> dict:
+        """Re-sample after a knob change; otherwise advance the film by one frame."""
         if self.model is None:
             return {"steps": 0}
         if self.knob_value("view") == "families" and self.dataset != "ring":
             if self.families is None:
                 self.families = self.compare_families()
-        else:
+            return {"steps": 0}
+        if self.dirty or self.run is None:
+            self.dirty = False
             self.sample_run()
-        return {"steps": 0}
+            return {"steps": 0}
+        last = len(self.run["trajectory"]) - 1
+        frame = self._frame_index()
+        if frame >= last:
+            self.hold += 1
+            if self.hold > FILM_HOLD or not self.playing:   # rest on the picture, then rewind
+                self.hold, self.frame = 0, 0
+        else:
+            self.frame = min(last, frame + max(1, last // FILM_FRAMES))
+        if self.playing:
+            time.sleep(1.0 / FILM_FPS)
+        return {"steps": 1}
+
+    def _frame_index(self) -> int:
+        last = len(self.run["trajectory"]) - 1
+        if self.frame is None:
+            return int(round(self.knob_value("scrub") / 100 * last))
+        return min(self.frame, last)
 
     def _quality(self, samples: np.ndarray) -> dict:
         from engine import diffusion_recipes
@@ -188,6 +220,8 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         title = self.query_one("#den-title", Static)
         stats = self.query_one("#den-stats", Static)
         canvas = self.query_one("#den-canvas", PixelCanvas)
+        if self.dataset is None:
+            return
         if self.model is None:
             title.update("No pretrained diffusion model")
             stats.update(self.note)
@@ -211,7 +245,7 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
 
         run = self.run
         traj = run["trajectory"]
-        k = int(round(self.knob_value("scrub") / 100 * (len(traj) - 1)))
+        k = self._frame_index()
         step = traj[k]
         if self.dataset == "ring":
             buf = render.canvas(POINTS_H, POINTS_W, BG)
@@ -267,14 +301,26 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         canvas.update_pixels(render.image_grid(tiles, cols=3, pad=1, value_range=(-1.0, 1.0),
                                                pad_color=BG)[:-1])
 
+    def action_toggle_play(self) -> None:
+        super().action_toggle_play()
+        with self.lock:
+            if self.playing and self.run is not None \
+                    and self._frame_index() >= len(self.run["trajectory"]) - 1:
+                self.frame, self.hold = 0, 0       # play from the noise, not from the end
+
     def on_knob(self, knob: Knob) -> None:
         if knob.resets:
             self.action_reset()
-        elif knob.name in ("scrub", "family"):
+        elif knob.name in ("scrub", "family", "view"):
+            if knob.name == "scrub":
+                self.frame = None
+            if knob.name == "view" and self.model is not None and self.families is None \
+                    and knob.value == "families":
+                self._commands.put("work")
             self.draw({})
         else:
-            if knob.name != "view":
-                self.query_one("#den-stats", Static).update(
-                    f"sampling with {self.knob_value('sampler').upper()} "
-                    f"{self.knob_value('steps')} steps…")
+            self.dirty = True
+            self.query_one("#den-stats", Static).update(
+                f"sampling with {self.knob_value('sampler').upper()} "
+                f"{self.knob_value('steps')} steps…")
             self._commands.put("work")
