@@ -69,7 +69,7 @@ def bench_case(sizes, batch: int, activation: str, seconds: float, repeats: int)
     def engine_step():
         out = model.forward(x)
         K.mse_loss(out, y, grad, 1.0)
-        model.backward(grad)
+        model.backward(grad, input_grad=False)
         opt.step()
 
     ref = R.MLP.from_engine(model)

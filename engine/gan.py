@@ -239,11 +239,11 @@ class GAN:
         logits = self.D.forward(self.x_real)
         self.acc_real = float((logits > threshold).mean())
         loss = self._d_loss(logits, True, self.dlogit)
-        self.D.backward(self.dlogit)
+        self.D.backward(self.dlogit, input_grad=False)
         logits = self.D.forward(fake)
         self.acc_fake = float((logits <= threshold).mean())
         loss += self._d_loss(logits, False, self.dlogit)
-        self.D.backward(self.dlogit, accumulate=True)
+        self.D.backward(self.dlogit, accumulate=True, input_grad=False)
         self.opt_d.step()
         self.d_loss = loss
         self._check(loss, self.D.params)
@@ -258,7 +258,7 @@ class GAN:
         fake = self.G.forward(self._noise(self.z, self.rng))
         loss = self._g_loss(self.D.forward(fake), self.dlogit)
         dfake = self.D.backward(self.dlogit, param_grads=False)
-        self.G.backward(dfake)
+        self.G.backward(dfake, input_grad=False)
         self.opt_g.step()
         self.g_loss = loss
         self._check(loss, self.G.params)

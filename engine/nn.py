@@ -142,12 +142,14 @@ class MLP:
     __call__ = forward
 
     def backward(self, dy: np.ndarray, accumulate: bool = False,
-                 param_grads: bool = True) -> np.ndarray:
+                 param_grads: bool = True, input_grad: bool = True) -> np.ndarray | None:
         """Back-propagate dL/d(output) of the last ``forward``; return dL/d(input).
 
         accumulate=False overwrites ``grads``; True adds to them (several losses or
         micro-batches). param_grads=False leaves ``grads`` untouched and only computes
         dL/d(input) (a GAN's generator step through a frozen discriminator).
+        input_grad=False skips the first layer's dx product (one matmul as large as a
+        forward one for wide inputs) and returns None: plain training never needs it.
         """
         if self._x is None:
             raise RuntimeError("backward() called before forward()")
@@ -168,6 +170,8 @@ class MLP:
                     np.add(layer.dW, self._scratch_dw[i], out=layer.dW)
                 else:
                     np.matmul(x.T, dz, out=layer.dW)
+            if i == 0 and not input_grad:
+                return None
             np.matmul(dz, layer.W.T, out=work.dx[i])
             da = work.dx[i]
         return da

@@ -97,8 +97,8 @@ class MLP:
             h = act(a, z, self.slope)
         return h
 
-    def backward(self, dy):
-        """Returns dL/dx; sets self.dweights / self.dbiases."""
+    def backward(self, dy, input_grad=True):
+        """Returns dL/dx (None if not input_grad); sets self.dweights / self.dbiases."""
         self.dweights = [None] * len(self.weights)
         self.dbiases = [None] * len(self.weights)
         d = dy
@@ -106,6 +106,8 @@ class MLP:
             dz = d * act_grad(self.acts[i], self.zs[i], self.slope)
             self.dweights[i] = self.inputs[i].T @ dz
             self.dbiases[i] = dz.sum(axis=0)
+            if i == 0 and not input_grad:
+                return None
             d = dz @ self.weights[i].T
         return d
 
@@ -165,6 +167,6 @@ def train_step(model, opt, x, y):
     """One MSE training step of the reference MLP (the benchmark's baseline)."""
     out = model.forward(x)
     loss, dy = mse(out, y)
-    model.backward(dy)
+    model.backward(dy, input_grad=False)
     opt.step(model.gradients())
     return loss

@@ -84,6 +84,17 @@ def test_accumulate_adds_and_param_grads_false_leaves_grads():
     np.testing.assert_allclose(dx, ref.backward(3 * dy), rtol=1e-4, atol=1e-6)
 
 
+def test_input_grad_false_gives_the_same_param_grads():
+    model = MLP([3, 8, 2], activation="tanh", seed=0)
+    x, dy = _data(4, 3, 2)
+    model.forward(x)
+    model.backward(dy)
+    full = model.grads.copy()
+    model.grads[...] = 0
+    assert model.backward(dy, input_grad=False) is None
+    np.testing.assert_array_equal(model.grads, full)
+
+
 def test_work_buffers_are_reused_per_batch_size():
     model = MLP([2, 4, 2], seed=0)
     a = model.forward(np.ones((3, 2), F32))
