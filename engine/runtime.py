@@ -20,8 +20,9 @@ The decisions:
    time. Measured here: our matmuls are small (batch 32-512, width 128-800), and with
    two BLAS threads on two cores any other busy thread (the UI, a second test process)
    makes OpenBLAS's thread hand-off collapse: a 32x128 @ 128x128 product went from
-   24 us to 470 us. One thread loses at most ~2x on the largest products of an idle
-   machine and never collapses.
+   24 us to 470 us, and a whole train step ran 3-8x slower. One thread gives up the
+   second core on large products of an idle machine but never collapses
+   (``benchmarks/bench_mlp.py`` reports both settings as ``blas_threads_compare``).
 
 How it is applied: this module calls :func:`configure` when imported and only then
 imports numba. Every engine module that uses numba imports ``kernel`` from here, so
