@@ -147,7 +147,8 @@ async def test_draw_your_own_points_then_train_on_them():
         await lab.wait_idle()
         assert len(lab.points) == 3
         x0, y0 = lab.points[0]
-        assert lab.points[1] == pytest.approx((x0 + 1.0, y0)) and lab.points[2] == pytest.approx((x0 + 1.0, y0 + 1.0))
+        assert lab.points[1] == pytest.approx((x0 + 1.0, y0))
+        assert lab.points[2] == pytest.approx((x0 + 1.0, y0 + 1.0))
         assert lab.model.real.shape == (3, 2) and lab.model.toy.modes is None
         await pilot.press("backspace")
         await lab.wait_idle()
