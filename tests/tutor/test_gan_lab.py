@@ -156,6 +156,9 @@ async def test_draw_your_own_points_then_train_on_them():
         await pilot.press("s")
         await lab.wait_idle()
         assert lab.iterations == 1
+        await pilot.press("t")  # back to the ring: the canvas gives up the focus
+        await lab.wait_idle()
+        assert lab.model.config.dataset == "ring" and pilot.app.focused is lab.query_one("#knobs")
 
 
 async def test_csv_bad_file_shows_the_error_good_file_loads(tmp_path):
@@ -180,6 +183,9 @@ async def test_csv_bad_file_shows_the_error_good_file_loads(tmp_path):
         await lab.wait_idle()
         assert "bad.csv:3" in status(lab) and "not two numbers" in status(lab)
         assert lab.model is gan and lab.iterations == 1 and lab.points == []
+        await pilot.press("escape")  # closes the box, stays in the lab
+        assert not box.display and pilot.app.screen is lab
+        await pilot.press("l")
         box.value = str(good)
         await pilot.press("enter")
         await lab.wait_idle()
@@ -224,8 +230,11 @@ async def test_lesson_l04_try_it_card_opens_the_lab(make_app):
 
 
 async def _fast_forward(pilot) -> None:
-    """Seed 0, 800 rounds in the model, then 5 visible steps and the arrows on."""
+    """Seed 0, 800 rounds in the model, then 5 visible steps and the arrows on.
+
+    The canvas is forced to RGB: otherwise the terminal's detected colours decide."""
     lab = pilot.app.screen
+    lab.query_one("#gan-canvas").monochrome = False
     await lab.wait_idle()
     with lab.lock:
         lab.model.train(800)
@@ -236,3 +245,28 @@ async def _fast_forward(pilot) -> None:
 
 def test_snapshot_after_deterministic_steps(snap_compare):
     assert snap_compare(Host(), terminal_size=SIZE, run_before=_fast_forward)
+
+
+def test_monochrome_frame_tells_real_from_fake_by_glyph():
+    from tutor.labs import gan2d_view as view
+    from tutor.widgets.pixels import shade_levels
+
+    d = np.linspace(0, 1, view.SIDE * view.SIDE, dtype=np.float32).reshape(view.SIDE, -1)
+    background = shade_levels(view.frame(d, np.zeros((0, 2), np.float32), None, mono=True))
+    assert background.min() >= 1 and background.max() <= 3  # ░ ▒ ▓ only
+    real, fake = np.array([[-1.0, 1.0]], np.float32), np.array([[1.0, -1.0]], np.float32)
+    levels = shade_levels(view.frame(d, real, fake, mono=True))
+    row_of = lambda y: int((2 - y) / 4 * view.SIDE) // 2  # noqa: E731
+    col_of = lambda x: int((x + 2) / 4 * view.SIDE)  # noqa: E731
+    assert levels[row_of(1.0), col_of(-1.0)] == 4  # █: real
+    assert levels[row_of(-1.0), col_of(1.0)] == 0  # blank: fake
+
+
+async def test_monochrome_canvas_switches_the_legend():
+    async with Host().run_test(size=SIZE) as pilot:
+        lab = pilot.app.screen
+        lab.query_one("#gan-canvas").monochrome = True
+        await lab.wait_idle()
+        await pilot.press("s")
+        await lab.wait_idle()
+        assert lab.mono and "█=real" in str(lab.query_one("#gan-stats").render())

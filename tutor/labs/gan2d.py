@@ -39,6 +39,7 @@ Two small neural networks play a game on the flat square you see.
   thinks a point there would be. The real data are the **green rings** (o).
 * The **background colour** is the detective's opinion D(x) at every spot: **pale
   orange** means "looks real", **dark blue** means "looks fake", grey means "can't tell".
+  (Without colours: real points are solid blocks █, fakes are blank holes.)
 
 Each round the detective learns from real and fake points (d steps only the detective),
 then the forger moves its points towards where the detective says "real" (g steps only
@@ -256,20 +257,26 @@ class GanLab(LabScreen):
         if "d_loss" in metrics and "g_loss" in metrics and metrics.get("trained"):
             chart.push({"D loss": metrics["d_loss"], "G loss": metrics["g_loss"]})
         if gan is None:
-            self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None)
+            self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None,
+                                          mono=self.mono)
         elif not gan.diverged:
             with np.errstate(all="ignore"):
                 grid = gan.discriminator_grid(view.SIDE)
                 arrows = gan.generator_gradients(view.N_ARROWS) if self.arrows else None
                 self._base_frame = view.frame(grid, gan.real[:view.N_REAL],
-                                              gan.sample(view.N_FAKE), arrows)
+                                              gan.sample(view.N_FAKE), arrows, self.mono)
         self._show_canvas()
         self._show_stats()
+
+    @property
+    def mono(self) -> bool:
+        """Whether the canvas draws shade glyphs (16 colours or NO_COLOR)."""
+        return self.query_one("#gan-canvas", GanCanvas).shade_mode
 
     def _show_canvas(self) -> None:
         buf = self._base_frame
         if self.drawing:
-            buf = view.with_cursor(buf, self.points, self.cursor)
+            buf = view.with_cursor(buf, self.points, self.cursor, self.mono)
         self.query_one("#gan-canvas", GanCanvas).update_pixels(buf)
 
     def _show_stats(self) -> None:
@@ -280,7 +287,7 @@ class GanLab(LabScreen):
             rate=self._speed[2] if self.playing else 0.0,
             evaluation=self.evaluation, acc_real=gan.acc_real if gan else None,
             acc_fake=gan.acc_fake if gan else None, arrows=self.arrows,
-            drawing=self.drawing, n_points=len(self.points))
+            drawing=self.drawing, n_points=len(self.points), mono=self.mono)
         self.query_one("#gan-stats", Static).update(text)
 
     def _show_status(self) -> None:
@@ -311,8 +318,11 @@ class GanLab(LabScreen):
         if on:
             canvas.focus()
             self._message = "draw: arrows move, Enter adds, Backspace undoes, space trains"
-        elif self._message.startswith("draw:"):
-            self._message = ""
+        else:
+            if canvas.has_focus:
+                self.query_one("#knobs", KnobPanel).focus()
+            if self._message.startswith("draw:"):
+                self._message = ""
 
     def action_draw_mode(self) -> None:
         knob = next(k for k in self.knob_list if k.name == "dataset")

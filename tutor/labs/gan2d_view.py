@@ -2,8 +2,13 @@
 
 The frame is a square pixel buffer over the data view (-2..2 on both axes): the
 discriminator's opinion D(x) as the background, real points as small rings, fake points
-as crosses (two colours *and* two shapes, so a monochrome terminal still tells them
-apart), optional white arrows showing where the generator's gradient pushes each fake.
+as crosses (two colours *and* two shapes), optional white arrows showing where the
+generator's gradient pushes each fake.
+
+Monochrome (16 colours or NO_COLOR: the canvas shows one shade glyph per cell from the
+mean luminance) needs more than shapes, which blur at two pixels per cell: ``mono=True``
+squeezes D(x) into the middle shades (░ ▒ ▓) and draws real points as solid white (█)
+and fakes as solid black (blank cells), so the two stay apart by glyph alone.
 Everything here takes plain arrays; only the lab touches the model.
 """
 
@@ -30,30 +35,38 @@ N_ARROWS = 24
 
 
 def frame(d_grid: np.ndarray | None, real: np.ndarray, fake: np.ndarray | None,
-          arrows: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+          arrows: tuple[np.ndarray, np.ndarray] | None = None,
+          mono: bool = False) -> np.ndarray:
     """The lab's picture: D(x) heatmap (or an empty background), real, fake, arrows."""
     if d_grid is None:
-        buf = R.canvas(SIDE, SIDE, EMPTY)
-    else:
-        buf = np.ascontiguousarray(R.heatmap(d_grid, 0.0, 1.0, palette="diverging"))
-    R.scatter(buf, real, REAL, EXTENT, radius=1, marker="ring")
+        buf = R.canvas(SIDE, SIDE, (128, 128, 128) if mono else EMPTY)
+    else:  # mono: 0..1 spans only the palette's middle (shades ░ to ▓)
+        lo, hi = (-0.3, 1.3) if mono else (0.0, 1.0)
+        buf = np.ascontiguousarray(R.heatmap(d_grid, lo, hi, palette="diverging"))
+    real_style = ((255, 255, 255), "dot") if mono else (REAL, "ring")
+    fake_style = ((0, 0, 0), "dot") if mono else (FAKE, "cross")
+    R.scatter(buf, real, real_style[0], EXTENT, radius=1, marker=real_style[1])
     if fake is not None:
-        R.scatter(buf, fake, FAKE, EXTENT, radius=1, marker="cross")
+        R.scatter(buf, fake, fake_style[0], EXTENT, radius=1, marker=fake_style[1])
     if arrows is not None:
         points, vectors = arrows
         norms = np.sqrt((vectors.astype(np.float64) ** 2).sum(axis=1))
         biggest = float(norms.max()) if len(norms) and np.isfinite(norms).all() else 0.0
         if biggest > 0:  # longest arrow = 0.5 data units; the others in proportion
-            R.arrows(buf, points, vectors, ARROW, EXTENT, scale=0.5 / biggest, head=1)
+            R.arrows(buf, points, vectors, (0, 0, 0) if mono else ARROW, EXTENT,
+                     scale=0.5 / biggest, head=1)
     return buf
 
 
-def with_cursor(base: np.ndarray, points: list, cursor: tuple[float, float]) -> np.ndarray:
+def with_cursor(base: np.ndarray, points: list, cursor: tuple[float, float],
+                mono: bool = False) -> np.ndarray:
     """Draw mode: the learner's points (even before the model is rebuilt) and the cursor."""
     buf = base.copy()
     if points:
-        R.scatter(buf, np.asarray(points, np.float32), REAL, EXTENT, radius=1, marker="ring")
-    R.scatter(buf, np.asarray([cursor], np.float32), CURSOR, EXTENT, radius=2, marker="plus")
+        R.scatter(buf, np.asarray(points, np.float32), (255, 255, 255) if mono else REAL,
+                  EXTENT, radius=1, marker="dot" if mono else "ring")
+    R.scatter(buf, np.asarray([cursor], np.float32), (0, 0, 0) if mono else CURSOR, EXTENT,
+              radius=2, marker="plus")
     return buf
 
 
@@ -76,13 +89,16 @@ def _num(value, fmt: str) -> str:
 
 def stats_text(*, dataset: str, preset: str, iteration: int, rate: float, evaluation: dict,
                acc_real: float | None, acc_fake: float | None, arrows: bool,
-               drawing: bool, n_points: int) -> Text:
+               drawing: bool, n_points: int, mono: bool = False) -> Text:
     """The column right of the canvas: legend, scores, and what the keys do."""
     t = Text()
-    t.append("o", style=_style(REAL))
-    t.append(" real  ")
-    t.append("x", style=_style(FAKE))
-    t.append(" fake\n")
+    if mono:
+        t.append("█=real blank=fake\n")
+    else:
+        t.append("o", style=_style(REAL))
+        t.append(" real  ")
+        t.append("x", style=_style(FAKE))
+        t.append(" fake\n")
     t.append("back: D(x)\n", style="dim")
     t.append("dark=fake  pale=real\n", style="dim")
     t.append(f"{dataset[:18]}\n", style="bold")
