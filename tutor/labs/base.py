@@ -203,7 +203,7 @@ class LabScreen(Screen):
     def _loop(self) -> None:
         worker = get_current_worker()
         self._warm_up()
-        last_frame, window_start, window_steps = 0.0, time.monotonic(), 0
+        last_frame, window_start, window_iterations = 0.0, time.monotonic(), self.iterations
         while not worker.is_cancelled:
             try:
                 command = self._commands.get(timeout=0.0 if self.playing else 0.05)
@@ -216,10 +216,9 @@ class LabScreen(Screen):
             metrics = self._run(command)
             now = time.monotonic()
             if command == "work" and metrics is not None:
-                window_steps += 1
-                if now - window_start >= 1.0:
-                    self._rate = window_steps / (now - window_start)
-                    window_start, window_steps = now, 0
+                if now - window_start >= 1.0:  # iterations per second, not chunks
+                    self._rate = max(0, self.iterations - window_iterations) / (now - window_start)
+                    window_start, window_iterations = now, self.iterations
             if metrics is not None and (command != "work" or now - last_frame >= 1 / LAB_FPS
                                         or not self.playing):
                 last_frame = now
