@@ -133,10 +133,11 @@ def _write_embedding(inp, row, col0, t, freqs):
 
 
 @kernel
-def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, state, inp, eps, target, ts):
+def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, eps, target, ts):
     """One training batch in one pass: for each row pick a data row and t in 1..T,
     draw ε, write x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε and emb(t) into ``inp``, ε into ``eps``
-    and the network's regression target ε - skip·√(1-ᾱ_t)·x_t into ``target``."""
+    and the network's regression target ε - skip·g_j(t)·(x_t - √ᾱ_t m_j) into ``target``
+    with g_j(t) = √(1-ᾱ_t) / (ᾱ_t v_j + 1 - ᾱ_t) (see :func:`gaussian_guess`)."""
     n_data, d = x0.shape
     T = sqrt_ab.shape[0] - 1
     for i in range(inp.shape[0]):
@@ -144,7 +145,7 @@ def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, state, inp, eps, target,
         t = 1 + min(int(_uniform(state) * T), T - 1)
         ts[i] = t
         a, b = sqrt_ab[t], sqrt_1mab[t]
-        sb = F32(skip) * b
+        sk, ab, nb = F32(skip), a * a, b * b
         j = 0
         while j < d:
             rad = math.sqrt(-2.0 * math.log(_uniform(state)))
@@ -153,15 +154,29 @@ def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, state, inp, eps, target,
             eps[i, j] = e0
             v = a * x0[r, j] + b * e0
             inp[i, j] = v
-            target[i, j] = e0 - sb * v
+            target[i, j] = e0 - sk * b / (ab * var[j] + nb) * (v - a * mean[j])
             if j + 1 < d:
                 e1 = F32(rad * math.sin(ang))
                 eps[i, j + 1] = e1
                 v = a * x0[r, j + 1] + b * e1
                 inp[i, j + 1] = v
-                target[i, j + 1] = e1 - sb * v
+                target[i, j + 1] = e1 - sk * b / (ab * var[j + 1] + nb) * (v - a * mean[j + 1])
             j += 2
         _write_embedding(inp, i, d, float(t), freqs)
+
+
+def gaussian_guess(x, t: int, schedule: "Schedule", mean, var) -> np.ndarray:
+    """E[ε | x_t] if every coordinate j of the data were Gaussian N(m_j, v_j), independent:
+
+        ε̂_j = √(1-ᾱ_t) (x_j - √ᾱ_t m_j) / (ᾱ_t v_j + 1 - ᾱ_t)
+
+    With m = 0, v = 1 this is √(1-ᾱ_t)·x_t. In a PCA basis of the data most coordinates
+    have v_j ≈ 0 (no picture there, only noise), and this guess removes their noise
+    exactly; the network only has to learn what is not Gaussian (shapes, edges).
+    """
+    a, b = float(schedule.sqrt_ab[t]), float(schedule.sqrt_1mab[t])
+    gain = (b / (a * a * var + b * b)).astype(F32)
+    return gain * (x - F32(a) * mean)
 
 
 @kernel
@@ -234,7 +249,8 @@ class DiffusionConfig:
     shift: float = 0.0           # model space = (data - shift) / scale
     scale: float = 1.0
     clip: float = 0.0            # clip x̂_0 to [-clip, clip] while sampling (0 = off)
-    skip: bool = True            # ε̂ = √(1-ᾱ_t)·x_t + net(...): the net learns a correction
+    skip: bool = True            # ε̂ = gaussian_guess(x_t) + net(...): the net learns a correction
+    pca: bool = False            # run in the data's PCA basis (an orthonormal rotation)
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -268,6 +284,11 @@ class Diffusion:
         self.state = seed_state(c.seed, 1)
         self.steps = 0
         self.data = None if data is None else self.to_model(data)
+        self.basis = None                                   # (dim, dim) orthonormal columns
+        self.mean, self.var = np.zeros(c.dim, F32), np.ones(c.dim, F32)
+        if c.pca and self.data is not None:
+            self.set_basis(*pca_basis(self.data))
+        self._train = None
         b = c.batch
         self._inp = np.empty((b, sizes[0]), F32)
         self._eps = np.empty((b, c.dim), F32)
@@ -298,22 +319,34 @@ class Diffusion:
         return out.reshape(n, self.config.dim)
 
     # -- the denoiser -----------------------------------------------------------------
+    def set_basis(self, basis, mean, var) -> None:
+        """Work in coordinates y = x @ basis, where the data has mean ``mean`` and
+        variance ``var`` per coordinate (the Gaussian guess uses them)."""
+        self.basis = None if basis is None else np.ascontiguousarray(basis, F32)
+        self.mean, self.var = np.asarray(mean, F32), np.asarray(var, F32)
+        self._train = None
+
+    def _rotate(self, x: np.ndarray) -> np.ndarray:
+        return x if self.basis is None else np.ascontiguousarray(x @ self.basis)
+
     def predict_eps(self, x: np.ndarray, t: int, ema: bool = True) -> np.ndarray:
         """ε̂(x_t, t) for a (n, dim) model-space batch (a copy)."""
-        x = np.ascontiguousarray(x, F32)
-        inp = np.empty((len(x), self.net.sizes[0]), F32)
-        model_input(x, int(t), self.freqs, inp)
+        y = self._rotate(np.ascontiguousarray(x, F32))
+        inp = np.empty((len(y), self.net.sizes[0]), F32)
+        model_input(y, int(t), self.freqs, inp)
         out = (self.ema_net if ema else self.net).forward(inp).copy()
         if self.config.skip:
-            out += self.schedule.sqrt_1mab[int(t)] * x
-        return out
+            out += gaussian_guess(y, int(t), self.schedule, self.mean, self.var)
+        return out if self.basis is None else out @ self.basis.T
 
     # -- training ---------------------------------------------------------------------
     def step(self) -> float:
         """One training step on a random batch; returns the loss."""
-        training_batch(self.data, self.schedule.sqrt_ab, self.schedule.sqrt_1mab, self.freqs,
-                       float(self.config.skip), self.state, self._inp, self._eps,
-                       self._target, self._ts)
+        if self._train is None:
+            self._train = self._rotate(self.data)
+        training_batch(self._train, self.schedule.sqrt_ab, self.schedule.sqrt_1mab, self.freqs,
+                       float(self.config.skip), self.mean, self.var, self.state, self._inp,
+                       self._eps, self._target, self._ts)
         pred = self.net.forward(self._inp)
         loss = K.mse_loss(pred, self._target, self._grad, 1.0)
         self.net.backward(self._grad)
@@ -368,7 +401,10 @@ class Diffusion:
 
     # -- saving -----------------------------------------------------------------------
     def arrays(self) -> dict:
-        return {"params": self.ema_params.copy()}
+        out = {"params": self.ema_params.copy(), "mean": self.mean, "var": self.var}
+        if self.basis is not None:
+            out["basis"] = self.basis
+        return out
 
     def meta(self, **extra) -> dict:
         return {"model": "diffusion", "version": VERSION, "config": asdict(self.config),
@@ -389,9 +425,23 @@ class Diffusion:
             raise weights.WeightsError(f"{path} does not fit the model's size")
         model.net.params[...] = arrays["params"]
         model.ema_params[...] = arrays["params"]
+        if "mean" in arrays:
+            model.set_basis(arrays.get("basis"), arrays["mean"], arrays["var"])
         model.steps = int(meta.get("steps", 0))
         model.info = meta
         return model
+
+
+def pca_basis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Principal axes of the rows of ``x`` (columns, by falling variance), and the
+    mean and variance of the data along each axis."""
+    x64 = np.asarray(x, np.float64)
+    centred = x64 - x64.mean(axis=0)
+    var, vecs = np.linalg.eigh(centred.T @ centred / len(x64))
+    order = np.argsort(var)[::-1]
+    basis = vecs[:, order]
+    y = x64 @ basis
+    return basis.astype(F32), y.mean(axis=0).astype(F32), np.maximum(y.var(axis=0), 0).astype(F32)
 
 
 def _warm_up() -> None:
