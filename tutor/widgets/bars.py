@@ -18,7 +18,8 @@ from typing import Sequence
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.strip import Strip
-from textual.widget import Widget
+
+from tutor.widgets.lines import CachedLines
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 Row = tuple[str, float] | tuple[str, float, "float | None"]
@@ -43,7 +44,7 @@ def percent(p: float) -> str:
     return f"{p * 100:5.1f}%"
 
 
-class ProbabilityBars(Widget):
+class ProbabilityBars(CachedLines):
     """Rows of ``label ███▌   12.3%`` that fit the width they are given."""
 
     COMPONENT_CLASSES = {"bars--bar", "bars--reference", "bars--label", "bars--mark"}
@@ -87,8 +88,7 @@ class ProbabilityBars(Widget):
         self._rows = [(str(r[0]), float(r[1]), None if len(r) < 3 or r[2] is None
                        else float(r[2])) for r in rows]
         self._marked = marked
-        self._lines = None
-        self.refresh(layout=(len(self._rows), self._has_ref) != old)
+        self.invalidate(layout=(len(self._rows), self._has_ref) != old)
 
     @property
     def _has_ref(self) -> bool:
@@ -97,26 +97,11 @@ class ProbabilityBars(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._rows) + int(self._has_ref)
 
-    def on_resize(self) -> None:
-        self._lines = None
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._lines = None
-
-    def render_line(self, y: int) -> Strip:
-        if self._lines is None:
-            base = self.rich_style
-            self._lines = [line.apply_style(base) for line in self._draw(self.size.width)]
-        if y < len(self._lines):
-            return self._lines[y]
-        return Strip.blank(self.size.width, self.rich_style)
-
     def lines_text(self, width: int = 80) -> list[str]:
         """The rows as plain text (what a screen reader or a test would read)."""
         return [strip.text for strip in self._draw(width)]
 
-    def _draw(self, width: int) -> list[Strip]:
+    def _draw(self, width: int, height: int = 0) -> list[Strip]:
         if width <= 0:
             return []
         bar_style = self.get_component_rich_style("bars--bar")

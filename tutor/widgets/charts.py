@@ -23,6 +23,8 @@ from rich.style import Style
 from textual.app import ComposeResult
 from textual.strip import Strip
 from textual.widget import Widget
+
+from tutor.widgets.lines import CachedLines
 from textual.widgets import Label, Sparkline
 
 COLORS = ("#5fafff", "#ffaf5f", "#87d787", "#ff87af")
@@ -59,7 +61,7 @@ def place_key(ends: dict[int, str], row: int, rows: int, key: str) -> None:
                 return
 
 
-class LineChart(Widget):
+class LineChart(CachedLines):
     """Multi-series line chart for training curves. ``push`` adds one step's values."""
 
     DEFAULT_CSS = """
@@ -135,23 +137,7 @@ class LineChart(Widget):
     # ------------------------------------------------------------------ drawing
 
     def _changed(self) -> None:
-        self._lines = None
-        self.refresh()
-
-    def on_resize(self) -> None:
-        self._lines = None
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._lines = None
-
-    def render_line(self, y: int) -> Strip:
-        if self._lines is None:
-            base = self.rich_style
-            self._lines = [line.apply_style(base) for line in self._draw(*self.size)]
-        if y < len(self._lines):
-            return self._lines[y]
-        return Strip.blank(self.size.width, self.rich_style)
+        self.invalidate()
 
     def _range(self) -> tuple[float, float] | None:
         if self.y_range is not None:
