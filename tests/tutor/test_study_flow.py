@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, OptionList
 
-from quizzes.store import Store
 from tutor.screens.home import HomeScreen
 from tutor.screens.lesson import LessonScreen
 from tutor.screens.quiz import QuizScreen
@@ -52,18 +51,6 @@ async def test_review_space_grades_and_undo(make_app):
         assert screen.session.current.id == second.id and not screen.session.revealed
         await pilot.press("4")  # grading before revealing does nothing
         assert len(app.store.review_log()) == 1
-
-
-def right_response(question):
-    if question.kind == "single":
-        return question.answer
-    if question.kind == "multi":
-        return set(question.answers)
-    if question.kind == "truefalse":
-        return question.answer
-    if question.kind == "gap":
-        return question.answers[0]
-    return list(range(len(question.choices)))
 
 
 async def answer_by_keys(pilot, screen, question, correct=True):
