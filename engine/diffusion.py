@@ -137,7 +137,9 @@ def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, e
     """One training batch in one pass: for each row pick a data row and t in 1..T,
     draw ε, write x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε and emb(t) into ``inp``, ε into ``eps``
     and the network's regression target ε - skip·g_j(t)·(x_t - √ᾱ_t m_j) into ``target``
-    with g_j(t) = √(1-ᾱ_t) / (ᾱ_t v_j + 1 - ᾱ_t) (see :func:`gaussian_guess`)."""
+    with g_j(t) = √(1-ᾱ_t) / (ᾱ_t v_j + 1 - ᾱ_t) (see :func:`gaussian_guess`).
+    The network sees x_t standardised per coordinate, (x_t - √ᾱ_t m_j) / √(ᾱ_t v_j + 1 - ᾱ_t)
+    (unchanged when m = 0, v = 1)."""
     n_data, d = x0.shape
     T = sqrt_ab.shape[0] - 1
     for i in range(inp.shape[0]):
@@ -152,15 +154,19 @@ def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, e
             ang = _TWO_PI * _uniform(state)
             e0 = F32(rad * math.cos(ang))
             eps[i, j] = e0
-            v = a * x0[r, j] + b * e0
-            inp[i, j] = v
-            target[i, j] = e0 - sk * b / (ab * var[j] + nb) * (v - a * mean[j])
+            c = x0[r, j] - mean[j]                # x_t - √ᾱ m = √ᾱ (x_0 - m) + √(1-ᾱ) ε
+            u = a * c + b * e0
+            s2 = ab * var[j] + nb
+            inp[i, j] = u / math.sqrt(s2)
+            target[i, j] = e0 - sk * b / s2 * u
             if j + 1 < d:
                 e1 = F32(rad * math.sin(ang))
                 eps[i, j + 1] = e1
-                v = a * x0[r, j + 1] + b * e1
-                inp[i, j + 1] = v
-                target[i, j + 1] = e1 - sk * b / (ab * var[j + 1] + nb) * (v - a * mean[j + 1])
+                c = x0[r, j + 1] - mean[j + 1]
+                u = a * c + b * e1
+                s2 = ab * var[j + 1] + nb
+                inp[i, j + 1] = u / math.sqrt(s2)
+                target[i, j + 1] = e1 - sk * b / s2 * u
             j += 2
         _write_embedding(inp, i, d, float(t), freqs)
 
@@ -251,6 +257,7 @@ class DiffusionConfig:
     clip: float = 0.0            # clip x̂_0 to [-clip, clip] while sampling (0 = off)
     skip: bool = True            # ε̂ = gaussian_guess(x_t) + net(...): the net learns a correction
     pca: bool = False            # run in the data's PCA basis (an orthonormal rotation)
+    net_dims: int = 0            # the net corrects only the first k coordinates (0 = all)
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -275,7 +282,8 @@ class Diffusion:
         c.shape = tuple(int(s) for s in c.shape)
         self.schedule = Schedule(c.schedule, c.T)
         self.freqs = timestep_embedding_freqs(c.emb)
-        sizes = [c.dim + 2 * len(self.freqs)] + [c.hidden] * c.layers + [c.dim]
+        k = self.k = c.dim if not c.net_dims else min(int(c.net_dims), c.dim)
+        sizes = [k + 2 * len(self.freqs)] + [c.hidden] * c.layers + [k]
         self.net = MLP(sizes, activation="silu", seed=c.seed)
         self.ema_net = MLP(sizes, activation="silu", seed=c.seed)
         self.ema_params = self.net.params.copy()
@@ -290,10 +298,11 @@ class Diffusion:
             self.set_basis(*pca_basis(self.data))
         self._train = None
         b = c.batch
-        self._inp = np.empty((b, sizes[0]), F32)
+        self._inp = np.empty((b, c.dim + 2 * len(self.freqs)), F32)
+        self._net_inp = np.empty((b, sizes[0]), F32)
         self._eps = np.empty((b, c.dim), F32)
         self._target = np.empty((b, c.dim), F32)
-        self._grad = np.empty((b, c.dim), F32)
+        self._grad = np.empty((b, k), F32)
         self._ts = np.empty(b, np.int64)
 
     # -- data space <-> model space -------------------------------------------------
@@ -332,9 +341,13 @@ class Diffusion:
     def predict_eps(self, x: np.ndarray, t: int, ema: bool = True) -> np.ndarray:
         """ε̂(x_t, t) for a (n, dim) model-space batch (a copy)."""
         y = self._rotate(np.ascontiguousarray(x, F32))
+        a, b = float(self.schedule.sqrt_ab[int(t)]), float(self.schedule.sqrt_1mab[int(t)])
+        scaled = ((y - F32(a) * self.mean) / np.sqrt(F32(a * a) * self.var + F32(b * b))).astype(F32)
+        k = self.k
         inp = np.empty((len(y), self.net.sizes[0]), F32)
-        model_input(y, int(t), self.freqs, inp)
-        out = (self.ema_net if ema else self.net).forward(inp).copy()
+        model_input(np.ascontiguousarray(scaled[:, :k]), int(t), self.freqs, inp)
+        out = np.zeros_like(y)
+        out[:, :k] = (self.ema_net if ema else self.net).forward(inp)
         if self.config.skip:
             out += gaussian_guess(y, int(t), self.schedule, self.mean, self.var)
         return out if self.basis is None else out @ self.basis.T
@@ -347,8 +360,16 @@ class Diffusion:
         training_batch(self._train, self.schedule.sqrt_ab, self.schedule.sqrt_1mab, self.freqs,
                        float(self.config.skip), self.mean, self.var, self.state, self._inp,
                        self._eps, self._target, self._ts)
-        pred = self.net.forward(self._inp)
-        loss = K.mse_loss(pred, self._target, self._grad, 1.0)
+        k, d = self.k, self.config.dim
+        if k == d:
+            inp, target = self._inp, self._target
+        else:  # the network sees and corrects only the first k (PCA) coordinates
+            inp = self._net_inp
+            inp[:, :k] = self._inp[:, :k]
+            inp[:, k:] = self._inp[:, d:]
+            target = np.ascontiguousarray(self._target[:, :k])
+        pred = self.net.forward(inp)
+        loss = K.mse_loss(pred, target, self._grad, 1.0)
         self.net.backward(self._grad)
         self.opt.step()
         ema_update(self.ema_params, self.net.params, self.config.ema)

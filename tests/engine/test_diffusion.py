@@ -266,9 +266,11 @@ def test_pca_basis_is_orthonormal_and_sorted():
     assert np.allclose(mean, (x @ basis).mean(0), atol=1e-4)
 
 
-def test_pca_model_trains_samples_and_round_trips(tmp_path):
-    model = small(dim=4, pca=True, ema=0.9)
+@pytest.mark.parametrize("net_dims", [0, 2])
+def test_pca_model_trains_samples_and_round_trips(tmp_path, net_dims):
+    model = small(dim=4, pca=True, ema=0.9, net_dims=net_dims)
     assert model.basis is not None
+    assert model.net.sizes[0] == (net_dims or 4) + 8 and model.net.sizes[-1] == (net_dims or 4)
     loss = model.train(30)["loss"]
     assert np.isfinite(loss)
     # with an oracle the rotated model still recovers x_0 exactly (rotation is exact)
