@@ -2,8 +2,8 @@
 
     python benchmarks/bench_diffusion.py --json [--seconds 1.0] [--repeats 3]
 
-Training: one full DDPM step (draw data rows, t and noise; build x_t and the timestep
-embedding; forward; MSE; backward; Adam; EMA) of the shipped recipes' denoisers, the
+Training: one full DDPM step (draw data rows, t and noise; build the standardised x_t,
+the Gaussian-guess target and the timestep embedding; forward; MSE; backward; Adam; EMA) of the shipped recipes' denoisers, the
 engine (fused kernels + BLAS into preallocated buffers) against the same step written
 the obvious way in numpy (tests/reference.py MLP and Adam, numpy's Generator for noise).
 Sampling: seconds for ONE 16x16x3 sprite with DDIM-50 and with DDPM-1000 (batch of 1),
@@ -54,18 +54,22 @@ def numpy_step_fn(model: Diffusion):
     s = Schedule(c.schedule, c.T)
     sab, s1ab = s.sqrt_ab, s.sqrt_1mab
     freqs = timestep_embedding_freqs(c.emb)
-    data = model.data
+    data = model._rotate(model.data)            # PCA coordinates (once, as the engine)
+    mean, var, k = model.mean, model.var, model.k
     rng = np.random.default_rng(0)
 
     def step():
         rows = rng.integers(0, len(data), c.batch)
         t = rng.integers(1, c.T + 1, c.batch)
         eps = rng.standard_normal((c.batch, c.dim), dtype=np.float32)
-        xt = sab[t][:, None] * data[rows] + s1ab[t][:, None] * eps
+        a, b = sab[t][:, None], s1ab[t][:, None]
+        u = a * (data[rows] - mean) + b * eps
+        s2 = a * a * var + b * b
+        target = eps - b / s2 * u
         arg = t[:, None] * freqs[None, :]
-        inp = np.concatenate([xt, np.sin(arg).astype(np.float32),
+        inp = np.concatenate([(u / np.sqrt(s2))[:, :k], np.sin(arg).astype(np.float32),
                               np.cos(arg).astype(np.float32)], axis=1)
-        R.train_step(ref, opt, inp, eps)
+        R.train_step(ref, opt, inp, target[:, :k])
         for e, p in zip(ema, ref.parameters()):
             e *= np.float32(c.ema)
             e += np.float32(1 - c.ema) * p
@@ -78,7 +82,7 @@ def bench_training(dataset: str, seconds: float, repeats: int) -> dict:
     e = _rate(model.step, seconds, repeats)
     n = _rate(numpy_step_fn(model), seconds, repeats)
     c = model.config
-    return {"dataset": dataset, "layers": [c.dim + c.emb] + [c.hidden] * c.layers + [c.dim],
+    return {"dataset": dataset, "layers": list(model.net.sizes),
             "batch": c.batch, "engine_steps_per_s": round(e, 1),
             "numpy_steps_per_s": round(n, 1), "ratio": round(e / n, 2)}
 

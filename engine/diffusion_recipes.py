@@ -23,8 +23,9 @@ DATASETS = IMAGE_SETS + POINT_SETS
 
 _IMAGE = dict(shift=0.5, scale=0.5, clip=1.0, ema=0.999)   # pixels [0, 1] -> [-1, 1]
 RECIPES = {
-    "sprites": dict(steps=12000, config=DiffusionConfig(
-        shape=(16, 16, 3), hidden=512, layers=3, emb=64, lr=1e-3, batch=128, pca=True, **_IMAGE)),
+    "sprites": dict(steps=20000, config=DiffusionConfig(
+        shape=(16, 16, 3), hidden=512, layers=3, emb=64, lr=1e-3, batch=128, pca=True,
+        net_dims=96, **_IMAGE)),
     "digits": dict(steps=8000, config=DiffusionConfig(
         shape=(8, 8, 1), hidden=256, layers=3, emb=32, lr=1e-3, batch=128, **_IMAGE)),
 }
