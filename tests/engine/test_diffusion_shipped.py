@@ -25,7 +25,7 @@ def train_images():
     return recipes.load_dataset("sprites")
 
 
-@pytest.mark.xfail(strict=False, reason="the shipped MLP denoiser reaches about 35-45 % attribute "
+@pytest.mark.xfail(strict=True, reason="the shipped MLP denoiser reaches about 35-45 % attribute "
                    "accuracy, short of the 90 % target (see the diffusion report)")
 @pytest.mark.parametrize("sampler, steps", [("ddim", 50), ("ddpm", 1000)])
 def test_shipped_sprite_model_quality(model, train_images, sampler, steps):
