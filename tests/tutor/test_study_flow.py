@@ -153,3 +153,16 @@ async def test_too_small_terminal_shows_friendly_message(make_app, size):
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
+
+
+@pytest.mark.parametrize("start", [None, ("lesson", "L02"), ("review", ""), ("quiz", "L01")])
+async def test_help_opens_on_every_screen(make_app, start):
+    from tutor.screens.help import HelpScreen
+
+    app = make_app(start=start)
+    async with app.run_test(size=(80, 24)) as pilot:
+        before = app.screen
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert app.screen is before

@@ -33,9 +33,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Markdown, OptionList, ProgressBar, Static
+from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
+
+from tutor.screens.help import MarkdownPanel
 
 LAB_FPS = 12
 
@@ -369,20 +371,10 @@ def source_of(target: str) -> str:
     return inspect.getsource(obj)
 
 
-class TextPanel(ModalScreen):
-    BINDINGS = [Binding("escape,h,q", "app.pop_screen", "Close", id="panel.close")]
+class TextPanel(MarkdownPanel):
+    """The lab's "what am I looking at?" page (h opens and closes it)."""
 
-    def __init__(self, markdown: str) -> None:
-        super().__init__()
-        self.markdown = markdown
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="lab-panel"):
-            yield Markdown(self.markdown)
-            yield Static("[dim]Escape closes[/]")
-
-    def on_mount(self) -> None:
-        self.query_one("#lab-panel").focus()
+    BINDINGS = [Binding("h", "app.pop_screen", "Close", show=False)]
 
 
 class CodePanel(ModalScreen):
@@ -393,7 +385,7 @@ class CodePanel(ModalScreen):
         self.targets = tuple(targets)
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="lab-panel"):
+        with VerticalScroll(id="panel"):
             yield Static("[b]The real engine code behind this lab[/b] [dim](↑/↓ scroll · Escape closes)[/]\n")
             for target in self.targets:
                 try:
@@ -405,4 +397,4 @@ class CodePanel(ModalScreen):
                 yield Static(Syntax(code, "python", theme="ansi_dark", line_numbers=True, word_wrap=False))
 
     def on_mount(self) -> None:
-        self.query_one("#lab-panel").focus()
+        self.query_one("#panel").focus()

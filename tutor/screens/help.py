@@ -41,7 +41,7 @@ def _screen_keys(screen: Screen) -> str:
     if not rows:
         return ""
     title = getattr(screen, "HELP_TITLE", "This screen")
-    extra = getattr(screen, "HELP", "")
+    extra = getattr(screen, "HELP", None) or ""
     return f"## {title}\n| Key | Does |\n| --- | --- |\n" + "\n".join(rows) + "\n\n" + extra + "\n"
 
 
@@ -52,20 +52,31 @@ def _pretty(key: str) -> str:
     return names.get(key, key)
 
 
-class HelpScreen(ModalScreen):
-    BINDINGS = [Binding("escape,q,f1,question_mark", "app.pop_screen", "Close", id="help.close")]
+class MarkdownPanel(ModalScreen):
+    """A scrollable Markdown page over the current screen (help, glossary, a lab's explanation).
+    Escape or q closes it; subclasses add their own opening key as a closing key too."""
 
-    def __init__(self, previous: Screen | None = None) -> None:
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Close", id="panel.close")]
+
+    def __init__(self, markdown: str) -> None:
         super().__init__()
-        self._keys = _screen_keys(previous) if previous is not None else ""
+        self.markdown = markdown
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
-            yield Markdown("# Help\n\n" + self._keys + GENERAL)
-            yield Static("[dim]Escape closes this help[/]")
+        with VerticalScroll(id="panel"):
+            yield Markdown(self.markdown)
+            yield Static("[dim]Escape closes[/]")
 
     def on_mount(self) -> None:
-        self.query_one("#help").focus()
+        self.query_one("#panel").focus()
+
+
+class HelpScreen(MarkdownPanel):
+    BINDINGS = [Binding("f1,question_mark", "app.pop_screen", "Close", show=False)]
+
+    def __init__(self, previous: Screen | None = None) -> None:
+        keys = _screen_keys(previous) if previous is not None else ""
+        super().__init__("# Help\n\n" + keys + GENERAL)
 
 
 class TooSmallScreen(Screen):

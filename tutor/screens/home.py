@@ -16,6 +16,7 @@ from quizzes import stats
 
 
 class HomeScreen(Screen):
+    HELP_TITLE = "Home"
     BINDINGS = [
         Binding("r", "review", "Review", id="home.review", tooltip="Study the flashcards that are due"),
         Binding("x", "exam", "Final exam", id="home.exam", tooltip="A balanced exam drawn from every lesson"),

@@ -6,10 +6,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Header, Markdown, Static
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Markdown
 
 from content import LabBlock, body_parts
+from tutor.screens.help import MarkdownPanel
 
 
 class LabCard(Button):
@@ -25,6 +26,7 @@ class LabCard(Button):
 
 
 class LessonScreen(Screen):
+    HELP_TITLE = "Lesson"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="lesson.back"),
         Binding("n,right_square_bracket", "next", "Next", id="lesson.next", tooltip="The next lesson"),
@@ -126,30 +128,20 @@ class LessonScreen(Screen):
         self.app.open_lab(self.lesson.lab_blocks[0].lab_id)
 
     def action_glossary(self) -> None:
-        self.app.push_screen(GlossaryScreen(self.lesson_id))
+        self.app.push_screen(GlossaryScreen(self.app.course, self.lesson_id))
 
 
-class GlossaryScreen(ModalScreen):
-    """The terms a lesson introduces, with their definitions (Escape closes)."""
+class GlossaryScreen(MarkdownPanel):
+    """The terms a lesson introduces, with their definitions."""
 
-    BINDINGS = [Binding("escape,g,q", "app.pop_screen", "Close", id="glossary.close")]
+    BINDINGS = [Binding("g", "app.pop_screen", "Close", show=False)]
 
-    def __init__(self, lesson_id: str) -> None:
-        super().__init__()
-        self.lesson_id = lesson_id
-
-    def compose(self) -> ComposeResult:
-        course = self.app.course
-        lesson = course.lesson(self.lesson_id)
+    def __init__(self, course, lesson_id: str) -> None:
+        lesson = course.lesson(lesson_id)
         lines = [f"# Terms in {lesson.id}", ""]
         for term_id in lesson.terms:
             entry = course.term(term_id)
             lines.append(f"**{entry.term}**: {entry.definition}\n")
         if not lesson.terms:
             lines.append("This lesson introduces no new glossary terms.")
-        with VerticalScroll(id="glossary"):
-            yield Markdown("\n".join(lines))
-            yield Static("[dim]Escape closes[/]")
-
-    def on_mount(self) -> None:
-        self.query_one("#glossary").focus()
+        super().__init__("\n".join(lines))
