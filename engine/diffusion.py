@@ -24,6 +24,17 @@ The algorithm box, top to bottom:
    exactly DDPM's ancestral step with the posterior variance β̃_t, and on a strided subset
    it is the usual "DDPM with fewer steps". ε̂' is ε̂ recomputed after x̂_0 is clipped to the
    data range, which keeps few-step samples inside the picture's colours.
+6. **Conditioning and classifier-free guidance** (optional; Ho & Salimans 2022). A model
+   with ``config.cond = (n_1, n_2, ...)`` is told what to draw: each training image has
+   one id per attribute (for sprites: shape, colour, position, size), written as the
+   concatenated one-hot vector c and appended to the net's input, [x_t, emb(t), c].
+   With probability ``p_uncond`` a training row gets the null vector c = 0 instead, so
+   the same net also learns the unconditional ε̂(x_t, t, ∅). Sampling mixes the two:
+       ε̂ = ε̂(x_t, t, ∅) + s · (ε̂(x_t, t, c) - ε̂(x_t, t, ∅))
+   s = 0 is the unconditional model, s = 1 the plain conditional one, s > 1 pushes the
+   sample further towards "looks like c" (sharper, less varied). Without given labels the
+   sampler draws each attribute uniformly from the seed, so ``sample(n, seed=...)``
+   still needs nothing but a seed.
 
 Noise comes from a small counter-based generator inside the kernels (splitmix64 +
 Box-Muller), so a seed fixes every number whichever thread runs the model.
@@ -134,7 +145,17 @@ def _write_embedding(inp, row, col0, t, freqs):
 
 @kernel
 def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, eps, target, ts):
-    """One training batch in one pass: for each row pick a data row and t in 1..T,
+    """:func:`training_batch_rows` without reporting which data rows were picked."""
+    rows = np.empty(inp.shape[0], np.int64)
+    training_batch_rows(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, eps,
+                        target, ts, rows)
+
+
+@kernel
+def training_batch_rows(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, eps,
+                        target, ts, rows):
+    """One training batch in one pass: for each row pick a data row (its index goes to
+    ``rows``, so a conditional model can look up that row's condition) and t in 1..T,
     draw ε, write x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε and emb(t) into ``inp``, ε into ``eps``
     and the network's regression target ε - skip·g_j(t)·(x_t - √ᾱ_t m_j) into ``target``
     with g_j(t) = √(1-ᾱ_t) / (ᾱ_t v_j + 1 - ᾱ_t) (see :func:`gaussian_guess`).
@@ -146,6 +167,7 @@ def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, e
         r = min(int(_uniform(state) * n_data), n_data - 1)
         t = 1 + min(int(_uniform(state) * T), T - 1)
         ts[i] = t
+        rows[i] = r
         a, b = sqrt_ab[t], sqrt_1mab[t]
         sk, ab, nb = F32(skip), a * a, b * b
         j = 0
@@ -258,8 +280,15 @@ class DiffusionConfig:
     skip: bool = True            # ε̂ = gaussian_guess(x_t) + net(...): the net learns a correction
     pca: bool = False            # run in the data's PCA basis (an orthonormal rotation)
     net_dims: int = 0            # the net corrects only the first k coordinates (0 = all)
+    cond: tuple = ()             # sizes of the categorical attributes it is conditioned on (() = none)
+    p_uncond: float = 0.1        # share of training rows whose condition is dropped to the null c = 0
+    guidance: float = 1.0        # default classifier-free guidance scale s while sampling
     seed: int = 0
     extra: dict = field(default_factory=dict)
+
+    @property
+    def cond_dim(self) -> int:
+        return int(sum(self.cond))
 
     @property
     def dim(self) -> int:
@@ -277,13 +306,15 @@ class Step:
 class Diffusion:
     """An ε-prediction diffusion model; ``data`` is (N, *shape) float32 in data space."""
 
-    def __init__(self, config: DiffusionConfig, data: np.ndarray | None = None):
+    def __init__(self, config: DiffusionConfig, data: np.ndarray | None = None,
+                 labels: np.ndarray | None = None):
         self.config = c = config
         c.shape = tuple(int(s) for s in c.shape)
+        c.cond = tuple(int(s) for s in c.cond)
         self.schedule = Schedule(c.schedule, c.T)
         self.freqs = timestep_embedding_freqs(c.emb)
         k = self.k = c.dim if not c.net_dims else min(int(c.net_dims), c.dim)
-        sizes = [k + 2 * len(self.freqs)] + [c.hidden] * c.layers + [k]
+        sizes = [k + 2 * len(self.freqs) + c.cond_dim] + [c.hidden] * c.layers + [k]
         self.net = MLP(sizes, activation="silu", seed=c.seed)
         self.ema_net = MLP(sizes, activation="silu", seed=c.seed)
         self.ema_params = self.net.params.copy()
@@ -292,6 +323,10 @@ class Diffusion:
         self.state = seed_state(c.seed, 1)
         self.steps = 0
         self.data = None if data is None else self.to_model(data)
+        self.labels = None if labels is None else np.asarray(labels, np.int64).reshape(-1, len(c.cond))
+        self._cond_train = None if self.labels is None else self.condition(self.labels)
+        self._drop_rng = np.random.default_rng([int(c.seed), 3])
+        self.last_labels = None                             # the labels the last sample() drew
         self.basis = None                                   # (dim, dim) orthonormal columns
         self.mean, self.var = np.zeros(c.dim, F32), np.ones(c.dim, F32)
         if c.pca and self.data is not None:
@@ -304,6 +339,7 @@ class Diffusion:
         self._target = np.empty((b, c.dim), F32)
         self._grad = np.empty((b, k), F32)
         self._ts = np.empty(b, np.int64)
+        self._rows = np.empty(b, np.int64)
 
     # -- data space <-> model space -------------------------------------------------
     def to_model(self, data: np.ndarray) -> np.ndarray:
@@ -327,6 +363,28 @@ class Diffusion:
         gaussian_fill(out, seed_state(seed, stream))
         return out.reshape(n, self.config.dim)
 
+    # -- conditions -------------------------------------------------------------------
+    def condition(self, labels) -> np.ndarray:
+        """(n, cond_dim) concatenated one-hot vectors of integer ids (n, len(cond));
+        an id of -1 leaves that attribute's block at zero (unspecified)."""
+        sizes = self.config.cond
+        labels = np.asarray(labels, np.int64).reshape(-1, len(sizes))
+        out = np.zeros((len(labels), self.config.cond_dim), F32)
+        col = 0
+        for a, size in enumerate(sizes):
+            ids = labels[:, a]
+            if np.any(ids >= size):
+                raise ValueError(f"attribute {a} has {size} values; got id {int(ids.max())}")
+            rows = np.nonzero(ids >= 0)[0]
+            out[rows, col + ids[rows]] = 1.0
+            col += size
+        return out
+
+    def random_labels(self, n: int, seed: int) -> np.ndarray:
+        """(n, len(cond)) ids, each attribute uniform, fixed by the seed."""
+        rng = np.random.default_rng([int(seed), 4])
+        return np.stack([rng.integers(0, size, n) for size in self.config.cond], axis=1).astype(np.int64)
+
     # -- the denoiser -----------------------------------------------------------------
     def set_basis(self, basis, mean, var) -> None:
         """Work in coordinates y = x @ basis, where the data has mean ``mean`` and
@@ -338,14 +396,19 @@ class Diffusion:
     def _rotate(self, x: np.ndarray) -> np.ndarray:
         return x if self.basis is None else np.ascontiguousarray(x @ self.basis)
 
-    def predict_eps(self, x: np.ndarray, t: int, ema: bool = True) -> np.ndarray:
-        """ε̂(x_t, t) for a (n, dim) model-space batch (a copy)."""
+    def predict_eps(self, x: np.ndarray, t: int, ema: bool = True,
+                    cond: np.ndarray | None = None) -> np.ndarray:
+        """ε̂(x_t, t, c) for a (n, dim) model-space batch (a copy). ``cond``: (n, cond_dim)
+        condition vectors (see :meth:`condition`); None is the null condition."""
         y = self._rotate(np.ascontiguousarray(x, F32))
         a, b = float(self.schedule.sqrt_ab[int(t)]), float(self.schedule.sqrt_1mab[int(t)])
         scaled = ((y - F32(a) * self.mean) / np.sqrt(F32(a * a) * self.var + F32(b * b))).astype(F32)
         k = self.k
         inp = np.empty((len(y), self.net.sizes[0]), F32)
-        model_input(np.ascontiguousarray(scaled[:, :k]), int(t), self.freqs, inp)
+        width = k + 2 * len(self.freqs)
+        model_input(np.ascontiguousarray(scaled[:, :k]), int(t), self.freqs, inp[:, :width])
+        if self.config.cond_dim:
+            inp[:, width:] = 0.0 if cond is None else np.asarray(cond, F32)
         out = np.zeros_like(y)
         out[:, :k] = (self.ema_net if ema else self.net).forward(inp)
         if self.config.skip:
@@ -357,17 +420,24 @@ class Diffusion:
         """One training step on a random batch; returns the loss."""
         if self._train is None:
             self._train = self._rotate(self.data)
-        training_batch(self._train, self.schedule.sqrt_ab, self.schedule.sqrt_1mab, self.freqs,
-                       float(self.config.skip), self.mean, self.var, self.state, self._inp,
-                       self._eps, self._target, self._ts)
-        k, d = self.k, self.config.dim
-        if k == d:
+        c = self.config
+        if c.cond_dim and self._cond_train is None:
+            raise ValueError("a conditional model needs the training labels (Diffusion(config, data, labels))")
+        training_batch_rows(self._train, self.schedule.sqrt_ab, self.schedule.sqrt_1mab,
+                            self.freqs, float(c.skip), self.mean, self.var, self.state,
+                            self._inp, self._eps, self._target, self._ts, self._rows)
+        k, d = self.k, c.dim
+        if k == d and not c.cond_dim:
             inp, target = self._inp, self._target
-        else:  # the network sees and corrects only the first k (PCA) coordinates
+        else:  # the network sees and corrects only the first k (PCA) coordinates, plus c
             inp = self._net_inp
+            width = k + 2 * len(self.freqs)
             inp[:, :k] = self._inp[:, :k]
-            inp[:, k:] = self._inp[:, d:]
-            target = np.ascontiguousarray(self._target[:, :k])
+            inp[:, k:width] = self._inp[:, d:]
+            if c.cond_dim:   # each row's condition, dropped to the null c = 0 with p_uncond
+                keep = self._drop_rng.random(len(inp)) >= c.p_uncond
+                inp[:, width:] = self._cond_train[self._rows] * keep[:, None].astype(F32)
+            target = self._target if k == d else np.ascontiguousarray(self._target[:, :k])
         pred = self.net.forward(inp)
         loss = K.mse_loss(pred, target, self._grad, 1.0)
         self.net.backward(self._grad)
@@ -385,14 +455,31 @@ class Diffusion:
         return {"loss": loss, "steps": self.steps, "diverged": not math.isfinite(loss)}
 
     # -- sampling ---------------------------------------------------------------------
+    def guided_eps(self, x: np.ndarray, t: int, cond: np.ndarray, guidance: float) -> np.ndarray:
+        """ε̂(∅) + s·(ε̂(c) - ε̂(∅)) (classifier-free guidance); one pass over 2n rows."""
+        s = float(guidance)
+        if s == 1.0:
+            return self.predict_eps(x, t, cond=cond)
+        if s == 0.0:
+            return self.predict_eps(x, t)
+        n = len(x)
+        both = self.predict_eps(np.concatenate([x, x]), t,
+                                cond=np.concatenate([cond, np.zeros_like(cond)]))
+        e_c, e_u = both[:n], both[n:]
+        return e_u + F32(s) * (e_c - e_u)
+
     def sample(self, n: int, steps: int = 50, sampler: str = "ddim", eta: float | None = None,
-               seed: int = 0, record: bool = False, eps_fn=None, x_T: np.ndarray | None = None):
+               seed: int = 0, record: bool = False, eps_fn=None, x_T: np.ndarray | None = None,
+               labels: np.ndarray | None = None, guidance: float | None = None):
         """Generate ``n`` samples; returns (data-space samples, trajectory or None).
 
         ``sampler``: "ddim" (η = 0 unless given) or "ddpm" (η = 1). ``steps``: how many
         timesteps to visit (1..T). ``eps_fn(x, t)`` replaces the network (tests use an
         oracle). ``record``: keep a :class:`Step` (model space) after every step, the
         first one being the starting noise at t = T.
+        Conditional models only: ``labels`` (n, len(cond)) attribute ids to draw (drawn
+        from the seed when None; kept in ``self.last_labels``) and the guidance scale s
+        (``config.guidance`` when None).
         """
         if sampler not in ("ddim", "ddpm"):
             raise ValueError(f"unknown sampler {sampler!r}; choose from ddim, ddpm")
@@ -401,6 +488,14 @@ class Diffusion:
         x = self.noise(n, seed, 0) if x_T is None else np.array(x_T, F32).reshape(n, -1)
         state = seed_state(seed, 2)
         x0_hat = np.zeros_like(x)
+        if eps_fn is None and self.config.cond_dim:
+            labels = self.random_labels(n, seed) if labels is None else np.asarray(labels, np.int64)
+            self.last_labels = labels.reshape(n, len(self.config.cond))
+            cond = self.condition(self.last_labels)
+            scale = self.config.guidance if guidance is None else float(guidance)
+
+            def eps_fn(x_, t_):
+                return self.guided_eps(x_, t_, cond, scale)
         eps_fn = eps_fn or self.predict_eps
         ts = s.timesteps(steps)
         trajectory = [Step(int(s.T), x.copy(), np.zeros_like(x))] if record else None

@@ -4,6 +4,10 @@
 (``genai-tutor train diffusion --dataset D``); ``pretrained(dataset)`` loads it.
 Image sets are the ones every image family shares (``engine.vae.load_dataset``: the
 sprite training set and the UCI digits); the 2-D sets come from ``engine.data``.
+The sprite model is conditioned on each sprite's attribute ids (:func:`load_labels`) and
+samples with classifier-free guidance (``engine.diffusion``, step 6). The same MLP trained
+unconditionally drew sprites the classifier recognised only about 40 % of the time; with
+conditioning and guidance scale s = 2, 97-99 % (DDIM-50, 64 to 256 samples).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as toys
+from . import images as imgs
 from . import vae, weights
 from .diffusion import F32, Diffusion, DiffusionConfig
 
@@ -21,11 +26,14 @@ IMAGE_SETS = ("sprites", "digits")
 POINT_SETS = tuple(toys.TOYS)
 DATASETS = IMAGE_SETS + POINT_SETS
 
+#: The sprite model is conditioned on the four attribute ids of engine.images (see
+#: engine.diffusion, step 6): sizes of SHAPES, COLOURS, POSITIONS, SIZES.
+SPRITE_COND = (len(imgs.SHAPES), len(imgs.COLOURS), len(imgs.POSITIONS), len(imgs.SIZES))
 _IMAGE = dict(shift=0.5, scale=0.5, clip=1.0, ema=0.999)   # pixels [0, 1] -> [-1, 1]
 RECIPES = {
     "sprites": dict(steps=20000, config=DiffusionConfig(
         shape=(16, 16, 3), hidden=512, layers=3, emb=64, lr=1e-3, batch=128, pca=True,
-        net_dims=96, **_IMAGE)),
+        net_dims=96, cond=SPRITE_COND, p_uncond=0.15, guidance=2.0, **_IMAGE)),
     "digits": dict(steps=8000, config=DiffusionConfig(
         shape=(8, 8, 1), hidden=256, layers=3, emb=32, lr=1e-3, batch=128, **_IMAGE)),
 }
@@ -50,6 +58,15 @@ def load_dataset(dataset: str) -> np.ndarray:
     raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
 
 
+def load_labels(dataset: str) -> np.ndarray | None:
+    """Attribute ids (N, 4) of the sprite training set (shape, colour, position, size),
+    row for row with :func:`load_dataset`; None for sets without attributes."""
+    if dataset != "sprites":
+        return None
+    s = imgs.sprites(vae.SPRITE_TRAIN_N, vae.SPRITE_TRAIN_SEED)
+    return np.stack([s.shape, s.colour, s.position, s.size], axis=1).astype(np.int64)
+
+
 def pretrained_path(dataset: str) -> Path:
     name = dataset if dataset in IMAGE_SETS else f"2d_{dataset}"
     return weights.default_dir() / f"diffusion_{name}.npz"
@@ -64,7 +81,7 @@ def new_model(dataset: str, seed: int = 0, **overrides) -> Diffusion:
     """An untrained model from the dataset's recipe, with its training data attached."""
     config = replace(recipe(dataset)["config"], seed=int(seed), **overrides)
     config.extra = {"dataset": dataset}
-    return Diffusion(config, load_dataset(dataset))
+    return Diffusion(config, load_dataset(dataset), load_labels(dataset) if config.cond else None)
 
 
 def evaluate(model: Diffusion, dataset: str, samples: np.ndarray | None = None,

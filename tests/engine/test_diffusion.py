@@ -282,3 +282,111 @@ def test_pca_model_trains_samples_and_round_trips(tmp_path, net_dims):
     a, _ = model.sample(4, steps=5, seed=1)
     b, _ = back.sample(4, steps=5, seed=1)
     assert np.allclose(a, b, atol=1e-6)
+
+
+# ------------------------------------------------ conditioning and classifier-free guidance
+
+def conditional(dim=3, **kw):
+    cfg = dict(shape=(dim,), hidden=16, layers=2, emb=8, batch=32, seed=3, cond=(3, 2),
+               p_uncond=0.2, guidance=2.5)
+    cfg.update(kw)
+    rng = np.random.default_rng(0)
+    labels = np.stack([rng.integers(0, 3, 64), rng.integers(0, 2, 64)], axis=1)
+    data = (labels[:, :1] - 1.0 + 0.1 * rng.standard_normal((64, dim))).astype(F32)
+    return D.Diffusion(D.DiffusionConfig(**cfg), data, labels)
+
+
+def test_condition_is_concatenated_one_hot_and_minus_one_is_unspecified():
+    model = conditional()
+    c = model.condition([[2, 0], [0, 1], [-1, 1]])
+    assert c.tolist() == [[0, 0, 1, 1, 0], [1, 0, 0, 0, 1], [0, 0, 0, 0, 1]]
+    assert model.net.sizes[0] == 3 + 8 + 5
+    with pytest.raises(ValueError):
+        model.condition([[3, 0]])
+
+
+def test_training_batch_rows_is_training_batch_plus_the_rows():
+    model = small(dim=3, batch=8)
+    s = model.schedule
+    outs = []
+    for fn, extra in ((D.training_batch, ()), (D.training_batch_rows, (np.empty(8, np.int64),))):
+        inp, eps, target, ts = (np.empty_like(a) for a in (model._inp, model._eps, model._target, model._ts))
+        fn(model.data, s.sqrt_ab, s.sqrt_1mab, model.freqs, 1.0, model.mean, model.var,
+           D.seed_state(4), inp, eps, target, ts, *extra)
+        outs.append((inp, eps, target, ts))
+    for a, b in zip(*outs):
+        assert np.array_equal(a, b)
+    # with m = 0, v = 1 the input is x_t = √ᾱ x_0 + √(1-ᾱ) ε; x_0 must be data[rows]
+    inp, eps, _, ts = outs[1]
+    rows = np.empty(8, np.int64)
+    D.training_batch_rows(model.data, s.sqrt_ab, s.sqrt_1mab, model.freqs, 1.0, model.mean,
+                          model.var, D.seed_state(4), inp, eps, np.empty_like(model._target),
+                          ts, rows)
+    x0 = (inp[:, :3] - s.sqrt_1mab[ts][:, None] * eps) / s.sqrt_ab[ts][:, None]
+    assert np.allclose(x0, model.data[rows], atol=2e-3)
+
+
+def test_guidance_scale_one_is_conditional_and_zero_is_unconditional():
+    model = conditional()
+    model.train(10)
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype(F32)
+    c = model.condition([[0, 1], [1, 0], [2, 1], [2, 0]])
+    cond, uncond = model.predict_eps(x, 300, cond=c), model.predict_eps(x, 300)
+    assert not np.allclose(cond, uncond)
+    assert np.allclose(model.guided_eps(x, 300, c, 1.0), cond, atol=1e-6)
+    assert np.allclose(model.guided_eps(x, 300, c, 0.0), uncond, atol=1e-6)
+    assert np.allclose(model.guided_eps(x, 300, c, 3.0), uncond + 3.0 * (cond - uncond), atol=1e-5)
+    assert np.allclose(model.predict_eps(x, 300, cond=np.zeros_like(c)), uncond)
+
+
+def test_conditional_training_gradient_reaches_the_condition_inputs():
+    """Finite differences of the loss w.r.t. weights of the condition columns."""
+    model = conditional(hidden=6, layers=1, batch=8)
+    model.step()                       # fills model._net_inp with [x_t, emb(t), c]
+    inp = model._net_inp.copy()
+    target = model._target.copy()
+    assert np.any(inp[:, -5:] == 1.0)
+
+    def loss_at(params):
+        saved = model.net.params.copy()
+        model.net.params[...] = params
+        pred = model.net.forward(inp).astype(np.float64)
+        model.net.params[...] = saved
+        return np.mean((pred - target) ** 2)
+
+    pred = model.net.forward(inp)
+    grad = np.empty_like(pred)
+    K.mse_loss(pred, target, grad, 1.0)
+    model.net.backward(grad)
+    analytic = model.net.grads.copy()
+    p0 = model.net.params.copy()
+    n_in, hidden = inp.shape[1], 6
+    # the first layer's W is (n_in, hidden) at the front of the flat buffer (row-major)
+    for r in range(n_in - 5, n_in):
+        for col in (0, 3):
+            i = r * hidden + col
+            assert model.net.params[i] == model.net.layers[0].W[r, col]
+            h = 1e-2
+            up, down = p0.copy(), p0.copy()
+            up[i] += h
+            down[i] -= h
+            numeric = (loss_at(up) - loss_at(down)) / (2 * h)
+            assert numeric == pytest.approx(analytic[i], rel=0.05, abs=2e-4)
+
+
+def test_conditional_model_follows_its_labels_and_round_trips(tmp_path):
+    model = conditional(hidden=32, lr=3e-3, batch=64, ema=0.9)
+    model.train(600)
+    labels = np.array([[0, 0]] * 50 + [[2, 1]] * 50)
+    out, _ = model.sample(100, steps=30, seed=0, labels=labels)
+    assert out[:50].mean() == pytest.approx(-1.0, abs=0.3)
+    assert out[50:].mean() == pytest.approx(1.0, abs=0.3)
+    assert np.array_equal(model.last_labels, labels)
+    back = D.Diffusion.load(model.save(tmp_path / "c.npz"))
+    assert back.config.cond == (3, 2) and back.config.guidance == 2.5
+    a, _ = model.sample(6, steps=5, seed=1)
+    b, _ = back.sample(6, steps=5, seed=1)
+    assert np.allclose(a, b, atol=1e-6)
+    assert np.array_equal(model.last_labels, back.last_labels)
+    with pytest.raises(ValueError):
+        D.Diffusion(back.config, np.zeros((4, 3), F32)).step()   # no labels to train on
