@@ -537,9 +537,7 @@ class Diffusion:
         arrays, meta = weights.load(path, "diffusion", VERSION)
         config = DiffusionConfig(**{**meta["config"], "shape": tuple(meta["config"]["shape"])})
         model = cls(config, data)
-        if arrays["params"].shape != model.net.params.shape:
-            raise weights.WeightsError(f"{path} does not fit the model's size")
-        model.net.params[...] = arrays["params"]
+        weights.fill(model.net.params, arrays, "params", path)
         model.ema_params[...] = arrays["params"]
         if "mean" in arrays:
             model.set_basis(arrays.get("basis"), arrays["mean"], arrays["var"])

@@ -113,10 +113,8 @@ class ImageGAN:
     def load(cls, path: str | Path, data: np.ndarray | None = None) -> "ImageGAN":
         arrays, meta = weights.load(path, "image_gan", VERSION)
         model = cls(ImageGanConfig(**meta["config"]), data)
-        if arrays["G"].shape != model.G.params.shape or arrays["D"].shape != model.D.params.shape:
-            raise weights.WeightsError(f"{Path(path).name} does not fit this GAN's layer sizes")
-        model.G.params[...] = arrays["G"]
-        model.D.params[...] = arrays["D"]
+        weights.fill(model.G.params, arrays, "G", path)
+        weights.fill(model.D.params, arrays, "D", path)
         model.steps = int(meta.get("steps", 0))
         return model
 

@@ -261,9 +261,7 @@ class VAE:
     def load(cls, path: str | Path, data: np.ndarray | None = None) -> "VAE":
         arrays, meta = weights.load(path, "vae", WEIGHTS_VERSION)
         model = cls(VaeConfig(**meta["config"]), data=data)
-        if arrays["params"].shape != model.params.shape:
-            raise weights.WeightsError(f"{Path(path).name} does not fit this VAE's layer sizes")
-        model.params[...] = arrays["params"]
+        weights.fill(model.params, arrays, "params", path)
         model.steps = int(meta.get("steps", 0))
         return model
 

@@ -80,6 +80,19 @@ def load(path: str | Path, model: str, version: int) -> tuple[dict[str, np.ndarr
     return arrays, meta
 
 
+def fill(buffer: np.ndarray, arrays: dict[str, np.ndarray], name: str, path: str | Path) -> None:
+    """Copy the loaded array `name` into a model's parameter `buffer`, in place.
+
+    Raises WeightsError when the file lacks it or its shape does not fit (the file was
+    trained with other layer sizes)."""
+    if name not in arrays:
+        raise WeightsError(f"{Path(path).name} has no '{name}' array")
+    if arrays[name].shape != buffer.shape:
+        raise WeightsError(f"{Path(path).name} does not fit this model's layer sizes "
+                           f"('{name}' is {arrays[name].shape}, the model needs {buffer.shape})")
+    buffer[...] = arrays[name]
+
+
 def default_dir() -> Path:
     """Where the shipped weights live (content/weights next to the engine package)."""
     return Path(__file__).resolve().parents[1] / "content" / "weights"

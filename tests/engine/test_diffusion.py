@@ -178,34 +178,40 @@ def test_clip_keeps_the_guess_in_range():
 
 # ------------------------------------------------------------------ training
 
-def test_training_gradient_matches_finite_differences():
-    model = small(dim=3, hidden=6, layers=1, emb=4, batch=8)
-    s = model.schedule
-    D.training_batch(model.data, s.sqrt_ab, s.sqrt_1mab, model.freqs, 1.0, model.mean,
-                     model.var, D.seed_state(9), model._inp, model._eps, model._target, model._ts)
-    inp, eps = model._inp.copy(), model._target.copy()
+def assert_fd_matches(model, inp, target, indices, h=1e-2):
+    """Central finite differences of the MSE loss of `model.net` on (inp, target)
+    against its backward pass, at the flat parameter positions `indices`."""
 
     def loss_at(params):
         saved = model.net.params.copy()
         model.net.params[...] = params
         pred = model.net.forward(inp).astype(np.float64)
         model.net.params[...] = saved
-        return np.mean((pred - eps) ** 2)
+        return np.mean((pred - target) ** 2)
 
     pred = model.net.forward(inp)
     grad = np.empty_like(pred)
-    K.mse_loss(pred, eps, grad, 1.0)
+    K.mse_loss(pred, target, grad, 1.0)
     model.net.backward(grad)
     analytic = model.net.grads.copy()
     p0 = model.net.params.copy()
-    rng = np.random.default_rng(0)
-    for i in rng.choice(len(p0), 12, replace=False):
-        h = 1e-2
+    for i in indices:
         up, down = p0.copy(), p0.copy()
         up[i] += h
         down[i] -= h
         numeric = (loss_at(up) - loss_at(down)) / (2 * h)
         assert numeric == pytest.approx(analytic[i], rel=0.05, abs=2e-4)
+
+
+
+def test_training_gradient_matches_finite_differences():
+    model = small(dim=3, hidden=6, layers=1, emb=4, batch=8)
+    s = model.schedule
+    D.training_batch(model.data, s.sqrt_ab, s.sqrt_1mab, model.freqs, 1.0, model.mean,
+                     model.var, D.seed_state(9), model._inp, model._eps, model._target, model._ts)
+    inp, eps = model._inp.copy(), model._target.copy()
+    rng = np.random.default_rng(0)
+    assert_fd_matches(model, inp, eps, rng.choice(len(model.net.params), 12, replace=False))
 
 
 def test_training_is_deterministic_and_learns_a_point_cloud():
@@ -346,32 +352,13 @@ def test_conditional_training_gradient_reaches_the_condition_inputs():
     inp = model._net_inp.copy()
     target = model._target.copy()
     assert np.any(inp[:, -5:] == 1.0)
-
-    def loss_at(params):
-        saved = model.net.params.copy()
-        model.net.params[...] = params
-        pred = model.net.forward(inp).astype(np.float64)
-        model.net.params[...] = saved
-        return np.mean((pred - target) ** 2)
-
-    pred = model.net.forward(inp)
-    grad = np.empty_like(pred)
-    K.mse_loss(pred, target, grad, 1.0)
-    model.net.backward(grad)
-    analytic = model.net.grads.copy()
-    p0 = model.net.params.copy()
     n_in, hidden = inp.shape[1], 6
     # the first layer's W is (n_in, hidden) at the front of the flat buffer (row-major)
+    indices = [r * hidden + col for r in range(n_in - 5, n_in) for col in (0, 3)]
     for r in range(n_in - 5, n_in):
         for col in (0, 3):
-            i = r * hidden + col
-            assert model.net.params[i] == model.net.layers[0].W[r, col]
-            h = 1e-2
-            up, down = p0.copy(), p0.copy()
-            up[i] += h
-            down[i] -= h
-            numeric = (loss_at(up) - loss_at(down)) / (2 * h)
-            assert numeric == pytest.approx(analytic[i], rel=0.05, abs=2e-4)
+            assert model.net.params[r * hidden + col] == model.net.layers[0].W[r, col]
+    assert_fd_matches(model, inp, target, indices)
 
 
 def test_conditional_model_follows_its_labels_and_round_trips(tmp_path):

@@ -46,3 +46,15 @@ def test_tampered_array_fails_checksum(tmp_path):
     np.savez(path, **content)
     with pytest.raises(WeightsError, match="checksum"):
         load(path, "lm", 1)
+
+
+def test_fill_copies_in_place_and_refuses_a_wrong_shape(tmp_path):
+    from engine.weights import fill
+
+    buffer = np.zeros((3, 4), np.float32)
+    fill(buffer, arrays(), "w", tmp_path / "m.npz")
+    np.testing.assert_array_equal(buffer, arrays()["w"])
+    with pytest.raises(WeightsError, match="does not fit"):
+        fill(np.zeros(5, np.float32), arrays(), "w", tmp_path / "m.npz")
+    with pytest.raises(WeightsError, match="has no 'x'"):
+        fill(buffer, arrays(), "x", tmp_path / "m.npz")
