@@ -29,8 +29,8 @@ class HomeScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="due")
-        yield Static("[b]r[/b] review flashcards · [b]x[/b] final exam · [b]p[/b] progress · "
-                     "[b]Ctrl+P[/b] commands", id="today")
+        yield Static("[b]r[/b] review cards · [b]x[/b] final exam · [b]p[/b] progress · "
+                     "[b]g[/b] reference · [b]Ctrl+P[/b] commands", id="today")
         yield Static("Lessons  [dim]↑/↓ choose · Enter open[/]", id="lessons-title")
         yield OptionList(id="lessons")
         yield Footer()
