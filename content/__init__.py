@@ -4,8 +4,23 @@
 problems. Neither imports anything from the app layer.
 """
 
-from content.loader import DEFAULT_ROOT, body_parts, load_course, missing_glossary_terms, validate
-from content.schema import Card, Course, GlossaryEntry, LabBlock, Lesson, Problem, Question, ReferencePage
+from content.loader import (
+    DEFAULT_ROOT,
+    body_parts,
+    load_course,
+    missing_glossary_terms,
+    validate,
+)
+from content.schema import (
+    Card,
+    Course,
+    GlossaryEntry,
+    LabBlock,
+    Lesson,
+    Problem,
+    Question,
+    ReferencePage,
+)
 from content.search import search_glossary
 
 __all__ = [

@@ -25,7 +25,8 @@ def search_glossary(entries: tuple[GlossaryEntry, ...] | list[GlossaryEntry], qu
     if not words:
         return ordered
     phrase = " ".join(words)
-    named, described = [], []
+    named: list[GlossaryEntry] = []
+    described: list[GlossaryEntry] = []
     for entry in ordered:
         names = " | ".join(_fold(n) for n in (entry.term, *entry.aliases))
         everything = names + " | " + _fold(entry.definition)

@@ -123,7 +123,12 @@ class TutorApp(App):
 
     def open_reference(self, page_id: str | None = None) -> None:
         """The reference shelf, or one of its pages ("glossary" or a content/reference page id)."""
-        from tutor.screens.reference import GLOSSARY_ID, GlossaryScreen, ReferencePageScreen, ReferenceScreen
+        from tutor.screens.reference import (
+            GLOSSARY_ID,
+            GlossaryScreen,
+            ReferencePageScreen,
+            ReferenceScreen,
+        )
 
         if page_id is None:
             self.push_screen(ReferenceScreen())
