@@ -28,7 +28,7 @@ def utc_now() -> datetime:
 
 class TutorApp(App):
     """genai-tutor. `start` opens a screen straight away: ("lesson", id), ("quiz", id),
-    ("exam", ""), ("review", "")."""
+    ("exam", ""), ("review", ""), ("reference", page id or "")."""
 
     CSS_PATH = Path(__file__).with_name("tutor.tcss")  # absolute, so subclasses anywhere work
     TITLE = "genai-tutor"
@@ -80,7 +80,8 @@ class TutorApp(App):
         if self._start is not None:
             kind, ident = self._start
             {"lesson": self.open_lesson, "quiz": self.open_quiz, "lab": self.open_lab,
-             "exam": lambda _ident: self.open_exam(), "review": lambda _ident: self.open_review()}[kind](ident)
+             "exam": lambda _ident: self.open_exam(), "review": lambda _ident: self.open_review(),
+             "reference": lambda ident: self.open_reference(ident or None)}[kind](ident)
 
     def _restore_theme(self) -> None:
         from tutor import settings
@@ -143,6 +144,22 @@ class TutorApp(App):
 
         self.push_screen(ProgressScreen())
 
+    def open_reference(self, page_id: str | None = None) -> None:
+        """The reference shelf, or one of its pages ("glossary" or a content/reference page id)."""
+        from tutor.screens.reference import (
+            GLOSSARY_ID,
+            GlossaryScreen,
+            ReferencePageScreen,
+            ReferenceScreen,
+        )
+
+        if page_id is None:
+            self.push_screen(ReferenceScreen())
+        elif page_id == GLOSSARY_ID:
+            self.push_screen(GlossaryScreen())
+        else:
+            self.push_screen(ReferencePageScreen(page_id))
+
     def open_lab(self, lab_id: str) -> None:
         from tutor import labs
 
@@ -164,6 +181,13 @@ class TutorApp(App):
         yield SystemCommand("Review flashcards", "Study the cards that are due", self.open_review)
         yield SystemCommand("Final exam", "A balanced exam drawn from every lesson", self.open_exam)
         yield SystemCommand("Progress", "What you have read, reviewed and scored", self.open_progress)
+        yield SystemCommand("Reference", "Glossary, FAQ, timeline, cheat sheets, next steps",
+                            partial(self.open_reference, None))
+        yield SystemCommand("Glossary", "Every term, searchable by any word of its definition",
+                            partial(self.open_reference, "glossary"))
+        for page in self.course.reference:
+            yield SystemCommand(f"Reference: {page.title}", page.summary or "A reference page",
+                                partial(self.open_reference, page.id), discover=False)
         for lesson in self.course.lessons:
             yield SystemCommand(f"Lesson {lesson.id}: {lesson.title}", "Jump to this lesson",
                                 partial(self.open_lesson, lesson.id), discover=False)

@@ -21,14 +21,16 @@ class HomeScreen(Screen):
         Binding("r", "review", "Review", id="home.review", tooltip="Study the flashcards that are due"),
         Binding("x", "exam", "Final exam", id="home.exam", tooltip="A balanced exam drawn from every lesson"),
         Binding("p", "progress", "Progress", id="home.progress", tooltip="What you have read, reviewed and scored"),
+        Binding("g", "reference", "Reference", id="home.reference",
+                tooltip="Glossary, FAQ, timeline, prompt cheat sheet, responsible use, next steps"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="due")
-        yield Static("[b]r[/b] review flashcards · [b]x[/b] final exam · [b]p[/b] progress · "
-                     "[b]Ctrl+P[/b] commands", id="today")
+        yield Static("[b]r[/b] review cards · [b]x[/b] final exam · [b]p[/b] progress · "
+                     "[b]g[/b] reference · [b]Ctrl+P[/b] commands", id="today")
         yield Static("Lessons  [dim]↑/↓ choose · Enter open[/]", id="lessons-title")
         yield OptionList(id="lessons")
         yield Footer()
@@ -83,3 +85,6 @@ class HomeScreen(Screen):
 
     def action_progress(self) -> None:
         self.app.open_progress()
+
+    def action_reference(self) -> None:
+        self.app.open_reference()
