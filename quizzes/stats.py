@@ -7,11 +7,14 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from content.schema import Course
 from quizzes.scheduler import State, loads_state, utc
+from quizzes.session import new_left_today, study_deck
+from quizzes.settings import load_settings
 from quizzes.store import Store
 
 __all__ = [
     "LessonProgress",
     "Overall",
+    "due_and_new_today",
     "due_count",
     "lesson_progress",
     "new_count",
@@ -93,6 +96,19 @@ def due_count(course: Course, store: Store, now: datetime) -> int:
     moment = utc(now)
     states = store.card_states()
     return sum(1 for card in course.cards if card.id in states and states[card.id][1] <= moment)
+
+
+def due_and_new_today(course: Course, store: Store, now: datetime,
+                      tz: tzinfo | None = None) -> tuple[int, int]:
+    """What Review would show now: (cards due, new cards the daily limit still allows),
+    counting the learner's own cards as well as the course's."""
+    moment = utc(now)
+    states = store.card_states()
+    deck = study_deck(course, store)
+    due = sum(1 for card in deck if card.id in states and states[card.id][1] <= moment)
+    unseen = sum(1 for card in deck if card.id not in states)
+    allowed = new_left_today(store, moment, load_settings(store).new_per_day, tz)
+    return due, min(unseen, allowed)
 
 
 def new_count(course: Course, store: Store) -> int:

@@ -104,10 +104,19 @@ class TutorApp(App):
         self.push_screen(QuizScreen(list(lesson.questions), kind="lesson", title=f"{lesson.id} quiz"))
 
     def open_exam(self) -> None:
-        from quizzes.session import build_exam
+        """Resume the exam left unfinished, if any; otherwise draw a new one."""
+        from quizzes.session import QuizSession, build_exam, new_attempt_seed
         from tutor.screens.quiz import QuizScreen
 
-        questions = build_exam(self.course, self.course.exam_per_lesson, seed=int(self.now().timestamp()) // 86400)
+        left = self.store.unfinished_attempt("exam")
+        session = QuizSession.resume(left, self.course, self.store, self.now) if left else None
+        if session is not None:
+            self.push_screen(QuizScreen(list(session.questions), kind="exam", title="Final exam",
+                                        session=session))
+            self.notify(f"Resuming your exam at question {session.index + 1}.")
+            return
+        questions = build_exam(self.course, self.course.exam_per_lesson,
+                               seed=new_attempt_seed(self.store, self.now()))
         self.push_screen(QuizScreen(questions, kind="exam", title="Final exam"))
 
     def open_review(self) -> None:

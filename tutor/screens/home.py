@@ -45,10 +45,10 @@ class HomeScreen(Screen):
     def refresh_progress(self) -> None:
         course, store = self.app.course, self.app.store
         progress = stats.lesson_progress(course, store)
-        due = stats.due_count(course, store, self.app.now())
+        due, new = stats.due_and_new_today(course, store, self.app.now(), getattr(self.app, "zone", None))
         read = sum(1 for p in progress.values() if p.read)
         self.query_one("#due", Static).update(
-            f"[b]{due}[/b] card{'s' if due != 1 else ''} due today · {read} of {len(course.lessons)} lessons read"
+            f"[b]{due}[/b] due · [b]{new}[/b] new today · {read} of {len(course.lessons)} lessons read"
         )
         options = self.query_one("#lessons", OptionList)
         highlighted = options.highlighted
