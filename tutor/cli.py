@@ -63,12 +63,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from content import load_course, missing_glossary_terms
+    from content.bank import bank_report, bank_warnings
+    from content.loader import DEFAULT_ROOT
 
     if args.path is not None and not Path(args.path, "course.toml").is_file():
         return _usage_error(f"'{args.path}' is not a course folder (it has no course.toml)")
     course = load_course(args.path)
     uncovered = course.uncovered_concepts()
     missing_terms = missing_glossary_terms(course)
+    bank = bank_report(course)
+    warnings = bank_warnings(course, args.path if args.path is not None else DEFAULT_ROOT)
     if args.json:
         print(json.dumps({
             "lessons": len(course.lessons),
@@ -78,6 +82,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in course.problems],
             "uncovered_concepts": uncovered,
             "missing_glossary_terms": missing_terms,
+            "bank": bank,
         }, indent=2))
     else:
         for problem in course.problems:
@@ -88,6 +93,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"concepts not yet both explained and tested: {', '.join(uncovered)}")
         if missing_terms:
             print(f"syllabus glossary terms without an entry: {', '.join(missing_terms)}")
+        for warning in warnings:
+            print(f"warning: {warning}")
+        print(f"quiz bank: the keyed option is the longest in {bank['longest_is_keyed']} of "
+              f"{bank['single_choice']} single-choice questions "
+              f"({100 * bank['longest_is_keyed_share']:.0f} %, limit "
+              f"{100 * bank['longest_is_keyed_limit']:.0f} %); multi-select with every right "
+              f"answer first: {len(bank['multi_all_right_first'])}")
     return 1 if course.problems else 0
 
 
