@@ -340,6 +340,11 @@ class QuizSession:
         return self.current
 
     @property
+    def answered_count(self) -> int:
+        """How many questions have been answered so far."""
+        return sum(r is not None for r in self._results)
+
+    @property
     def finished(self) -> bool:
         """Whether every question has been answered."""
         return all(r is not None for r in self._results)

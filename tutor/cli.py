@@ -53,6 +53,8 @@ def cmd_lesson(args: argparse.Namespace) -> int:
 
 
 def cmd_quiz(args: argparse.Namespace) -> int:
+    if getattr(args, "plain", False):
+        return cmd_quiz_plain(args)
     if args.lesson_id.lower() == "exam":
         return _run_app(("exam", ""))
     lesson_id = _check_lesson_id(args.lesson_id)
@@ -103,6 +105,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if course.problems else 0
 
 
+def _plain_store():
+    from quizzes.store import Store
+
+    return Store.open()
+
+
+def cmd_quiz_plain(args: argparse.Namespace) -> int:
+    """`quiz L03 --plain` / `quiz exam --plain`: the quiz as plain lines on stdin/stdout."""
+    from content import load_course
+    from quizzes.session import QuizSession
+    from tutor import plain
+
+    course = load_course()
+    if args.lesson_id.lower() == "exam":
+        with _plain_store() as store:
+            session = plain.exam_session(course, store, plain._utc_now)
+            return plain.run_quiz(session, sys.stdin, sys.stdout, "Final exam")
+    lesson_id = _check_lesson_id(args.lesson_id)
+    if lesson_id is None:
+        return EXIT_USAGE
+    lesson = course.lesson(lesson_id)
+    if not lesson.questions:
+        return _usage_error(f"{lesson_id} has no quiz questions")
+    with _plain_store() as store:
+        session = QuizSession(list(lesson.questions), store, "lesson")
+        return plain.run_quiz(session, sys.stdin, sys.stdout, f"{lesson_id} quiz: {lesson.title}")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    if not getattr(args, "plain", False):
+        return _run_app(("review", ""))
+    from content import load_course
+    from tutor import plain
+
+    with _plain_store() as store:
+        return plain.run_review(load_course(), store, sys.stdin, sys.stdout)
+
+
 # ------------------------------------------------------------------ headless labs
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,9 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="open the tutor (the default)")
     p = sub.add_parser("lesson", help="open the tutor at a lesson, e.g. 'genai-tutor lesson L03'")
     p.add_argument("lesson_id")
-    sub.add_parser("review", help="review the flashcards that are due")
+    p = sub.add_parser("review", help="review the flashcards that are due")
+    p.add_argument("--plain", action="store_true", help="plain lines for screen readers and scripts")
     p = sub.add_parser("quiz", help="take a lesson's quiz ('genai-tutor quiz L03') or the final exam ('quiz exam')")
     p.add_argument("lesson_id")
+    p.add_argument("--plain", action="store_true", help="plain lines for screen readers and scripts")
     p = sub.add_parser("validate", help="check the course files and report problems as file:line: message")
     p.add_argument("path", nargs="?", default=None, help="a course folder (default: the installed course)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -135,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "run":
         return _run_app()
     if command == "review":
-        return _run_app(("review", ""))
+        return cmd_review(args)
     handlers = {"lesson": cmd_lesson, "quiz": cmd_quiz, "validate": cmd_validate}
     if command in handlers:
         return handlers[command](args)
