@@ -40,7 +40,7 @@ MY_CARDS = "My cards"
 
 def study_deck(course: Course, store: Store) -> list[Card]:
     """Every flashcard to study: the course's, then the learner's own ("My cards")."""
-    own = [Card(c.id, MY_CARDS, c.front, c.back, ()) for c in store.own_cards()]
+    own = [Card(c.id, MY_CARDS, c.front, c.back, c.tags) for c in store.own_cards()]
     return [*course.cards, *own]
 
 

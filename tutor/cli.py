@@ -143,6 +143,101 @@ def cmd_review(args: argparse.Namespace) -> int:
         return plain.run_review(load_course(), store, sys.stdin, sys.stdout)
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    """`stats --json`: the Stats screen's figures as one JSON object; without --json, a
+    short plain summary."""
+    from content import load_course
+    from quizzes.stats import study_stats
+
+    with _plain_store() as store:
+        figures = study_stats(load_course(), store)
+    if args.json:
+        print(json.dumps(figures.to_json(), indent=2))
+        return 0
+    week = figures.retention[-1]
+    retention = "no reviews yet" if week.retention is None else f"{100 * week.retention:.0f} %"
+    print(f"due today {figures.forecast[0]}, next 7 days {sum(figures.forecast[:7])}, "
+          f"next 30 days {sum(figures.forecast)}")
+    print(f"reviews {figures.reviews_total}; true retention this week: {retention} "
+          f"(desired {figures.desired_retention})")
+    print(f"time studied {figures.seconds_studied // 60} min; weakest concepts: "
+          f"{', '.join(figures.weakest) or 'none studied yet'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """`export cards FILE --format anki|csv` and `export progress FILE`."""
+    from pathlib import Path
+
+    from content import load_course
+    from quizzes import transfer
+    from quizzes.session import study_deck
+
+    path = Path(args.file)
+    if not path.parent.exists():
+        return _usage_error(f"folder '{path.parent}' does not exist")
+    with _plain_store() as store:
+        if args.what == "progress":
+            counts = transfer.export_progress(store, path)
+            print(f"saved a progress backup to {path}: {counts['review_log']} reviews, "
+                  f"{counts['quiz_answer']} quiz answers, {counts['card_state']} cards studied")
+            return 0
+        deck = study_deck(load_course(), store)
+    writer = transfer.export_anki if args.format == "anki" else transfer.export_csv
+    count = writer(deck, path)
+    print(f"exported {count} cards to {path} ({args.format})")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """`import progress FILE` (replaces progress; the old progress is saved first) and
+    `import cards FILE` (own cards from TSV, as the "My cards" deck)."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from quizzes import transfer
+    from quizzes.store import BackupError
+
+    path = Path(args.file)
+    if not path.is_file():
+        return _usage_error(f"'{path}' is not a file")
+    with _plain_store() as store:
+        if args.what == "cards":
+            added, updated, errors = transfer.import_own_cards(store, path)
+            for error in errors:
+                print(error, file=sys.stderr)
+            print(f"imported {added} new and {updated} updated cards into 'My cards'; "
+                  f"{len(errors)} bad line(s) skipped")
+            return 1 if errors else 0
+        keep = store.path.with_name(f"progress-before-import-{datetime.now():%Y%m%dT%H%M%S}.json")
+        transfer.export_progress(store, keep)
+        try:
+            counts = transfer.import_progress(store, path)
+        except BackupError as error:
+            print(f"genai-tutor: cannot import {path}: {error}", file=sys.stderr)
+            return 1
+    print(f"restored {counts['review_log']} reviews and {counts['quiz_answer']} quiz answers "
+          f"from {path}; your previous progress was saved to {keep}")
+    return 0
+
+
+def add_study_commands(sub) -> None:
+    """The stats, export and import subcommands."""
+    p = sub.add_parser("stats", help="study statistics: due forecast, retention, heatmap, mastery")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_stats)
+    p = sub.add_parser("export", help="'export cards FILE --format anki|csv' or 'export progress FILE'")
+    p.add_argument("what", choices=["cards", "progress"])
+    p.add_argument("file")
+    p.add_argument("--format", choices=["anki", "csv"], default="anki",
+                   help="for cards: Anki plain-text notes (default) or CSV")
+    p.set_defaults(handler=cmd_export)
+    p = sub.add_parser("import", help="'import progress FILE' (a backup) or 'import cards FILE' (TSV)")
+    p.add_argument("what", choices=["cards", "progress"])
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_import)
+
+
 # ------------------------------------------------------------------ headless labs
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check the course files and report problems as file:line: message")
     p.add_argument("path", nargs="?", default=None, help="a course folder (default: the installed course)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    add_study_commands(sub)
 
     from tutor import headless
 
