@@ -129,6 +129,11 @@ class TutorApp(App):
 
         self.push_screen(ProgressScreen())
 
+    def open_stats(self) -> None:
+        from tutor.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen())
+
     def open_lab(self, lab_id: str) -> None:
         from tutor import labs
 
@@ -150,6 +155,7 @@ class TutorApp(App):
         yield SystemCommand("Review flashcards", "Study the cards that are due", self.open_review)
         yield SystemCommand("Final exam", "A balanced exam drawn from every lesson", self.open_exam)
         yield SystemCommand("Progress", "What you have read, reviewed and scored", self.open_progress)
+        yield SystemCommand("Stats", "Due forecast, retention, heatmap, weakest concepts", self.open_stats)
         for lesson in self.course.lessons:
             yield SystemCommand(f"Lesson {lesson.id}: {lesson.title}", "Jump to this lesson",
                                 partial(self.open_lesson, lesson.id), discover=False)

@@ -21,6 +21,7 @@ class HomeScreen(Screen):
         Binding("r", "review", "Review", id="home.review", tooltip="Study the flashcards that are due"),
         Binding("x", "exam", "Final exam", id="home.exam", tooltip="A balanced exam drawn from every lesson"),
         Binding("p", "progress", "Progress", id="home.progress", tooltip="What you have read, reviewed and scored"),
+        Binding("s", "stats", "Stats", id="home.stats", tooltip="Due forecast, retention, heatmap, weakest concepts"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
@@ -83,3 +84,6 @@ class HomeScreen(Screen):
 
     def action_progress(self) -> None:
         self.app.open_progress()
+
+    def action_stats(self) -> None:
+        self.app.open_stats()
