@@ -20,8 +20,8 @@ END = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)
 DECK = cards("L01", 6)
 
 
-def _session(store, clock):
-    return ReviewSession(DECK, store, StudyScheduler(), clock, new_limit=20, tz=timezone.utc)
+def _session(store, clock, deck):
+    return ReviewSession(deck, store, StudyScheduler(), clock, new_limit=20, tz=timezone.utc)
 
 
 def _grade(session, clock, rating):
@@ -30,10 +30,12 @@ def _grade(session, clock, rating):
     session.grade(rating)
 
 
-def play_month(store):
-    """Fill `store` with the month above; returns the clock, left at END."""
+def play_month(store, deck=DECK):
+    """Fill `store` with the month above (on `deck`'s first six cards); returns the
+    clock, left at END."""
+    deck = tuple(deck)[:6]
     clock = Clock(START)
-    session = _session(store, clock)
+    session = _session(store, clock, deck)
     while not session.finished:
         _grade(session, clock, 4)
     clock.now = START + timedelta(days=1)
@@ -41,7 +43,7 @@ def play_month(store):
     store.record_answer(attempt, "L01-q01", 1, True, clock.now + timedelta(seconds=30))
     store.record_answer(attempt, "L01-q02", [0], False, clock.now + timedelta(seconds=70), True)
     clock.now = datetime(2026, 11, 9, 12, 0, tzinfo=timezone.utc)
-    session = _session(store, clock)
+    session = _session(store, clock, deck)
     for rating in (3, 3, 3, 3, 2, 1):
         _grade(session, clock, rating)
     clock.now += timedelta(minutes=10)
@@ -49,7 +51,7 @@ def play_month(store):
     day = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)
     while day < END:
         clock.now = day
-        session = _session(store, clock)
+        session = _session(store, clock, deck)
         while not session.finished:
             _grade(session, clock, 3)
         day += timedelta(days=1)

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Static
 from quizzes.settings import load_settings, save_setting
 from quizzes.stats import StudyStats, study_stats
 
-BARS = " ▁▂▃▄▅▆▇█"
+BARS = "·▁▂▃▄▅▆▇█"
 SHADES = "·░▒▓█"
 DAY_NAMES = "MTWTFSS"
 
