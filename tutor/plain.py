@@ -17,7 +17,13 @@ from typing import TextIO
 from content import Course, Question
 from quizzes.grading import option_marks
 from quizzes.scheduler import RATING_NAMES, StudyScheduler
-from quizzes.session import QuizSession, ReviewSession, build_exam, new_attempt_seed, study_deck
+from quizzes.session import (
+    QuizSession,
+    ReviewSession,
+    build_exam,
+    new_attempt_seed,
+    study_deck,
+)
 from quizzes.settings import load_settings
 from quizzes.store import Store
 

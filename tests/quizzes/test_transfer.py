@@ -6,8 +6,8 @@ from dataclasses import replace
 import pytest
 
 from quizzes import transfer
-from quizzes.session import MY_CARDS, ReviewSession, study_deck
 from quizzes.scheduler import StudyScheduler
+from quizzes.session import MY_CARDS, ReviewSession, study_deck
 from quizzes.store import Store
 from tests.quizzes import Clock, cards, course, lesson
 
@@ -34,7 +34,7 @@ def test_anki_export_has_the_header_and_one_note_per_card_with_tags(tmp_path):
     assert header == ["#separator:tab", "#html:true", "#notetype:Basic", "#deck:genai-tutor",
                       "#tags column:3"]
     assert len(notes) == 3 and all(len(note.split("\t")) == 3 for note in notes)
-    front, back, tags = notes[0].split("\t")
+    front, _back, tags = notes[0].split("\t")
     assert front == "Line one<br>line &lt;two&gt;" and tags == "L01 alpha beta"
     assert notes[1].split("\t")[1] == "tab here &amp; there"
     assert notes[2].split("\t")[2] == "L01"
@@ -43,7 +43,8 @@ def test_anki_export_has_the_header_and_one_note_per_card_with_tags(tmp_path):
 def test_csv_export_round_trips_through_the_csv_module(tmp_path):
     path = tmp_path / "cards.csv"
     transfer.export_csv(tagged_deck(), path)
-    rows = list(csv.DictReader(open(path, encoding="utf-8", newline="")))
+    with open(path, encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
     assert [r["id"] for r in rows] == ["L01-c00", "L01-c01", "L01-c02"]
     assert rows[0]["front"] == "Line one\nline <two>" and rows[0]["tags"] == "L01 alpha beta"
 

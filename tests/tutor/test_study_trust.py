@@ -8,13 +8,13 @@ from textual.widgets import Static
 
 from quizzes.settings import save_setting
 from tests.conftest import FIXED_NOW
+from tests.tutor.test_study_flow import answer_by_keys
 from tutor.screens.home import HomeScreen
 from tutor.screens.lesson import LessonScreen
 from tutor.screens.quiz import LeaveExamScreen, QuizScreen
 from tutor.screens.review import ReviewScreen
 from tutor.screens.stats import StatsScreen
 from tutor.widgets.choices import ChoiceList
-from tests.tutor.test_study_flow import answer_by_keys
 
 
 class MovingClock:
