@@ -27,12 +27,17 @@ class Settings:
 def _parse(key: str, text: str) -> object:
     """Check one setting's text; raise ValueError with a plain sentence when it is wrong."""
     if key == "new_per_day":
+        if not text.strip().isdigit():
+            raise ValueError("new cards per day must be a whole number, e.g. 20")
         value = int(text)
         if not 0 <= value <= 9999:
             raise ValueError("new cards per day must be between 0 and 9999")
         return value
     if key == "desired_retention":
-        value = float(text)
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("desired retention must be a number such as 0.9") from None
         low, high = RETENTION_RANGE
         if not low <= value <= high:
             raise ValueError(f"desired retention must be between {low} and {high}")

@@ -221,8 +221,33 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """`settings` lists the study settings; `settings KEY VALUE` changes one."""
+    from quizzes.settings import DEFAULTS, load_settings, save_setting
+
+    with _plain_store() as store:
+        if args.key is None:
+            current = load_settings(store)
+            for key in DEFAULTS:
+                print(f"{key} = {str(getattr(current, key)).lower()}")
+            return 0
+        if args.value is None:
+            return _usage_error(f"give a value for {args.key}, e.g. 'genai-tutor settings {args.key} "
+                                f"{str(DEFAULTS.get(args.key, '')).lower()}'")
+        try:
+            value = save_setting(store, args.key, args.value)
+        except ValueError as error:
+            return _usage_error(str(error))
+    print(f"{args.key} = {str(value).lower()}")
+    return 0
+
+
 def add_study_commands(sub) -> None:
-    """The stats, export and import subcommands."""
+    """The stats, settings, export and import subcommands."""
+    p = sub.add_parser("settings", help="show study settings, or set one: 'settings new_per_day 10'")
+    p.add_argument("key", nargs="?", default=None)
+    p.add_argument("value", nargs="?", default=None)
+    p.set_defaults(handler=cmd_settings)
     p = sub.add_parser("stats", help="study statistics: due forecast, retention, heatmap, mastery")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_stats)

@@ -96,3 +96,17 @@ def test_the_new_card_limit_is_per_day_across_sessions_and_resets_next_day(store
     assert _study(store, deck, clock, per_day=10).remaining == 0
     clock.now += timedelta(hours=13)  # 00:00 the next day: a fresh allowance
     assert _study(store, deck, clock, per_day=10).remaining == 10
+
+
+def test_settings_have_defaults_and_refuse_bad_values(store):
+    from quizzes.settings import Settings, load_settings, save_setting
+
+    assert load_settings(store) == Settings(20, 0.9, False)
+    assert save_setting(store, "new_per_day", "7") == 7
+    assert save_setting(store, "desired_retention", "0.85") == 0.85
+    for key, bad, why in [("new_per_day", "lots", "whole number"), ("new_per_day", "-1", "whole number"),
+                          ("desired_retention", "1.5", "between"), ("desired_retention", "x", "number"),
+                          ("show_streak", "maybe", "true or false"), ("colour", "red", "unknown setting")]:
+        with pytest.raises(ValueError, match=why):
+            save_setting(store, key, bad)
+    assert load_settings(store) == Settings(7, 0.85, False)

@@ -44,8 +44,7 @@ def render_stats(figures: StudyStats) -> str:
     """The whole Stats page as Rich markup (kept apart from the screen so it can be tested)."""
     lines = []
     head = (f"[b]Reviews[/b] {figures.reviews_total} · [b]time studied[/b] "
-            f"{_minutes(figures.seconds_studied)} ({_minutes(figures.seconds_today)} today) · "
-            f"[b]desired retention[/b] {figures.desired_retention:.2f}")
+            f"{_minutes(figures.seconds_studied)} ({_minutes(figures.seconds_today)} today)")
     if figures.streak_days is not None:
         head += f" · [b]streak[/b] {figures.streak_days} d"
     lines.append(head)
@@ -72,6 +71,8 @@ def render_stats(figures: StudyStats) -> str:
         lines.append("  " + " · ".join(f"{c} {100 * weakest[c].mastery:.0f}%" for c in figures.weakest))
     else:
         lines.append("  none yet: review some cards or take a quiz first")
+    lines.append(f"[b]Settings[/b] desired retention {figures.desired_retention:.2f} ([ ]) · "
+                 f"new cards a day {figures.new_per_day} (- +)")
     return "\n".join(lines)
 
 
@@ -81,13 +82,16 @@ class StatsScreen(Screen):
             "does. Time studied is estimated from the gaps between answers (each up to a "
             "minute). Mastery of a concept is the mean recall chance of its cards and whether "
             "its questions were last answered right. w practises the weakest concepts; [ and ] "
-            "change the desired retention FSRS aims for; s shows or hides a study streak.")
+            "change the desired retention FSRS aims for; - and + the new cards a day (by 5); "
+            "s shows or hides a study streak.")
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="stats.back"),
         Binding("w", "weakest", "Practise weakest", id="stats.weakest",
                 tooltip="A quiz on your weakest concepts"),
         Binding("left_square_bracket", "retention(-0.01)", "Retention −", id="stats.retention_down"),
         Binding("right_square_bracket", "retention(0.01)", "Retention +", id="stats.retention_up"),
+        Binding("minus", "new_per_day(-5)", "New/day −", id="stats.new_down", show=False),
+        Binding("plus,equals_sign", "new_per_day(5)", "New/day +", id="stats.new_up", show=False),
         Binding("s", "streak", "Streak on/off", id="stats.streak", show=False),
     ]
 
@@ -126,6 +130,11 @@ class StatsScreen(Screen):
         except ValueError as error:
             self.notify(str(error).capitalize() + ".", severity="warning")
             return
+        self.refresh_stats()
+
+    def action_new_per_day(self, step: int) -> None:
+        current = load_settings(self.app.store).new_per_day
+        save_setting(self.app.store, "new_per_day", str(max(0, current + step)))
         self.refresh_stats()
 
     def action_streak(self) -> None:
