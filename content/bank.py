@@ -24,9 +24,17 @@ LONG_KEY_RATIO = 1.5     # keyed option vs the mean length of its distractors
 MAX_LONGEST_SHARE = 0.35  # at most this share of single-choice keys may be the longest option
 
 
+def _single_key(question: Question) -> int:
+    """The keyed index of a single-choice question (the loader guarantees an int)."""
+    answer = question.answer
+    if not isinstance(answer, int):
+        raise TypeError(f"question {question.id} has no answer index")
+    return int(answer)
+
+
 def _keyed(question: Question) -> set[int]:
     if question.kind == "single":
-        return {int(question.answer)}
+        return {_single_key(question)}
     if question.kind == "multi":
         return {int(i) for i in question.answers}
     return set()
@@ -46,7 +54,7 @@ def key_ratio(question: Question) -> float:
 def _longest_is_keyed(question: Question) -> bool:
     """Whether the keyed option of a single-choice question is strictly the longest."""
     lengths = [len(c) for c in question.choices]
-    key = int(question.answer)
+    key = _single_key(question)
     return all(lengths[key] > n for i, n in enumerate(lengths) if i != key)
 
 
@@ -93,7 +101,7 @@ def bank_report(course: Course) -> dict:
     """Course-level balance of the quiz bank, as plain JSON-ready numbers."""
     singles = [q for q in course.questions if q.kind == "single"]
     multis = [q for q in course.questions if q.kind == "multi"]
-    positions = Counter(int(q.answer) for q in singles)
+    positions = Counter(_single_key(q) for q in singles)
     longest = sum(_longest_is_keyed(q) for q in singles)
     return {
         "single_choice": len(singles),

@@ -29,10 +29,10 @@ def _parse(key: str, text: str) -> object:
     if key == "new_per_day":
         if not text.strip().isdigit():
             raise ValueError("new cards per day must be a whole number, e.g. 20")
-        value = int(text)
-        if not 0 <= value <= 9999:
+        count = int(text)
+        if not 0 <= count <= 9999:
             raise ValueError("new cards per day must be between 0 and 9999")
-        return value
+        return count
     if key == "desired_retention":
         try:
             value = float(text)
@@ -51,14 +51,15 @@ def _parse(key: str, text: str) -> object:
 
 def load_settings(store: Store) -> Settings:
     """The saved settings; a value that no longer parses falls back to its default."""
-    values = {}
+    values: dict[str, object] = {}
     for key, default in DEFAULTS.items():
         text = store.setting(key)
         try:
             values[key] = default if text is None else _parse(key, text)
         except ValueError:
             values[key] = default
-    return Settings(**values)
+    return Settings(int(str(values["new_per_day"])), float(str(values["desired_retention"])),
+                    values["show_streak"] is True)
 
 
 def save_setting(store: Store, key: str, text: str) -> object:

@@ -243,7 +243,7 @@ class StudyStats:
 
 
 def _zone(tz: tzinfo | None) -> tzinfo:
-    return tz if tz is not None else datetime.now().astimezone().tzinfo
+    return tz if tz is not None else (datetime.now().astimezone().tzinfo or timezone.utc)
 
 
 def _forecast(states: dict[str, tuple[str, datetime]], ids: set[str], today: date,

@@ -165,6 +165,7 @@ def _show_result(io: _Lines, question: Question, response: object, result, order
 
 def _ask_question(io: _Lines, session: QuizSession) -> None:
     question = session.current
+    assert question is not None  # the caller checked that the quiz is not finished
     order = _show_question(io, session, question)
     while True:
         line = io.ask()
@@ -212,7 +213,10 @@ def run_quiz(session: QuizSession, inp: TextIO, out: TextIO, title: str) -> int:
             io.say("Retry the ones you missed? (y/n)")
             if io.ask().strip().lower() not in ("y", "yes"):
                 return 0
-            session = session.retry_missed()
+            retry = session.retry_missed()
+            if retry is None:
+                return 0
+            session = retry
     except _Leave:
         answered = session.answered_count
         io.say(f"Saved: {answered} of {len(session.questions)} answered.")
@@ -244,8 +248,7 @@ def run_review(course: Course, store: Store, inp: TextIO, out: TextIO,
                             new_limit=settings.new_per_day, tz=tz)
     io.say(f"Review: {session.remaining} cards. Type ? for help, q to save and leave.")
     try:
-        while not session.finished:
-            card = session.current
+        while (card := session.current) is not None:
             io.say()
             io.say(f"Card ({card.lesson_id}, {'new' if session.is_new() else 'review'}); "
                    f"{session.remaining} to go")
