@@ -7,7 +7,7 @@ numba nor the engine. A lab pulls the engine in when it is opened.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from functools import partial
 from pathlib import Path
 
@@ -50,6 +50,9 @@ class TutorApp(App):
         self.course = course if course is not None else load_course()
         self.store = store if store is not None else Store.open()
         self.now = now
+        # The zone the learner's days are counted in (daily new-card limit, Stats);
+        # None means the machine's own zone. Tests set UTC.
+        self.zone: tzinfo | None = None
         self._start = start
         self.animation_level = "none"
 

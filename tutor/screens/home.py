@@ -46,7 +46,7 @@ class HomeScreen(Screen):
     def refresh_progress(self) -> None:
         course, store = self.app.course, self.app.store
         progress = stats.lesson_progress(course, store)
-        due, new = stats.due_and_new_today(course, store, self.app.now(), getattr(self.app, "zone", None))
+        due, new = stats.due_and_new_today(course, store, self.app.now(), self.app.zone)
         read = sum(1 for p in progress.values() if p.read)
         self.query_one("#due", Static).update(
             f"[b]{due}[/b] due · [b]{new}[/b] new today · {read} of {len(course.lessons)} lessons read"

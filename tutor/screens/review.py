@@ -53,12 +53,8 @@ class ReviewScreen(Screen):
             self.scheduler = StudyScheduler(settings.desired_retention)
         self.session = ReviewSession(study_deck(self.app.course, self.app.store), self.app.store,
                                      self.scheduler, now_fn=self.app.now,
-                                     new_limit=settings.new_per_day, tz=self.app_zone())
+                                     new_limit=settings.new_per_day, tz=self.app.zone)
         self.show_card()
-
-    def app_zone(self):
-        """The zone the learner's days are counted in: the app's, if it sets one."""
-        return getattr(self.app, "zone", None)
 
     def show_card(self) -> None:
         session = self.session

@@ -110,7 +110,7 @@ class StatsScreen(Screen):
 
     def refresh_stats(self) -> None:
         self.figures = study_stats(self.app.course, self.app.store, self.app.now(),
-                                   getattr(self.app, "zone", None))
+                                   self.app.zone)
         self.query_one("#stats-body", Static).update(render_stats(self.figures))
 
     def action_weakest(self) -> None:
