@@ -7,7 +7,7 @@ numba nor the engine. A lab pulls the engine in when it is opened.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from functools import partial
 from pathlib import Path
 
@@ -53,6 +53,9 @@ class TutorApp(App):
         self.course = course if course is not None else load_course()
         self.store = store if store is not None else Store.open()
         self.now = now
+        # The zone the learner's days are counted in (daily new-card limit, Stats);
+        # None means the machine's own zone. Tests set UTC.
+        self.zone: tzinfo | None = None
         self._start = start
         self.animation_level = "none"
         self.wire_settings = WireSettings.choose(
@@ -128,10 +131,19 @@ class TutorApp(App):
         self.push_screen(QuizScreen(list(lesson.questions), kind="lesson", title=f"{lesson.id} quiz"))
 
     def open_exam(self) -> None:
-        from quizzes.session import build_exam
+        """Resume the exam left unfinished, if any; otherwise draw a new one."""
+        from quizzes.session import QuizSession, build_exam, new_attempt_seed
         from tutor.screens.quiz import QuizScreen
 
-        questions = build_exam(self.course, self.course.exam_per_lesson, seed=int(self.now().timestamp()) // 86400)
+        left = self.store.unfinished_attempt("exam")
+        session = QuizSession.resume(left, self.course, self.store, self.now) if left else None
+        if session is not None:
+            self.push_screen(QuizScreen(list(session.questions), kind="exam", title="Final exam",
+                                        session=session))
+            self.notify(f"Resuming your exam at question {session.index + 1}.")
+            return
+        questions = build_exam(self.course, self.course.exam_per_lesson,
+                               seed=new_attempt_seed(self.store, self.now()))
         self.push_screen(QuizScreen(questions, kind="exam", title="Final exam"))
 
     def open_review(self) -> None:
@@ -159,6 +171,10 @@ class TutorApp(App):
             self.push_screen(GlossaryScreen())
         else:
             self.push_screen(ReferencePageScreen(page_id))
+    def open_stats(self) -> None:
+        from tutor.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen())
 
     def open_lab(self, lab_id: str) -> None:
         from tutor import labs
@@ -188,6 +204,7 @@ class TutorApp(App):
         for page in self.course.reference:
             yield SystemCommand(f"Reference: {page.title}", page.summary or "A reference page",
                                 partial(self.open_reference, page.id), discover=False)
+        yield SystemCommand("Stats", "Due forecast, retention, heatmap, weakest concepts", self.open_stats)
         for lesson in self.course.lessons:
             yield SystemCommand(f"Lesson {lesson.id}: {lesson.title}", "Jump to this lesson",
                                 partial(self.open_lesson, lesson.id), discover=False)

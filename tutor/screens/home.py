@@ -23,6 +23,7 @@ class HomeScreen(Screen):
         Binding("p", "progress", "Progress", id="home.progress", tooltip="What you have read, reviewed and scored"),
         Binding("g", "reference", "Reference", id="home.reference",
                 tooltip="Glossary, FAQ, timeline, prompt cheat sheet, responsible use, next steps"),
+        Binding("s", "stats", "Stats", id="home.stats", tooltip="Due forecast, retention, heatmap, weakest concepts"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
@@ -47,10 +48,10 @@ class HomeScreen(Screen):
     def refresh_progress(self) -> None:
         course, store = self.app.course, self.app.store
         progress = stats.lesson_progress(course, store)
-        due = stats.due_count(course, store, self.app.now())
+        due, new = stats.due_and_new_today(course, store, self.app.now(), self.app.zone)
         read = sum(1 for p in progress.values() if p.read)
         self.query_one("#due", Static).update(
-            f"[b]{due}[/b] card{'s' if due != 1 else ''} due today · {read} of {len(course.lessons)} lessons read"
+            f"[b]{due}[/b] due · [b]{new}[/b] new today · {read} of {len(course.lessons)} lessons read"
         )
         options = self.query_one("#lessons", OptionList)
         highlighted = options.highlighted
@@ -88,3 +89,5 @@ class HomeScreen(Screen):
 
     def action_reference(self) -> None:
         self.app.open_reference()
+    def action_stats(self) -> None:
+        self.app.open_stats()
