@@ -20,10 +20,11 @@ still has tokens, so it can be copied from a document into an answer.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 # Chunks: letters (ASCII or not) with one optional leading space, digits, other symbols,
 # and whitespace (a space run before a word leaves its last space to that word).
@@ -64,7 +65,7 @@ def train(texts: Iterable[str], vocab_size: int) -> list[tuple[int, int]]:
     pairs: Counter = Counter()
     where: dict[tuple[int, int], set[int]] = {}
     for w, (word, f) in enumerate(zip(words, freq)):
-        for pair in zip(word, word[1:]):
+        for pair in itertools.pairwise(word):
             pairs[pair] += f
             where.setdefault(pair, set()).add(w)
     merges: list[tuple[int, int]] = []
@@ -76,7 +77,7 @@ def train(texts: Iterable[str], vocab_size: int) -> list[tuple[int, int]]:
         merges.append(best)
         for w in sorted(where.pop(best, ())):
             old, f = words[w], freq[w]
-            for pair in zip(old, old[1:]):
+            for pair in itertools.pairwise(old):
                 pairs[pair] -= f
                 if pairs[pair] <= 0:
                     del pairs[pair]
@@ -110,7 +111,7 @@ class BPE:
             return hit
         word = list(chunk)
         while len(word) > 1:
-            ranked = [(self.ranks.get(p, 1 << 30), i) for i, p in enumerate(zip(word, word[1:]))]
+            ranked = [(self.ranks.get(p, 1 << 30), i) for i, p in enumerate(itertools.pairwise(word))]
             rank, _ = min(ranked)
             if rank == 1 << 30:
                 break
@@ -152,7 +153,7 @@ class BPE:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "BPE":
+    def load(cls, path: str | Path) -> BPE:
         merges = []
         for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
             body = line.split("#", 1)[0].strip()

@@ -118,7 +118,7 @@ class Generator:
         used: set[tuple[str, str]] = set()
         docs = [self.document(used) for _ in range(self.rng.randint(1, max_docs))]
         gold = self.rng.randrange(len(docs))
-        sentence, question, answer = self.rng.choice(docs[gold])
+        _sentence, question, answer = self.rng.choice(docs[gold])
         texts = tuple(" ".join(f[0] for f in d) for d in docs)
         return Episode(texts, question, answer, gold)
 

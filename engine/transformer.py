@@ -372,7 +372,7 @@ class Transformer:
         H, hd, T = c.heads, c.d // c.heads, len(ids)
         kv = {"pos": T, "k": [], "v": []}
         for i in range(c.layers):
-            _, q, k, v, _, _ = self.cache["saved"][i][1]
+            _, _q, k, v, _, _ = self.cache["saved"][i][1]
             K = np.zeros((H, c.context, hd), F32)
             V = np.zeros((H, c.context, hd), F32)
             K[:, :T], V[:, :T] = k[0], v[0]
@@ -432,7 +432,7 @@ class Transformer:
         return W.save(path, {"params": self.params.copy()}, record)
 
     @classmethod
-    def load(cls, path: str | Path) -> tuple["Transformer", dict]:
+    def load(cls, path: str | Path) -> tuple[Transformer, dict]:
         arrays, meta = W.load(path, MODEL, VERSION)
         try:
             model = cls(TransformerConfig(**meta["config"]))

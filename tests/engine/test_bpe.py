@@ -1,4 +1,6 @@
 """Byte-level BPE: exact round trips of any text, deterministic training, the shipped merges."""
+import itertools
+
 import pytest
 
 from engine import bpe
@@ -40,7 +42,7 @@ def test_training_is_deterministic_and_greedy_on_a_tiny_corpus():
     # the most frequent pair across chunks ' l','o' / 'o','w' comes first: check by counting
     counts = {}
     for c in (c for t in texts for c in bpe.chunks(t)):
-        for pair in zip(c, c[1:]):
+        for pair in itertools.pairwise(c):
             counts[pair] = counts.get(pair, 0) + 1
     best = max(counts.values())
     assert counts[merges[0]] == best

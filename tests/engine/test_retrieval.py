@@ -25,7 +25,7 @@ def test_terms_drop_stop_words_and_case():
 def test_embedding_matches_numpy_svd():
     s = store(1.0)
     X = np.stack([s._tfidf(Counter(retrieval.terms(d))) for d in DOCS])
-    U, S, Vt = np.linalg.svd(X, full_matrices=False)
+    U, S, _Vt = np.linalg.svd(X, full_matrices=False)
     ref = U[:, :s.rank] * S[:s.rank]
     ref /= np.linalg.norm(ref, axis=1, keepdims=True)
     # singular vectors are defined up to sign: compare the cosine matrices instead

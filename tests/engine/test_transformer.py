@@ -2,8 +2,6 @@
 a float64 numpy reference, the KV cache against full recomputation, determinism, saving."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -15,7 +13,7 @@ F32 = np.float32
 
 
 def tiny(seed=0, **kw):
-    cfg = dict(vocab=13, context=10, d=8, heads=2, layers=2, seed=seed)
+    cfg = {"vocab": 13, "context": 10, "d": 8, "heads": 2, "layers": 2, "seed": seed}
     cfg.update(kw)
     model = tr.Transformer(tr.TransformerConfig(**cfg))
     rng = np.random.default_rng(seed + 100)
