@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="per timed run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quality", action="store_true", help="also measure the reading figures")
+    parser.add_argument("--weights", default=WEIGHTS, help="weights to measure (default: the shipped ones)")
     args = parser.parse_args()
 
     runtime.warm_up(import_all=False)
@@ -95,7 +96,7 @@ def main() -> None:
     tokens_per_s = rate(train_step, args.seconds, args.repeats)
     mean_tokens = float(np.mean([X.size for X, _ in batches]))
 
-    shipped, meta = Transformer.load(WEIGHTS)
+    shipped, meta = Transformer.load(args.weights)
     prompt = tok.encode(" ".join(paragraphs[:3]))[:64]
     cached = rate(lambda: len(shipped.generate(prompt, 32)[0]), args.seconds, args.repeats)
 

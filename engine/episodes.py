@@ -60,6 +60,7 @@ class Episode:
     question: str
     answer: str
     gold: int                      # index of the document holding the answer (-1: none)
+    more: tuple[tuple[str, str], ...] = ()   # training only: further (question, answer) pairs
 
     def prompt(self, documents: tuple[str, ...] | None = None) -> str:
         """The text the model reads before answering (``documents`` overrides the shown ones)."""
@@ -114,13 +115,16 @@ class Generator:
         subjects: dict[str, str] = {}
         return [self.fact(subjects, used) for _ in range(self.rng.randint(1, 2))]
 
-    def episode(self, max_docs: int = 3) -> Episode:
+    def episode(self, max_docs: int = 3, max_questions: int = 1) -> Episode:
+        """Documents and a question; with ``max_questions`` > 1, up to that many questions
+        about different facts of the documents (more answers to learn from one reading)."""
         used: set[tuple[str, str]] = set()
         docs = [self.document(used) for _ in range(self.rng.randint(1, max_docs))]
-        gold = self.rng.randrange(len(docs))
-        _sentence, question, answer = self.rng.choice(docs[gold])
+        facts = [(i, f) for i, d in enumerate(docs) for f in d]
+        picks = self.rng.sample(facts, min(len(facts), self.rng.randint(1, max_questions)))
+        gold, (_, question, answer) = picks[0]
         texts = tuple(" ".join(f[0] for f in d) for d in docs)
-        return Episode(texts, question, answer, gold)
+        return Episode(texts, question, answer, gold, tuple((q, a) for _, (_, q, a) in picks[1:]))
 
 
 def corpus_facts(paragraphs: list[str]) -> list[tuple[str, str, str]]:

@@ -2,8 +2,9 @@
 
 The recipe (`train_headless`): every batch mixes
 
-* reading episodes (engine.episodes): documents, a question, and the loss only on the
-  answer and the newline that ends it, so every gradient says "copy the right name";
+* reading episodes (engine.episodes): documents, then one or two questions with their
+  answers; the loss is on the questions and answers, never on the documents (invented
+  names cannot be predicted, only found and copied);
 * closed-book questions about facts the course corpus states (no document): the model
   can and should answer these from memory;
 * plain corpus paragraphs with the loss on every token: it stays a language model.
@@ -29,26 +30,38 @@ from .transformer import Transformer, TransformerConfig, make_optimizer
 NEWLINE = 10   # the byte "\n": the token that ends an answer
 
 
-def encode_episode(tok: BPE, ep: Episode, documents: tuple[str, ...] | None = None) -> tuple[list[int], int]:
-    """Token ids of prompt + completion, and where the completion starts."""
-    prompt = tok.encode(ep.prompt(documents))
-    return prompt + tok.encode(ep.completion()), len(prompt)
+def encode_episode(tok: BPE, ep: Episode, documents: tuple[str, ...] | None = None) -> tuple[list[int], list[bool]]:
+    """Token ids of prompt + completion (+ any further questions and answers) and which
+    tokens are learned: the questions and the answers (with the newline after each).
 
-
-def make_batch(rows: list[tuple[list[int], int]], context: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pad rows (ids, first learned position) into ids (B, T) and targets (B, T), -1 = no loss.
-
-    targets[b, t] = ids[b, t+1] for t + 1 >= start; rows longer than the context keep their end.
+    Learning the question too is deliberate: its subject ("Drosmia") is spelled in a
+    document, so predicting its later tokens teaches the model to find an earlier
+    occurrence and copy what came next (an induction head), the same skill the answer needs.
     """
-    rows = [(ids[-(context + 1):], max(0, start - max(0, len(ids) - context - 1))) for ids, start in rows]
+    docs = ep.prompt(documents)[: -len(closed_book(ep.question, "").prompt())]
+    ids = tok.encode(docs)
+    learn = [False] * len(ids)
+    for question, answer in ((ep.question, ep.answer), *ep.more):
+        q = tok.encode(f"Question: {question}\nAnswer:") + tok.encode(f" {answer}\n")
+        ids += q
+        learn += [True] * len(q)
+    return ids, learn
+
+
+def make_batch(rows: list[tuple[list[int], list[bool]]], context: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pad rows (ids, learned) into ids (B, T) and targets (B, T), -1 = no loss.
+
+    targets[b, t] = ids[b, t+1] where token t+1 is learned; rows longer than the context
+    keep their end.
+    """
+    rows = [(ids[-(context + 1):], learn[-(context + 1):]) for ids, learn in rows]
     T = max(len(ids) for ids, _ in rows) - 1
     X = np.zeros((len(rows), T), np.int32)
     Y = np.full((len(rows), T), -1, np.int32)
-    for b, (ids, start) in enumerate(rows):
+    for b, (ids, learn) in enumerate(rows):
         n = len(ids) - 1
         X[b, :n] = ids[:-1]
-        first = max(start - 1, 0)
-        Y[b, first:n] = ids[first + 1:]
+        Y[b, :n] = np.where(learn[1:], ids[1:], -1)
     return X, Y
 
 
@@ -56,28 +69,28 @@ class Curriculum:
     """The seeded stream of training rows: episodes, closed-book facts, corpus text."""
 
     def __init__(self, tok: BPE, paragraphs: list[str], seed: int, context: int,
-                 share_closed: float = 0.15, share_text: float = 0.15):
+                 share_closed: float = 0.1, share_text: float = 0.05, questions: int = 2):
         self.tok, self.context = tok, context
         self.gen = Generator(seed, "train")
         self.rng = np.random.default_rng(seed)
         self.facts = corpus_facts(paragraphs)
         self.paragraphs = paragraphs
-        self.share_closed, self.share_text = share_closed, share_text
-        self._queue: list[list[tuple[list[int], int]]] = []
+        self.share_closed, self.share_text, self.questions = share_closed, share_text, questions
+        self._queue: list[list[tuple[list[int], list[bool]]]] = []
 
-    def row(self) -> tuple[list[int], int]:
+    def row(self) -> tuple[list[int], list[bool]]:
         r = self.rng.random()
         if r < self.share_text and self.paragraphs:
             text = self.paragraphs[self.rng.integers(len(self.paragraphs))]
             ids = self.tok.encode(text + "\n")[: self.context // 2 + 1]
-            return ids, 0
+            return ids, [True] * len(ids)
         if r < self.share_text + self.share_closed and self.facts:
             q, a, _ = self.facts[self.rng.integers(len(self.facts))]
             return encode_episode(self.tok, closed_book(q, a))
         while True:
-            ids, start = encode_episode(self.tok, self.gen.episode())
+            ids, learn = encode_episode(self.tok, self.gen.episode(max_questions=self.questions))
             if len(ids) <= self.context + 1:
-                return ids, start
+                return ids, learn
 
     def batch(self, size: int, buckets: int = 4) -> tuple[np.ndarray, np.ndarray]:
         """``size`` rows of similar length (drawn ``buckets`` batches at a time, sorted by
@@ -97,7 +110,7 @@ def lr_at(step: int, steps: int, base: float, warmup: int = 100) -> float:
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def train_headless(tok: BPE, paragraphs: list[str], steps: int = 2400, seed: int = 0,
+def train_headless(tok: BPE, paragraphs: list[str], steps: int = 1500, seed: int = 0,
                    batch: int = 32, lr: float = 4e-3, out=None,
                    progress: Callable[[int, int], None] | None = None, **config) -> tuple[Transformer, dict]:
     """Train from scratch; returns the model and {steps, seconds, tokens, loss_curve, ...}."""

@@ -407,7 +407,8 @@ class Transformer:
     def generate(self, ids: list[int], n: int, rng: np.random.Generator | None = None,
                  temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
                  stop: int | None = None) -> tuple[list[int], list[float]]:
-        """Up to ``n`` new tokens (stopping after ``stop``) and the probability each had.
+        """Up to ``n`` new tokens (stopping after ``stop``) and the model's own probability
+        of each (softmax at T = 1, before any warp).
 
         The prompt is cut from the left to leave room for ``n`` tokens in the context.
         T = 0 is greedy; otherwise the engine.sampling warps choose the token.
@@ -417,10 +418,12 @@ class Transformer:
         logits, kv = self.start(list(ids)[-(self.config.context - n):])
         out, probs = [], []
         for step in range(n):
-            dist = sampling.warp(logits, temperature, top_k, top_p)
-            token = sampling.sample(dist, rng) if temperature > 0 else sampling.greedy(logits)
+            if temperature > 0:
+                token = sampling.sample(sampling.warp(logits, temperature, top_k, top_p), rng)
+            else:
+                token = sampling.greedy(logits)
             out.append(token)
-            probs.append(float(dist[token]))
+            probs.append(float(sampling.softmax(logits)[token]))
             if token == stop or step == n - 1:
                 break
             logits = self.step(token, kv)

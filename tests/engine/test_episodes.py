@@ -29,16 +29,33 @@ def test_corpus_facts_come_from_the_corpus_text():
                      ("What language do people in Kesh speak?", "Lumari", "People in Kesh speak Lumari.")]
 
 
-def test_batches_learn_only_the_answer_of_an_episode():
+def test_batches_learn_the_questions_and_answers_not_the_documents():
     tok = bpe.shipped()
     ep = episodes.Episode(("The capital of Drosmia is Velkor.",), "What is the capital of Drosmia?",
                           "Velkor", 0)
-    ids, start = grounding.encode_episode(tok, ep)
-    X, Y = grounding.make_batch([(ids, start), (ids[:5], 0)], 128)
+    ids, learn = grounding.encode_episode(tok, ep)
+    X, Y = grounding.make_batch([(ids, learn), (ids[:5], [True] * 5)], 128)
     assert X.shape == (2, len(ids) - 1)
     learned = [t for t in Y[0] if t >= 0]
-    assert tok.decode(learned) == " Velkor\n"
+    assert tok.decode(learned) == "Question: What is the capital of Drosmia?\nAnswer: Velkor\n"
     assert list(Y[1, :4]) == ids[1:5] and (Y[1, 4:] == -1).all()
+    more = episodes.Episode(ep.documents, ep.question, ep.answer, 0, (("Why?", "Because"),))
+    ids, learn = grounding.encode_episode(tok, more)
+    assert tok.decode(ids).endswith("Answer: Velkor\nQuestion: Why?\nAnswer: Because\n")
+    assert tok.decode([i for i, keep in zip(ids, learn) if keep]).endswith(
+        "Answer: Velkor\nQuestion: Why?\nAnswer: Because\n")
+    assert "Document" not in tok.decode([i for i, keep in zip(ids, learn) if keep])
+
+
+def test_several_questions_ask_about_different_facts():
+    gen = episodes.Generator(1)
+    eps = [gen.episode(max_questions=3) for _ in range(100)]
+    assert any(ep.more for ep in eps)
+    for ep in eps:
+        asked = [ep.question] + [q for q, _ in ep.more]
+        assert len(set(asked)) == len(asked)
+        for _, a in ep.more:
+            assert any(f" {a}" in " " + d for d in ep.documents)
 
 
 def test_grounded_prompt_keeps_what_fits_best_last():

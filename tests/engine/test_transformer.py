@@ -159,11 +159,11 @@ def test_kv_cache_generation_equals_full_recomputation():
     # greedy generation with the cache picks what full recomputation would pick
     out, probs = model.generate(seq[:4], 8)
     ids = list(seq[:4])
-    for token in out:
-        z = model.logits(np.asarray([ids], np.int32))[0, -1]
+    for token, prob in zip(out, probs):
+        z = model.logits(np.asarray([ids], np.int32))[0, -1].astype(np.float64)
         assert token == int(np.argmax(z))
+        assert prob == pytest.approx(np.exp(z[token] - z.max()) / np.exp(z - z.max()).sum(), rel=1e-4)
         ids.append(token)
-    assert all(0 < p <= 1 for p in probs)
 
 
 def test_context_limits():

@@ -18,7 +18,7 @@ from tutor.headless import emit, progress_printer
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 CORPUS = CONTENT / "corpus"
 SHIPPED = CONTENT / "weights" / "transformer.npz"
-DEFAULT_STEPS = 2400
+DEFAULT_STEPS = 1500
 ANSWER_TOKENS = 16
 
 
