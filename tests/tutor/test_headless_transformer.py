@@ -71,6 +71,13 @@ def test_ask_answers_from_the_learners_own_file(capsys):
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped transformer weights")
+def test_ask_uses_no_document_that_shares_no_word(capsys):
+    out = run_json(capsys, ["ask", "Who is the leader of Zzyzx?", "--k", "2", "--json"])
+    assert [d["score"] for d in out["documents"]] == [0.0, 0.0]
+    assert not any(d["in_prompt"] for d in out["documents"]) and "Document:" not in out["prompt"]
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped transformer weights")
 def test_ask_closed_book_knows_the_corpus(capsys):
     out = run_json(capsys, ["ask", "What is the capital of France?", "--no-retrieval", "--json"])
     assert out["answer"] == "Paris"

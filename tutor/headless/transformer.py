@@ -87,8 +87,11 @@ def ask_result(model, tok, question: str, store=None, k: int = 3) -> dict:
     from engine import grounding
 
     hits = store.search(question, k) if store is not None else []
-    prompt, used = grounding.grounded_prompt(tok, question, [h.document.text for h in hits],
+    # A document sharing no word with the question (cosine 0) is listed but not used.
+    relevant = [h for h in hits if h.score > 0]
+    prompt, fits = grounding.grounded_prompt(tok, question, [h.document.text for h in relevant],
                                              model.config.context, ANSWER_TOKENS)
+    used = [h in relevant and fits[relevant.index(h)] for h in hits]
     text, pieces = grounding.answer(model, tok, prompt, ANSWER_TOKENS)
     return {
         "question": question,
