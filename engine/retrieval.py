@@ -131,7 +131,8 @@ class Store:
 def chunk(text: str, words: int = 60) -> list[str]:
     """Cut text into pieces of at most ``words`` words, at sentence ends where possible."""
     sentences = re.split(r"(?<=[.!?])\s+", text.strip())
-    out, current = [], []
+    out: list[str] = []
+    current: list[str] = []
     for s in sentences:
         n = len(s.split())
         if current and len(" ".join(current).split()) + n > words:

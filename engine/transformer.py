@@ -179,7 +179,7 @@ class TransformerConfig:
 def layout(c: TransformerConfig) -> list[tuple[str, tuple[int, ...]]]:
     """Every parameter's name and shape, in the flat buffer's order."""
     d = c.d
-    names = [("wte", (c.vocab, d)), ("wpe", (c.context, d))]
+    names: list[tuple[str, tuple[int, ...]]] = [("wte", (c.vocab, d)), ("wpe", (c.context, d))]
     for i in range(c.layers):
         names += [(f"h{i}.ln1.g", (d,)), (f"h{i}.ln1.b", (d,)),
                   (f"h{i}.attn.w", (d, 3 * d)), (f"h{i}.attn.b", (3 * d,)),
@@ -370,7 +370,7 @@ class Transformer:
             raise ValueError("the prompt is empty")
         h = self.hidden(np.asarray([ids], np.int32))
         H, hd, T = c.heads, c.d // c.heads, len(ids)
-        kv = {"pos": T, "k": [], "v": []}
+        kv: dict = {"pos": T, "k": [], "v": []}
         for i in range(c.layers):
             _, _q, k, v, _, _ = self.cache["saved"][i][1]
             K = np.zeros((H, c.context, hd), F32)

@@ -69,7 +69,7 @@ def tokenize(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_store(files: list[Path] = ()):
+def default_store(files: tuple[Path, ...] | list[Path] = ()):
     """The course's facts, its lesson text in chunks of about 60 words, and the learner's files."""
     from engine import episodes, lm, retrieval
 
