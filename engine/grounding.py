@@ -222,20 +222,23 @@ def test_episodes(tok: BPE, n: int = 200, seed: int = 0, context: int = 128) -> 
     return out
 
 
-def evaluate_retrieval(model: Transformer, tok: BPE, episodes: list[Episode], store, k: int = 3) -> dict:
+def evaluate_retrieval(model: Transformer, tok: BPE, episodes: list[Episode], store, k: int = 3,
+                       read: int | None = None) -> dict:
     """Recall@k of the gold document, and exact-answer accuracy with the top k in the prompt.
 
     ``store`` (engine.retrieval.Store) must already hold the episodes' documents among
-    others. Retrieved documents go into the prompt best-last (nearest the question), as
-    many as fit the context with room for the answer.
+    others. The best ``read`` of the retrieved documents (default: all ``k``) go into the
+    prompt best-last (nearest the question), as many as fit the context with room for the
+    answer.
     """
+    read = k if read is None else read
     recall = correct = 0
     for ep in episodes:
         hits = store.search(ep.question, k)
         texts = [h.document.text for h in hits]
         recall += ep.documents[ep.gold] in texts
-        prompt, _ = grounded_prompt(tok, ep.question, texts, model.config.context)
+        prompt, _ = grounded_prompt(tok, ep.question, texts[:read], model.config.context)
         correct += answer(model, tok, prompt)[0] == ep.answer
     n = len(episodes)
-    return {"store_size": len(store), "embedding_rank": store.rank, "k": k,
+    return {"store_size": len(store), "embedding_rank": store.rank, "k": k, "read": read,
             f"recall_at_{k}": recall / n, "end_to_end_accuracy": correct / n}

@@ -69,7 +69,10 @@ def test_retrieval_finds_the_document(rag):
     assert rag["recall_at_3"] >= 0.9, rag
 
 
-@pytest.mark.xfail(strict=True, reason="measured 41 % end to end (bar 80 %): the reader is the weak link "
-                   "(recall@3 is 99.5 %)")
-def test_retrieval_then_reading(rag):
-    assert rag["end_to_end_accuracy"] >= 0.8, rag
+@pytest.mark.xfail(strict=True, reason="measured 41 % end to end with the top 3 in the prompt, 77.5 % "
+                   "with the top 1 alone (bar 80 %): the reader is the weak link (recall@3 is 99.5 %)")
+@pytest.mark.parametrize("read", [3, 1])
+def test_retrieval_then_reading(setup, read):
+    model, tok, test, store = setup
+    result = grounding.evaluate_retrieval(model, tok, test, store, k=3, read=read)
+    assert result["end_to_end_accuracy"] >= 0.8, result
