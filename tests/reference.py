@@ -170,3 +170,52 @@ def train_step(model, opt, x, y):
     model.backward(dy, input_grad=False)
     opt.step(model.gradients())
     return loss
+
+
+# ----------------------------------------------------------------------- transformer
+
+def layernorm(x, g, b, eps=1e-5):
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * g + b
+
+
+def gelu(u):
+    return 0.5 * u * (1 + np.tanh(np.sqrt(2 / np.pi) * (u + 0.044715 * u ** 3)))
+
+
+def causal_softmax(s):
+    """softmax over the last axis of (..., T, T) scores with the future masked out."""
+    T = s.shape[-1]
+    s = np.where(np.tril(np.ones((T, T), bool)), s, -np.inf)
+    e = np.exp(s - s.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def gpt_logits(p, config, ids):
+    """GPT forward in plain numpy: ``p`` maps engine.transformer's parameter names to arrays."""
+    B, T = ids.shape
+    d, H = config.d, config.heads
+    hd = d // H
+    x = p["wte"][ids] + p["wpe"][:T]
+    for i in range(config.layers):
+        a = layernorm(x, p[f"h{i}.ln1.g"], p[f"h{i}.ln1.b"])
+        q, k, v = np.split(a @ p[f"h{i}.attn.w"] + p[f"h{i}.attn.b"], 3, axis=-1)
+        heads = lambda t: t.reshape(B, T, H, hd).transpose(0, 2, 1, 3)
+        q, k, v = heads(q), heads(k), heads(v)
+        att = causal_softmax(q @ k.transpose(0, 1, 3, 2) / np.sqrt(hd))
+        y = (att @ v).transpose(0, 2, 1, 3).reshape(B, T, d)
+        x = x + y @ p[f"h{i}.proj.w"] + p[f"h{i}.proj.b"]
+        m = layernorm(x, p[f"h{i}.ln2.g"], p[f"h{i}.ln2.b"])
+        x = x + gelu(m @ p[f"h{i}.fc.w"] + p[f"h{i}.fc.b"]) @ p[f"h{i}.out.w"] + p[f"h{i}.out.b"]
+    return layernorm(x, p["lnf.g"], p["lnf.b"]) @ p["wte"].T
+
+
+def gpt_loss(p, config, ids, targets):
+    """Mean cross-entropy over the positions with a target >= 0."""
+    z = gpt_logits(p, config, ids).reshape(-1, config.vocab)
+    t = targets.reshape(-1)
+    keep = t >= 0
+    z, t = z[keep], t[keep]
+    lse = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))
+    return float(np.mean(lse - z[np.arange(len(t)), t]))

@@ -1,0 +1,142 @@
+"""Reading episodes: documents, a question, and an answer that must be copied from a document.
+
+The transformer learns to *read its context* from generated text like::
+
+    Document: The capital of Drosmia is Velkor. Tamsin keeps a goat called Orbel.
+    Document: People in Kesh speak Lumari.
+    Question: What is the capital of Drosmia?
+    Answer: Velkor
+
+Every name and fact is invented by code (syllables drawn with a seeded generator), so no
+memory can answer: the only way to lower the loss on " Velkor" is to find the document
+sentence about "the capital of Drosmia" and copy what follows. Other documents are
+distractors with the same kinds of sentences about other subjects.
+
+Names are split between training and testing by a hash of their spelling: test episodes
+use only names that training never draws, so the test measures reading, not recall.
+
+Mixed in are *closed-book* questions (no document) about facts stated in the course's own
+corpus ("What is the capital of France?"), found in its text by `corpus_facts`, and plain
+corpus paragraphs, so the model also stays a language model of ordinary text.
+"""
+from __future__ import annotations
+
+import random
+import re
+import zlib
+from dataclasses import dataclass
+
+SYLLABLES = ["ka", "vel", "dor", "mi", "sa", "ran", "tho", "lu", "bek", "zan", "ori", "fen",
+             "gal", "ti", "mor", "ne", "qua", "ris", "pel", "un", "yar", "ost", "bri", "ce",
+             "dal", "ev", "hu", "jor", "kel", "lim", "nav", "ope", "rus", "sil", "tav", "vo",
+             "wen", "xi", "zel", "ar", "bo", "cim", "dra", "es", "fal", "gri", "hol", "in"]
+
+# (kind of subject, fact sentence, question, kind of answer). {s} = subject, {a} = answer.
+RELATIONS = [
+    ("place", "The capital of {s} is {a}.", "What is the capital of {s}?", "town"),
+    ("place", "People in {s} speak {a}.", "What language do people in {s} speak?", "word"),
+    ("place", "The river {a} flows through {s}.", "Which river flows through {s}?", "word"),
+    ("place", "The leader of {s} is {a}.", "Who is the leader of {s}?", "person"),
+    ("place", "The old name of {s} was {a}.", "What was the old name of {s}?", "town"),
+    ("person", "{s} lives in {a}.", "Where does {s} live?", "town"),
+    ("person", "{s} was born in {a}.", "Where was {s} born?", "town"),
+    ("person", "{s} has a cat called {a}.", "What is the name of the cat of {s}?", "word"),
+    ("person", "The best friend of {s} is {a}.", "Who is the best friend of {s}?", "person"),
+    ("person", "{s} works at a shop called {a}.", "Where does {s} work?", "word"),
+    ("person", "{s} is {a} years old.", "How old is {s}?", "number"),
+    ("place", "{s} has {a} bridges.", "How many bridges does {s} have?", "number"),
+]
+
+# Closed-book facts the corpus states again and again (subject, answer in groups 1, 2).
+CORPUS_PATTERNS = [
+    (re.compile(r"The capital of ([A-Z][a-z]+) is ([A-Z][a-z]+)\."), "What is the capital of {s}?"),
+    (re.compile(r"People in ([A-Z][a-z]+) speak ([A-Z][a-z]+)\."), "What language do people in {s} speak?"),
+]
+
+
+@dataclass(frozen=True)
+class Episode:
+    documents: tuple[str, ...]     # in the order shown; empty for a closed-book question
+    question: str
+    answer: str
+    gold: int                      # index of the document holding the answer (-1: none)
+    more: tuple[tuple[str, str], ...] = ()   # training only: further (question, answer) pairs
+
+    def prompt(self, documents: tuple[str, ...] | None = None) -> str:
+        """The text the model reads before answering (``documents`` overrides the shown ones)."""
+        docs = self.documents if documents is None else documents
+        return "".join(f"Document: {d}\n" for d in docs) + f"Question: {self.question}\nAnswer:"
+
+    def completion(self) -> str:
+        """What the model should write: a space, the answer, and a newline that ends it."""
+        return f" {self.answer}\n"
+
+
+def is_test_name(name: str) -> bool:
+    """One name in five is reserved for testing (a fixed hash of its spelling)."""
+    return zlib.crc32(name.encode()) % 5 == 0
+
+
+class Generator:
+    """A seeded stream of episodes; ``split`` is "train" or "test" (disjoint names)."""
+
+    def __init__(self, seed: int, split: str = "train"):
+        if split not in ("train", "test"):
+            raise ValueError("split must be 'train' or 'test'")
+        self.rng = random.Random(f"episodes-{seed}-{split}")
+        self.test = split == "test"
+
+    def name(self, syllables: tuple[int, int] = (2, 3)) -> str:
+        while True:
+            n = self.rng.randint(*syllables)
+            word = "".join(self.rng.choice(SYLLABLES) for _ in range(n)).capitalize()
+            if is_test_name(word) == self.test:
+                return word
+
+    def value(self, kind: str) -> str:
+        if kind == "number":
+            return str(self.rng.randint(2, 99))
+        return self.name((2, 3))
+
+    def fact(self, subjects: dict[str, str], used: set[tuple[str, str]]) -> tuple[str, str, str]:
+        """One (sentence, question, answer) about a fresh subject/relation pair."""
+        while True:
+            kind, sentence, question, answer_kind = self.rng.choice(RELATIONS)
+            subject = subjects.setdefault(kind, self.name())
+            if (subject, question) in used:
+                subjects.pop(kind)
+                continue
+            used.add((subject, question))
+            answer = self.value(answer_kind)
+            return sentence.format(s=subject, a=answer), question.format(s=subject), answer
+
+    def document(self, used: set[tuple[str, str]]) -> list[tuple[str, str, str]]:
+        """One or two facts; sentences about the same kind of subject share it."""
+        subjects: dict[str, str] = {}
+        return [self.fact(subjects, used) for _ in range(self.rng.randint(1, 2))]
+
+    def episode(self, max_docs: int = 3, max_questions: int = 1) -> Episode:
+        """Documents and a question; with ``max_questions`` > 1, up to that many questions
+        about different facts of the documents (more answers to learn from one reading)."""
+        used: set[tuple[str, str]] = set()
+        docs = [self.document(used) for _ in range(self.rng.randint(1, max_docs))]
+        facts = [(i, f) for i, d in enumerate(docs) for f in d]
+        picks = self.rng.sample(facts, min(len(facts), self.rng.randint(1, max_questions)))
+        gold, (_, question, answer) = picks[0]
+        texts = tuple(" ".join(f[0] for f in d) for d in docs)
+        return Episode(texts, question, answer, gold, tuple((q, a) for _, (_, q, a) in picks[1:]))
+
+
+def corpus_facts(paragraphs: list[str]) -> list[tuple[str, str, str]]:
+    """(question, answer, sentence) for facts the corpus states, each once, sorted."""
+    found: dict[str, tuple[str, str]] = {}
+    for text in paragraphs:
+        for pattern, question in CORPUS_PATTERNS:
+            for match in pattern.finditer(text):
+                subject, answer = match.groups()
+                found.setdefault(question.format(s=subject), (answer, match.group()))
+    return sorted((q, a, s) for q, (a, s) in found.items())
+
+
+def closed_book(question: str, answer: str) -> Episode:
+    return Episode((), question, answer, -1)

@@ -1,0 +1,244 @@
+"""Training the transformer to read, and measuring whether it does.
+
+The recipe (`train_headless`): every batch mixes
+
+* reading episodes (engine.episodes): documents, then one or two questions with their
+  answers; the loss is on the questions and answers, never on the documents (invented
+  names cannot be predicted, only found and copied);
+* closed-book questions about facts the course corpus states (no document): the model
+  can and should answer these from memory;
+* plain corpus paragraphs with the loss on every token: it stays a language model.
+
+The learning rate warms up for 100 steps, then follows a cosine down to a tenth.
+
+The measures (`evaluate`): exact-answer accuracy with the right document in context,
+closed-book accuracy on the same questions (low: the facts are invented), and where the
+first answer token's attention lands (`answer_attention`).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from .bpe import BPE
+from .episodes import Episode, Generator, closed_book, corpus_facts
+from .transformer import Transformer, TransformerConfig, make_optimizer
+
+NEWLINE = 10   # the byte "\n": the token that ends an answer
+
+
+def encode_episode(tok: BPE, ep: Episode, documents: tuple[str, ...] | None = None) -> tuple[list[int], list[bool]]:
+    """Token ids of prompt + completion (+ any further questions and answers) and which
+    tokens are learned: the questions and the answers (with the newline after each).
+
+    Learning the question too is deliberate: its subject ("Drosmia") is spelled in a
+    document, so predicting its later tokens teaches the model to find an earlier
+    occurrence and copy what came next (an induction head), the same skill the answer needs.
+    """
+    docs = ep.prompt(documents)[: -len(closed_book(ep.question, "").prompt())]
+    ids = tok.encode(docs)
+    learn = [False] * len(ids)
+    for question, answer in ((ep.question, ep.answer), *ep.more):
+        q = tok.encode(f"Question: {question}\nAnswer:") + tok.encode(f" {answer}\n")
+        ids += q
+        learn += [True] * len(q)
+    return ids, learn
+
+
+def make_batch(rows: list[tuple[list[int], list[bool]]], context: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pad rows (ids, learned) into ids (B, T) and targets (B, T), -1 = no loss.
+
+    targets[b, t] = ids[b, t+1] where token t+1 is learned; rows longer than the context
+    keep their end.
+    """
+    rows = [(ids[-(context + 1):], learn[-(context + 1):]) for ids, learn in rows]
+    T = max(len(ids) for ids, _ in rows) - 1
+    X = np.zeros((len(rows), T), np.int32)
+    Y = np.full((len(rows), T), -1, np.int32)
+    for b, (ids, learn) in enumerate(rows):
+        n = len(ids) - 1
+        X[b, :n] = ids[:-1]
+        Y[b, :n] = np.where(learn[1:], ids[1:], -1)
+    return X, Y
+
+
+class Curriculum:
+    """The seeded stream of training rows: episodes, closed-book facts, corpus text."""
+
+    def __init__(self, tok: BPE, paragraphs: list[str], seed: int, context: int,
+                 share_closed: float = 0.1, share_text: float = 0.05, questions: int = 2):
+        self.tok, self.context = tok, context
+        self.gen = Generator(seed, "train")
+        self.rng = np.random.default_rng(seed)
+        self.facts = corpus_facts(paragraphs)
+        self.paragraphs = paragraphs
+        self.share_closed, self.share_text, self.questions = share_closed, share_text, questions
+        self._queue: list[list[tuple[list[int], list[bool]]]] = []
+
+    def row(self) -> tuple[list[int], list[bool]]:
+        r = self.rng.random()
+        if r < self.share_text and self.paragraphs:
+            text = self.paragraphs[self.rng.integers(len(self.paragraphs))]
+            ids = self.tok.encode(text + "\n")[: self.context // 2 + 1]
+            return ids, [True] * len(ids)
+        if r < self.share_text + self.share_closed and self.facts:
+            q, a, _ = self.facts[self.rng.integers(len(self.facts))]
+            return encode_episode(self.tok, closed_book(q, a))
+        while True:
+            ids, learn = encode_episode(self.tok, self.gen.episode(max_questions=self.questions))
+            if len(ids) <= self.context + 1:
+                return ids, learn
+
+    def batch(self, size: int, buckets: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """``size`` rows of similar length (drawn ``buckets`` batches at a time, sorted by
+        length and cut in turn), so little of a batch is padding."""
+        if not self._queue:
+            rows = sorted((self.row() for _ in range(size * buckets)), key=lambda r: len(r[0]))
+            groups = [rows[i * size:(i + 1) * size] for i in range(buckets)]
+            order = self.rng.permutation(buckets)
+            self._queue = [groups[i] for i in order]
+        return make_batch(self._queue.pop(), self.context)
+
+
+def lr_at(step: int, steps: int, base: float, warmup: int = 100) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def train_headless(tok: BPE, paragraphs: list[str], steps: int = 1500, seed: int = 0,
+                   batch: int = 32, lr: float = 4e-3, out=None,
+                   progress: Callable[[int, int], None] | None = None, **config) -> tuple[Transformer, dict]:
+    """Train from scratch; returns the model and {steps, seconds, tokens, loss_curve, ...}."""
+    start = time.perf_counter()
+    cfg = TransformerConfig(vocab=len(tok), seed=seed, **config)
+    model = Transformer(cfg)
+    opt = make_optimizer(model, lr)
+    data = Curriculum(tok, paragraphs, seed, cfg.context)
+    curve, window, tokens = [], [], 0
+    every = max(1, steps // 30)
+    for step in range(steps):
+        X, Y = data.batch(batch)
+        tokens += X.size
+        opt.lr = lr_at(step, steps, lr)
+        window.append(model.loss_and_grad(X, Y))
+        np.clip(model.grads, -1.0, 1.0, out=model.grads)
+        opt.step()
+        if (step + 1) % every == 0 or step + 1 == steps:
+            curve.append([step + 1, round(float(np.mean(window)), 4)])
+            window = []
+            if progress is not None:
+                progress(step + 1, steps)
+    seconds = time.perf_counter() - start
+    result = {"steps": steps, "seconds": round(seconds, 1), "tokens": tokens,
+              "train_tokens_per_s": round(tokens / seconds), "params": model.n_params,
+              "final_loss": curve[-1][1], "loss_curve": curve}
+    if out is not None:
+        model.save(out, **{k: v for k, v in result.items() if k != "loss_curve"}, loss_curve=curve)
+    return model, result
+
+
+# ------------------------------------------------------------------------ measuring
+
+def grounded_prompt(tok: BPE, question: str, texts: list[str], context: int,
+                    reserve: int = 16) -> tuple[str, list[bool]]:
+    """The prompt for retrieved ``texts`` (best first) and which of them it holds.
+
+    Documents are kept best first while they fit the context, leaving ``reserve`` tokens
+    for the answer; the best one is written last, nearest the question.
+    """
+    budget = context - reserve - len(tok.encode(closed_book(question, "").prompt()))
+    used = []
+    for text in texts:
+        cost = len(tok.encode(f"Document: {text}\n"))
+        used.append(cost <= budget)
+        if used[-1]:
+            budget -= cost
+    docs = tuple(t for t, u in zip(texts, used) if u)[::-1]
+    return Episode(docs, question, "", -1).prompt(), used
+
+
+def answer(model: Transformer, tok: BPE, prompt: str, max_tokens: int = 12) -> tuple[str, list[dict]]:
+    """Greedy answer to a prompt ending in "Answer:", and each token with its probability."""
+    ids, probs = model.generate(tok.encode(prompt), max_tokens, stop=NEWLINE)
+    pieces = [{"token": tok.piece(i), "prob": round(p, 4)} for i, p in zip(ids, probs)]
+    return tok.decode(ids).strip(), pieces
+
+
+def answer_attention(model: Transformer, tok: BPE, ep: Episode) -> dict:
+    """Where the position that writes the first answer token looks, in the last layer.
+
+    Returns the share of attention (mean over heads, and the best single head) that falls
+    on the answer's tokens inside the gold document, and whether the most-attended
+    position is one of them.
+    """
+    prompt = tok.encode(ep.prompt())
+    model.hidden(np.asarray([prompt], np.int32))
+    att = model.attention()[-1][0, :, -1, :]              # (H, T): the last prompt position
+    text = ep.prompt()
+    doc_start = sum(len(f"Document: {d}\n") for d in ep.documents[:ep.gold])
+    at = text.index(f" {ep.answer}", doc_start)
+    # token positions covering the answer's characters
+    span, pos = [], 0
+    for t, i in enumerate(prompt):
+        piece = len(tok.pieces[i])
+        lo, hi = pos, pos + piece
+        if hi > at and lo < at + len(ep.answer) + 1:
+            span.append(t)
+        pos = hi
+    # the byte offsets above count bytes; the prompt is ASCII so bytes == characters
+    shares = att[:, span].sum(1)
+    mean = att.mean(0)
+    return {"mean_share": float(shares.mean()), "best_head_share": float(shares.max()),
+            "argmax_in_span": bool(int(np.argmax(mean)) in span)}
+
+
+def evaluate(model: Transformer, tok: BPE, episodes: list[Episode]) -> dict:
+    """Grounded and closed-book exact-answer accuracy, and the attention figure."""
+    grounded = closed = argmax = most = 0
+    for ep in episodes:
+        grounded += answer(model, tok, ep.prompt())[0] == ep.answer
+        closed += answer(model, tok, ep.prompt(()))[0] == ep.answer
+        att = answer_attention(model, tok, ep)
+        argmax += att["argmax_in_span"]
+        most += att["best_head_share"] > 0.5
+    n = len(episodes)
+    return {"episodes": n, "grounded_accuracy": grounded / n, "closed_book_accuracy": closed / n,
+            "attention_argmax_on_answer": argmax / n, "attention_head_majority_on_answer": most / n}
+
+
+def test_episodes(tok: BPE, n: int = 200, seed: int = 0, context: int = 128) -> list[Episode]:
+    """The held-out episodes: names training never draws; each fits the context with its answer."""
+    gen = Generator(seed, "test")
+    out: list[Episode] = []
+    while len(out) < n:
+        ep = gen.episode()
+        if len(encode_episode(tok, ep)[0]) <= context:
+            out.append(ep)
+    return out
+
+
+def evaluate_retrieval(model: Transformer, tok: BPE, episodes: list[Episode], store, k: int = 3,
+                       read: int | None = None) -> dict:
+    """Recall@k of the gold document, and exact-answer accuracy with the top k in the prompt.
+
+    ``store`` (engine.retrieval.Store) must already hold the episodes' documents among
+    others. The best ``read`` of the retrieved documents (default: all ``k``) go into the
+    prompt best-last (nearest the question), as many as fit the context with room for the
+    answer.
+    """
+    read = k if read is None else read
+    recall = correct = 0
+    for ep in episodes:
+        hits = store.search(ep.question, k)
+        texts = [h.document.text for h in hits]
+        recall += ep.documents[ep.gold] in texts
+        prompt, _ = grounded_prompt(tok, ep.question, texts[:read], model.config.context)
+        correct += answer(model, tok, prompt)[0] == ep.answer
+    n = len(episodes)
+    return {"store_size": len(store), "embedding_rank": store.rank, "k": k, "read": read,
+            f"recall_at_{k}": recall / n, "end_to_end_accuracy": correct / n}

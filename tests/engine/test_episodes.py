@@ -1,0 +1,66 @@
+"""Reading episodes: seeded, answers copied from the gold document, test names unseen."""
+from engine import bpe, episodes, grounding
+
+
+def test_episodes_are_seeded_and_answerable_from_the_gold_document():
+    gen1, gen2 = episodes.Generator(3), episodes.Generator(3)
+    a = [gen1.episode() for _ in range(50)]
+    assert a == [gen2.episode() for _ in range(50)]
+    for ep in a:
+        assert f" {ep.answer}" in " " + ep.documents[ep.gold]
+        assert ep.prompt().endswith(f"Question: {ep.question}\nAnswer:")
+        assert ep.completion() == f" {ep.answer}\n"
+
+
+def test_test_names_never_appear_in_training_episodes():
+    train, test = episodes.Generator(0, "train"), episodes.Generator(0, "test")
+    train_text = " ".join(" ".join(train.episode().documents) for _ in range(400))
+    for _ in range(50):
+        ep = test.episode()
+        if not ep.answer.isdigit():
+            assert episodes.is_test_name(ep.answer)
+            assert f" {ep.answer} " not in train_text.replace(".", " ")
+
+
+def test_corpus_facts_come_from_the_corpus_text():
+    facts = episodes.corpus_facts(["The capital of France is Paris. People in Kesh speak Lumari.",
+                                   "The capital of France is Paris."])
+    assert facts == [("What is the capital of France?", "Paris", "The capital of France is Paris."),
+                     ("What language do people in Kesh speak?", "Lumari", "People in Kesh speak Lumari.")]
+
+
+def test_batches_learn_the_questions_and_answers_not_the_documents():
+    tok = bpe.shipped()
+    ep = episodes.Episode(("The capital of Drosmia is Velkor.",), "What is the capital of Drosmia?",
+                          "Velkor", 0)
+    ids, learn = grounding.encode_episode(tok, ep)
+    X, Y = grounding.make_batch([(ids, learn), (ids[:5], [True] * 5)], 128)
+    assert X.shape == (2, len(ids) - 1)
+    learned = [t for t in Y[0] if t >= 0]
+    assert tok.decode(learned) == "Question: What is the capital of Drosmia?\nAnswer: Velkor\n"
+    assert list(Y[1, :4]) == ids[1:5] and (Y[1, 4:] == -1).all()
+    more = episodes.Episode(ep.documents, ep.question, ep.answer, 0, (("Why?", "Because"),))
+    ids, learn = grounding.encode_episode(tok, more)
+    assert tok.decode(ids).endswith("Answer: Velkor\nQuestion: Why?\nAnswer: Because\n")
+    assert tok.decode([i for i, keep in zip(ids, learn) if keep]).endswith(
+        "Answer: Velkor\nQuestion: Why?\nAnswer: Because\n")
+    assert "Document" not in tok.decode([i for i, keep in zip(ids, learn) if keep])
+
+
+def test_several_questions_ask_about_different_facts():
+    gen = episodes.Generator(1)
+    eps = [gen.episode(max_questions=3) for _ in range(100)]
+    assert any(ep.more for ep in eps)
+    for ep in eps:
+        asked = [ep.question] + [q for q, _ in ep.more]
+        assert len(set(asked)) == len(asked)
+        for _, a in ep.more:
+            assert any(f" {a}" in " " + d for d in ep.documents)
+
+
+def test_grounded_prompt_keeps_what_fits_best_last():
+    tok = bpe.shipped()
+    texts = ["Best doc.", "x " * 200, "Third doc."]
+    prompt, used = grounding.grounded_prompt(tok, "Why?", texts, 128)
+    assert used == [True, False, True]
+    assert prompt == "Document: Third doc.\nDocument: Best doc.\nQuestion: Why?\nAnswer:"
