@@ -34,16 +34,26 @@ def test_train_transformer_saves_to_the_user_folder_by_default(capsys, tmp_path,
     assert model.config.seed == 1 and meta["steps"] == 3
 
 
+def exit_code(argv: list[str]) -> int:
+    """The exit code of a command, whether it returns or argparse stops it at parse time."""
+    try:
+        return cli.main(argv)
+    except SystemExit as stop:
+        return int(stop.code)
+
+
 def test_bad_arguments_exit_2(capsys):
-    assert cli.main(["train", "transformer", "--steps", "0", "--no-save"]) == 2
-    assert cli.main(["ask", "Why?", "--k", "0"]) == 2
-    assert cli.main(["ask", "   "]) == 2
-    assert cli.main(["ask", "Why?", "--docs", "/nonexistent/file.txt"]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert exit_code(["train", "transformer", "--steps", "0", "--no-save"]) == 2
+    assert exit_code(["ask", "Why?", "--k", "0"]) == 2
+    assert exit_code(["ask", "   "]) == 2
+    assert exit_code(["ask", "Why?", "--docs", "/nonexistent/file.txt"]) == 2
+    assert "is not a readable file" in capsys.readouterr().err
 
 
-def test_missing_weights_is_one_clear_message(capsys, tmp_path):
-    assert cli.main(["ask", "Why?", "--weights", str(tmp_path / "none.npz")]) == 1
+def test_unusable_weights_is_one_clear_message(capsys, tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not weights")
+    assert cli.main(["ask", "Why?", "--weights", str(junk)]) == 1
     assert "train transformer" in capsys.readouterr().err
 
 

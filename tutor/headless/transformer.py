@@ -9,27 +9,16 @@ the transformer answers greedily. --no-retrieval asks the same model closed-book
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
+from content.paths import shipped
 from tutor.headless import emit, progress_printer
+from tutor.headless.args import existing_file, int_range, output_file, saved_path, seed_int
 
-CONTENT = Path(__file__).resolve().parents[2] / "content"
-CORPUS = CONTENT / "corpus"
-SHIPPED = CONTENT / "weights" / "transformer.npz"
+CORPUS = shipped("corpus")
+SHIPPED = shipped("weights", "transformer.npz")
 DEFAULT_STEPS = 1500
 ANSWER_TOKENS = 16
-
-
-def user_weights() -> Path:
-    """Where `train transformer` saves by default: $GENAI_TUTOR_HOME/weights or the platform data dir."""
-    home = os.environ.get("GENAI_TUTOR_HOME")
-    if home:
-        return Path(home).expanduser() / "weights" / "transformer.npz"
-    import platformdirs
-
-    return platformdirs.user_data_path("genai-tutor") / "weights" / "transformer.npz"
 
 
 def _error(message: str, code: int = 2) -> int:
@@ -40,17 +29,15 @@ def _error(message: str, code: int = 2) -> int:
 def train_transformer(args: argparse.Namespace) -> int:
     from engine import bpe, grounding, lm
 
-    if args.steps < 1:
-        return _error("--steps must be at least 1")
-    out = None if args.no_save else Path(args.out) if args.out else user_weights()
+    out = None if args.no_save else saved_path(args.out, "transformer.npz")
     progress = progress_printer("training transformer", args.steps, args.json)
     _, result = grounding.train_headless(bpe.shipped(), lm.read_corpus(CORPUS), steps=args.steps,
                                          seed=args.seed, out=out, progress=progress)
     if not args.json:
         result = dict(result, loss_curve=" ".join(f"{s}:{v:.2f}" for s, v in result["loss_curve"]))
+    if out is not None:
+        result = dict(result, saved=str(out))
     emit(result, args.json)
-    if out is not None and not args.json:
-        print(f"saved: {out}")
     return 0
 
 
@@ -109,16 +96,14 @@ def ask(args: argparse.Namespace) -> int:
     from engine.transformer import Transformer
     from engine.weights import WeightsError
 
-    if args.k < 1:
-        return _error("--k must be at least 1")
+    from content.paths import weights_for
+
     if not args.question.strip():
         return _error("the question is empty")
-    files = [Path(f) for f in args.docs]
-    for f in files:
-        if not f.is_file():
-            return _error(f"--docs: no such file: {f}")
+    files = list(args.docs)
+    path = args.weights if args.weights is not None else weights_for("transformer.npz")[0]
     try:
-        model, _ = Transformer.load(args.weights)
+        model, _ = Transformer.load(path)
     except WeightsError as exc:
         return _error(f"{exc}; run 'genai-tutor train transformer' to make it", 1)
     try:
@@ -140,9 +125,10 @@ def ask(args: argparse.Namespace) -> int:
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add `train transformer` and the top-level `tokenize` and `ask` commands."""
     p = models.add_parser("transformer", help="the tiny transformer that reads its context (grounding lab)")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="where to save (default: the user data folder's weights/)")
+    p.add_argument("--steps", type=int_range(1, 1_000_000), default=DEFAULT_STEPS)
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--out", type=output_file(".npz"), default=None,
+                   help="where to save (default: transformer.npz in your data folder)")
     p.add_argument("--no-save", action="store_true", help="train and report, keep no weights")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_transformer)
@@ -154,10 +140,11 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
 
     a = commands.add_parser("ask", help="answer a question with the transformer, grounded by retrieval")
     a.add_argument("question")
-    a.add_argument("--docs", action="append", default=[], metavar="FILE",
+    a.add_argument("--docs", action="append", default=[], metavar="FILE", type=existing_file,
                    help="a text file of your own documents (one per paragraph); may be repeated")
     a.add_argument("--no-retrieval", action="store_true", help="answer closed-book, from memory only")
-    a.add_argument("--k", type=int, default=3, help="how many documents to retrieve (default 3)")
-    a.add_argument("--weights", default=str(SHIPPED), help=argparse.SUPPRESS)
+    a.add_argument("--k", type=int_range(1, 20), default=3, help="how many documents to retrieve (1..20, default 3)")
+    a.add_argument("--weights", type=existing_file, default=None,
+                   help="a weights file (default: yours from 'train transformer' if any, else the shipped one)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(handler=ask)
