@@ -55,14 +55,12 @@ import numpy as np
 from . import captions as C
 from . import images as imgs
 from . import kernels as K
-from . import nn
-from . import weights
+from . import nn, weights
 from .runtime import kernel, register_warmup
 
 F32 = np.float32
 WEIGHTS_VERSION = 1
 MAX_SCALE = math.log(100.0)
-CAPTIONS_PER_COMBO = 64            # size of the training caption bank per combination
 EVAL_N, EVAL_SEED = 1000, 2026     # the fresh sprites of the figures
 
 #: Zero-shot prompts per attribute ("{colour}" etc. filled with each class's first word).
@@ -89,6 +87,7 @@ class ClipConfig:
     batch: int = 128
     seed: int = 0
     train_n: int = 20000    # training sprites (held-out combinations excluded)
+    captions: int = 64      # phrasings in the caption bank per training combination
 
 
 # ---------------------------------------------------------------- fused kernels
@@ -355,7 +354,7 @@ class CLIP:
 
     # -- training ------------------------------------------------------------------------
     def _training_data(self) -> tuple:
-        """The training sprites and a bank of CAPTIONS_PER_COMBO phrasings per combination."""
+        """The training sprites and a bank of ``config.captions`` phrasings per combination."""
         if self._data is None:
             cfg = self.config
             sprites = training_sprites(cfg.train_n, cfg.seed + 100)
@@ -364,7 +363,7 @@ class CLIP:
             index = {tuple(c): i for i, c in enumerate(combos)}
             combo_of = np.array([index[tuple(a)] for a in attrs], np.int64)
             rng = np.random.default_rng(cfg.seed + 200)
-            texts, slots = C.random_captions(np.repeat(combos, CAPTIONS_PER_COMBO, axis=0), rng)
+            texts, slots = C.random_captions(np.repeat(combos, cfg.captions, axis=0), rng)
             bank_ids = np.zeros((len(texts), cfg.max_len), np.int64)
             bank_len = np.zeros(len(texts), np.int64)
             for i, text in enumerate(texts):
@@ -379,7 +378,8 @@ class CLIP:
         images, attrs, combo_of, bank_ids, bank_len, slots = self._training_data()
         n = self.config.batch if n is None else int(n)
         idx = self.rng.integers(0, len(images), n)
-        rows = combo_of[idx] * CAPTIONS_PER_COMBO + self.rng.integers(0, CAPTIONS_PER_COMBO, n)
+        per = self.config.captions
+        rows = combo_of[idx] * per + self.rng.integers(0, per, n)
         lens = bank_len[rows]
         mask = np.arange(self.config.max_len)[None, :] < lens[:, None]
         ids = bank_ids[rows][mask]
@@ -421,9 +421,10 @@ class CLIP:
     def encode_images(self, images: np.ndarray, chunk: int = 512) -> np.ndarray:
         """Unit embeddings (N, E) of sprites (N, 16, 16, 3)."""
         x = np.asarray(images, F32).reshape(-1, imgs.SIZE, imgs.SIZE, 3)
+        if len(x) == 0:
+            return np.zeros((0, self.config.embed), F32)
         return np.concatenate([self._image_forward(x[s:s + chunk]).copy()
-                               for s in range(0, len(x), chunk)]) if len(x) else \
-            np.zeros((0, self.config.embed), F32)
+                               for s in range(0, len(x), chunk)])
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Unit embeddings (N, E) of captions (ValueError for a text with no known word)."""
@@ -477,6 +478,34 @@ class CLIP:
         best = np.asarray(attrs)[np.argmax(sims, axis=1)]
         return float(np.mean(np.all(best == np.asarray(query_attrs), axis=1)))
 
+    def patch_similarity(self, image: np.ndarray, texts: list[str]) -> np.ndarray:
+        """(P, len(texts)) cosines between each patch token of one sprite and each text.
+
+        A patch token is taken after the token MLP and sent through the image projection
+        on its own (as if the sprite were that one patch), so it lands in the shared
+        space; the lab shows which caption word each patch is closest to.
+        """
+        t = self.patch_embed.forward(patchify(np.asarray(image, F32)[None], self.config.patch))
+        t = t + self.p["img_pos"]
+        h = t + self.img_mlp.forward(np.ascontiguousarray(t))
+        f = h @ self.p["img_proj"]
+        u = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+        return u @ self.encode_texts(texts).T
+
+    def modality_gap(self, images: np.ndarray, texts: list[str], match: np.ndarray) -> dict:
+        """Mean cosine of matching and of mismatched (image, caption) pairs, and the gap.
+
+        ``match`` (N_images, N_texts) marks which caption is true of which image. Also the
+        distance between the centres of the two clouds (Liang et al., 2022, "Mind the
+        gap": the image and text embeddings of a CLIP sit in two separate cones).
+        """
+        u, v = self.encode_images(images), self.encode_texts(texts)
+        cos = u @ v.T
+        match = np.asarray(match, bool)
+        return {"matching": float(cos[match].mean()),
+                "mismatched": float(cos[~match].mean()) if (~match).any() else float("nan"),
+                "centre_distance": float(np.linalg.norm(u.mean(0) - v.mean(0)))}
+
     # -- weights ----------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
         meta = {"model": "clip", "version": WEIGHTS_VERSION, "config": asdict(self.config),
@@ -484,7 +513,7 @@ class CLIP:
         return weights.save(path, {"params": self.params}, meta)
 
     @classmethod
-    def load(cls, path: str | Path) -> "CLIP":
+    def load(cls, path: str | Path) -> CLIP:
         arrays, meta = weights.load(path, "clip", WEIGHTS_VERSION)
         if meta.get("vocab") != list(C.VOCAB):
             raise weights.WeightsError(f"{Path(path).name} was trained with another "
@@ -502,6 +531,26 @@ def pretrained_path() -> Path:
 def pretrained() -> CLIP:
     """The shipped model (raises weights.WeightsError with a plain message if missing)."""
     return CLIP.load(pretrained_path())
+
+
+def project_2d(*clouds: np.ndarray) -> list[np.ndarray]:
+    """Project point clouds (each (N_k, E)) onto the top two principal axes of their union.
+
+    Deterministic: each axis's sign is chosen so its largest coefficient is positive.
+    """
+    both = np.concatenate([np.asarray(c, np.float64) for c in clouds])
+    centre = both.mean(axis=0)
+    _, _, vt = np.linalg.svd(both - centre, full_matrices=False)
+    axes = vt[:2]
+    axes *= np.sign(axes[np.arange(len(axes)), np.argmax(np.abs(axes), axis=1)])[:, None]
+    return [(np.asarray(c, np.float64) - centre) @ axes.T for c in clouds]
+
+
+def image_tokens(image_side: int, patch: int) -> int:
+    """How many patch tokens a square image of ``image_side`` pixels becomes."""
+    if image_side < 1 or patch < 1 or patch > image_side:
+        raise ValueError("need 1 <= patch <= image side")
+    return (image_side // patch) ** 2
 
 
 # ------------------------------------------------------------------ the figures

@@ -7,6 +7,8 @@ finite-difference checks run the same code in float64.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 # ---------------------------------------------------------------------- activations
@@ -176,7 +178,7 @@ def train_step(model, opt, x, y):
 
 def patchify(x, k):
     """(N, S, S, c) -> (N, P, k*k*c), patches in reading order, each row by row."""
-    n, s, _, c = x.shape
+    n, s, _, _c = x.shape
     out = []
     for py in range(0, s, k):
         for px in range(0, s, k):
@@ -238,7 +240,7 @@ def clip_loss(p, images, token_lists, match, patch):
     t_txt = np.concatenate(rows)
     h_txt, c_txt = _token_mlp(p, "txt_", t_txt)
     bounds = np.cumsum([0] + [len(ids) for ids in token_lists])
-    pooled_txt = np.array([h_txt[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+    pooled_txt = np.array([h_txt[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
     gt = pooled_txt @ p["txt_proj"]
     gn = np.linalg.norm(gt, axis=1, keepdims=True)
     v = gt / gn

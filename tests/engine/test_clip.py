@@ -1,6 +1,8 @@
 """engine.clip: every kernel against numpy and finite differences, the whole model's
 gradients against the plain-numpy reference (itself checked by finite differences in
 float64), determinism, weights, and the shipped model's figures."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -27,7 +29,8 @@ def numeric_grad(f, x, picks, h):
 
 
 def tiny(seed=3, **kw):
-    cfg = dict(width=8, hidden=12, embed=6, max_len=16, seed=seed, train_n=300, batch=8)
+    cfg = {"width": 8, "hidden": 12, "embed": 6, "max_len": 16, "seed": seed, "train_n": 300, "batch": 8,
+           "captions": 4}
     cfg.update(kw)
     return clip.CLIP(clip.ClipConfig(**cfg))
 
@@ -146,12 +149,12 @@ def _batch(model, seed=0):
 
 
 def _token_lists(ids, offsets):
-    return [list(ids[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+    return [list(ids[a:b]) for a, b in itertools.pairwise(offsets)]
 
 
 @pytest.mark.parametrize("patch", [4, 8])
 def test_gradients_match_the_numpy_reference(patch):
-    model = tiny(patch=patch)
+    model = tiny(patch=patch, batch=24)
     images, ids, positions, offsets, match, _ = _batch(model)
     assert match.sum() > len(match)      # the batch has partial captions true of others
     out = model.loss(images, ids, positions, offsets, match)
@@ -169,7 +172,7 @@ def test_gradients_match_the_numpy_reference(patch):
 
 def test_reference_gradients_match_finite_differences_for_every_layer():
     model = tiny(seed=5)
-    images, ids, positions, offsets, match, _ = _batch(model, 1)
+    images, ids, _positions, offsets, match, _ = _batch(model, 1)
     p = ref.clip_params_from_engine(model)
     x, tokens, m = images.astype(np.float64), _token_lists(ids, offsets), match.astype(np.float64)
     _, grads = ref.clip_loss(p, x, tokens, m, 4)
@@ -247,17 +250,17 @@ def test_training_sprites_never_show_a_held_out_pair():
     s = clip.training_sprites(2000, 0)
     assert not C.is_held_out(clip.sprite_attributes(s)).any()
     model = tiny()
-    images_, attrs, combo_of, bank_ids, bank_len, slots = model._training_data()
+    _, attrs, _, _, _, slots = model._training_data()
     assert not C.is_held_out(attrs).any()
     # every caption in the bank is true of its combination and uses a training template
     combos = C.training_combinations()
-    owners = np.repeat(combos, clip.CAPTIONS_PER_COMBO, axis=0)
+    owners = np.repeat(combos, model.config.captions, axis=0)
     assert all(C.match_matrix(owners[i:i + 1], slots[i:i + 1])[0, 0] for i in range(0, len(owners), 97))
 
 
 def test_evaluation_queries_use_only_held_out_phrasings():
     data = clip.evaluation_set(300, 11)
-    texts, attrs = data["phrasings"]
+    _texts, attrs = data["phrasings"]
     assert not C.is_held_out(attrs).any()
     _, held = data["combinations"]
     assert C.is_held_out(held).all() and len(held) > 0
@@ -289,3 +292,49 @@ def test_shipped_model_search_finds_the_described_sprite(shipped):
     assert (images.SHAPES[s.shape[i]], images.COLOURS[s.colour[i]],
             images.POSITIONS[s.position[i]], images.SIZES[s.size[i]]) == \
         ("cross", "blue", "top", "large")
+
+
+def test_project_2d_is_pca_of_the_union():
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=(40, 6)) * [5, 2, 1, 0.1, 0.1, 0.1]
+    b = rng.normal(size=(30, 6)) * [5, 2, 1, 0.1, 0.1, 0.1] + 1.0
+    pa, pb = clip.project_2d(a, b)
+    both = np.concatenate([a, b])
+    sv = np.linalg.svd(both - both.mean(0), compute_uv=False)
+    got = np.concatenate([pa, pb])
+    np.testing.assert_allclose(got.mean(0), 0, atol=1e-9)
+    np.testing.assert_allclose((got ** 2).sum(0), sv[:2] ** 2, rtol=1e-9)
+    np.testing.assert_allclose(clip.project_2d(a, b)[0], pa)        # deterministic signs
+
+
+def test_image_token_arithmetic():
+    assert clip.image_tokens(224, 16) == 196 and clip.image_tokens(224, 14) == 256
+    assert [clip.image_tokens(16, k) for k in (2, 4, 8)] == [64, 16, 4]
+    with pytest.raises(ValueError):
+        clip.image_tokens(16, 0)
+
+
+def test_patch_similarity_shape_and_agrees_with_encoding_a_one_patch_image():
+    model = tiny()
+    s = images.sprites(1, 0)
+    sim = model.patch_similarity(s.images[0], ["a red heart", "a blue square", "left"])
+    assert sim.shape == (16, 3) and np.all(np.abs(sim) <= 1 + 1e-5)
+    # the mean of the patch tokens, projected, is the sprite's own embedding direction
+    model.p["img_pos"][...] = 0.0
+    flat = np.tile(s.images[:, :4, :4, :], (1, 4, 4, 1))      # 16 copies of patch 0
+    whole = model.encode_images(flat)[0] @ model.encode_texts(["a red heart"])[0]
+    sim = model.patch_similarity(flat[0], ["a red heart"])
+    np.testing.assert_allclose(sim[:, 0], whole, rtol=1e-4, atol=1e-5)
+
+
+def test_shipped_model_modality_gap_and_patch_words(shipped):
+    s = images.sprites(200, 4)
+    attrs = clip.sprite_attributes(s)
+    texts, slots = C.random_captions(attrs, np.random.default_rng(0))
+    gap = shipped.modality_gap(s.images, texts, C.match_matrix(attrs, slots))
+    assert gap["matching"] > gap["mismatched"] + 0.2 and gap["centre_distance"] > 0
+    red_heart = images.sprites_with([5], [0], [4], [1], seed=1).images[0]
+    words = list(images.COLOURS)
+    sim = shipped.patch_similarity(red_heart, words)
+    centre_patches = [5, 6, 9, 10]                      # the middle 2x2 patches: the heart
+    assert all(words[j] == "red" for j in sim[centre_patches].argmax(axis=1))
