@@ -597,7 +597,8 @@ def meets_bars(figures: dict) -> bool:
     return all(figures[k] >= v for k, v in BARS.items())
 
 
-RECIPE_STEPS = 3000     # the shipped weights: ``genai-tutor train clip --seed 0``
+#: The shipped weights: ``genai-tutor train clip --seed 0 --out content/weights/clip_sprites.npz``.
+RECIPE_STEPS = 3000
 
 
 def train_headless(steps: int = RECIPE_STEPS, seed: int = 0, out: str | Path | None = None,
