@@ -280,6 +280,8 @@ class CLIP:
         self.opt = nn.Adam(self.params, self.grads, lr=cfg.lr)
         self.rng = np.random.default_rng(cfg.seed + 4)
         self.steps = 0
+        self.batch = cfg.batch
+        self.fixed_scale: float | None = None   # set_temperature(t) holds s = log(1/t)
         self.history: dict[str, list[float]] = {"loss": [], "temperature": []}
         self._data: tuple | None = None
         self._cache: dict[str, object] = {}
@@ -376,7 +378,7 @@ class CLIP:
     def sample_batch(self, n: int | None = None) -> tuple:
         """A random training batch: (images, ids, positions, offsets, match, texts' slots)."""
         images, attrs, combo_of, bank_ids, bank_len, slots = self._training_data()
-        n = self.config.batch if n is None else int(n)
+        n = self.batch if n is None else int(n)
         idx = self.rng.integers(0, len(images), n)
         per = self.config.captions
         rows = combo_of[idx] * per + self.rng.integers(0, per, n)
@@ -392,6 +394,8 @@ class CLIP:
         images, ids, positions, offsets, match, _ = self.sample_batch()
         out = self.loss(images, ids, positions, offsets, match)
         self.opt.step()
+        if self.fixed_scale is not None:
+            self.p["logit_scale"][0] = self.fixed_scale
         np.clip(self.p["logit_scale"], 0.0, MAX_SCALE, out=self.p["logit_scale"])
         self.steps += 1
         return out
@@ -416,6 +420,28 @@ class CLIP:
 
     def set_lr(self, lr: float) -> None:
         self.opt.lr = float(lr)
+
+    def set_temperature(self, temperature: float | None) -> None:
+        """Hold the temperature at a value (the lab's knob), or None to learn it again."""
+        if temperature is None:
+            self.fixed_scale = None
+            return
+        if not 0.01 <= temperature <= 1.0:
+            raise ValueError("temperature must lie in [0.01, 1]")
+        self.fixed_scale = math.log(1.0 / temperature)
+        self.p["logit_scale"][0] = self.fixed_scale
+
+    def set_batch(self, n: int) -> None:
+        """Captions and sprites per step: N x N similarities, N - 1 negatives for each."""
+        if n < 2:
+            raise ValueError("a contrastive batch needs at least 2 pairs")
+        self.batch = int(n)
+
+    def rank_texts(self, image: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, cosines) of ``texts`` sorted by similarity to one sprite, best first."""
+        cos = self.encode_texts(texts) @ self.encode_images(np.asarray(image)[None])[0]
+        order = np.argsort(-cos, kind="stable")
+        return order, cos[order]
 
     # -- using the model ---------------------------------------------------------------
     def encode_images(self, images: np.ndarray, chunk: int = 512) -> np.ndarray:
@@ -544,6 +570,19 @@ def project_2d(*clouds: np.ndarray) -> list[np.ndarray]:
     axes = vt[:2]
     axes *= np.sign(axes[np.arange(len(axes)), np.argmax(np.abs(axes), axis=1)])[:, None]
     return [(np.asarray(c, np.float64) - centre) @ axes.T for c in clouds]
+
+
+def display_batch(n: int = 8, seed: int = 0) -> tuple[imgs.SpriteSet, list[str]]:
+    """``n`` sprites of ``n`` different training combinations and their full captions.
+
+    For the lab's similarity matrix: with distinct combinations each caption is true of
+    exactly one sprite, so a trained model's matrix should light up on the diagonal.
+    """
+    rng = np.random.default_rng(seed)
+    combos = C.training_combinations()
+    pick = combos[rng.choice(len(combos), int(n), replace=False)]
+    sprites = imgs.sprites_with(*pick.T, seed=seed)
+    return sprites, [C.describe(*a, C.TRAIN_TEMPLATES[0])[0] for a in pick]
 
 
 def image_tokens(image_side: int, patch: int) -> int:

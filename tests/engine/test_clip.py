@@ -338,3 +338,29 @@ def test_shipped_model_modality_gap_and_patch_words(shipped):
     sim = shipped.patch_similarity(red_heart, words)
     centre_patches = [5, 6, 9, 10]                      # the middle 2x2 patches: the heart
     assert all(words[j] == "red" for j in sim[centre_patches].argmax(axis=1))
+
+
+def test_temperature_and_batch_knobs():
+    model = tiny()
+    model.set_temperature(0.5)
+    model.train(3)
+    assert model.temperature == pytest.approx(0.5, rel=1e-5)
+    model.set_temperature(None)
+    model.train(3)
+    assert model.temperature != pytest.approx(0.5, rel=1e-5)
+    model.set_batch(5)
+    assert len(model.sample_batch()[0]) == 5
+    with pytest.raises(ValueError):
+        model.set_temperature(5.0)
+    with pytest.raises(ValueError):
+        model.set_batch(1)
+
+
+def test_display_batch_and_rank_texts(shipped):
+    sprites, texts = clip.display_batch(8, seed=1)
+    attrs = clip.sprite_attributes(sprites)
+    assert len(np.unique(attrs, axis=0)) == 8 and not C.is_held_out(attrs).any()
+    sim = shipped.encode_images(sprites.images) @ shipped.encode_texts(texts).T
+    assert (np.argmax(sim, axis=1) == np.arange(8)).all()      # the diagonal wins
+    order, cos = shipped.rank_texts(sprites.images[3], texts)
+    assert order[0] == 3 and np.all(np.diff(cos) <= 0)
