@@ -177,3 +177,18 @@ def test_snapshot_image_tokens_lab(snap_compare):
         await pilot.app.screen.wait_idle()
 
     assert snap_compare(host(ImageTokensLab), terminal_size=SIZE, run_before=settle)
+
+
+@pytest.mark.parametrize("lesson, cls", [("L08", ImageTokensLab), ("L09", ClipLab)])
+async def test_lesson_try_it_card_opens_the_lab(make_app, lesson, cls):
+    from tutor.screens.lesson import LabCard
+
+    app = make_app(start=("lesson", lesson))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        cards = list(app.screen.query(LabCard))
+        assert cards and "coming soon" not in str(cards[0].label)
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, cls)
+        await app.screen.wait_idle()
