@@ -201,6 +201,13 @@ class LabScreen(Screen):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, LabScreen.WarmUp)
 
+    class Notice(Message):
+        """Something the learner must read (never replaced)."""
+
+        def __init__(self, text: str, severity: str) -> None:
+            super().__init__()
+            self.text, self.severity = text, severity
+
     class Done(Message):
         """The result of a submitted call, for its `then` (never replaced)."""
 
@@ -229,6 +236,8 @@ class LabScreen(Screen):
         self._pending: tuple[str, str] | None = None
         self._wait = 0.0
         self.weights_label = ""
+        self.last_frame: dict = {}
+        """The frame `draw` was last given (tests and benchmarks read it)."""
         self._bind_lab_keys()
 
     # ------------------------------------------------------------------ for subclasses
@@ -391,6 +400,9 @@ class LabScreen(Screen):
                     if frame is not None and not (worker.is_cancelled or self._stop.is_set()):
                         if then is not None:
                             self.post_message(self.Done(then, frame.get("_metrics", {})))
+                        notice = self._notice_of(frame)
+                        if notice is not None:       # never dropped with a replaced frame
+                            self.post_message(self.Notice(*notice))
                         self.post_message(self.Frame(frame))
                         pacer.sent(now)
                 finally:
@@ -455,14 +467,8 @@ class LabScreen(Screen):
             return
         frame = message.frame
         metrics = frame.get("_metrics", {})
-        if "_notice" in frame:
-            self.notice(*frame["_notice"])
-        if "error" in metrics:
-            self.notice(f"stopped: {metrics['error']} (r resets)", "error")
-        elif metrics.get("diverged"):
-            self.notice("diverged: a value became infinite or NaN. Press r to reset, "
-                        "perhaps with a smaller learning rate.", "warning")
         if "error" not in metrics:
+            self.last_frame = frame
             try:
                 self.draw(frame)
             except NoMatches:
@@ -470,6 +476,21 @@ class LabScreen(Screen):
             except Exception as exc:     # a drawing bug must not take the lab down
                 self._message = f"display error: {type(exc).__name__}: {exc}"
         self._show_status()
+
+    @staticmethod
+    def _notice_of(frame: dict) -> tuple[str, str] | None:
+        metrics = frame.get("_metrics", {})
+        if "error" in metrics:
+            return f"stopped: {metrics['error']} (r resets)", "error"
+        if metrics.get("diverged"):
+            return ("diverged: a value became infinite or NaN. Press r to reset, "
+                    "perhaps with a smaller learning rate.", "warning")
+        return frame.pop("_notice", None)
+
+    def on_lab_screen_notice(self, message: "LabScreen.Notice") -> None:
+        if self._stopping or not self.is_attached:
+            return
+        self.notice(message.text, message.severity)
 
     def on_lab_screen_done(self, message: "LabScreen.Done") -> None:
         if self._stopping or not self.is_attached:
