@@ -55,7 +55,7 @@ import numpy as np
 from . import captions as C
 from . import images as imgs
 from . import kernels as K
-from . import nn, weights
+from . import nn, paths, weights
 from .runtime import kernel, register_warmup
 
 F32 = np.float32
@@ -642,7 +642,10 @@ RECIPE_STEPS = 3000
 
 def train_headless(steps: int = RECIPE_STEPS, seed: int = 0, out: str | Path | None = None,
                    progress=None, chunk: int = 100, config: ClipConfig | None = None) -> dict:
-    """Train from scratch, save the weights, return a JSON-ready summary with the figures."""
+    """Train from scratch, save the weights, return a JSON-ready summary with the figures.
+
+    The weights go to ``out``, by default the learner's data folder (engine.paths), never
+    into the package."""
     cfg = ClipConfig(seed=seed) if config is None else config
     model = CLIP(cfg)
     model._training_data()
@@ -657,7 +660,7 @@ def train_headless(steps: int = RECIPE_STEPS, seed: int = 0, out: str | Path | N
             progress(done, steps)
     seconds = time.perf_counter() - start
     figures = evaluate(model)
-    path = pretrained_path() if out is None else Path(out)
+    path = paths.user_weights("clip_sprites.npz") if out is None else Path(out)
     scalars = {k: v for k, v in figures.items() if isinstance(v, float)}
     model.save(path, extra={"figures": scalars})
     return {"steps": steps, "seed": seed, "seconds": round(seconds, 2),

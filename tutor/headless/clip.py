@@ -9,7 +9,6 @@ shipped weights (content/weights/clip_sprites.npz) unless `--weights` names anot
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -17,16 +16,6 @@ from tutor.headless import emit, progress_printer
 
 WEIGHTS_NAME = "clip_sprites.npz"
 ATTRIBUTES = ("colour", "shape", "position", "size")
-
-
-def user_weights_dir() -> Path:
-    """$GENAI_TUTOR_HOME/weights, else the platform's user data folder + /weights."""
-    home = os.environ.get("GENAI_TUTOR_HOME")
-    if home:
-        return Path(home) / "weights"
-    import platformdirs
-
-    return platformdirs.user_data_path("genai-tutor") / "weights"
 
 
 def _error(command: str, message: str, code: int = 2) -> int:
@@ -41,7 +30,9 @@ def train_clip(args: argparse.Namespace) -> int:
         args.steps = clip.RECIPE_STEPS
     if args.steps < 1:
         return _error("train clip", "--steps must be at least 1")
-    out = Path(args.out) if args.out else user_weights_dir() / WEIGHTS_NAME
+    from engine import paths
+
+    out = Path(args.out) if args.out else paths.user_weights(WEIGHTS_NAME)
     progress = progress_printer("training CLIP", args.steps, args.json)
     result = clip.train_headless(steps=args.steps, seed=args.seed, out=out, progress=progress)
     emit(result, args.json)
