@@ -45,19 +45,27 @@ class TutorApp(App):
         store: Store | None = None,
         start: tuple[str, str] | None = None,
         now: Callable[[], datetime] = utc_now,
+        low_bandwidth: bool | None = None,
     ) -> None:
         super().__init__()
+        from tutor.wire import WireMeter, WireSettings, low_bandwidth_from_env
+
         self.course = course if course is not None else load_course()
         self.store = store if store is not None else Store.open()
         self.now = now
         self._start = start
         self.animation_level = "none"
+        self.wire_settings = WireSettings.choose(
+            low_bandwidth_from_env() if low_bandwidth is None else low_bandwidth)
+        self.wire_meter = WireMeter()
 
     # ------------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
         from tutor.screens.home import HomeScreen
 
+        self.wire_meter.install(self._driver)
+        self._restore_theme()
         self.push_screen(HomeScreen())
         if self.course.problems:
             count = len(self.course.problems)
@@ -71,8 +79,23 @@ class TutorApp(App):
                         title="Progress file moved aside", severity="warning", timeout=20)
         if self._start is not None:
             kind, ident = self._start
-            {"lesson": self.open_lesson, "quiz": self.open_quiz,
+            {"lesson": self.open_lesson, "quiz": self.open_quiz, "lab": self.open_lab,
              "exam": lambda _ident: self.open_exam(), "review": lambda _ident: self.open_review()}[kind](ident)
+
+    def _restore_theme(self) -> None:
+        from tutor import settings
+
+        theme = settings.load().get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        self._theme_restored = True
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember the learner's theme for next time."""
+        if getattr(self, "_theme_restored", False):
+            from tutor import settings
+
+            settings.save(theme=theme)
 
     def on_unmount(self) -> None:
         self.store.close()

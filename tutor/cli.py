@@ -30,10 +30,13 @@ def _usage_error(message: str) -> int:
 # ------------------------------------------------------------------ study commands
 
 
+LOW_BANDWIDTH = False
+
+
 def _run_app(start: tuple[str, str] | None = None) -> int:
     from tutor.app import TutorApp
 
-    TutorApp(start=start).run()
+    TutorApp(start=start, low_bandwidth=LOW_BANDWIDTH or None).run()
     return 0
 
 
@@ -50,6 +53,14 @@ def _check_lesson_id(lesson_id: str) -> str | None:
 def cmd_lesson(args: argparse.Namespace) -> int:
     lesson_id = _check_lesson_id(args.lesson_id)
     return EXIT_USAGE if lesson_id is None else _run_app(("lesson", lesson_id))
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from tutor import labs
+
+    if not labs.available(args.lab_id):
+        return _usage_error(f"unknown lab '{args.lab_id}' (choose from {', '.join(sorted(labs.LABS))})")
+    return _run_app(("lab", args.lab_id))
 
 
 def cmd_quiz(args: argparse.Namespace) -> int:
@@ -98,11 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="genai-tutor",
         description="A terminal tutor for how generative AI works. With no command, opens the tutor.",
     )
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("genai-tutor")
+    except PackageNotFoundError:
+        ours = "unknown (not installed)"
+    parser.add_argument("--version", action="version", version=f"genai-tutor {ours}")
+    parser.add_argument("--low-bandwidth", action="store_true",
+                        help="fewer frames and colours in the labs, for slow links "
+                             "(also GENAI_TUTOR_LOW_BANDWIDTH=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sub.add_parser("run", help="open the tutor (the default)")
     p = sub.add_parser("lesson", help="open the tutor at a lesson, e.g. 'genai-tutor lesson L03'")
     p.add_argument("lesson_id")
+    p = sub.add_parser("lab", help="open a lab straight away, e.g. 'genai-tutor lab gan-2d'")
+    p.add_argument("lab_id")
     sub.add_parser("review", help="review the flashcards that are due")
     p = sub.add_parser("quiz", help="take a lesson's quiz ('genai-tutor quiz L03') or the final exam ('quiz exam')")
     p.add_argument("lesson_id")
@@ -119,12 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    global LOW_BANDWIDTH
+    LOW_BANDWIDTH = bool(args.low_bandwidth)
     command = args.command or "run"
     if command == "run":
         return _run_app()
     if command == "review":
         return _run_app(("review", ""))
-    handlers = {"lesson": cmd_lesson, "quiz": cmd_quiz, "validate": cmd_validate}
+    handlers = {"lesson": cmd_lesson, "lab": cmd_lab, "quiz": cmd_quiz, "validate": cmd_validate}
     if command in handlers:
         return handlers[command](args)
     return args.handler(args)

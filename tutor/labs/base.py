@@ -233,6 +233,7 @@ class LabScreen(Screen):
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._stopping = False
+        self._started = False
         self._pending: tuple[str, str] | None = None
         self._wait = 0.0
         self.weights_label = ""
@@ -313,7 +314,7 @@ class LabScreen(Screen):
     def weights_file(self, name: str) -> Any:
         """Worker: the weights file the "Weights" knob picks (yours falls back to shipped);
         sets `weights_label`, which the status line shows. None means "from scratch"."""
-        from engine import paths
+        from content import paths
 
         choice = self.knob_value("weights")
         if choice == "scratch":
@@ -347,6 +348,7 @@ class LabScreen(Screen):
         self.query_one("#lab-warmup", ProgressBar).display = False
         self.playing = self.autoplay and self.PLAY is not None
         self.submit(self._build, kind="build")
+        self._started = True
         self._loop()
         self._show_status()
 
@@ -388,7 +390,7 @@ class LabScreen(Screen):
                     if not self.playing:
                         continue
                     kind, fn, then, from_queue = "play", None, None, False
-                self._busy = True
+                self._busy = from_queue
                 try:
                     frame = self._run(kind, fn, send=not self.playing or kind != "play" or pacer.due())
                     now = time.monotonic()
@@ -562,6 +564,8 @@ class LabScreen(Screen):
     async def wait_idle(self, timeout: float = 60.0) -> None:
         """For tests: wait until queued commands are done and the last frame is drawn."""
         deadline = time.monotonic() + timeout
+        while not self._started and time.monotonic() < deadline:   # on_mount not run yet
+            await asyncio.sleep(0.01)
         while (self._commands.unfinished_tasks or self._busy) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)
