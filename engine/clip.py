@@ -55,7 +55,7 @@ import numpy as np
 from . import captions as C
 from . import images as imgs
 from . import kernels as K
-from . import nn, paths, weights
+from . import nn, weights
 from .runtime import kernel, register_warmup
 
 F32 = np.float32
@@ -640,12 +640,12 @@ def meets_bars(figures: dict) -> bool:
 RECIPE_STEPS = 3000
 
 
-def train_headless(steps: int = RECIPE_STEPS, seed: int = 0, out: str | Path | None = None,
-                   progress=None, chunk: int = 100, config: ClipConfig | None = None) -> dict:
-    """Train from scratch, save the weights, return a JSON-ready summary with the figures.
+def train_headless(out: str | Path, steps: int = RECIPE_STEPS, seed: int = 0, progress=None,
+                   chunk: int = 100, config: ClipConfig | None = None) -> dict:
+    """Train from scratch, save the weights to ``out``, return a JSON-ready summary.
 
-    The weights go to ``out``, by default the learner's data folder (engine.paths), never
-    into the package."""
+    ``out`` has no default: the caller decides (the CLI: the learner's data folder), so
+    nothing writes into the package by accident."""
     cfg = ClipConfig(seed=seed) if config is None else config
     model = CLIP(cfg)
     model._training_data()
@@ -660,7 +660,7 @@ def train_headless(steps: int = RECIPE_STEPS, seed: int = 0, out: str | Path | N
             progress(done, steps)
     seconds = time.perf_counter() - start
     figures = evaluate(model)
-    path = paths.user_weights("clip_sprites.npz") if out is None else Path(out)
+    path = Path(out)
     scalars = {k: v for k, v in figures.items() if isinstance(v, float)}
     model.save(path, extra={"figures": scalars})
     return {"steps": steps, "seed": seed, "seconds": round(seconds, 2),

@@ -30,7 +30,7 @@ def small_training(monkeypatch):
 def test_train_clip_writes_to_the_data_folder_not_the_package(capsys, small_training):
     out = run_json(capsys, ["train", "clip", "--steps", "20", "--seed", "3", "--json"])
     path = os.path.join(os.environ["GENAI_TUTOR_HOME"], "weights", "clip_sprites.npz")
-    assert out["out"] == path and os.path.isfile(path)
+    assert out["out"] == path == out["saved"] and os.path.isfile(path)
     assert out["steps"] == 20 and {"colour", "shape", "position", "size",
                                    "retrieval_held_out_phrasings", "meets_bars"} <= set(out)
     model = clip.CLIP.load(path)
@@ -76,16 +76,28 @@ def test_zero_shot_json_with_an_extra_template(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["clip", "zero-shot", "--template", "colour=a red thing"], "needs the slot {colour}"),
     (["clip", "zero-shot", "--template", "texture={texture}"], "ATTRIBUTE=TEXT"),
-    (["clip", "search", "a red heart", "--n", "0"], "at least 1"),
-    (["train", "clip", "--steps", "0"], "at least 1"),
 ])
-def test_bad_arguments_exit_2_with_a_message(capsys, argv, message):
+def test_bad_templates_exit_2_with_a_message(capsys, argv, message):
     assert cli.main(argv) == 2
     assert message in capsys.readouterr().err
 
 
-def test_missing_weights_exit_1(capsys, tmp_path):
-    assert cli.main(["clip", "search", "a red heart", "--weights", str(tmp_path / "no.npz")]) == 1
+@pytest.mark.parametrize("argv, message", [
+    (["clip", "search", "a red heart", "--n", "0"], "out of range"),
+    (["train", "clip", "--steps", "0"], "out of range"),
+    (["clip", "search", "a red heart", "--out", "strip.txt"], ".png"),
+])
+def test_bad_values_exit_2_at_parse_time(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unusable_weights_exit_1(capsys, tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a weights file")
+    assert cli.main(["clip", "search", "a red heart", "--weights", str(bad)]) == 1
     assert "train clip" in capsys.readouterr().err
 
 

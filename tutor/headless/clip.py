@@ -1,8 +1,7 @@
 """`genai-tutor train clip` and `genai-tutor clip search|zero-shot`: the tiny CLIP headless.
 
-`train clip` trains from scratch and saves into the user's data folder
-(``$GENAI_TUTOR_HOME/weights`` or the platform's data folder for "genai-tutor"), never
-into the package; `--out` picks another file. `clip search` and `clip zero-shot` use the
+`train clip` trains from scratch and saves into the learner's data folder
+(``content.paths``; never into the package); `--out` picks another file. `clip search` and `clip zero-shot` use the
 shipped weights (content/weights/clip_sprites.npz) unless `--weights` names another file.
 """
 
@@ -10,9 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from tutor.headless import emit, progress_printer
+from tutor.headless.args import (
+    existing_file,
+    int_range,
+    output_file,
+    saved_path,
+    seed_int,
+)
 
 WEIGHTS_NAME = "clip_sprites.npz"
 ATTRIBUTES = ("colour", "shape", "position", "size")
@@ -26,15 +31,11 @@ def _error(command: str, message: str, code: int = 2) -> int:
 def train_clip(args: argparse.Namespace) -> int:
     from engine import clip
 
-    if args.steps is None:
-        args.steps = clip.RECIPE_STEPS
-    if args.steps < 1:
-        return _error("train clip", "--steps must be at least 1")
-    from engine import paths
-
-    out = Path(args.out) if args.out else paths.user_weights(WEIGHTS_NAME)
-    progress = progress_printer("training CLIP", args.steps, args.json)
-    result = clip.train_headless(steps=args.steps, seed=args.seed, out=out, progress=progress)
+    steps = clip.RECIPE_STEPS if args.steps is None else args.steps
+    out = saved_path(args.out, WEIGHTS_NAME)
+    progress = progress_printer("training CLIP", steps, args.json)
+    result = clip.train_headless(out, steps=steps, seed=args.seed, progress=progress)
+    result["saved"] = str(out)
     emit(result, args.json)
     return 0
 
@@ -53,8 +54,6 @@ def _load(command: str, path: str | None):
 def search(args: argparse.Namespace) -> int:
     from engine import captions, clip, images, png, render
 
-    if args.n < 1 or args.pool < 1:
-        return _error("clip search", "--n and --pool must be at least 1")
     if not captions.tokenize(args.text):
         return _error("clip search", f"no word of {args.text!r} is in the model's vocabulary "
                       f"(it knows: {', '.join(captions.VOCAB)})")
@@ -107,8 +106,6 @@ def zero_shot(args: argparse.Namespace) -> int:
     from engine import clip, image_metrics, images
     from engine.weights import WeightsError
 
-    if args.n < 1:
-        return _error("clip zero-shot", "--n must be at least 1")
     try:
         extra = _parse_templates(args.template or [])
     except ValueError as exc:
@@ -147,10 +144,11 @@ def zero_shot(args: argparse.Namespace) -> int:
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add `train clip` and the top-level `clip search` / `clip zero-shot` commands."""
     p = models.add_parser("clip", help="the tiny CLIP of the CLIP lab (saves to your data folder)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None,
-                   help=f"weights file (default: <data folder>/weights/{WEIGHTS_NAME})")
+    p.add_argument("--steps", type=int_range(1, 1_000_000), default=None,
+                   help="training steps (default: the recipe's)")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--out", type=output_file(".npz"), default=None,
+                   help=f"weights file (default: {WEIGHTS_NAME} in your data folder)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_clip)
 
@@ -159,20 +157,24 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
                              parser_class=type(top))
     s = sub.add_parser("search", help="the sprites most similar to a caption")
     s.add_argument("text", help='a caption, e.g. "a big blue cross"')
-    s.add_argument("--n", type=int, default=5, help="how many sprites to return")
-    s.add_argument("--pool", type=int, default=1000, help="how many fresh sprites to search")
-    s.add_argument("--seed", type=int, default=0, help="seed of the fresh sprites")
-    s.add_argument("--out", default=None, help="write the found sprites as a PNG strip")
-    s.add_argument("--scale", type=int, default=4, help="pixels per sprite pixel in the PNG")
-    s.add_argument("--weights", default=None, help="a weights file (default: the shipped one)")
+    s.add_argument("--n", type=int_range(1, 100), default=5, help="how many sprites to return")
+    s.add_argument("--pool", type=int_range(1, 100_000), default=1000,
+                   help="how many fresh sprites to search")
+    s.add_argument("--seed", type=seed_int, default=0, help="seed of the fresh sprites")
+    s.add_argument("--out", type=output_file(".png"), default=None,
+                   help="write the found sprites as a PNG strip")
+    s.add_argument("--scale", type=int_range(1, 32), default=4, help="pixels per sprite pixel in the PNG")
+    s.add_argument("--weights", type=existing_file, default=None,
+                   help="a weights file (default: the shipped one)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(handler=search)
 
     z = sub.add_parser("zero-shot", help="classify fresh sprites by captions alone")
-    z.add_argument("--n", type=int, default=1000, help="how many fresh sprites")
-    z.add_argument("--seed", type=int, default=2026, help="seed of the fresh sprites")
+    z.add_argument("--n", type=int_range(1, 100_000), default=1000, help="how many fresh sprites")
+    z.add_argument("--seed", type=seed_int, default=2026, help="seed of the fresh sprites")
     z.add_argument("--template", action="append", metavar="ATTRIBUTE=TEXT",
                    help='another prompt, e.g. "colour=a photo of a {colour} thing" (repeatable)')
-    z.add_argument("--weights", default=None, help="a weights file (default: the shipped one)")
+    z.add_argument("--weights", type=existing_file, default=None,
+                   help="a weights file (default: the shipped one)")
     z.add_argument("--json", action="store_true", help="print one JSON object")
     z.set_defaults(handler=zero_shot)
