@@ -198,7 +198,9 @@ def encode(texts: list[str], max_len: int) -> tuple[np.ndarray, np.ndarray, np.n
     Texts longer than ``max_len`` known words are cut; a text with no known word raises
     ValueError (there is nothing to encode).
     """
-    ids, positions, offsets = [], [], [0]
+    ids: list[int] = []
+    positions: list[int] = []
+    offsets = [0]
     for text in texts:
         tokens = tokenize(text)[:max_len]
         if not tokens:

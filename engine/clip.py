@@ -49,6 +49,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ MAX_SCALE = math.log(100.0)
 EVAL_N, EVAL_SEED = 1000, 2026     # the fresh sprites of the figures
 
 #: Zero-shot prompts per attribute ("{colour}" etc. filled with each class's first word).
-ZERO_SHOT_TEMPLATES = {
+ZERO_SHOT_TEMPLATES: dict[str, tuple[str, ...]] = {
     "colour": ("a {colour} shape", "something {colour}"),
     "shape": ("a {shape}", "there is a {shape}"),
     "position": ("a shape {where}", "something {where}"),
@@ -224,6 +225,14 @@ def patchify(images: np.ndarray, patch: int) -> np.ndarray:
     return np.ascontiguousarray(x.reshape(n * g * g, patch * patch * c))
 
 
+def _residual_backward(mlp: nn.MLP, dh: np.ndarray) -> np.ndarray:
+    """dL/dt of h = t + mlp(t): the skip path plus the MLP's own input gradient."""
+    dx = mlp.backward(dh)
+    if dx is None:
+        raise RuntimeError("the token MLP returned no input gradient")
+    return dh + dx
+
+
 def sprite_attributes(s: imgs.SpriteSet) -> np.ndarray:
     """(N, 4) int64 attribute ids (shape, colour, position, size) of a sprite set."""
     return np.stack([s.shape, s.colour, s.position, s.size], axis=1).astype(np.int64)
@@ -234,7 +243,7 @@ def training_sprites(n: int, seed: int) -> imgs.SpriteSet:
     rng = np.random.default_rng(seed)
     combos = C.training_combinations()
     pick = combos[rng.integers(0, len(combos), int(n))]
-    return imgs.sprites_with(*pick.T, seed=seed + 1)
+    return imgs.sprites_with(pick[:, 0], pick[:, 1], pick[:, 2], pick[:, 3], seed=seed + 1)
 
 
 # ------------------------------------------------------------------------ model
@@ -284,7 +293,8 @@ class CLIP:
         self.fixed_scale: float | None = None   # set_temperature(t) holds s = log(1/t)
         self.history: dict[str, list[float]] = {"loss": [], "temperature": []}
         self._data: tuple | None = None
-        self._cache: dict[str, object] = {}
+        self._img_cache: tuple[Any, ...] = ()      # what the image backward needs
+        self._txt_cache: tuple[Any, ...] = ()      # what the text backward needs
 
     # -- the two encoders, forward ---------------------------------------------------
     def _image_forward(self, images: np.ndarray) -> np.ndarray:
@@ -298,7 +308,7 @@ class CLIP:
         f = pooled @ self.p["img_proj"]
         u, norms = np.empty_like(f), np.empty(n, F32)
         l2_normalise(f, u, norms)
-        self._cache["img"] = (n, offsets, pooled, u, norms)
+        self._img_cache = (n, offsets, pooled, u, norms)
         return u
 
     def _text_forward(self, ids: np.ndarray, positions: np.ndarray,
@@ -312,29 +322,29 @@ class CLIP:
         g = pooled @ self.p["txt_proj"]
         v, norms = np.empty_like(g), np.empty(n, F32)
         l2_normalise(g, v, norms)
-        self._cache["txt"] = (ids, positions, offsets, pooled, v, norms)
+        self._txt_cache = (ids, positions, offsets, pooled, v, norms)
         return v
 
     # -- backward ----------------------------------------------------------------------
     def _image_backward(self, du: np.ndarray) -> None:
-        n, offsets, pooled, u, norms = self._cache["img"]
+        n, offsets, pooled, u, norms = self._img_cache
         df = np.empty_like(du)
         l2_normalise_backward(u, norms, du, df)
         np.matmul(pooled.T, df, out=self.g["img_proj"])
         dh = np.empty((n * self.n_patches, self.config.width), F32)
         segment_mean_backward(df @ self.p["img_proj"].T, offsets, dh)
-        dt = dh + self.img_mlp.backward(dh)
+        dt = _residual_backward(self.img_mlp, dh)
         self.g["img_pos"][...] = dt.reshape(n, self.n_patches, -1).sum(axis=0)
         self.patch_embed.backward(dt, input_grad=False)
 
     def _text_backward(self, dv: np.ndarray) -> None:
-        ids, positions, offsets, pooled, v, norms = self._cache["txt"]
+        ids, positions, offsets, pooled, v, norms = self._txt_cache
         dg = np.empty_like(dv)
         l2_normalise_backward(v, norms, dv, dg)
         np.matmul(pooled.T, dg, out=self.g["txt_proj"])
         dh = np.empty((len(ids), self.config.width), F32)
         segment_mean_backward(dg @ self.p["txt_proj"].T, offsets, dh)
-        dt = dh + self.txt_mlp.backward(dh)
+        dt = _residual_backward(self.txt_mlp, dh)
         embed_tokens_backward(ids, positions, dt, self.g["tok_emb"], self.g["txt_pos"])
 
     def loss(self, images: np.ndarray, ids: np.ndarray, positions: np.ndarray,
@@ -470,11 +480,12 @@ class CLIP:
         ``templates`` maps an attribute to prompt templates with its slot ("{colour}"
         etc.); the attribute's accuracy is that of the first template.
         """
-        templates = ZERO_SHOT_TEMPLATES if templates is None else templates
+        chosen: dict[str, tuple[str, ...]] = dict(ZERO_SHOT_TEMPLATES) if templates is None \
+            else templates
         u = self.encode_images(images)
         attrs = np.asarray(attrs, np.int64)
         out: dict[str, dict] = {}
-        for name, temps in templates.items():
+        for name, temps in chosen.items():
             k = C.ATTRIBUTES.index(name)
             per = {}
             for template in temps:
@@ -492,9 +503,9 @@ class CLIP:
             raise ValueError(f"the template {template!r} has no {{{slot}}} slot")
         texts = []
         for i in range(len(names)):
-            values = [0, 0, 0, 0]
-            values[C.ATTRIBUTES.index(attribute)] = i
-            texts.append(C.describe(*values, template)[0])
+            v = [0, 0, 0, 0]
+            v[C.ATTRIBUTES.index(attribute)] = i
+            texts.append(C.describe(v[0], v[1], v[2], v[3], template)[0])
         return self.encode_texts(texts)
 
     def retrieval(self, images: np.ndarray, attrs: np.ndarray, texts: list[str],
@@ -581,8 +592,8 @@ def display_batch(n: int = 8, seed: int = 0) -> tuple[imgs.SpriteSet, list[str]]
     rng = np.random.default_rng(seed)
     combos = C.training_combinations()
     pick = combos[rng.choice(len(combos), int(n), replace=False)]
-    sprites = imgs.sprites_with(*pick.T, seed=seed)
-    return sprites, [C.describe(*a, C.TRAIN_TEMPLATES[0])[0] for a in pick]
+    sprites = imgs.sprites_with(pick[:, 0], pick[:, 1], pick[:, 2], pick[:, 3], seed=seed)
+    return sprites, [C.describe(a[0], a[1], a[2], a[3], C.TRAIN_TEMPLATES[0])[0] for a in pick]
 
 
 def image_tokens(image_side: int, patch: int) -> int:
@@ -608,10 +619,11 @@ def evaluation_set(n: int = EVAL_N, seed: int = EVAL_SEED) -> dict:
     present = np.unique(attrs, axis=0)
     held = C.is_held_out(present)
     phr_attrs = present[~held]
-    phr_texts = [C.describe(*a, C.HELD_OUT_TEMPLATES[i % len(C.HELD_OUT_TEMPLATES)], rng)[0]
+    templates = C.HELD_OUT_TEMPLATES
+    phr_texts = [C.describe(a[0], a[1], a[2], a[3], templates[i % len(templates)], rng)[0]
                  for i, a in enumerate(phr_attrs)]
     combo_attrs = np.repeat(present[held], len(C.HELD_OUT_TEMPLATES), axis=0)
-    combo_texts = [C.describe(*a, C.HELD_OUT_TEMPLATES[i % len(C.HELD_OUT_TEMPLATES)], rng)[0]
+    combo_texts = [C.describe(a[0], a[1], a[2], a[3], templates[i % len(templates)], rng)[0]
                    for i, a in enumerate(combo_attrs)]
     return {"images": sprites.images, "attrs": attrs,
             "phrasings": (phr_texts, phr_attrs), "combinations": (combo_texts, combo_attrs)}
@@ -636,7 +648,8 @@ def meets_bars(figures: dict) -> bool:
     return all(figures[k] >= v for k, v in BARS.items())
 
 
-#: The shipped weights: ``genai-tutor train clip --seed 0 --out content/weights/clip_sprites.npz``.
+#: The shipped weights: ``genai-tutor train clip --seed 0`` (it saves under the data folder;
+#: content/weights/clip_sprites.npz is a copy of that file).
 RECIPE_STEPS = 3000
 
 

@@ -143,7 +143,7 @@ def sprites_with(shape, colour, position, size, seed: int = 0) -> SpriteSet:
     for a, names in zip(ids, (SHAPES, COLOURS, POSITIONS, SIZES)):
         if len(a) and (a.min() < 0 or a.max() >= len(names)):
             raise ValueError(f"attribute ids must lie in 0..{len(names) - 1}")
-    return _render(*ids, np.random.default_rng(seed))
+    return _render(ids[0], ids[1], ids[2], ids[3], np.random.default_rng(seed))
 
 
 def _render(shape, colour, position, size, rng: np.random.Generator) -> SpriteSet:
