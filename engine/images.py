@@ -128,6 +128,27 @@ def sprites(n: int, seed: int = 0) -> SpriteSet:
     colour = rng.integers(0, len(COLOURS), n)
     position = rng.integers(0, len(POSITIONS), n)
     size = rng.integers(0, len(SIZES), n)
+    return _render(shape, colour, position, size, rng)
+
+
+def sprites_with(shape, colour, position, size, seed: int = 0) -> SpriteSet:
+    """Sprites with the given attribute ids (equal-length int arrays), jitter from ``seed``.
+
+    For data sets that must leave some attribute combinations out (the CLIP model's
+    held-out combinations) or show one chosen sprite in a lab.
+    """
+    ids = [np.asarray(a, np.int64).reshape(-1) for a in (shape, colour, position, size)]
+    if len({len(a) for a in ids}) != 1:
+        raise ValueError("shape, colour, position and size must have the same length")
+    for a, names in zip(ids, (SHAPES, COLOURS, POSITIONS, SIZES)):
+        if len(a) and (a.min() < 0 or a.max() >= len(names)):
+            raise ValueError(f"attribute ids must lie in 0..{len(names) - 1}")
+    return _render(ids[0], ids[1], ids[2], ids[3], np.random.default_rng(seed))
+
+
+def _render(shape, colour, position, size, rng: np.random.Generator) -> SpriteSet:
+    """Draw sprites with these attributes; the continuous jitter comes from ``rng``."""
+    n = len(shape)
     jit = rng.uniform(-1.0, 1.0, (n, 7)).astype(np.float32)
     cx = CENTRES[position, 0] + JITTER_POS * jit[:, 0]
     cy = CENTRES[position, 1] + JITTER_POS * jit[:, 1]

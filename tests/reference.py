@@ -7,6 +7,8 @@ finite-difference checks run the same code in float64.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 # ---------------------------------------------------------------------- activations
@@ -219,3 +221,106 @@ def gpt_loss(p, config, ids, targets):
     z, t = z[keep], t[keep]
     lse = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))
     return float(np.mean(lse - z[np.arange(len(t)), t]))
+# ------------------------------------------------------------------------------ CLIP
+
+def patchify(x, k):
+    """(N, S, S, c) -> (N, P, k*k*c), patches in reading order, each row by row."""
+    n, s, _, _c = x.shape
+    out = []
+    for py in range(0, s, k):
+        for px in range(0, s, k):
+            out.append(x[:, py:py + k, px:px + k, :].reshape(n, -1))
+    return np.stack(out, axis=1)
+
+
+def clip_params_from_engine(model, dtype=np.float64):
+    """The engine CLIP's parameters as a dict of separate arrays (copies)."""
+    pe, im, tm = model.patch_embed.layers[0], model.img_mlp.layers, model.txt_mlp.layers
+    p = {"We": pe.W, "be": pe.b,
+         "img_W1": im[0].W, "img_b1": im[0].b, "img_W2": im[1].W, "img_b2": im[1].b,
+         "txt_W1": tm[0].W, "txt_b1": tm[0].b, "txt_W2": tm[1].W, "txt_b2": tm[1].b}
+    p.update(model.p)
+    return {k: np.array(v, dtype=dtype) for k, v in p.items()}
+
+
+def clip_grads_from_engine(model):
+    pe, im, tm = model.patch_embed.layers[0], model.img_mlp.layers, model.txt_mlp.layers
+    g = {"We": pe.dW, "be": pe.db,
+         "img_W1": im[0].dW, "img_b1": im[0].db, "img_W2": im[1].dW, "img_b2": im[1].db,
+         "txt_W1": tm[0].dW, "txt_b1": tm[0].db, "txt_W2": tm[1].dW, "txt_b2": tm[1].db}
+    g.update(model.g)
+    return {k: np.array(v, dtype=np.float64) for k, v in g.items()}
+
+
+def _token_mlp(p, prefix, t):
+    z = t @ p[prefix + "W1"] + p[prefix + "b1"]
+    a = np.maximum(z, 0)
+    return t + a @ p[prefix + "W2"] + p[prefix + "b2"], (t, z, a)
+
+
+def _token_mlp_backward(p, g, prefix, cache, dh):
+    t, z, a = cache
+    g[prefix + "W2"] = a.T @ dh
+    g[prefix + "b2"] = dh.sum(0)
+    dz = (dh @ p[prefix + "W2"].T) * (z > 0)
+    g[prefix + "W1"] = t.T @ dz
+    g[prefix + "b1"] = dz.sum(0)
+    return dh + dz @ p[prefix + "W1"].T
+
+
+def clip_loss(p, images, token_lists, match, patch):
+    """Loss and gradients of the CLIP of engine/clip.py, the obvious way.
+
+    ``token_lists``: one list of word ids per caption. Returns (loss, grads dict).
+    """
+    n = len(images)
+    x = patchify(images, patch)                                  # (N, P, k*k*3)
+    P = x.shape[1]
+    t_img = x @ p["We"] + p["be"] + p["img_pos"][None]
+    h_img, c_img = _token_mlp(p, "img_", t_img.reshape(n * P, -1))
+    pooled_img = h_img.reshape(n, P, -1).mean(axis=1)
+    f = pooled_img @ p["img_proj"]
+    fn = np.linalg.norm(f, axis=1, keepdims=True)
+    u = f / fn
+    rows = [np.array([p["tok_emb"][w] + p["txt_pos"][j] for j, w in enumerate(ids)])
+            for ids in token_lists]
+    t_txt = np.concatenate(rows)
+    h_txt, c_txt = _token_mlp(p, "txt_", t_txt)
+    bounds = np.cumsum([0] + [len(ids) for ids in token_lists])
+    pooled_txt = np.array([h_txt[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
+    gt = pooled_txt @ p["txt_proj"]
+    gn = np.linalg.norm(gt, axis=1, keepdims=True)
+    v = gt / gn
+    scale = np.exp(p["logit_scale"][0])
+    logits = scale * u @ v.T
+    target_r = match / match.sum(axis=1, keepdims=True)
+    target_c = match / match.sum(axis=0, keepdims=True)
+    logp_r = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    logp_c = logits - np.log(np.exp(logits).sum(axis=0, keepdims=True))
+    loss = 0.5 * (-(target_r * logp_r).sum() / n - (target_c * logp_c).sum() / n)
+    dlogits = 0.5 * ((np.exp(logp_r) - target_r) + (np.exp(logp_c) - target_c)) / n
+    g = {"logit_scale": np.array([(dlogits * logits).sum()])}
+    du = scale * dlogits @ v
+    dv = scale * dlogits.T @ u
+    df = (du - u * (u * du).sum(axis=1, keepdims=True)) / fn
+    dg = (dv - v * (v * dv).sum(axis=1, keepdims=True)) / gn
+    g["img_proj"] = pooled_img.T @ df
+    g["txt_proj"] = pooled_txt.T @ dg
+    dh_img = np.repeat(df @ p["img_proj"].T / P, P, axis=0)
+    dt_img = _token_mlp_backward(p, g, "img_", c_img, dh_img).reshape(n, P, -1)
+    g["img_pos"] = dt_img.sum(axis=0)
+    g["We"] = np.einsum("npi,npo->io", x, dt_img)
+    g["be"] = dt_img.sum(axis=(0, 1))
+    dpool_txt = dg @ p["txt_proj"].T
+    dh_txt = np.concatenate([np.tile(dpool_txt[i] / len(ids), (len(ids), 1))
+                             for i, ids in enumerate(token_lists)])
+    dt_txt = _token_mlp_backward(p, g, "txt_", c_txt, dh_txt)
+    g["tok_emb"] = np.zeros_like(p["tok_emb"])
+    g["txt_pos"] = np.zeros_like(p["txt_pos"])
+    k = 0
+    for ids in token_lists:
+        for j, w in enumerate(ids):
+            g["tok_emb"][w] += dt_txt[k]
+            g["txt_pos"][j] += dt_txt[k]
+            k += 1
+    return loss, g

@@ -17,6 +17,8 @@ LABS["denoising"] = "tutor.labs.denoising:DenoisingLab"
 LABS["temperature"] = "tutor.labs.temperature:TemperatureLab"
 LABS["vae"] = "tutor.labs.vae:VaeLab"
 LABS["gan-2d"] = "tutor.labs.gan2d:GanLab"
+LABS["image-tokens"] = "tutor.labs.image_tokens:ImageTokensLab"
+LABS["clip"] = "tutor.labs.clip:ClipLab"
 
 
 def available(lab_id: str) -> bool:
