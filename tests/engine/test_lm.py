@@ -196,5 +196,7 @@ def test_sample_command_json(capsys):
 def test_sample_command_rejects_bad_values(capsys):
     from tutor.cli import main
 
-    assert main(["sample", "hi", "--temperature", "11"]) == 2
-    assert "between 0 and 10" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:           # rejected at parse time
+        main(["sample", "hi", "--temperature", "11"])
+    assert stop.value.code == 2
+    assert "out of range [0, 10]" in capsys.readouterr().err

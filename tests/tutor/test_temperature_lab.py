@@ -267,6 +267,7 @@ def test_train_lm_command_json(capsys, tmp_path):
 
     assert main(["train", "lm", "--steps", "20", "--out", str(tmp_path / "lm.npz"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"steps", "seconds", "train_loss", "val_perplexity", "vocab_size"}
+    assert set(out) == {"steps", "seconds", "train_loss", "val_perplexity", "vocab_size", "saved"}
+    assert out["saved"] == str(tmp_path / "lm.npz")
     assert out["steps"] == 20 and out["val_perplexity"] < out["vocab_size"]
     assert (tmp_path / "lm.npz").is_file()
