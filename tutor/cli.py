@@ -23,7 +23,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _usage_error(message: str) -> int:
-    print(f"genai-tutor: error: {message}", file=sys.stderr)
+    from content.safe import visible
+
+    print(visible(f"genai-tutor: error: {message}"), file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -60,35 +62,48 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Check a course folder. Every string printed passes the sanitising gate: the point
+    of `validate` is to vet a course someone else wrote, so its own messages must not
+    carry that course's escape sequences to the terminal."""
     from pathlib import Path
 
     from content import load_course, missing_glossary_terms
+    from content.safe import visible
 
     if args.path is not None and not Path(args.path, "course.toml").is_file():
-        return _usage_error(f"'{args.path}' is not a course folder (it has no course.toml)")
+        message = f"'{args.path}' is not a course folder (it has no course.toml)"
+        if args.json:
+            print(json.dumps({"error": message}, indent=2))
+            return EXIT_USAGE
+        return _usage_error(visible(message))
     course = load_course(args.path)
     uncovered = course.uncovered_concepts()
     missing_terms = missing_glossary_terms(course)
+    errors = course.errors
     if args.json:
+        # json.dumps escapes every control character (ensure_ascii), so no raw ESC.
         print(json.dumps({
             "lessons": len(course.lessons),
             "cards": len(course.cards),
             "questions": len(course.questions),
             "glossary": len(course.glossary),
-            "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in course.problems],
+            "problems": [{"file": p.file, "line": p.line, "message": p.message, "severity": p.severity}
+                         for p in course.problems],
             "uncovered_concepts": uncovered,
             "missing_glossary_terms": missing_terms,
         }, indent=2))
     else:
         for problem in course.problems:
-            print(problem)
+            print(visible(problem))
+        warnings = len(course.problems) - len(errors)
         print(f"{len(course.lessons)} lessons, {len(course.cards)} cards, {len(course.questions)} questions, "
-              f"{len(course.glossary)} glossary terms; {len(course.problems)} problems")
+              f"{len(course.glossary)} glossary terms; {len(errors)} problems"
+              + (f", {warnings} warnings" if warnings else ""))
         if uncovered:
-            print(f"concepts not yet both explained and tested: {', '.join(uncovered)}")
+            print(visible(f"concepts not yet both explained and tested: {', '.join(uncovered)}"))
         if missing_terms:
-            print(f"syllabus glossary terms without an entry: {', '.join(missing_terms)}")
-    return 1 if course.problems else 0
+            print(visible(f"syllabus glossary terms without an entry: {', '.join(missing_terms)}"))
+    return 1 if errors else 0
 
 
 # ------------------------------------------------------------------ headless labs
