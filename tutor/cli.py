@@ -33,10 +33,22 @@ def _usage_error(message: str) -> int:
 
 
 def _run_app(start: tuple[str, str] | None = None) -> int:
-    from tutor.app import TutorApp
+    """Run the tutor. Exit 0 after a quit; 1 with one line on stderr when the progress
+    file cannot be used (StoreError) or after a crash (the report's path is printed)."""
+    from content.safe import visible
+    from quizzes.store import StoreError
+    from tutor.app import TutorApp, crash_message, write_crash_report
 
-    TutorApp(start=start).run()
-    return 0
+    try:
+        app = TutorApp(start=start)
+        app.run()
+    except StoreError as error:
+        print(visible(f"genai-tutor: {error}"), file=sys.stderr)
+        return 1
+    except Exception as error:  # anything else: a short line and a report, never a traceback
+        print(crash_message(error, write_crash_report(error)), file=sys.stderr)
+        return 1
+    return 1 if app.return_code else 0
 
 
 def _check_lesson_id(lesson_id: str) -> str | None:

@@ -10,7 +10,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from rich.text import Text
+
+from content.safe import visible
 from quizzes import stats
+from tutor.storeguard import guarded
 
 
 class ProgressScreen(Screen):
@@ -24,6 +28,7 @@ class ProgressScreen(Screen):
             yield DataTable(id="per-lesson", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
+    @guarded
     def on_mount(self) -> None:
         self.title = "Progress"
         course, store = self.app.course, self.app.store
@@ -45,6 +50,7 @@ class ProgressScreen(Screen):
         for lesson in course.lessons:
             progress = per_lesson[lesson.id]
             best = f"{progress.best_score[0]}/{progress.best_score[1]}" if progress.best_score else "–"
-            table.add_row(lesson.id, lesson.title[:34], "✓" if progress.read else "·",
+            # Text, not str: DataTable reads a str cell as markup.
+            table.add_row(Text(visible(lesson.id)), Text(visible(lesson.title)[:34]), "✓" if progress.read else "·",
                           f"{progress.cards_seen}/{progress.cards_total}", best)
         table.focus()

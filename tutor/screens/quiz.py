@@ -10,7 +10,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from content import Question
+from content.safe import plain
 from quizzes.session import QuizSession
+from quizzes.store import StoreError
+from tutor.storeguard import guarded, notify_store_error
 from tutor.widgets.choices import ChoiceList
 
 KIND_HINTS = {
@@ -57,8 +60,13 @@ class QuizScreen(Screen):
 
     async def on_mount(self) -> None:
         self.title = self.quiz_title
-        self.session = QuizSession(self.questions, self.app.store, kind=self.kind,
-                                   seed=int(self.app.now().timestamp()), now_fn=self.app.now)
+        try:
+            self.session = QuizSession(self.questions, self.app.store, kind=self.kind,
+                                       seed=int(self.app.now().timestamp()), now_fn=self.app.now)
+        except StoreError as error:  # the attempt could not be saved: no quiz to show
+            notify_store_error(self.app, error)
+            self.app.pop_screen()
+            return
         await self.show_question()
 
     # ------------------------------------------------------------------ showing
@@ -69,8 +77,8 @@ class QuizScreen(Screen):
         self.answered = False
         self.sub_title = f"Question {session.index + 1} of {len(session.questions)}"
         self.query_one("#q-meta", Static).update(
-            f"[dim]{question.lesson_id} · {KIND_HINTS[question.kind]}[/]")
-        self.query_one("#q-prompt", Static).update(question.prompt)
+            f"[dim]{plain(question.lesson_id)} · {KIND_HINTS[question.kind]}[/]")
+        self.query_one("#q-prompt", Static).update(plain(question.prompt))
         feedback = self.query_one("#q-feedback", Static)
         feedback.update("")
         feedback.display = False
@@ -110,6 +118,7 @@ class QuizScreen(Screen):
         if not self.answered and self.session.current.kind == "truefalse":
             self._answer(value)
 
+    @guarded
     def _answer(self, response: object) -> None:
         if self.answered:
             return
@@ -117,9 +126,9 @@ class QuizScreen(Screen):
         result = self.session.answer(response)
         self.answered = True
         self._mark(question, response, result.correct)
-        mark = "[b green]✓ Right.[/]" if result.correct else f"[b red]✗ Not quite.[/] The answer: {result.expected}"
+        mark = "[b green]✓ Right.[/]" if result.correct else f"[b red]✗ Not quite.[/] The answer: {plain(result.expected)}"
         feedback = self.query_one("#q-feedback", Static)
-        feedback.update(f"{mark}\n\n{question.explanation}")
+        feedback.update(f"{mark}\n\n{plain(question.explanation)}")
         feedback.display = True
         feedback.set_class(result.correct, "-right")
         feedback.set_class(not result.correct, "-wrong")
@@ -174,10 +183,10 @@ class QuizScreen(Screen):
         if self.kind == "exam":
             lines.append("")
             for lesson_id, (good, count) in session.per_lesson_scores().items():
-                lines.append(f"  {lesson_id}  {'✓' if good == count else '·'} {good}/{count}")
+                lines.append(f"  {plain(lesson_id)}  {'✓' if good == count else '·'} {good}/{count}")
         missed = session.missed()
         if missed:
-            lines.append(f"\nYou missed {len(missed)}: " + ", ".join(q.id for q in missed))
+            lines.append(f"\nYou missed {len(missed)}: " + plain(", ".join(q.id for q in missed)))
         else:
             lines.append("\nNothing missed. Well done.")
         self.query_one("#q-meta", Static).update("")
@@ -191,6 +200,7 @@ class QuizScreen(Screen):
         (self.query_one("#retry", Button) if missed else done).focus()
         self.answered = False
 
+    @guarded
     async def action_retry(self) -> None:
         if self.session is None or not self.session.finished or not self.session.missed():
             return

@@ -10,7 +10,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from quizzes.scheduler import RATING_NAMES, StudyScheduler
+from content.safe import plain
 from quizzes.session import ReviewSession
+from quizzes.store import StoreError
+from tutor.storeguard import guarded, notify_store_error
 
 
 class ReviewScreen(Screen):
@@ -47,9 +50,15 @@ class ReviewScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = "Review"
-        self.session = ReviewSession(self.app.course.cards, self.app.store, self.scheduler, now_fn=self.app.now)
+        try:
+            self.session = ReviewSession(self.app.course.cards, self.app.store, self.scheduler, now_fn=self.app.now)
+        except StoreError as error:  # the saved card states cannot be read: nothing to review
+            notify_store_error(self.app, error)
+            self.app.pop_screen()
+            return
         self.show_card()
 
+    @guarded
     def show_card(self) -> None:
         session = self.session
         card = session.current
@@ -60,10 +69,10 @@ class ReviewScreen(Screen):
         summary.display = False
         self.sub_title = f"{session.summary().reviewed} done · {session.remaining} to go"
         kind = "new card" if session.is_new() else "review"
-        self.query_one("#card-meta", Static).update(f"[dim]{card.lesson_id} · {kind}[/]")
-        self.query_one("#card-front", Static).update(card.front)
+        self.query_one("#card-meta", Static).update(f"[dim]{plain(card.lesson_id)} · {kind}[/]")
+        self.query_one("#card-front", Static).update(plain(card.front))
         back = self.query_one("#card-back", Static)
-        back.update(card.back)
+        back.update(plain(card.back))
         back.display = session.revealed
         self.query_one("#card-front").display = True
         self.query_one("#reveal", Button).display = not session.revealed
@@ -104,6 +113,7 @@ class ReviewScreen(Screen):
         elif event.button.id and event.button.id.startswith("grade-"):
             self.action_grade(int(event.button.id[-1]))
 
+    @guarded
     def action_space(self) -> None:
         if self.session.current is None:
             return
@@ -113,12 +123,14 @@ class ReviewScreen(Screen):
             self.session.reveal()
             self.show_card()
 
+    @guarded
     def action_grade(self, rating: int) -> None:
         if self.session.current is None or not self.session.revealed:
             return
         self.session.grade(rating)
         self.show_card()
 
+    @guarded
     def action_undo(self) -> None:
         if self.session.undo() is not None:
             self.show_card()
