@@ -48,9 +48,16 @@ class WeightsError(Exception):
     """A weights file is missing, unreadable or does not fit the model that asked for it."""
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """A value read from a weights file, safe to put in a message: control characters
+    (ESC, ...) written as escapes, and cut to `limit` characters."""
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def unusable(path: str | Path, reason: str) -> WeightsError:
     """The one wording every check uses, so a lab can show it as it is."""
-    return WeightsError(f"the weights in {Path(path).name} are unusable because {reason}")
+    return WeightsError(f"the weights in {shown(Path(path).name)} are unusable because {shown(reason, 300)}")
 
 
 def checksum(arrays: dict[str, np.ndarray]) -> str:
@@ -160,9 +167,9 @@ def load(path: str | Path, model: str, version: int,
     if not isinstance(meta, dict):
         raise unusable(path, "its metadata is not a record of named values")
     if meta.get("model") != model:
-        raise WeightsError(f"{path.name} holds a '{meta.get('model')}' model, not '{model}'")
+        raise WeightsError(f"{path.name} holds a '{shown(meta.get('model'))}' model, not '{model}'")
     if meta.get("version") != version:
-        raise WeightsError(f"{path.name} is format version {meta.get('version')}; this version of the "
+        raise WeightsError(f"{path.name} is format version {shown(meta.get('version'))}; this version of the "
                            f"tutor needs version {version} (retrain with 'genai-tutor train')")
     if meta.get("checksum") != checksum(arrays):
         raise WeightsError(f"{path.name} is damaged (its checksum does not match)")

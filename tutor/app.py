@@ -81,8 +81,9 @@ class TutorApp(App):
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         super().__init__()
-        self.course = course if course is not None else load_course()
+        # The store first: a progress file that cannot be used stops start-up at once.
         self.store = store if store is not None else Store.open()
+        self.course = course if course is not None else load_course()
         self.now = now
         self._start = start
         self.animation_level = "none"

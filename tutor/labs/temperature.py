@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
+from content.safe import plain
 from tutor.labs.base import Knob, KnobPanel, LabScreen
 from tutor.widgets.bars import ProbabilityBars
 
@@ -146,7 +147,7 @@ class TemperatureLab(LabScreen):
                 self.model, _ = lm.LanguageModel.load(WEIGHTS)
                 return
             except WeightsError as exc:
-                self.weights_error = str(exc)      # shown as a notification by draw()
+                self.weights_error = plain(str(exc))  # shown as a notification (markup) by draw()
                 self.notice = "No usable weights: untrained model. Space trains it."
                 self.knob("model").index = 1       # the panel is redrawn by draw()
         self.model = lm.build(lm.read_corpus(CORPUS), lm.LMConfig(seed=self.seed))
