@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
-from rich.text import Text
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -86,6 +85,7 @@ class TutorApp(App):
         self.course = course if course is not None else load_course()
         self.now = now
         self._start = start
+        self.crash_line: str | None = None
         self.animation_level = "none"
 
     # ------------------------------------------------------------------ lifecycle
@@ -113,12 +113,12 @@ class TutorApp(App):
 
     def _fatal_error(self) -> None:
         """An unhandled exception: instead of a traceback on the learner's terminal, one
-        line saying where the full report was written; the exit code is 1 (Textual sets
+        line saying where the full report was written (`crash_line`, printed to stderr by
+        the CLI once the terminal is restored); the exit code is 1 (Textual sets
         return_code before calling this)."""
         error = self._exception or RuntimeError("unknown error")
-        self.crash_report = write_crash_report(error)
+        self.crash_line = crash_message(error, write_crash_report(error))
         self.bell()
-        self._exit_renderables.append(Text(crash_message(error, self.crash_report)))
         self._close_messages_no_wait()
 
     def on_resize(self, event: events.Resize) -> None:

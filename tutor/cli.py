@@ -48,6 +48,8 @@ def _run_app(start: tuple[str, str] | None = None) -> int:
     except Exception as error:  # anything else: a short line and a report, never a traceback
         print(crash_message(error, write_crash_report(error)), file=sys.stderr)
         return 1
+    if app.crash_line is not None:
+        print(app.crash_line, file=sys.stderr)
     return 1 if app.return_code else 0
 
 
