@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
-
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.content.test_loader import CARDS, COURSE, GLOSSARY, GOOD_QUESTION, LESSON, make_course
+from tests.content.test_loader import (
+    CARDS,
+    COURSE,
+    GLOSSARY,
+    GOOD_QUESTION,
+    LESSON,
+    make_course,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SURFACES = ["course", "title", "body", "front", "back", "prompt", "choice", "explain", "term", "define"]

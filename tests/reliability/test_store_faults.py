@@ -173,8 +173,8 @@ def test_too_new_schema_is_refused_naming_the_version(tutor_home):
 @pytest.mark.parametrize("sql", [
     "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('mine')",
     "CREATE TABLE schema_version (version TEXT); INSERT INTO schema_version VALUES ('1.0.3')",
-    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL); "
-    "INSERT INTO schema_version VALUES (1, 'x'); CREATE TABLE other (x)",
+    ("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL); "
+     "INSERT INTO schema_version VALUES (1, 'x'); CREATE TABLE other (x)"),
 ], ids=["other-tables", "text-schema-version", "missing-our-tables"])
 def test_a_foreign_database_is_refused_not_adopted(tutor_home, sql):
     path = tutor_home / "progress.db"
@@ -231,7 +231,7 @@ def test_undo_is_refused_when_another_session_graded_the_card_since(tutor_home):
 def _start(home: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "GENAI_TUTOR_HOME": home}
     return subprocess.run([sys.executable, "-m", "tutor"], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+                          text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
 
 
 def _path_cases(base: Path) -> dict[str, tuple[str, str]]:
@@ -299,5 +299,5 @@ def test_a_path_problem_exits_1_from_a_real_process(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     done = _start(str(tmp_path / "a-file"))
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines() == [
-        f"genai-tutor: the data folder {tmp_path / 'a-file'} is a file, not a folder (check GENAI_TUTOR_HOME)"]
+    expected = f"genai-tutor: the data folder {tmp_path / 'a-file'} is a file, not a folder (check GENAI_TUTOR_HOME)"
+    assert done.stderr.strip().splitlines() == [expected]

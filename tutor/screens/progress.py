@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import timezone
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-
-from rich.text import Text
 
 from content.safe import visible
 from quizzes import stats

@@ -9,8 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from quizzes.scheduler import RATING_NAMES, StudyScheduler
 from content.safe import plain
+from quizzes.scheduler import RATING_NAMES, StudyScheduler
 from quizzes.session import ReviewSession
 from quizzes.store import StoreError
 from tutor.storeguard import guarded, notify_store_error
