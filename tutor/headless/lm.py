@@ -25,7 +25,9 @@ def train_lm(args: argparse.Namespace) -> int:
     result = lm.train_headless(CORPUS, steps=args.steps, seed=args.seed, out=out, progress=progress)
     emit(result, args.json)
     if out is not None and not args.json:
-        print(f"saved: {out}")
+        from content.safe import visible
+
+        print(visible(f"saved: {out}"))
     return 0
 
 
