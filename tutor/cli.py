@@ -19,7 +19,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (with the valid choices) and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        from content.safe import visible  # the message quotes what was typed
+
+        self.exit(EXIT_USAGE, visible(f"{self.prog}: error: {message}") + "\n")
 
 
 def _usage_error(message: str) -> int:
