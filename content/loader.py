@@ -7,10 +7,13 @@ loads. `genai-tutor validate` prints those problems; the app shows a notice and 
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 
+from content.safe import has_control, visible
 from content.schema import (
     QUESTION_KINDS,
     Card,
@@ -26,8 +29,28 @@ from content.schema import (
 )
 
 DEFAULT_ROOT = Path(__file__).resolve().parent
+# A content file larger than this is a problem, not a hang: the longest real lesson is
+# under 10 KB, and a 50 MB one took 2.7 GB of memory and never rendered.
+MAX_FILE_BYTES = 1_000_000
 _LAB_OPEN = re.compile(r"^:::\s*lab\s+(\S+)\s*$")
 _LAB_CLOSE = re.compile(r"^:::\s*$")
+
+# The keys each kind of table may hold; anything else is reported as a warning (a typo
+# such as "explaination" would otherwise be silently ignored).
+KNOWN_KEYS = {
+    "course": {"title", "lessons", "labs", "exam"},
+    "exam": {"per_lesson"},
+    "syllabus": {"glossary_terms", "lesson"},
+    "syllabus lesson": {"id", "title", "concepts"},
+    "glossary": {"term"},
+    "term": {"id", "term", "aliases", "definition"},
+    "front matter": {"id", "title", "minutes", "concepts", "labs", "terms"},
+    "cards": {"card"},
+    "card": {"id", "front", "back", "concepts"},
+    "quiz": {"question"},
+    "question": {"id", "kind", "prompt", "choices", "answer", "answers", "explanation", "concepts",
+                 "applies"},
+}
 
 
 class _Reporter:
@@ -37,32 +60,107 @@ class _Reporter:
         self.root = root
         self.problems: list[Problem] = []
 
-    def add(self, path: Path, line: int, message: str) -> None:
+    def add(self, path: Path, line: int, message: str, severity: str = "error") -> None:
         try:
             shown = path.relative_to(self.root.parent)
         except ValueError:
             shown = path
-        self.problems.append(Problem(str(shown), line, message))
+        self.problems.append(Problem(visible(shown), line, visible(message), severity))
+
+    def warn(self, path: Path, line: int, message: str) -> None:
+        self.add(path, line, message, "warning")
+
+
+def read_text(path: Path, report: _Reporter, missing: str = "file is missing") -> str | None:
+    """The UTF-8 text of a content file, or None after reporting why it cannot be used.
+
+    Only regular files are opened (a FIFO would block and a device never ends), and at
+    most MAX_FILE_BYTES are read."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        report.add(path, 0, missing)
+        return None
+    except OSError as exc:
+        report.add(path, 0, f"cannot read the file ({exc.strerror or exc})")
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        report.add(path, 0, "is not a regular file (a folder, FIFO or device); it was not read")
+        return None
+    if info.st_size > MAX_FILE_BYTES:
+        report.add(path, 0, f"is {info.st_size:,} bytes; a content file may be at most {MAX_FILE_BYTES:,}")
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # swapped since the stat
+                report.add(path, 0, "is not a regular file; it was not read")
+                return None
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        report.add(path, 0, f"cannot read the file ({exc.strerror or exc})")
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        report.add(path, 0, f"is over {MAX_FILE_BYTES:,} bytes, the most a content file may hold")
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        report.add(path, line, f"is not valid UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8")
+        return None
+
+
+def _parse_toml(text: str, path: Path, report: _Reporter, first_line: int = 1,
+                what: str = "broken TOML") -> dict | None:
+    """tomllib.loads, reporting (not raising) a syntax error or nesting too deep to parse."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = int(match.group(1)) + first_line - 1 if match else first_line
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        report.add(path, line, f"{what}: {reason}")
+    except RecursionError:
+        report.add(path, first_line, f"{what}: arrays or tables are nested too deeply to read")
+    return None
 
 
 def _read_toml(path: Path, report: _Reporter) -> tuple[dict | None, list[str]]:
     """Parse a TOML file; on failure report the line tomllib names and return None."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        report.add(path, 0, "file is missing")
+    text = read_text(path, report)
+    if text is None:
         return None, []
-    except (OSError, UnicodeDecodeError) as exc:
-        report.add(path, 0, f"cannot read the file ({exc})")
-        return None, []
-    try:
-        return tomllib.loads(text), text.splitlines()
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else 0
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        report.add(path, line, f"broken TOML: {reason}")
-        return None, []
+    return _parse_toml(text, path, report), text.splitlines()
+
+
+def _unknown_keys(table: dict, kind: str, path: Path, line: int, report: _Reporter) -> None:
+    extra = sorted(str(k) for k in table if k not in KNOWN_KEYS[kind])
+    if extra:
+        report.warn(path, line, f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
+                    f"in the {kind} (known: {', '.join(sorted(KNOWN_KEYS[kind]))}); ignored")
+
+
+def _tables(data: dict, key: str, path: Path, report: _Reporter) -> list[tuple[int, dict | None]]:
+    """The ``[[key]]`` array of tables as (index, table or None for a non-table item)."""
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        report.add(path, 0, f"'{key}' must be written as [[{key}]] tables, one per item "
+                   f"(found {type(value).__name__})")
+        return []
+    return [(n, item if isinstance(item, dict) else None) for n, item in enumerate(value)]
+
+
+def _text(value: object, path: Path, line: int, report: _Reporter) -> object:
+    """A string with any control characters reported and shown as escapes; others unchanged.
+
+    Control characters (ESC above all) in course text could drive the learner's terminal;
+    they are a problem for `validate` and are never passed on raw."""
+    if isinstance(value, str) and has_control(value):
+        char = next(c for c in value if has_control(c))
+        report.add(path, line, f"text holds a control character ({visible(char)}); it is shown as an escape")
+        return visible(value)
+    return value
 
 
 def _table_lines(lines: list[str], header: str) -> list[int]:
@@ -119,14 +217,34 @@ def body_parts(body: str) -> list[str | LabBlock]:
 # ---------------------------------------------------------------------------- syllabus
 
 
+def _is_id(value: object) -> bool:
+    """An id is a non-empty string without control characters (it is stored and shown)."""
+    return isinstance(value, str) and bool(value.strip()) and not has_control(value)
+
+
 def load_syllabus(root: Path, report: _Reporter) -> Syllabus:
-    data, _ = _read_toml(root / "syllabus.toml", report)
+    path = root / "syllabus.toml"
+    data, lines = _read_toml(path, report)
     data = data or {}
-    lessons = tuple(
-        SyllabusLesson(str(item.get("id", "")), str(item.get("title", "")), tuple(item.get("concepts", ())))
-        for item in data.get("lesson", [])
-    )
-    return Syllabus(lessons, tuple(data.get("glossary_terms", ())))
+    _unknown_keys(data, "syllabus", path, 1, report)
+    starts = _table_lines(lines, "lesson")
+    lessons = []
+    for n, item in _tables(data, "lesson", path, report):
+        line = starts[n] if n < len(starts) else 0
+        if item is None:
+            report.add(path, line, "a syllabus lesson must be a table")
+            continue
+        _unknown_keys(item, "syllabus lesson", path, line, report)
+        concepts = _strings(item.get("concepts"))
+        if concepts is None or not all(_is_id(c) for c in concepts):
+            report.add(path, line, "concepts of a syllabus lesson must be a list of concept ids")
+            concepts = ()
+        lessons.append(SyllabusLesson(visible(item.get("id", "")), visible(item.get("title", "")), concepts))
+    terms = _strings(data.get("glossary_terms"))
+    if terms is None:
+        report.add(path, _key_line(lines, 0, "glossary_terms"), "glossary_terms must be a list of strings")
+        terms = ()
+    return Syllabus(tuple(lessons), tuple(visible(t) for t in terms))
 
 
 # ---------------------------------------------------------------------------- glossary
@@ -134,33 +252,44 @@ def load_syllabus(root: Path, report: _Reporter) -> Syllabus:
 
 def load_glossary(root: Path, report: _Reporter) -> tuple[GlossaryEntry, ...]:
     path = root / "glossary.toml"
-    if not path.exists():
+    if not os.path.lexists(path):
         return ()
     data, lines = _read_toml(path, report)
     if data is None:
         return ()
+    _unknown_keys(data, "glossary", path, 1, report)
     starts = _table_lines(lines, "term")
     entries: list[GlossaryEntry] = []
     seen: set[str] = set()
-    for n, item in enumerate(data.get("term", [])):
+    for n, item in _tables(data, "term", path, report):
         line = starts[n] if n < len(starts) else 0
-        tid, term, definition = item.get("id"), item.get("term"), item.get("definition")
-        aliases = _strings(item.get("aliases"))
-        if not isinstance(tid, str) or not tid:
+        if item is None:
+            report.add(path, line, "a glossary entry must be a [[term]] table")
+            continue
+        _unknown_keys(item, "term", path, line, report)
+        tid = item.get("id")
+        if not _is_id(tid):
             report.add(path, line, "glossary entry has no id")
             continue
+        term = _text(item.get("term"), path, _key_line(lines, line, "term"), report)
+        definition = _text(item.get("definition"), path, _key_line(lines, line, "definition"), report)
+        aliases = _strings(item.get("aliases"))
+        ok = True
         if tid in seen:
             report.add(path, line, f"duplicate glossary id '{tid}'")
-            continue
+            ok = False
         if not isinstance(term, str) or not term.strip():
             report.add(path, line, f"glossary entry '{tid}' has no term")
-            continue
+            ok = False
         if not isinstance(definition, str) or not definition.strip():
             report.add(path, line, f"glossary entry '{tid}' has no definition")
-            continue
+            ok = False
         if aliases is None:
             report.add(path, _key_line(lines, line, "aliases"), f"aliases of '{tid}' must be a list of strings")
+            ok = False
+        if not ok:
             continue
+        aliases = tuple(_text(a, path, _key_line(lines, line, "aliases"), report) for a in aliases)
         seen.add(tid)
         entries.append(GlossaryEntry(tid, term.strip(), definition.strip(), aliases))
     return tuple(entries)
@@ -180,13 +309,8 @@ def _front_matter(path: Path, text: str, report: _Reporter) -> tuple[dict | None
     except StopIteration:
         report.add(path, 1, "front matter is not closed with a +++ line")
         return None, "", 0
-    try:
-        meta = tomllib.loads("\n".join(lines[1:end]))
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) + 1 if match else 1
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        report.add(path, line, f"broken TOML in front matter: {reason}")
+    meta = _parse_toml("\n".join(lines[1:end]), path, report, 2, "broken TOML in front matter")
+    if meta is None:
         return None, "", 0
     return meta, "\n".join(lines[end + 1 :]), end + 2
 
@@ -196,26 +320,36 @@ def _check_concepts(items, known: set[str], path, line, what, report) -> tuple[s
     if concepts is None:
         report.add(path, line, f"concepts of {what} must be a list of concept ids")
         return None
-    for concept in concepts:
-        if concept not in known:
-            report.add(path, line, f"unknown concept id '{concept}' in {what}")
-            return None
-    return concepts
+    bad = [c for c in concepts if c not in known]
+    for concept in bad:
+        report.add(path, line, f"unknown concept id '{concept}' in {what}")
+    return None if bad else concepts
+
+
+def _clean_body(body: str, body_line: int, path: Path, report: _Reporter) -> str:
+    """The lesson body with control characters reported (at their line) and made visible."""
+    if not has_control(body):
+        return body
+    for i, line in enumerate(body.splitlines()):
+        if has_control(line):
+            _text(line, path, body_line + i, report)
+            break
+    return visible(body)
 
 
 def _load_lesson(folder: Path, ctx: dict, report: _Reporter) -> Lesson | None:
     path = folder / "lesson.md"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        report.add(path, 0, "lesson.md is missing")
+    text = read_text(path, report, "lesson.md is missing")
+    if text is None:
         return None
     meta, body, body_line = _front_matter(path, text, report)
     if meta is None:
         return None
     mlines = text.splitlines()
-    lid, title, minutes = meta.get("id"), meta.get("title"), meta.get("minutes", 10)
-    if not isinstance(lid, str) or not lid:
+    _unknown_keys(meta, "front matter", path, 1, report)
+    lid, minutes = meta.get("id"), meta.get("minutes", 10)
+    title = _text(meta.get("title"), path, _key_line(mlines, 1, "title"), report)
+    if not _is_id(lid):
         report.add(path, 1, "lesson has no id in its front matter")
         return None
     if lid in ctx["ids"]:
@@ -224,21 +358,28 @@ def _load_lesson(folder: Path, ctx: dict, report: _Reporter) -> Lesson | None:
     if not isinstance(title, str) or not title.strip():
         report.add(path, _key_line(mlines, 1, "title"), f"lesson '{lid}' has no title")
         return None
-    if not isinstance(minutes, int) or minutes <= 0:
-        report.add(path, _key_line(mlines, 1, "minutes"), "minutes must be a positive whole number")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 < minutes <= 600:
+        report.add(path, _key_line(mlines, 1, "minutes"), "minutes must be a whole number from 1 to 600")
         minutes = 10
     concepts = _check_concepts(meta.get("concepts"), ctx["concepts"], path, _key_line(mlines, 1, "concepts"),
                                f"lesson '{lid}'", report) or ()
-    labs = _strings(meta.get("labs")) or ()
+    labs = _strings(meta.get("labs"))
+    if labs is None:
+        report.add(path, _key_line(mlines, 1, "labs"), "labs must be a list of lab ids")
+        labs = ()
     for lab in labs:
         if lab not in ctx["labs"]:
             report.add(path, _key_line(mlines, 1, "labs"), f"unknown lab id '{lab}' (known: {', '.join(sorted(ctx['labs']))})")
     labs = tuple(lab for lab in labs if lab in ctx["labs"])
-    terms = _strings(meta.get("terms")) or ()
+    terms = _strings(meta.get("terms"))
+    if terms is None:
+        report.add(path, _key_line(mlines, 1, "terms"), "terms must be a list of glossary ids")
+        terms = ()
     for term in terms:
         if term not in ctx["glossary"]:
             report.add(path, _key_line(mlines, 1, "terms"), f"unknown glossary id '{term}'")
     terms = tuple(t for t in terms if t in ctx["glossary"])
+    body = _clean_body(body, body_line, path, report)
     blocks = []
     open_line = None
     for i, line in enumerate(body.splitlines()):
@@ -263,128 +404,162 @@ def _load_lesson(folder: Path, ctx: dict, report: _Reporter) -> Lesson | None:
 
 
 def _load_cards(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tuple[Card, ...]:
-    if not path.exists():
+    if not os.path.lexists(path):
         return ()
     data, lines = _read_toml(path, report)
     if data is None:
         return ()
+    _unknown_keys(data, "cards", path, 1, report)
     starts = _table_lines(lines, "card")
     cards = []
-    for n, item in enumerate(data.get("card", [])):
+    for n, item in _tables(data, "card", path, report):
         line = starts[n] if n < len(starts) else 0
+        if item is None:
+            report.add(path, line, "a card must be a [[card]] table")
+            continue
+        _unknown_keys(item, "card", path, line, report)
         cid = item.get("id")
-        if not isinstance(cid, str) or not cid:
+        if not _is_id(cid):
             report.add(path, line, "card has no id")
             continue
+        ok = True
         if cid in ctx["ids"]:
             report.add(path, _key_line(lines, line, "id"), f"duplicate id '{cid}'")
-            continue
-        front, back = item.get("front"), item.get("back")
+            ok = False
+        front = _text(item.get("front"), path, _key_line(lines, line, "front"), report)
+        back = _text(item.get("back"), path, _key_line(lines, line, "back"), report)
         if not isinstance(front, str) or not front.strip():
             report.add(path, line, f"card '{cid}' has no front")
-            continue
+            ok = False
         if not isinstance(back, str) or not back.strip():
             report.add(path, line, f"card '{cid}' has no back")
-            continue
+            ok = False
         concepts = _check_concepts(item.get("concepts"), ctx["concepts"], path, _key_line(lines, line, "concepts"),
                                    f"card '{cid}'", report)
-        if concepts is None:
+        if concepts is None or not ok:
             continue
         ctx["ids"].add(cid)
         cards.append(Card(cid, lesson_id, front.strip(), back.strip(), concepts))
     return tuple(cards)
 
 
-def _check_question(item: dict, qid: str, where, report) -> dict | None:
-    """Check one question's kind-specific fields; return the fields for `Question` or None."""
-    path, lines, line = where
-    kind = item.get("kind")
-    at = lambda key: _key_line(lines, line, key)  # noqa: E731 - a short local helper reads best here
-    if kind not in QUESTION_KINDS:
-        report.add(path, at("kind"), f"unknown kind '{kind}' in question '{qid}' (use one of: {', '.join(QUESTION_KINDS)})")
-        return None
-    prompt, explanation = item.get("prompt"), item.get("explanation")
-    if not isinstance(prompt, str) or not prompt.strip():
-        report.add(path, line, f"question '{qid}' has no prompt")
-        return None
-    if not isinstance(explanation, str) or not explanation.strip():
-        report.add(path, line, f"question '{qid}' is missing its explanation")
-        return None
-    fields: dict = {"kind": kind, "prompt": prompt.strip(), "explanation": explanation.strip()}
+def _check_choices(item: dict, qid: str, kind: str, at, path, report) -> tuple[str, ...] | None:
     choices = _strings(item.get("choices"))
-    if kind in ("single", "multi", "order"):
-        low = 2 if kind == "single" else 3
-        if not choices or not low <= len(choices) <= 6:
-            report.add(path, at("choices"), f"question '{qid}' ({kind}) needs {low} to 6 choices")
-            return None
-        if len(set(choices)) != len(choices):
-            report.add(path, at("choices"), f"question '{qid}' repeats a choice")
-            return None
-        fields["choices"] = choices
+    low = 2 if kind == "single" else 3
+    if not choices or not low <= len(choices) <= 6:
+        report.add(path, at("choices"), f"question '{qid}' ({kind}) needs {low} to 6 choices")
+        return None
+    if len(set(choices)) != len(choices):
+        report.add(path, at("choices"), f"question '{qid}' repeats a choice")
+        return None
+    return tuple(_text(c, path, at("choices"), report) for c in choices)
+
+
+def _check_answer(item: dict, qid: str, kind: str, choices, at, path, report) -> dict | None:
+    """The kind-specific answer fields, or None after reporting what is wrong."""
     if kind == "single":
         answer = item.get("answer")
-        if not isinstance(answer, int) or isinstance(answer, bool) or not 0 <= answer < len(choices):
+        if choices is not None and (not isinstance(answer, int) or isinstance(answer, bool)
+                                    or not 0 <= answer < len(choices)):
             report.add(path, at("answer"), f"answer index {answer!r} is out of range for question '{qid}' "
                        f"(choices are numbered 0 to {len(choices) - 1})")
             return None
-        fields["answer"] = answer
-    elif kind == "multi":
+        return {"answer": answer}
+    if kind == "multi":
         answers = item.get("answers")
         if (not isinstance(answers, list) or not answers
                 or not all(isinstance(a, int) and not isinstance(a, bool) for a in answers)):
             report.add(path, at("answers"), f"question '{qid}' (multi) needs answers = a list of choice indices")
+            return None
+        if choices is None:
             return None
         bad = [a for a in answers if not 0 <= a < len(choices)]
         if bad or len(set(answers)) != len(answers):
             report.add(path, at("answers"), f"answer index {bad[0] if bad else answers} is out of range or repeated "
                        f"in question '{qid}' (choices are numbered 0 to {len(choices) - 1})")
             return None
-        fields["answers"] = tuple(sorted(answers))
-    elif kind == "truefalse":
+        return {"answers": tuple(sorted(answers))}
+    if kind == "truefalse":
         answer = item.get("answer")
         if not isinstance(answer, bool):
             report.add(path, at("answer"), f"question '{qid}' (truefalse) needs answer = true or false")
             return None
-        fields["answer"] = answer
-    elif kind == "gap":
+        return {"answer": answer}
+    if kind == "gap":
         answers = _strings(item.get("answers"))
         if not answers or not all(a.strip() for a in answers):
             report.add(path, at("answers"), f"question '{qid}' (gap) needs answers = a list of accepted strings")
             return None
-        if "___" not in prompt:
-            report.add(path, at("prompt"), f"question '{qid}' (gap) must mark the gap with ___ in its prompt")
-            return None
-        fields["answers"] = answers
+        return {"answers": tuple(_text(a, path, at("answers"), report) for a in answers)}
+    return {}
+
+
+def _check_question(item: dict, qid: str, where, report) -> dict | None:
+    """Check one question's fields, reporting every problem; the fields for `Question` or None."""
+    path, lines, line = where
+    kind = item.get("kind")
+    at = lambda key: _key_line(lines, line, key)  # noqa: E731 - a short local helper reads best here
+    ok = True
+    prompt = _text(item.get("prompt"), path, at("prompt"), report)
+    explanation = _text(item.get("explanation"), path, at("explanation"), report)
+    if not isinstance(prompt, str) or not prompt.strip():
+        report.add(path, line, f"question '{qid}' has no prompt")
+        ok = False
+    if not isinstance(explanation, str) or not explanation.strip():
+        report.add(path, line, f"question '{qid}' is missing its explanation")
+        ok = False
+    if not isinstance(kind, str) or kind not in QUESTION_KINDS:
+        report.add(path, at("kind"), f"unknown kind '{kind}' in question '{qid}' (use one of: {', '.join(QUESTION_KINDS)})")
+        return None
+    if kind == "gap" and isinstance(prompt, str) and "___" not in prompt:
+        report.add(path, at("prompt"), f"question '{qid}' (gap) must mark the gap with ___ in its prompt")
+        ok = False
+    fields: dict = {"kind": kind}
+    choices = None
+    if kind in ("single", "multi", "order"):
+        choices = _check_choices(item, qid, kind, at, path, report)
+        ok = ok and choices is not None
+        fields["choices"] = choices
+    answer = _check_answer(item, qid, kind, choices, at, path, report)
+    if not ok or answer is None:
+        return None
+    fields.update(answer, prompt=prompt.strip(), explanation=explanation.strip())
     return fields
 
 
 def _load_questions(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tuple[Question, ...]:
-    if not path.exists():
+    if not os.path.lexists(path):
         return ()
     data, lines = _read_toml(path, report)
     if data is None:
         return ()
+    _unknown_keys(data, "quiz", path, 1, report)
     starts = _table_lines(lines, "question")
     questions = []
-    for n, item in enumerate(data.get("question", [])):
+    for n, item in _tables(data, "question", path, report):
         line = starts[n] if n < len(starts) else 0
+        if item is None:
+            report.add(path, line, "a question must be a [[question]] table")
+            continue
+        _unknown_keys(item, "question", path, line, report)
         qid = item.get("id")
-        if not isinstance(qid, str) or not qid:
+        if not _is_id(qid):
             report.add(path, line, "question has no id")
             continue
-        if qid in ctx["ids"]:
+        duplicate = qid in ctx["ids"]
+        if duplicate:
             report.add(path, _key_line(lines, line, "id"), f"duplicate id '{qid}'")
-            continue
         fields = _check_question(item, qid, (path, lines, line), report)
-        if fields is None:
-            continue
         concepts = _check_concepts(item.get("concepts"), ctx["concepts"], path, _key_line(lines, line, "concepts"),
                                    f"question '{qid}'", report)
-        if concepts is None:
+        applies = item.get("applies", False)
+        if not isinstance(applies, bool):
+            report.add(path, _key_line(lines, line, "applies"), f"applies of '{qid}' must be true or false")
+            continue
+        if duplicate or fields is None or concepts is None:
             continue
         ctx["ids"].add(qid)
-        questions.append(Question(id=qid, lesson_id=lesson_id, concepts=concepts,
-                                  applies=bool(item.get("applies", False)), **fields))
+        questions.append(Question(id=qid, lesson_id=lesson_id, concepts=concepts, applies=applies, **fields))
     return tuple(questions)
 
 
@@ -416,10 +591,8 @@ def load_reference(root: Path, report: _Reporter) -> tuple[ReferencePage, ...]:
     pages: list[ReferencePage] = []
     seen: set[str] = set()
     for path in sorted(folder.glob("*.md")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            report.add(path, 0, f"cannot read the file ({exc})")
+        text = read_text(path, report)       # regular files only, size-capped, UTF-8 checked
+        if text is None:
             continue
         meta, body, body_line = _front_matter(path, text, report)
         if meta is None:
@@ -451,14 +624,51 @@ def load_reference(root: Path, report: _Reporter) -> tuple[ReferencePage, ...]:
 # ---------------------------------------------------------------------------- course
 
 
+def _course_meta(root: Path, report: _Reporter) -> tuple[dict, list[str], list[str], dict[str, str], int]:
+    """course.toml checked: (meta, its lines, lesson folder names, labs, exam per lesson)."""
+    path = root / "course.toml"
+    meta, mlines = _read_toml(path, report)
+    meta = meta or {}
+    _unknown_keys(meta, "course", path, 1, report)
+    labs_table = meta.get("labs", {})
+    if not isinstance(labs_table, dict):
+        report.add(path, _key_line(mlines, 0, "labs"), "labs must be a [labs] table of id = \"title\"")
+        labs_table = {}
+    labs = {}
+    for key, value in labs_table.items():
+        if not isinstance(value, str) or not _is_id(key):
+            report.add(path, _key_line(mlines, 0, key), f"lab '{key}' must have a title string")
+            continue
+        labs[key] = str(_text(value, path, _key_line(mlines, 0, key), report))
+    slugs = _strings(meta.get("lessons"))
+    if slugs is None:
+        report.add(path, _key_line(mlines, 0, "lessons"), "lessons must be a list of lesson folder names")
+        slugs = ()
+    exam = meta.get("exam", {})
+    per_lesson = 3
+    if not isinstance(exam, dict):
+        report.add(path, _key_line(mlines, 0, "exam"), "exam must be an [exam] table")
+    else:
+        _unknown_keys(exam, "exam", path, _find_line(mlines, "[exam]"), report)
+        value = exam.get("per_lesson", 3)
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
+            per_lesson = value
+        else:
+            report.add(path, _key_line(mlines, 0, "per_lesson"), "exam per_lesson must be a whole number from 1 to 100")
+    return meta, mlines, list(slugs), labs, per_lesson
+
+
+def _safe_slug(slug: str) -> bool:
+    """A lesson folder is a plain name inside lessons/ (no path separators, no ..)."""
+    return bool(slug) and slug not in (".", "..") and "/" not in slug and "\\" not in slug and not has_control(slug)
+
+
 def load_course(root: Path | str | None = None) -> Course:
     """Load the whole course. Problems are collected in `course.problems`, never raised."""
     root = Path(root) if root is not None else DEFAULT_ROOT
     report = _Reporter(root)
     syllabus = load_syllabus(root, report)
-    meta, mlines = _read_toml(root / "course.toml", report)
-    meta = meta or {}
-    labs = {str(k): str(v) for k, v in meta.get("labs", {}).items()}
+    meta, mlines, slugs, labs, per_lesson = _course_meta(root, report)
     glossary = load_glossary(root, report)
     ctx = {
         "concepts": set(syllabus.concept_ids),
@@ -467,22 +677,32 @@ def load_course(root: Path | str | None = None) -> Course:
         "ids": set(),
     }
     lessons = []
-    for slug in meta.get("lessons", []):
-        folder = root / "lessons" / str(slug)
-        if not folder.is_dir():
-            report.add(root / "course.toml", _find_line(mlines, str(slug)), f"lesson folder '{slug}' does not exist")
+    for slug in slugs:
+        folder = root / "lessons" / slug
+        if not _safe_slug(slug) or not folder.is_dir():
+            report.add(root / "course.toml", _find_line(mlines, slug), f"lesson folder '{slug}' does not exist")
             continue
-        lesson = _load_lesson(folder, ctx, report)
+        try:
+            lesson = _load_lesson(folder, ctx, report)
+        except RecursionError:
+            report.add(folder / "lesson.md", 0, "nests too deeply to load")
+            lesson = None
         if lesson is not None:
             lessons.append(lesson)
-    exam = meta.get("exam", {}).get("per_lesson", 3)
     reference = load_reference(root, report)
+    title = _text(meta.get("title", "genai-tutor"), root / "course.toml", _key_line(mlines, 0, "title"), report)
+    if not isinstance(title, str) or not title.strip():
+        report.add(root / "course.toml", _key_line(mlines, 0, "title"), "title must be a string")
+        title = "genai-tutor"
+    if lessons and not any(len(lesson.questions) >= per_lesson for lesson in lessons):
+        report.add(root / "course.toml", _find_line(mlines, "per_lesson"),
+                   f"the final exam cannot be drawn: no lesson has {per_lesson} quiz question(s) (exam per_lesson)")
     return Course(
-        title=str(meta.get("title", "genai-tutor")),
+        title=title,
         lessons=tuple(lessons),
         glossary=glossary,
         labs=labs,
-        exam_per_lesson=int(exam) if isinstance(exam, int) else 3,
+        exam_per_lesson=per_lesson,
         syllabus=syllabus,
         problems=tuple(report.problems),
         reference=reference,

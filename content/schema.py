@@ -13,14 +13,23 @@ QUESTION_KINDS = ("single", "multi", "truefalse", "gap", "order")
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a content file, said plainly, with where it is."""
+    """One thing wrong with a content file, said plainly, with where it is.
+
+    An "error" leaves something out of the course (or would have crashed the app); a
+    "warning" (an unknown key, most often a typo) changes nothing that loads."""
 
     file: str
     line: int
     message: str
+    severity: str = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        tag = "" if self.is_error else "warning: "
+        return f"{self.file}:{self.line}: {tag}{self.message}"
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,11 @@ class Course:
         if not isinstance(found, GlossaryEntry):
             raise KeyError(term_id)
         return found
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that left something out (warnings excluded)."""
+        return tuple(p for p in self.problems if p.is_error)
 
     @property
     def cards(self) -> tuple[Card, ...]:

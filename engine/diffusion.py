@@ -539,13 +539,20 @@ class Diffusion:
         """A model from a weights file (raises engine.weights.WeightsError)."""
         from . import weights
         arrays, meta = weights.load(path, "diffusion", VERSION)
-        config = DiffusionConfig(**{**meta["config"], "shape": tuple(meta["config"]["shape"])})
-        model = cls(config, data)
-        weights.fill(model.net.params, arrays, "params", path)
-        model.ema_params[...] = arrays["params"]
-        if "mean" in arrays:
-            model.set_basis(arrays.get("basis"), arrays["mean"], arrays["var"])
-        model.steps = int(meta.get("steps", 0))
+        config = weights.model_config(meta, DiffusionConfig, path, shape=tuple, cond=tuple)
+        with weights.building(path):
+            model = cls(config, data)
+            weights.fill(model.net.params, arrays, "params", path)
+            model.ema_params[...] = arrays["params"]
+            if "mean" in arrays:
+                dim = config.dim
+                for name, shape in (("mean", (dim,)), ("var", (dim,)), ("basis", (dim, dim))):
+                    if name in arrays and arrays[name].shape != shape:
+                        raise weights.unusable(path, f"'{name}' is {arrays[name].shape}, not {shape}")
+                if "var" not in arrays:
+                    raise weights.unusable(path, "it has 'mean' without 'var'")
+                model.set_basis(arrays.get("basis"), arrays["mean"], arrays["var"])
+            model.steps = int(meta.get("steps", 0))
         model.info = meta
         return model
 

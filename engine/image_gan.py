@@ -112,10 +112,12 @@ class ImageGAN:
     @classmethod
     def load(cls, path: str | Path, data: np.ndarray | None = None) -> "ImageGAN":
         arrays, meta = weights.load(path, "image_gan", VERSION)
-        model = cls(ImageGanConfig(**meta["config"]), data)
-        weights.fill(model.G.params, arrays, "G", path)
-        weights.fill(model.D.params, arrays, "D", path)
-        model.steps = int(meta.get("steps", 0))
+        config = weights.model_config(meta, ImageGanConfig, path)
+        with weights.building(path):
+            model = cls(config, data)
+            weights.fill(model.G.params, arrays, "G", path)
+            weights.fill(model.D.params, arrays, "D", path)
+            model.steps = int(meta.get("steps", 0))
         return model
 
 

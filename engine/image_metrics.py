@@ -40,6 +40,7 @@ Attribute accuracy (sprites)
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -171,6 +172,14 @@ def junk_images(n: int, seed: int) -> np.ndarray:
     return np.clip(out, 0, 1).astype(F32)
 
 
+@dataclasses.dataclass(frozen=True)
+class ClassifierConfig:
+    """What a classifier weights file's config may hold (checked before building)."""
+
+    hidden: int = 256
+    seed: int = 0
+
+
 class SpriteClassifier:
     def __init__(self, hidden: int = 256, seed: int = 0):
         self.mlp = nn.MLP([imgs.SIZE * imgs.SIZE * 3, hidden, N_SHAPE + N_COLOUR],
@@ -221,8 +230,10 @@ class SpriteClassifier:
     def load(cls, path: str | Path | None = None) -> "SpriteClassifier":
         path = weights.default_dir() / "sprite_classifier.npz" if path is None else path
         arrays, meta = weights.load(path, "sprite_classifier", CLASSIFIER_VERSION)
-        model = cls(**meta["config"])
-        model.mlp.params[...] = arrays["params"]
+        config = weights.model_config(meta, ClassifierConfig, path)
+        with weights.building(path):
+            model = cls(**dataclasses.asdict(config))
+            weights.fill(model.mlp.params, arrays, "params", path)
         return model
 
 

@@ -36,6 +36,7 @@ from .tokenizer import Tokenizer, windows
 
 F32 = np.float32
 MODEL, VERSION = "lm", 1
+MAX_VOCAB = 200_000  # words; the shipped model has 1,233
 
 
 # ------------------------------------------------------------------------ kernels
@@ -239,15 +240,23 @@ class LanguageModel:
     @classmethod
     def load(cls, path: str | Path) -> tuple["LanguageModel", dict]:
         """Rebuild a saved model; raises weights.WeightsError with a plain message."""
-        arrays, meta = W.load(path, MODEL, VERSION)
-        try:
-            model = cls(Tokenizer([str(w) for w in arrays["vocab"]]), LMConfig(**meta["config"]))
-            if arrays["params"].shape != model.params.shape:
-                raise ValueError("parameter count differs from its config")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise W.WeightsError(f"{Path(path).name} does not describe a language model ({exc})") from exc
-        model.params[...] = arrays["params"]
-        model.steps = int(meta.get("steps", 0))
+        arrays, meta = W.load(path, MODEL, VERSION, allow_text=frozenset({"vocab"}))
+        config = W.model_config(meta, LMConfig, path)
+        vocab = arrays.get("vocab")
+        if vocab is None or vocab.dtype.kind != "U" or vocab.ndim != 1 or not 2 <= len(vocab) <= MAX_VOCAB:
+            raise W.unusable(path, f"it has no vocabulary of 2 to {MAX_VOCAB:,} words")
+        words = [str(w) for w in vocab]
+        # The vocabulary is printed by `sample` and the temperature lab: a word holding ESC
+        # or another control character could drive the terminal, and split_words never
+        # makes one, so such a file was not written by training.
+        odd = next((i for i, w in enumerate(words) if not w or any(c.isspace() or not c.isprintable() for c in w)), None)
+        if odd is not None:
+            raise W.unusable(path, f"vocabulary word {odd} ({words[odd].encode('unicode_escape').decode()!r}) "
+                             "is empty or holds spaces or control characters")
+        with W.building(path):
+            model = cls(Tokenizer(words), config)
+            W.fill(model.params, arrays, "params", path)
+            model.steps = int(meta.get("steps", 0))
         return model, meta
 
 

@@ -35,13 +35,14 @@ def encode_png(rgb: np.ndarray, level: int = 9) -> bytes:
 
 
 def write_png(path: str | Path, rgb: np.ndarray, scale: int = 1) -> Path:
-    """Write ``rgb`` to ``path``, each pixel blown up to ``scale`` x ``scale``."""
+    """Write ``rgb`` to ``path``, each pixel blown up to ``scale`` x ``scale``. The file
+    appears only complete (temporary file + rename; nothing is left behind on failure)."""
+    from .weights import write_atomic
+
     if scale > 1:
         rgb = np.repeat(np.repeat(np.asarray(rgb), scale, axis=0), scale, axis=1)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encode_png(rgb))
-    return path
+    blob = encode_png(rgb)
+    return write_atomic(path, lambda handle: handle.write(blob))
 
 
 def _paeth(a: int, b: int, c: int) -> int:

@@ -41,7 +41,32 @@ import os
 import pkgutil
 import sys
 import time
+from pathlib import Path
 from typing import Callable
+
+
+def _use_user_cache() -> None:
+    """numba's on-disk kernel cache goes to the user's cache folder (platformdirs
+    user_cache_path), never the package's __pycache__: on a shared, group-writable
+    install another user could plant a cache entry there. Set before numba is imported;
+    a NUMBA_CACHE_DIR already in the environment is respected."""
+    if "NUMBA_CACHE_DIR" in os.environ:
+        return
+    import platformdirs
+
+    folder = platformdirs.user_cache_path("genai-tutor") / "numba"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:  # no usable home: a private temporary folder, still not the package
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="genai-tutor-numba-"))
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    if "numba" in sys.modules:
+        sys.modules["numba"].config.CACHE_DIR = str(folder)
+
+
+_use_user_cache()
 
 THREADING_LAYER = "workqueue"
 WAIT_POLICY = "PASSIVE"

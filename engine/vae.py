@@ -260,9 +260,11 @@ class VAE:
     @classmethod
     def load(cls, path: str | Path, data: np.ndarray | None = None) -> "VAE":
         arrays, meta = weights.load(path, "vae", WEIGHTS_VERSION)
-        model = cls(VaeConfig(**meta["config"]), data=data)
-        weights.fill(model.params, arrays, "params", path)
-        model.steps = int(meta.get("steps", 0))
+        config = weights.model_config(meta, VaeConfig, path)
+        with weights.building(path):
+            model = cls(config, data=data)
+            weights.fill(model.params, arrays, "params", path)
+            model.steps = int(meta.get("steps", 0))
         return model
 
 

@@ -21,7 +21,7 @@ from quizzes.grading import Result, choice_order, grade, shuffled_order
 from quizzes.scheduler import (
     RATINGS, CardState, StudyScheduler, dumps_state, format_interval, loads_state, utc,
 )
-from quizzes.store import AttemptRecord, Store
+from quizzes.store import AttemptRecord, Store, UndoRefused
 
 __all__ = ["MY_CARDS", "QuizSession", "study_deck", "ReviewSession", "ReviewSummary", "Score", "build_exam", "day_bounds",
            "new_left_today"]
@@ -75,6 +75,7 @@ class ReviewSummary:
 class _Step:
     card: Card
     rating: int
+    log_id: int
     queue_before: list[Card] = field(default_factory=list)
 
 
@@ -186,8 +187,8 @@ class ReviewSession:
             raise ValueError(f"rating must be 1, 2, 3 or 4, not {rating!r}")
         now = self._now()
         state, _ = self._scheduler.review(self._state(card, now), rating, now)
-        self._store.record_review(card.id, rating, dumps_state(state), state.due, now)
-        self._history.append(_Step(card, rating, list(self._queue)))
+        log_id = self._store.record_review(card.id, rating, dumps_state(state), state.due, now)
+        self._history.append(_Step(card, rating, log_id, list(self._queue)))
         self._queue.pop(0)
         if state.due - now <= LEARN_AHEAD:
             self._queue.append(card)
@@ -196,16 +197,21 @@ class ReviewSession:
     def undo(self) -> Card | None:
         """Take back the last grade of this session: the card's saved state is restored
         and it becomes the current card again, front side up (as Anki does).
-        Returns that card, or None if there was nothing to undo."""
+        Returns that card, or None if there was nothing to undo.
+
+        Only the review this session saved (by its row id) is ever removed, so a second
+        session on the same progress file keeps its grades. If the store cannot undo it
+        (StoreError: nothing was changed), the session stays as it was; if the card was
+        graded again elsewhere (UndoRefused), this grade is dropped from the undo history."""
         if not self._history:
             return None
-        step = self._history.pop()
-        undone = self._store.undo_last_review()
-        if undone != step.card.id:
-            raise RuntimeError(
-                f"the last saved review was of {undone!r}, not {step.card.id!r}; "
-                "was another review session running?"
-            )
+        step = self._history[-1]
+        try:
+            self._store.undo_review(step.log_id)
+        except UndoRefused:
+            self._history.pop()
+            raise
+        self._history.pop()
         self._queue = step.queue_before
         self._revealed = False
         return step.card

@@ -5,11 +5,23 @@ The file is in WAL mode with synchronous=FULL, and every method that records som
 commits before it returns, so once the UI has confirmed an answer or a grade, killing
 the process (or losing power) cannot lose it.
 
-A file that SQLite cannot read (random bytes, truncated, not a database, failed
-integrity check, or written by a newer version of this app) is never deleted: it is
-renamed to `progress.db.corrupt-YYYYmmddTHHMMSS` (or `.newer-...`) together with its
--wal/-shm files, a fresh database is created, and `Store.recovered_from` holds the new
-path of the old file so the UI can tell the learner where it went.
+What goes wrong is told apart, because the remedies differ:
+
+* Only a file SQLite cannot read as a database (random bytes, truncated, failed
+  integrity check) is "corrupt". It is never deleted: it is renamed to
+  `progress.db.corrupt-YYYYmmddTHHMMSS` with its -wal/-shm files, a fresh database is
+  created, and `Store.recovered_from` holds where the old file went.
+* A full disk, an I/O error, a read-only file or folder, a permission problem, a lock
+  held by another program, a path that is a folder or a dangling link: `StoreError`
+  with one plain line, and the file is left exactly where it is.
+* A file written by a newer genai-tutor (a higher schema version) or by another
+  program (an SQLite file without our tables) is refused, not changed or adopted.
+* During a session a failed write raises `StoreError`; its transaction is rolled back,
+  so what was saved before is intact and the caller can say "not saved" and retry.
+
+The data folder is created 0700 and the database files 0600 (other users on a shared
+host cannot read a learner's answers); files of an existing install are tightened when
+opened.
 
 One connection, used only from the thread that opened it. Datetimes are UTC-aware and
 stored as ISO 8601 text with microseconds, so text order is time order.
@@ -17,9 +29,11 @@ stored as ISO 8601 text with microseconds, so text order is time order.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
+import stat
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,8 +42,9 @@ from typing import Iterator
 
 from quizzes.scheduler import utc
 
-__all__ = ["ATTEMPT_KINDS", "BACKUP_VERSION", "AnswerRecord", "BackupError", "OwnCard", "AttemptRecord", "LessonRecord", "SCHEMA_VERSION",
-           "Store", "StoreError", "default_path"]
+__all__ = ["ATTEMPT_KINDS", "BACKUP_VERSION", "SCHEMA_VERSION", "AnswerRecord", "AttemptRecord", "BackupError",
+           "LessonRecord", "OwnCard", "Store", "StoreError", "UndoRefused", "default_path", "is_corrupt",
+           "reason"]
 
 ATTEMPT_KINDS = ("lesson", "exam", "retry")
 BACKUP_FORMAT = "genai-tutor-progress"
@@ -72,8 +87,18 @@ _MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
+OUR_TABLES = {"schema_version", "lesson_progress", "card_state", "review_log", "quiz_attempt",
+              "quiz_answer"}
+
+
 class StoreError(RuntimeError):
-    """The progress database could not be opened or used (and was not corrupt)."""
+    """The progress database could not be opened or used (and was not corrupt). The
+    message is one plain line meant for the learner."""
+
+
+class UndoRefused(StoreError):
+    """The grade cannot be undone (gone, or the card was graded again elsewhere);
+    nothing was changed."""
 
 
 class BackupError(ValueError):
@@ -92,6 +117,73 @@ class OwnCard:
 
 class _NewerSchema(Exception):
     """The file was written by a newer version of the app (unknown schema version)."""
+
+
+class _Foreign(Exception):
+    """The file is an SQLite database, but not one of ours."""
+
+
+class _Corrupt(Exception):
+    """The file cannot be read as a database."""
+
+
+# SQLite primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) and what they mean.
+_REASONS = {
+    3: "permission denied",
+    5: "it is in use by another program (it stayed locked)",
+    6: "it is in use by another program (it stayed locked)",
+    7: "the computer ran out of memory",
+    8: "it or its folder is read-only",
+    10: "the disk reported an input/output error",
+    13: "the disk is full",
+    14: "it cannot be opened (check that its folder exists and is writable)",
+    23: "permission denied",
+}
+# The same, from the message, for errors raised without a code.
+_MESSAGE_REASONS = (
+    ("disk is full", 13), ("disk i/o error", 10), ("readonly", 8), ("read-only", 8),
+    ("locked", 5), ("busy", 5), ("unable to open", 14), ("permission", 3), ("out of memory", 7),
+)
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _code(error: sqlite3.Error) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF
+    text = str(error).lower()
+    if "malformed" in text or "not a database" in text:
+        return 11
+    return next((code for needle, code in _MESSAGE_REASONS if needle in text), None)
+
+
+def is_corrupt(error: sqlite3.Error) -> bool:
+    """Whether SQLite said the file itself is damaged (not the disk, lock or permissions)."""
+    return _code(error) in _CORRUPT_CODES
+
+
+def reason(error: BaseException) -> str:
+    """A plain phrase for why a database operation failed."""
+    if isinstance(error, sqlite3.Error):
+        found = _REASONS.get(_code(error) or -1)
+        return found or str(error)
+    if isinstance(error, OSError):
+        return (error.strerror or str(error)).lower()
+    return str(error)
+
+
+def _db_errors(method):
+    """Turn any sqlite3 error inside a Store method into a one-line StoreError (the
+    transaction was rolled back, so the file holds exactly what it held before)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise StoreError(f"could not use your progress file {self.path}: {reason(error)}") from error
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -124,6 +216,12 @@ class AnswerRecord:
     response: object
     correct: bool
     answered_at: datetime
+
+
+def _default_folder() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("genai-tutor")
 
 
 def default_path() -> Path:
@@ -164,42 +262,122 @@ class Store:
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None) -> Store:
-        """Open (creating if needed) the database at `path` (default: `default_path()`)."""
+        """Open (creating if needed) the database at `path` (default: `default_path()`).
+
+        Raises StoreError (one line, file left in place) for everything except a
+        corrupt file, which is moved aside and replaced (see the module docstring)."""
         path = Path(path) if path is not None else default_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        cls._prepare_folder(path.parent, tighten=path.parent == _default_folder())
+        cls._check_path(path)
         # SQLite may merge or drop a -wal when it closes a damaged file: keep the bytes.
         wal = path.with_name(path.name + "-wal")
-        saved_wal = wal.read_bytes() if wal.exists() else None
+        try:
+            saved_wal = wal.read_bytes() if wal.is_file() else None
+        except OSError as error:
+            raise StoreError(f"cannot read {wal}: {reason(error)}") from error
         try:
             return cls(cls._connect(path), path, None)
-        except _NewerSchema:
-            moved = cls._move_aside(path, "newer")
-        except sqlite3.DatabaseError as error:
-            if "locked" in str(error) or "busy" in str(error):
-                raise StoreError(f"{path} is in use by another program: {error}") from error
+        except _NewerSchema as newer:
+            raise StoreError(
+                f"{path} was written by a newer genai-tutor (progress schema version {newer.args[0]}; "
+                f"this version reads up to {SCHEMA_VERSION}); update genai-tutor, the file was not changed"
+            ) from None
+        except _Foreign as foreign:
+            raise StoreError(f"{path} is another program's SQLite database ({foreign.args[0]}); it was not "
+                             "changed: move it away or set GENAI_TUTOR_HOME to another folder") from None
+        except _Corrupt:
+            pass
+        except sqlite3.Error as error:
+            if not is_corrupt(error):
+                raise StoreError(f"cannot open your progress file {path}: {reason(error)}; "
+                                 "it was left as it is") from error
+        except OSError as error:
+            raise StoreError(f"cannot open your progress file {path}: {reason(error)}") from error
+        try:
             moved = cls._move_aside(path, "corrupt")
+        except OSError as error:
+            raise StoreError(f"{path} cannot be read as a database, and it could not be moved aside "
+                             f"({reason(error)}); nothing was deleted") from error
         moved_wal = moved.with_name(moved.name + "-wal")
         if saved_wal is not None and not moved_wal.exists():
             moved_wal.write_bytes(saved_wal)
         try:
             return cls(cls._connect(path), path, moved)
-        except (sqlite3.Error, _NewerSchema) as error:
-            raise StoreError(f"could not create a fresh database at {path}: {error}") from error
+        except (sqlite3.Error, OSError, _NewerSchema, _Foreign, _Corrupt) as error:
+            raise StoreError(f"could not create a fresh database at {path}: {reason(error)} "
+                             f"(the unreadable one was kept at {moved})") from error
+
+    @staticmethod
+    def _prepare_folder(folder: Path, tighten: bool) -> None:
+        """Create the data folder 0700; tighten the default one of an existing install."""
+        try:
+            if folder.exists() and not folder.is_dir():
+                raise StoreError(f"the data folder {folder} is a file, not a folder "
+                                 "(check GENAI_TUTOR_HOME)")
+            created = not folder.exists()
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            info = folder.stat()
+            if (created or tighten) and info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+                folder.chmod(0o700)
+        except StoreError:
+            raise
+        except OSError as error:
+            raise StoreError(f"cannot create the data folder {folder}: {reason(error)} "
+                             "(check GENAI_TUTOR_HOME and its permissions)") from error
+
+    @staticmethod
+    def _check_path(path: Path) -> None:
+        """Refuse, in one line, the paths SQLite would fail on with a cryptic message."""
+        if path.is_symlink() and not path.exists():
+            raise StoreError(f"{path} is a link to {os.readlink(path)}, which does not exist")
+        for candidate in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+            if candidate.is_dir():
+                raise StoreError(f"{candidate} is a folder, not a database file; move it away")
+            if candidate.exists() and not candidate.is_file():
+                raise StoreError(f"{candidate} is not a regular file; move it away")
+        if path.exists():
+            mode = path.stat().st_mode
+            if not os.access(path, os.R_OK | os.W_OK) or not mode & 0o222:
+                raise StoreError(f"your progress file {path} is read-only; make it writable "
+                                 "(chmod u+w) so genai-tutor can save")
+        folder = path.parent
+        if not os.access(folder, os.W_OK | os.X_OK) or not folder.stat().st_mode & 0o222:
+            raise StoreError(f"the data folder {folder} is read-only; genai-tutor needs to write there "
+                             "(or set GENAI_TUTOR_HOME to a writable folder)")
+
+    @staticmethod
+    def _own_files(path: Path) -> None:
+        """Create the database file 0600 if it is new; tighten it and its -wal/-shm files
+        (SQLite gives those the database's mode) on an existing install."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass
+        for candidate in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+            try:
+                info = candidate.stat()
+            except FileNotFoundError:
+                continue
+            if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+                candidate.chmod(0o600)
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         if path.exists() and path.stat().st_size:
             with open(path, "rb") as file:  # reject non-databases before SQLite touches them
                 if file.read(16) != b"SQLite format 3\x00":
-                    raise sqlite3.DatabaseError("file is not a database")
+                    raise _Corrupt("file is not a database")
+        Store._own_files(path)
         db = sqlite3.connect(path, timeout=Store.BUSY_TIMEOUT, isolation_level=None)
         try:
+            check = db.execute("PRAGMA quick_check").fetchone()
+            if not check or check[0] != "ok":
+                raise _Corrupt(f"integrity check failed: {check}")
+            Store._check_ours(db)  # read-only look: a foreign or newer file is not touched
             db.execute("PRAGMA journal_mode=WAL").fetchone()
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
-            check = db.execute("PRAGMA quick_check").fetchone()
-            if not check or check[0] != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
             with Store._begin(db):
                 db.execute("CREATE TABLE IF NOT EXISTS schema_version "
                            "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
@@ -212,10 +390,33 @@ class Store:
                             db.execute(statement)
                     db.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                                (version, _iso(None)))
+            Store._own_files(path)  # the -wal and -shm files exist now
         except BaseException:
             db.close()
             raise
         return db
+
+    @staticmethod
+    def _check_ours(db: sqlite3.Connection) -> None:
+        """Raise _Foreign for a database of another program, _NewerSchema for a newer one
+        of ours. An empty database is fine (a fresh file)."""
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                               "AND name NOT LIKE 'sqlite_%'")}
+        if not tables:
+            return
+        if "schema_version" not in tables:
+            raise _Foreign(f"tables {', '.join(sorted(tables)[:4])}")
+        columns = [(row[1], str(row[2]).upper()) for row in db.execute("PRAGMA table_info(schema_version)")]
+        if columns[:2] != [("version", "INTEGER"), ("applied_at", "TEXT")]:
+            raise _Foreign("its schema_version table is not genai-tutor's")
+        odd = db.execute("SELECT COUNT(*) FROM schema_version WHERE typeof(version) != 'integer'").fetchone()[0]
+        if odd:
+            raise _Foreign("its schema_version table holds non-integer versions")
+        current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+        if current > SCHEMA_VERSION:
+            raise _NewerSchema(current)
+        if current >= 1 and not OUR_TABLES <= tables:
+            raise _Foreign(f"it lacks the tables {', '.join(sorted(OUR_TABLES - tables))}")
 
     @staticmethod
     def _move_aside(path: Path, reason: str) -> Path:
@@ -234,6 +435,7 @@ class Store:
         return target
 
     @property
+    @_db_errors
     def schema_version(self) -> int:
         return int(self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0])
 
@@ -270,6 +472,7 @@ class Store:
 
     # ---- lessons ------------------------------------------------------------------------
 
+    @_db_errors
     def open_lesson(self, lesson_id: str, now: datetime | None = None) -> None:
         """Record that the lesson was opened (keeps the first-opened time)."""
         when = _iso(now)
@@ -279,12 +482,14 @@ class Store:
                       "opened_at = COALESCE(opened_at, excluded.opened_at)",
                       (lesson_id, when, when))])
 
+    @_db_errors
     def save_position(self, lesson_id: str, position: float) -> None:
         """Remember how far down the lesson the learner had scrolled."""
         self._write([("INSERT INTO lesson_progress (lesson_id, position) VALUES (?, ?) "
                       "ON CONFLICT (lesson_id) DO UPDATE SET position = excluded.position",
                       (lesson_id, float(position)))])
 
+    @_db_errors
     def mark_read(self, lesson_id: str, now: datetime | None = None) -> None:
         """Record that the learner finished the lesson (keeps the first completion time)."""
         when = _iso(now)
@@ -298,6 +503,7 @@ class Store:
         """One lesson's saved progress, or None if it was never opened."""
         return self.lessons().get(lesson_id)
 
+    @_db_errors
     def lessons(self) -> dict[str, LessonRecord]:
         """Saved progress of every lesson ever opened, by lesson id."""
         rows = self._db.execute("SELECT lesson_id, read, position, opened_at, "
@@ -307,21 +513,25 @@ class Store:
 
     # ---- flashcards ---------------------------------------------------------------------
 
+    @_db_errors
     def card_state(self, card_id: str) -> str | None:
         """The stored scheduling state (JSON text) of a card, or None if never reviewed."""
         found = self._select("SELECT state FROM card_state", "card_id", card_id, "")
         return found[0][0] if found else None
 
+    @_db_errors
     def card_states(self) -> dict[str, tuple[str, datetime]]:
         """Every reviewed card: card id -> (state JSON text, due)."""
         rows = self._db.execute("SELECT card_id, state, due FROM card_state")
         return {r[0]: (r[1], datetime.fromisoformat(r[2])) for r in rows}
 
+    @_db_errors
     def record_review(self, card_id: str, rating: int, state: str, due: datetime,
-                      reviewed_at: datetime) -> None:
+                      reviewed_at: datetime) -> int:
         """Save a graded card: its new state and a review-log entry, in one transaction.
+        Returns the log entry's row id, which is what `undo_review` takes.
 
-        The previous state goes into the log so `undo_last_review` can restore it.
+        The previous state goes into the log so `undo_review` can restore it.
         """
         if isinstance(rating, bool) or rating not in (1, 2, 3, 4):
             raise ValueError(f"rating must be 1..4, not {rating!r}")
@@ -329,24 +539,37 @@ class Store:
         with self._transaction() as db:
             prev = db.execute("SELECT state, due FROM card_state WHERE card_id = ?",
                               (card_id,)).fetchone() or (None, None)
-            db.execute("INSERT INTO review_log (card_id, rating, reviewed_at, prev_state, "
-                       "prev_due, new_state) VALUES (?, ?, ?, ?, ?, ?)",
-                       (card_id, int(rating), when, prev[0], prev[1], state))
+            log_id = db.execute("INSERT INTO review_log (card_id, rating, reviewed_at, prev_state, "
+                                "prev_due, new_state) VALUES (?, ?, ?, ?, ?, ?)",
+                                (card_id, int(rating), when, prev[0], prev[1], state)).lastrowid
             db.execute("INSERT INTO card_state (card_id, state, due, updated_at) "
                        "VALUES (?, ?, ?, ?) ON CONFLICT (card_id) DO UPDATE SET "
                        "state = excluded.state, due = excluded.due, "
                        "updated_at = excluded.updated_at",
                        (card_id, state, due_text, when))
+        return int(log_id)
 
-    def undo_last_review(self) -> str | None:
-        """Undo the most recent review: restore the card's previous state (or make it new
-        again) and delete the log entry. Returns the card id, or None if there is none."""
+    @_db_errors
+    def undo_review(self, log_id: int) -> str:
+        """Undo the review with row id `log_id` (one this session made): restore the card's
+        previous state (or make it new again) and delete that log entry. Returns the card id.
+
+        Everything is checked inside the transaction before anything is deleted, and
+        StoreError (nothing changed) is raised when the entry is gone or the card has been
+        graded again since (by another session on the same file): undoing then would
+        overwrite that later grade."""
         with self._transaction() as db:
-            row = db.execute("SELECT id, card_id, prev_state, prev_due FROM review_log "
-                             "ORDER BY id DESC LIMIT 1").fetchone()
+            row = db.execute("SELECT card_id, prev_state, prev_due, new_state FROM review_log "
+                             "WHERE id = ?", (log_id,)).fetchone()
             if row is None:
-                return None
-            log_id, card_id, prev_state, prev_due = row
+                raise UndoRefused("that grade is no longer in your progress file, so it cannot be undone")
+            card_id, prev_state, prev_due, new_state = row
+            later = db.execute("SELECT COUNT(*) FROM review_log WHERE card_id = ? AND id > ?",
+                               (card_id, log_id)).fetchone()[0]
+            current = db.execute("SELECT state FROM card_state WHERE card_id = ?", (card_id,)).fetchone()
+            if later or current is None or current[0] != new_state:
+                raise UndoRefused(f"card {card_id} was graded again in another session since, "
+                                 "so this grade cannot be undone")
             if prev_state is None:
                 db.execute("DELETE FROM card_state WHERE card_id = ?", (card_id,))
             else:
@@ -360,6 +583,7 @@ class Store:
             return self._db.execute(f"{sql} {tail}").fetchall()
         return self._db.execute(f"{sql} WHERE {column} = ? {tail}", (value,)).fetchall()
 
+    @_db_errors
     def review_log(self, card_id: str | None = None) -> list[tuple[str, int, datetime]]:
         """Reviews, oldest first: (card id, rating, reviewed at)."""
         sql = "SELECT card_id, rating, reviewed_at FROM review_log"
@@ -368,6 +592,7 @@ class Store:
 
     # ---- quizzes ------------------------------------------------------------------------
 
+    @_db_errors
     def start_attempt(self, kind: str, question_ids: list[str] | tuple[str, ...],
                       lesson_id: str | None = None, seed: int | None = None,
                       now: datetime | None = None) -> int:
@@ -379,6 +604,7 @@ class Store:
                              "started_at) VALUES (?, ?, ?, ?, ?)",
                              (kind, lesson_id, seed, ids, _iso(now)))])[0]
 
+    @_db_errors
     def record_answer(self, attempt_id: int, question_id: str, response: object,
                       correct: bool, now: datetime | None = None, finish: bool = False) -> None:
         """Save one answered question, and with `finish` also close the attempt, in one
@@ -392,11 +618,13 @@ class Store:
                                (when, attempt_id)))
         self._write(statements)
 
+    @_db_errors
     def finish_attempt(self, attempt_id: int, now: datetime | None = None) -> None:
         """Close an attempt without answering the rest (answers so far are kept)."""
         self._write([("UPDATE quiz_attempt SET finished_at = ? WHERE id = ?",
                       (_iso(now), attempt_id))])
 
+    @_db_errors
     def attempts(self, kind: str | None = None) -> list[AttemptRecord]:
         """Quiz attempts, oldest first, with their counts of right and answered questions."""
         sql = (
@@ -409,6 +637,7 @@ class Store:
                               datetime.fromisoformat(r[5]), _when(r[6]), int(r[7]), int(r[8]))
                 for r in rows]
 
+    @_db_errors
     def answers(self, attempt_id: int | None = None) -> list[AnswerRecord]:
         """Answers, oldest first, for one attempt or all."""
         sql = "SELECT attempt_id, question_id, response, correct, answered_at FROM quiz_answer"
@@ -416,6 +645,7 @@ class Store:
         return [AnswerRecord(r[0], r[1], json.loads(r[2]), bool(r[3]),
                              datetime.fromisoformat(r[4])) for r in rows]
 
+    @_db_errors
     def activity_times(self) -> list[datetime]:
         """When the learner reviewed a card or answered a question (for streaks)."""
         rows = self._db.execute("SELECT reviewed_at FROM review_log "

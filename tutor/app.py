@@ -6,6 +6,9 @@ numba nor the engine. A lab pulls the engine in when it is opened.
 
 from __future__ import annotations
 
+import os
+import tempfile
+import traceback
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone, tzinfo
 from functools import partial
@@ -17,13 +20,42 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from content import Course, load_course
-from quizzes.store import Store
+from content.safe import plain
+from quizzes.store import Store, default_path
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def write_crash_report(error: BaseException) -> Path | None:
+    """Write the full traceback to `crash-<time>.txt` in the user data folder (0600; a
+    temporary file if that folder is unusable). Returns the path, or None if nothing
+    could be written."""
+    text = "".join(traceback.format_exception(error))
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    try:
+        folder = default_path().parent
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / f"crash-{stamp}-{os.getpid()}.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        try:
+            fd, name = tempfile.mkstemp(prefix=f"genai-tutor-crash-{stamp}-", suffix=".txt")
+            path = Path(name)
+        except OSError:
+            return None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def crash_message(error: BaseException, report: Path | None) -> str:
+    """The one short line a learner sees after a crash (no traceback on the terminal)."""
+    where = f"the full report is in {report}" if report is not None else "no report could be written"
+    return plain(f"genai-tutor stopped because of an unexpected error ({type(error).__name__}); {where}")
 
 
 class TutorApp(App):
@@ -50,13 +82,15 @@ class TutorApp(App):
         super().__init__()
         from tutor.wire import WireMeter, WireSettings, low_bandwidth_from_env
 
-        self.course = course if course is not None else load_course()
+        # The store first: a progress file that cannot be used stops start-up at once.
         self.store = store if store is not None else Store.open()
+        self.course = course if course is not None else load_course()
         self.now = now
         # The zone the learner's days are counted in (daily new-card limit, Stats);
         # None means the machine's own zone. Tests set UTC.
         self.zone: tzinfo | None = None
         self._start = start
+        self.crash_line: str | None = None
         self.animation_level = "none"
         self.wire_settings = WireSettings.choose(
             low_bandwidth_from_env() if low_bandwidth is None else low_bandwidth)
@@ -70,15 +104,14 @@ class TutorApp(App):
         self.wire_meter.install(self._driver)
         self._restore_theme()
         self.push_screen(HomeScreen())
-        if self.course.problems:
-            count = len(self.course.problems)
-            first = self.course.problems[0]
-            self.notify(f"{count} problem(s) in the course files were skipped, e.g. {first}. "
-                        "Run 'genai-tutor validate' for the list.", title="Course problems",
+        errors = self.course.errors
+        if errors:
+            self.notify(plain(f"{len(errors)} problem(s) in the course files were skipped, e.g. {errors[0]}. "
+                              "Run 'genai-tutor validate' for the list."), title="Course problems",
                         severity="warning", timeout=10)
         if self.store.recovered_from is not None:
-            self.notify(f"Your progress file could not be read, so a fresh one was started. "
-                        f"The old file was kept at {self.store.recovered_from}.",
+            self.notify(plain(f"Your progress file could not be read, so a fresh one was started. "
+                              f"The old file was kept at {self.store.recovered_from}."),
                         title="Progress file moved aside", severity="warning", timeout=20)
         if self._start is not None:
             kind, ident = self._start
@@ -104,6 +137,16 @@ class TutorApp(App):
     def on_unmount(self) -> None:
         self.store.close()
 
+    def _fatal_error(self) -> None:
+        """An unhandled exception: instead of a traceback on the learner's terminal, one
+        line saying where the full report was written (`crash_line`, printed to stderr by
+        the CLI once the terminal is restored); the exit code is 1 (Textual sets
+        return_code before calling this)."""
+        error = self._exception or RuntimeError("unknown error")
+        self.crash_line = crash_message(error, write_crash_report(error))
+        self.bell()
+        self._close_messages_no_wait()
+
     def on_resize(self, event: events.Resize) -> None:
         from tutor.screens.help import TooSmallScreen
 
@@ -126,7 +169,7 @@ class TutorApp(App):
 
         lesson = self.course.lesson(lesson_id)
         if not lesson.questions:
-            self.notify(f"{lesson.id} has no quiz questions yet.", severity="warning")
+            self.notify(plain(f"{lesson.id} has no quiz questions yet."), severity="warning")
             return
         self.push_screen(QuizScreen(list(lesson.questions), kind="lesson", title=f"{lesson.id} quiz"))
 
@@ -144,6 +187,10 @@ class TutorApp(App):
             return
         questions = build_exam(self.course, self.course.exam_per_lesson,
                                seed=new_attempt_seed(self.store, self.now()))
+        if not questions:
+            self.notify(f"No lesson has {self.course.exam_per_lesson} quiz questions yet, so there is no "
+                        "final exam to draw.", severity="warning")
+            return
         self.push_screen(QuizScreen(questions, kind="exam", title="Final exam"))
 
     def open_review(self) -> None:
@@ -180,7 +227,7 @@ class TutorApp(App):
         from tutor import labs
 
         if not labs.available(lab_id):
-            self.notify(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon.", severity="information")
+            self.notify(plain(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon."), severity="information")
             return
         self.push_screen(labs.create(lab_id))
 
@@ -206,8 +253,9 @@ class TutorApp(App):
                                 partial(self.open_reference, page.id), discover=False)
         yield SystemCommand("Stats", "Due forecast, retention, heatmap, weakest concepts", self.open_stats)
         for lesson in self.course.lessons:
-            yield SystemCommand(f"Lesson {lesson.id}: {lesson.title}", "Jump to this lesson",
+            # The palette reads titles as markup.
+            yield SystemCommand(plain(f"Lesson {lesson.id}: {lesson.title}"), "Jump to this lesson",
                                 partial(self.open_lesson, lesson.id), discover=False)
             if lesson.questions:
-                yield SystemCommand(f"Quiz {lesson.id}: {lesson.title}", "Check yourself on this lesson",
+                yield SystemCommand(plain(f"Quiz {lesson.id}: {lesson.title}"), "Check yourself on this lesson",
                                     partial(self.open_quiz, lesson.id), discover=False)

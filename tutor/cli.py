@@ -19,11 +19,15 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (with the valid choices) and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        from content.safe import visible  # the message quotes what was typed
+
+        self.exit(EXIT_USAGE, visible(f"{self.prog}: error: {message}") + "\n")
 
 
 def _usage_error(message: str) -> int:
-    print(f"genai-tutor: error: {message}", file=sys.stderr)
+    from content.safe import visible
+
+    print(visible(f"genai-tutor: error: {message}"), file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -34,10 +38,24 @@ LOW_BANDWIDTH = False
 
 
 def _run_app(start: tuple[str, str] | None = None) -> int:
-    from tutor.app import TutorApp
+    """Run the tutor. Exit 0 after a quit; 1 with one line on stderr when the progress
+    file cannot be used (StoreError) or after a crash (the report's path is printed)."""
+    from content.safe import visible
+    from quizzes.store import StoreError
+    from tutor.app import TutorApp, crash_message, write_crash_report
 
-    TutorApp(start=start, low_bandwidth=LOW_BANDWIDTH or None).run()
-    return 0
+    try:
+        app = TutorApp(start=start, low_bandwidth=LOW_BANDWIDTH or None)
+        app.run()
+    except StoreError as error:
+        print(visible(f"genai-tutor: {error}"), file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - any crash: a short line and a report, never a traceback
+        print(crash_message(error, write_crash_report(error)), file=sys.stderr)
+        return 1
+    if app.crash_line is not None:
+        print(app.crash_line, file=sys.stderr)
+    return 1 if app.return_code else 0
 
 
 def _check_lesson_id(lesson_id: str) -> str | None:
@@ -73,47 +91,60 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Check a course folder. Every string printed passes the sanitising gate: the point
+    of `validate` is to vet a course someone else wrote, so its own messages must not
+    carry that course's escape sequences to the terminal."""
     from pathlib import Path
 
     from content import load_course, missing_glossary_terms
     from content.bank import bank_report, bank_warnings
     from content.loader import DEFAULT_ROOT
+    from content.safe import visible
 
     if args.path is not None and not Path(args.path, "course.toml").is_file():
-        return _usage_error(f"'{args.path}' is not a course folder (it has no course.toml)")
+        message = f"'{args.path}' is not a course folder (it has no course.toml)"
+        if args.json:
+            print(json.dumps({"error": message}, indent=2))
+            return EXIT_USAGE
+        return _usage_error(visible(message))
     course = load_course(args.path)
     uncovered = course.uncovered_concepts()
     missing_terms = missing_glossary_terms(course)
     bank = bank_report(course)
     warnings = bank_warnings(course, args.path if args.path is not None else DEFAULT_ROOT)
+    errors = course.errors
     if args.json:
+        # json.dumps escapes every control character (ensure_ascii), so no raw ESC.
         print(json.dumps({
             "lessons": len(course.lessons),
             "cards": len(course.cards),
             "questions": len(course.questions),
             "glossary": len(course.glossary),
-            "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in course.problems],
+            "problems": [{"file": p.file, "line": p.line, "message": p.message, "severity": p.severity}
+                         for p in course.problems],
             "uncovered_concepts": uncovered,
             "missing_glossary_terms": missing_terms,
             "bank": bank,
         }, indent=2))
     else:
         for problem in course.problems:
-            print(problem)
+            print(visible(problem))
+        warnings = len(course.problems) - len(errors)
         print(f"{len(course.lessons)} lessons, {len(course.cards)} cards, {len(course.questions)} questions, "
-              f"{len(course.glossary)} glossary terms; {len(course.problems)} problems")
+              f"{len(course.glossary)} glossary terms; {len(errors)} problems"
+              + (f", {warnings} warnings" if warnings else ""))
         if uncovered:
-            print(f"concepts not yet both explained and tested: {', '.join(uncovered)}")
+            print(visible(f"concepts not yet both explained and tested: {', '.join(uncovered)}"))
         if missing_terms:
-            print(f"syllabus glossary terms without an entry: {', '.join(missing_terms)}")
+            print(visible(f"syllabus glossary terms without an entry: {', '.join(missing_terms)}"))
         for warning in warnings:
-            print(f"warning: {warning}")
+            print(visible(f"warning: {warning}"))
         print(f"quiz bank: the keyed option is the longest in {bank['longest_is_keyed']} of "
               f"{bank['single_choice']} single-choice questions "
               f"({100 * bank['longest_is_keyed_share']:.0f} %, limit "
               f"{100 * bank['longest_is_keyed_limit']:.0f} %); multi-select with every right "
               f"answer first: {len(bank['multi_all_right_first'])}")
-    return 1 if course.problems else 0
+    return 1 if errors else 0
 
 
 def _plain_store():

@@ -25,6 +25,9 @@ COURSE = """
 title = "Test course"
 lessons = ["01-one"]
 
+[exam]
+per_lesson = 1
+
 [labs]
 art = "Art lab"
 """

@@ -11,7 +11,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from quizzes.store import SCHEMA_VERSION, Store, StoreError, default_path
+from quizzes.store import SCHEMA_VERSION, Store, StoreError, UndoRefused, default_path
 from tests.quizzes import T0
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,14 +73,18 @@ def test_everything_persists_across_close_and_reopen(home):
 
 def test_undo_restores_the_previous_state_and_forgets_the_review(home):
     with Store.open() as store:
-        store.record_review("c", 1, "first", T0 + timedelta(minutes=1), T0)
-        store.record_review("c", 3, "second", T0 + timedelta(days=3), T0 + timedelta(minutes=1))
-        assert store.undo_last_review() == "c"
+        first = store.record_review("c", 1, "first", T0 + timedelta(minutes=1), T0)
+        second = store.record_review("c", 3, "second", T0 + timedelta(days=3), T0 + timedelta(minutes=1))
+        with pytest.raises(UndoRefused, match="graded again"):
+            store.undo_review(first)  # a later grade of the card exists: nothing changes
+        assert len(store.review_log()) == 2
+        assert store.undo_review(second) == "c"
         assert store.card_states()["c"] == ("first", T0 + timedelta(minutes=1))
         assert len(store.review_log()) == 1
-        assert store.undo_last_review() == "c"
+        assert store.undo_review(first) == "c"
         assert store.card_state("c") is None
-        assert store.undo_last_review() is None
+        with pytest.raises(UndoRefused, match="no longer"):
+            store.undo_review(first)
 
 
 def test_bad_inputs_are_rejected(home):
@@ -184,18 +188,17 @@ def test_two_recoveries_in_a_row_keep_both_old_files(home):
     assert contents == {b"first junk" * 200, b"second junk" * 200}
 
 
-def test_database_from_a_newer_app_is_set_aside_not_changed(home):
+def test_database_from_a_newer_app_is_refused_not_changed(home):
     Store.open().close()
     raw = sqlite3.connect(home / "progress.db")
     raw.execute("INSERT INTO schema_version VALUES (?, 'later')", (SCHEMA_VERSION + 1,))
     raw.commit()
     raw.close()
-    with Store.open() as store:
-        assert ".newer-" in store.recovered_from.name
-        assert store.schema_version == SCHEMA_VERSION
-    old = sqlite3.connect(store.recovered_from)
-    assert old.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION + 1
-    old.close()
+    before = (home / "progress.db").read_bytes()
+    with pytest.raises(StoreError, match=f"newer genai-tutor .*schema version {SCHEMA_VERSION + 1}"):
+        Store.open()
+    assert (home / "progress.db").read_bytes() == before
+    assert [p.name for p in home.iterdir() if ".corrupt-" in p.name or ".newer-" in p.name] == []
 
 
 def test_a_database_locked_by_another_process_is_not_moved(home, monkeypatch):

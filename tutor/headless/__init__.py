@@ -44,11 +44,15 @@ def progress_printer(label: str, total: int, quiet: bool) -> Callable[[int, int]
 
 
 def emit(result: dict, as_json: bool) -> None:
+    """Print a result: JSON (which escapes control characters) or key: value lines, each
+    through the sanitising gate (values can hold file names and model words)."""
+    from content.safe import visible
+
     if as_json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
-            print(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
+            print(visible(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}"))
 
 
 

@@ -73,6 +73,7 @@ def generate_samples(model: str, dataset: str, sampler: str = "ddim", steps: int
 def generate(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from content.safe import visible
     from engine import diffusion_recipes, png, render
     from engine.weights import WeightsError
 
@@ -80,17 +81,17 @@ def generate(args: argparse.Namespace) -> int:
         from content.paths import user_file
 
         args.out = user_file("samples", f"{args.model}_{args.dataset}_seed{args.seed}.png")
-    try:
+    try:  # everything that can fail runs before the PNG is written
         images, seconds = generate_samples(args.model, args.dataset, args.sampler, args.steps,
                                            args.n, args.seed)
-    except WeightsError as exc:
-        print(f"genai-tutor generate: {exc}", file=sys.stderr)
+        quality = diffusion_recipes.image_quality(images, diffusion_recipes.load_dataset(args.dataset),
+                                                  args.dataset)
+        grid = render.image_grid(images[..., 0] if images.shape[-1] == 1 else images,
+                                 cols=int(np.ceil(np.sqrt(len(images)))))
+        png.write_png(args.out, grid, scale=args.scale)
+    except (WeightsError, OSError) as exc:
+        print(visible(f"genai-tutor generate: {exc}"), file=sys.stderr)
         return 1
-    grid = render.image_grid(images[..., 0] if images.shape[-1] == 1 else images,
-                             cols=int(np.ceil(np.sqrt(len(images)))))
-    png.write_png(args.out, grid, scale=args.scale)
-    quality = diffusion_recipes.image_quality(images, diffusion_recipes.load_dataset(args.dataset),
-                                              args.dataset)
     result = {"samples": int(len(images)), "seconds": round(seconds, 4),
               "attribute_accuracy": quality["attribute_accuracy"],
               "copies": quality["copies"], "fid_lite": quality["fid_lite"],

@@ -28,6 +28,7 @@ def train_lm(args: argparse.Namespace) -> int:
 
 
 def sample_text(args: argparse.Namespace) -> int:
+    from content.safe import visible
     from engine import lm, sampling
     from engine.weights import WeightsError
 
@@ -37,20 +38,22 @@ def sample_text(args: argparse.Namespace) -> int:
     try:
         model, _ = lm.LanguageModel.load(path)
     except WeightsError as exc:
-        print(f"genai-tutor: {exc}; run 'genai-tutor train lm' to make it", file=sys.stderr)
+        print(visible(f"genai-tutor: {exc}; run 'genai-tutor train lm' to make it"), file=sys.stderr)
         return 1
     result = sample_result(model, args.text, args.temperature, args.top_k, args.top_p,
                            args.seed, args.tokens)
     if args.json:
-        emit(result, True)
+        emit(result, True)  # json.dumps escapes control characters
     else:
-        print("tokens:", " | ".join(result["prompt_tokens"]))
+        # The prompt is the user's own text and the words come from a weights file: both
+        # pass the gate before reaching the terminal.
+        print(visible("tokens: " + " | ".join(result["prompt_tokens"])))
         if result["unknown"]:
-            print("never seen:", ", ".join(result["unknown"]))
+            print(visible("never seen: " + ", ".join(result["unknown"])))
         for row in result["next"]:
-            print(f"  {row['token']:<14} {row['prob'] * 100:6.2f}%")
+            print(visible(f"  {row['token']:<14} {row['prob'] * 100:6.2f}%"))
         print(f"entropy: {result['entropy']:.3f} bits")
-        print("continuation:", result["continuation"])
+        print(visible(f"continuation: {result['continuation']}"))
     return 0
 
 

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
+from content.safe import plain
 from tutor.labs.base import Knob, KnobPanel, LabScreen
 from tutor.widgets.bars import ProbabilityBars
 
@@ -151,7 +152,7 @@ class TemperatureLab(LabScreen):
                 return
             except WeightsError as exc:
                 self.weights_label = "weights: untrained"
-                self.tell(f"{exc}. Train from scratch with Space here, or run "
+                self.tell(f"{plain(str(exc))}. Train from scratch with Space here, or run "
                           "'genai-tutor train lm'.", "warning")
         self.model = lm.build(lm.read_corpus(CORPUS), lm.LMConfig(seed=self.seed))
         self.notice_text = "Untrained: the bars are nearly flat. Space trains it."
@@ -229,7 +230,7 @@ class TemperatureLab(LabScreen):
 
     def view(self, metrics: dict) -> dict:
         from engine import sampling
-        from tutor.text import safe
+        from content.safe import visible as safe
 
         if self.model is None:
             return {}
@@ -258,7 +259,7 @@ class TemperatureLab(LabScreen):
 
     def context_text(self) -> Text:
         """The prompt as the model sees it, then the generated tokens (the newest reversed)."""
-        from tutor.text import safe
+        from content.safe import visible as safe
 
         vocab = self.model.tok.vocab
         text = Text(overflow="ellipsis")

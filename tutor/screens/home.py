@@ -12,7 +12,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from content.safe import visible
 from quizzes import stats
+from tutor.storeguard import guarded
 
 
 class HomeScreen(Screen):
@@ -38,13 +40,14 @@ class HomeScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = "genai-tutor"
-        self.sub_title = self.app.course.title
+        self.sub_title = visible(self.app.course.title)
         self.refresh_progress()
         self.query_one("#lessons", OptionList).focus()
 
     def on_screen_resume(self) -> None:
         self.refresh_progress()
 
+    @guarded
     def refresh_progress(self) -> None:
         course, store = self.app.course, self.app.store
         progress = stats.lesson_progress(course, store)
@@ -64,8 +67,8 @@ class HomeScreen(Screen):
     @staticmethod
     def _row(lesson, progress) -> Text:
         mark = "✓" if progress is not None and progress.read else "·"
-        row = Text.assemble((f"{mark} ", "bold green" if mark == "✓" else "dim"), (f"{lesson.id}  ", "bold"))
-        row.append(lesson.title.ljust(46))
+        row = Text.assemble((f"{mark} ", "bold green" if mark == "✓" else "dim"), (f"{visible(lesson.id)}  ", "bold"))
+        row.append(visible(lesson.title).ljust(46))
         if progress is not None:
             detail = f"cards {progress.cards_seen}/{progress.cards_total}"
             if progress.best_score is not None:

@@ -10,17 +10,19 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Markdown
 
 from content import LabBlock, body_parts
+from content.safe import visible
 from tutor.screens.help import MarkdownPanel
+from tutor.storeguard import guarded
 
 
 class LabCard(Button):
     """A "Try it" card in the lesson body. Enter (or a click) opens the lab."""
 
     def __init__(self, block: LabBlock, title: str, ready: bool) -> None:
-        label = Text.assemble(("▶ Try it: ", "bold"), (title, "bold"))
+        label = Text.assemble(("▶ Try it: ", "bold"), (visible(title), "bold"))
         if not ready:
             label.append("  (coming soon)", style="italic")
-        label.append("\n" + block.text)
+        label.append("\n" + visible(block.text))
         super().__init__(label, classes="lab-card" + ("" if ready else " -soon"))
         self.lab_id = block.lab_id
 
@@ -55,17 +57,18 @@ class LessonScreen(Screen):
                     title = self.app.course.labs.get(part.lab_id, part.lab_id)
                     yield LabCard(part, title, labs.available(part.lab_id))
                 else:
-                    yield Markdown(part, open_links=False)
+                    yield Markdown(visible(part), open_links=False)
             yield Button("Check yourself: take the quiz (c)", id="check", classes="check")
         yield Footer()
 
+    @guarded
     def on_mount(self) -> None:
         lesson = self.lesson
-        self.title = f"{lesson.id} · {lesson.title}"
+        self.title = visible(f"{lesson.id} · {lesson.title}")
         self.sub_title = f"{lesson.minutes} min"
-        self.app.store.open_lesson(lesson.id, self.app.now())
         reader = self.query_one("#reader", VerticalScroll)
         reader.focus()
+        self.app.store.open_lesson(lesson.id, self.app.now())
         record = self.app.store.lesson(lesson.id)
         position = record.position if record is not None else 0
         if position:
@@ -74,6 +77,7 @@ class LessonScreen(Screen):
     def on_unmount(self) -> None:
         self._save_position()
 
+    @guarded
     def _save_position(self) -> None:
         try:
             reader = self.query_one("#reader", VerticalScroll)
@@ -84,6 +88,7 @@ class LessonScreen(Screen):
     def on_screen_suspend(self) -> None:
         self._save_position()
 
+    @guarded
     def _check_read(self) -> None:
         reader = self.query_one("#reader", VerticalScroll)
         if reader.max_scroll_y == 0 or reader.scroll_y >= reader.max_scroll_y - 1:
@@ -100,6 +105,7 @@ class LessonScreen(Screen):
         elif event.button.id == "check":
             self.action_check()
 
+    @guarded
     def _go(self, step: int) -> None:
         lessons = self.app.course.lessons
         index = next(i for i, lesson in enumerate(lessons) if lesson.id == self.lesson_id)
@@ -136,10 +142,10 @@ class GlossaryScreen(MarkdownPanel):
 
     def __init__(self, course, lesson_id: str) -> None:
         lesson = course.lesson(lesson_id)
-        lines = [f"# Terms in {lesson.id}", ""]
+        lines = [visible(f"# Terms in {lesson.id}"), ""]
         for term_id in lesson.terms:
             entry = course.term(term_id)
-            lines.append(f"**{entry.term}**: {entry.definition}\n")
+            lines.append(visible(f"**{entry.term}**: {entry.definition}\n"))
         if not lesson.terms:
             lines.append("This lesson introduces no new glossary terms.")
         super().__init__("\n".join(lines))

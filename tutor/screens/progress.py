@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from datetime import timezone
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from content.safe import visible
 from quizzes import stats
 from quizzes.settings import load_settings
+from tutor.storeguard import guarded
 
 
 class ProgressScreen(Screen):
@@ -27,6 +30,7 @@ class ProgressScreen(Screen):
             yield Static(id="exams")
         yield Footer()
 
+    @guarded
     def on_mount(self) -> None:
         self.title = "Progress"
         course, store = self.app.course, self.app.store
@@ -50,7 +54,8 @@ class ProgressScreen(Screen):
         for lesson in course.lessons:
             progress = per_lesson[lesson.id]
             best = f"{progress.best_score[0]}/{progress.best_score[1]}" if progress.best_score else "–"
-            table.add_row(lesson.id, lesson.title[:34], "✓" if progress.read else "·",
+            # Text, not str: DataTable reads a str cell as markup.
+            table.add_row(Text(visible(lesson.id)), Text(visible(lesson.title)[:34]), "✓" if progress.read else "·",
                           f"{progress.cards_seen}/{progress.cards_total}", best)
         table.focus()
         self.query_one("#exams", Static).update(self._exam_history())

@@ -13,8 +13,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from content import Question
+from content.safe import plain
 from quizzes.grading import option_marks
 from quizzes.session import QuizSession
+from quizzes.store import StoreError
+from tutor.storeguard import guarded, notify_store_error
 from tutor.widgets.choices import ChoiceList
 
 KIND_HINTS = {
@@ -63,8 +66,13 @@ class QuizScreen(Screen):
     async def on_mount(self) -> None:
         self.title = self.quiz_title
         if self.session is None:
-            self.session = QuizSession(self.questions, self.app.store, kind=self.kind,
-                                       now_fn=self.app.now)
+            try:
+                self.session = QuizSession(self.questions, self.app.store, kind=self.kind,
+                                           now_fn=self.app.now)
+            except StoreError as error:  # the attempt could not be saved: no quiz to show
+                notify_store_error(self.app, error)
+                self.app.pop_screen()
+                return
         elif self.session.answered:
             self.session.advance()
         if self.session.finished:
@@ -80,8 +88,8 @@ class QuizScreen(Screen):
         self.answered = False
         self.sub_title = f"Question {session.index + 1} of {len(session.questions)}"
         self.query_one("#q-meta", Static).update(
-            f"[dim]{question.lesson_id} · {KIND_HINTS[question.kind]}[/]")
-        self.query_one("#q-prompt", Static).update(question.prompt)
+            f"[dim]{plain(question.lesson_id)} · {KIND_HINTS[question.kind]}[/]")
+        self.query_one("#q-prompt", Static).update(plain(question.prompt))
         feedback = self.query_one("#q-feedback", Static)
         feedback.update("")
         feedback.display = False
@@ -121,6 +129,7 @@ class QuizScreen(Screen):
         if not self.answered and self.session.current.kind == "truefalse":
             self._answer(value)
 
+    @guarded
     def _answer(self, response: object) -> None:
         if self.answered:
             return
@@ -129,13 +138,13 @@ class QuizScreen(Screen):
         self.answered = True
         self._mark(question, response, result.correct)
         if result.typo:
-            mark = f"[b green]✓ {result.detail}[/]"
+            mark = f"[b green]✓ {plain(result.detail)}[/]"
         elif result.correct:
             mark = "[b green]✓ Right.[/]"
         else:
-            mark = f"[b red]✗ Not quite.[/] The answer: {result.expected}"
+            mark = f"[b red]✗ Not quite.[/] The answer: {plain(result.expected)}"
         feedback = self.query_one("#q-feedback", Static)
-        feedback.update(f"{mark}\n\n{question.explanation}")
+        feedback.update(f"{mark}\n\n{plain(question.explanation)}")
         feedback.display = True
         feedback.set_class(result.correct, "-right")
         feedback.set_class(not result.correct, "-wrong")
@@ -177,12 +186,12 @@ class QuizScreen(Screen):
         if self.kind == "exam":
             lines.append("")
             for lesson_id, (good, count) in session.per_lesson_scores().items():
-                lines.append(f"  {lesson_id}  {'✓' if good == count else '·'} {good}/{count}")
+                lines.append(f"  {plain(lesson_id)}  {'✓' if good == count else '·'} {good}/{count}")
         missed = session.missed()
         if missed:
             lines.append(f"\n[b]You missed {len(missed)}[/b] (r reviews exactly these):")
             for number, question in enumerate(missed, 1):
-                lines.append(f"\n{number}. {escape(question.prompt)}\n   [dim]{escape(question.explanation)}[/]")
+                lines.append(f"\n{number}. {plain(question.prompt)}\n   [dim]{plain(question.explanation)}[/]")
         else:
             lines.append("\nNothing missed. Well done.")
         self.query_one("#q-meta", Static).update("")
@@ -208,6 +217,7 @@ class QuizScreen(Screen):
         if leave:
             self.app.pop_screen()
 
+    @guarded
     async def action_retry(self) -> None:
         if self.session is None or not self.session.finished or not self.session.missed():
             return

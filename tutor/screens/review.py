@@ -9,9 +9,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
+from content.safe import plain
 from quizzes.scheduler import RATING_NAMES, StudyScheduler
 from quizzes.session import ReviewSession, study_deck
 from quizzes.settings import load_settings
+from quizzes.store import StoreError
+from tutor.storeguard import guarded, notify_store_error
 
 
 class ReviewScreen(Screen):
@@ -51,11 +54,17 @@ class ReviewScreen(Screen):
         settings = load_settings(self.app.store)
         if self.scheduler is None:
             self.scheduler = StudyScheduler(settings.desired_retention)
-        self.session = ReviewSession(study_deck(self.app.course, self.app.store), self.app.store,
-                                     self.scheduler, now_fn=self.app.now,
-                                     new_limit=settings.new_per_day, tz=self.app.zone)
+        try:
+            self.session = ReviewSession(study_deck(self.app.course, self.app.store), self.app.store,
+                                         self.scheduler, now_fn=self.app.now,
+                                         new_limit=settings.new_per_day, tz=self.app.zone)
+        except StoreError as error:  # the saved card states cannot be read: nothing to review
+            notify_store_error(self.app, error)
+            self.app.pop_screen()
+            return
         self.show_card()
 
+    @guarded
     def show_card(self) -> None:
         session = self.session
         card = session.current
@@ -66,10 +75,10 @@ class ReviewScreen(Screen):
         summary.display = False
         self.sub_title = f"{session.summary().reviewed} done · {session.remaining} to go"
         kind = "new card" if session.is_new() else "review"
-        self.query_one("#card-meta", Static).update(f"[dim]{card.lesson_id} · {kind}[/]")
-        self.query_one("#card-front", Static).update(card.front)
+        self.query_one("#card-meta", Static).update(f"[dim]{plain(card.lesson_id)} · {kind}[/]")
+        self.query_one("#card-front", Static).update(plain(card.front))
         back = self.query_one("#card-back", Static)
-        back.update(card.back)
+        back.update(plain(card.back))
         back.display = session.revealed
         self.query_one("#card-front").display = True
         self.query_one("#reveal", Button).display = not session.revealed
@@ -113,6 +122,7 @@ class ReviewScreen(Screen):
         elif event.button.id and event.button.id.startswith("grade-"):
             self.action_grade(int(event.button.id[-1]))
 
+    @guarded
     def action_space(self) -> None:
         if self.session.current is None:
             return
@@ -122,12 +132,14 @@ class ReviewScreen(Screen):
             self.session.reveal()
             self.show_card()
 
+    @guarded
     def action_grade(self, rating: int) -> None:
         if self.session.current is None or not self.session.revealed:
             return
         self.session.grade(rating)
         self.show_card()
 
+    @guarded
     def action_undo(self) -> None:
         if self.session.undo() is not None:
             self.show_card()

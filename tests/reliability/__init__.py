@@ -1,0 +1,1 @@
+"""Reliability and security: fault injection, fuzzing, tampering, escape sequences."""
