@@ -24,6 +24,7 @@ from dataclasses import dataclass
 DEFAULT_FPS, DEFAULT_BUDGET = 12.0, 44_000.0       # frames/s cap, bytes/s while playing
 LOW_FPS, LOW_BUDGET = 4.0, 14_000.0
 SLOWEST_FRAME = 1.0                                 # keep the sense of motion: >= 1 frame/s
+LOW_SLOWEST_FRAME = 2.0                             # ... or every 2 s on a slow link
 MAX_BACKLOG = 2                                     # queued writes before frames wait
 
 
@@ -36,11 +37,12 @@ class WireSettings:
     fps: float
     budget: float
     low_bandwidth: bool
+    slowest: float = SLOWEST_FRAME
 
     @classmethod
-    def choose(cls, low_bandwidth: bool) -> "WireSettings":
+    def choose(cls, low_bandwidth: bool) -> WireSettings:
         if low_bandwidth:
-            return cls(LOW_FPS, LOW_BUDGET, True)
+            return cls(LOW_FPS, LOW_BUDGET, True, LOW_SLOWEST_FRAME)
         return cls(DEFAULT_FPS, DEFAULT_BUDGET, False)
 
 
@@ -91,7 +93,7 @@ class FramePacer:
         if now - self._last_time < self.interval:
             return False
         if self.meter is not None and self.meter.backlog() > MAX_BACKLOG:
-            return now - self._last_time >= SLOWEST_FRAME * 2
+            return now - self._last_time >= self.settings.slowest * 2
         return True
 
     def sent(self, now: float | None = None) -> None:
@@ -101,5 +103,5 @@ class FramePacer:
             total = self.meter.total
             spent, self._last_total = total - self._last_total, total
             wanted = spent / self.settings.budget
-            self.interval = min(SLOWEST_FRAME, max(1.0 / self.settings.fps, wanted))
+            self.interval = min(self.settings.slowest, max(1.0 / self.settings.fps, wanted))
         self._last_time = now

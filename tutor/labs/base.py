@@ -50,6 +50,7 @@ from textual.widgets import Footer, Header, Input, OptionList, ProgressBar, Stat
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from content.safe import plain, visible
 from tutor.screens.help import MarkdownPanel
 from tutor.wire import FramePacer, WireSettings
 
@@ -294,9 +295,9 @@ class LabScreen(Screen):
 
     def notice(self, text: str, severity: str = "information") -> None:
         """Tell the learner something: the status line, and a toast for warnings/errors."""
-        self._message = text
-        if severity != "information":
-            self.notify(text, severity=severity, timeout=8)  # type: ignore[arg-type]
+        self._message = visible(text)
+        if severity != "information":   # a toast reads markup: the gate escapes it
+            self.notify(plain(text), severity=severity, timeout=8)  # type: ignore[arg-type]
         self._show_status()
 
     def tell(self, text: str, severity: str = "information") -> None:
@@ -533,7 +534,7 @@ class LabScreen(Screen):
         if text == self._status_shown:
             return
         try:
-            self.query_one("#lab-status", Static).update(escape(text))
+            self.query_one("#lab-status", Static).update(plain(text))
         except NoMatches:
             return
         self._status_shown = text
