@@ -25,18 +25,18 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import events
 from textual import work as in_thread
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from tutor.screens import help as help_screens
 from tutor.screens.help import MarkdownPanel
 
 LAB_FPS = 12
@@ -377,24 +377,16 @@ class TextPanel(MarkdownPanel):
     BINDINGS = [Binding("h", "app.pop_screen", "Close", show=False)]
 
 
-class CodePanel(ModalScreen):
+class CodePanel(help_screens.CodePanel):
+    """The engine functions behind a lab, read from their source (v opens and closes it)."""
+
     BINDINGS = [Binding("escape,v,q", "app.pop_screen", "Close", id="code.close")]
 
     def __init__(self, targets: Iterable[str]) -> None:
-        super().__init__()
-        self.targets = tuple(targets)
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="panel"):
-            yield Static("[b]The real engine code behind this lab[/b] [dim](↑/↓ scroll · Escape closes)[/]\n")
-            for target in self.targets:
-                try:
-                    code = source_of(target)
-                except (ImportError, AttributeError, OSError, TypeError) as exc:
-                    yield Static(f"{target}: source not available ({exc})")
-                    continue
-                yield Static(f"[b]{target.replace(':', '.')}[/b]")
-                yield Static(Syntax(code, "python", theme="ansi_dark", line_numbers=True, word_wrap=False))
-
-    def on_mount(self) -> None:
-        self.query_one("#panel").focus()
+        blocks = []
+        for target in targets:
+            try:
+                blocks.append((target.replace(":", "."), source_of(target)))
+            except (ImportError, AttributeError, OSError, TypeError) as exc:
+                blocks.append((target, f"# source not available ({exc})"))
+        super().__init__("The real engine code behind this lab", blocks)
