@@ -9,12 +9,11 @@ to lay out a handful of widgets.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Header
@@ -62,6 +61,7 @@ class LessonScreen(Screen):
         super().__init__()
         self.lesson_id = lesson_id
         self._shown: str | None = None  # the lesson whose widgets are in the reader
+        self._scroll_y = 0  # the reader's scroll position, kept up to date
 
     @property
     def lesson(self):
@@ -86,13 +86,20 @@ class LessonScreen(Screen):
         return widgets
 
     async def on_mount(self) -> None:
-        self.query_one("#reader", VerticalScroll).focus()
+        reader = self.query_one("#reader", VerticalScroll)
+        reader.focus()
+        # Remember the scroll position as it changes: when the app quits, the reader's
+        # widgets are gone before this screen hears of it.
+        self.watch(reader, "scroll_y", self._remember_scroll, init=False)
         await self._show()
+
+    def _remember_scroll(self, y: float) -> None:
+        self._scroll_y = int(y)
 
     def show_lesson(self, lesson_id: str) -> None:
         """Show another lesson in this reader (the screen, its header and footer stay)."""
         if self._shown is not None:
-            self._save_position()
+            self._save_position(after_paint=True)
         self.lesson_id = lesson_id
         if self.is_mounted:
             self.call_later(self._show)
@@ -102,19 +109,21 @@ class LessonScreen(Screen):
         if self._shown == lesson.id:
             return
         reader = self.query_one("#reader", VerticalScroll)
+        record = self.app.store.lesson(lesson.id)
+        position = record.position if record is not None else 0
         with self.app.batch_update():
+            self.title = f"{lesson.id} · {lesson.title}"
+            self.sub_title = f"{lesson.minutes} min"
             await reader.remove_children()
             await reader.mount_all(self._body())
             reader.scroll_to(y=0, animate=False, immediate=True)
-        self._shown = lesson.id
-        self.title = f"{lesson.id} · {lesson.title}"
-        self.sub_title = f"{lesson.minutes} min"
-        self.app.store.open_lesson(lesson.id, self.app.now())
-        record = self.app.store.lesson(lesson.id)
-        position = record.position if record is not None else 0
+        self._shown, self._scroll_y = lesson.id, 0
         if position:
             self.call_after_refresh(reader.scroll_to, y=position, animate=False)
-        self.call_after_refresh(self._prefetch_next)
+        # Saving "opened" (a durable write) and rendering the next lesson wait until this
+        # one is on screen.
+        self.call_after_refresh(self.app.store.open_lesson, lesson.id, self.app.now())
+        self.set_timer(0.3, self._prefetch_next)
 
     def _prefetch_next(self) -> None:
         """Render the next lesson in a thread while this one is read, at this width."""
@@ -131,14 +140,13 @@ class LessonScreen(Screen):
     def on_unmount(self) -> None:
         self._save_position()
 
-    def _save_position(self) -> None:
+    def _save_position(self, after_paint: bool = False) -> None:
+        """Save how far down the shown lesson is scrolled (after the next paint, when a
+        new lesson is about to be drawn, so the durable write does not delay it)."""
         if self._shown is None:
             return
-        try:
-            reader = self.query_one("#reader", VerticalScroll)
-        except NoMatches:  # the screen's widgets are already gone
-            return
-        self.app.store.save_position(self._shown, int(reader.scroll_y))
+        save = partial(self.app.store.save_position, self._shown, self._scroll_y)
+        self.call_after_refresh(save) if after_paint else save()
 
     def on_screen_suspend(self) -> None:
         self._save_position()
@@ -169,7 +177,7 @@ class LessonScreen(Screen):
             self.notify("That was the last lesson." if step > 0 else "This is the first lesson.")
             return
         if step > 0:
-            self.app.store.mark_read(self.lesson_id, self.app.now())
+            self.call_after_refresh(self.app.store.mark_read, self.lesson_id, self.app.now())
         self.show_lesson(lessons[target].id)
 
     def action_next(self) -> None:

@@ -53,8 +53,19 @@ DocumentStyle = tuple[tuple[tuple[str, str], ...], str]
 """Hashable styling for a render: ((style name, style text), ...) and the code theme."""
 
 
+_styles_by_theme: dict[tuple[int, str], DocumentStyle] = {}
+
+
 def document_style(app: App) -> DocumentStyle:
     """The theme's colours as Rich styles for Markdown (part of the cache key)."""
+    key = (id(app), app.theme)
+    found = _styles_by_theme.get(key)
+    if found is None:
+        found = _styles_by_theme[key] = _theme_style(app)
+    return found
+
+
+def _theme_style(app: App) -> DocumentStyle:
     variables = app.theme_variables
     dark = app.current_theme.dark
     styles = []
@@ -166,6 +177,7 @@ class MarkdownText(Widget):
     def __init__(self, markdown: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.markdown = markdown
+        self._painted: tuple[int, object, tuple[Strip, ...]] | None = None  # width, style, lines
 
     @property
     def plain(self) -> str:
@@ -183,13 +195,20 @@ class MarkdownText(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
-        lines = self._lines(width)
-        base = self.rich_style
-        if y >= len(lines):
-            return Strip.blank(width, base)
-        return lines[y].crop_extend(0, width, None).apply_style(base)
+        painted = self._painted
+        if painted is None or painted[0] != width:
+            base = self.rich_style
+            lines = tuple(line.crop_extend(0, width, None).apply_style(base) for line in self._lines(width))
+            painted = self._painted = (width, base, lines)
+        lines = painted[2]
+        return lines[y] if y < len(lines) else Strip.blank(width, painted[1])
+
+    def notify_style_update(self) -> None:
+        self._painted = None  # colours or theme changed: paint the lines again
+        super().notify_style_update()
 
     def on_resize(self) -> None:
+        self._painted = None
         self.refresh(layout=True)
 
 
