@@ -134,6 +134,10 @@ def key_sections(screen: Screen) -> list[KeySection]:
         sections[id(node)].rows.append(row)
     rank = {id(screen): 0, id(screen.app): 2}
     order.sort(key=lambda node: rank.get(id(node), 1))
+    if id(screen) in sections:  # the screen's own keys before those every screen has
+        own = {b.action for cls in type(screen).__mro__ if not cls.__module__.startswith("textual")
+               for b in cls.__dict__.get("BINDINGS", []) if isinstance(b, Binding)}
+        sections[id(screen)].rows.sort(key=lambda row: row.action not in own)
     return [sections[id(node)] for node in order if sections[id(node)].rows]
 
 
@@ -188,8 +192,11 @@ class Panel(ModalScreen):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    panel_title = ""  # shown in the panel's top border
+
     def compose(self) -> ComposeResult:
-        with Vertical(id="panel"):
+        with Vertical(id="panel") as panel:
+            panel.border_title = self.panel_title
             yield from self.compose_body()
             yield Static(f"{close_hint(self)} · {self.SCROLL_HINT}", id="panel-footer")
 
@@ -212,11 +219,12 @@ class MarkdownPanel(Panel):
 
 class HelpScreen(MarkdownPanel):
     BINDINGS = [Binding("f1,question_mark", "app.pop_screen", "Close", show=False)]
+    panel_title = "Help"
 
     def __init__(self, previous: Screen | None = None) -> None:
         self.sections = key_sections(previous) if previous is not None else []
         extra = (getattr(previous, "HELP", None) or "") if previous is not None else ""
-        text = "# Help\n\n" + sections_markdown(self.sections)
+        text = sections_markdown(self.sections)
         if extra.strip():
             text += "\n\n" + extra.strip()
         super().__init__(text + "\n\n" + GENERAL)

@@ -45,6 +45,7 @@ class ProgressScreen(Screen):
         for lesson in course.lessons:
             progress = per_lesson[lesson.id]
             best = f"{progress.best_score[0]}/{progress.best_score[1]}" if progress.best_score else "–"
-            table.add_row(lesson.id, lesson.title[:34], "✓" if progress.read else "·",
+            title = lesson.title if len(lesson.title) <= 34 else lesson.title[:33].rstrip() + "…"
+            table.add_row(lesson.id, title, "✓" if progress.read else "·",
                           f"{progress.cards_seen}/{progress.cards_total}", best)
         table.focus()
