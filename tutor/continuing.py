@@ -49,11 +49,11 @@ def _unfinished_quiz(course: Course, store: Store) -> Suggestion | None:
             continue
         if attempt.finished_at is not None:
             finished_after.add(attempt.lesson_id)
-        elif attempt.answered and attempt.lesson_id not in finished_after:
-            if attempt.lesson_id in {lesson.id for lesson in course.lessons}:
-                total = len(attempt.question_ids)
-                return Suggestion("quiz", attempt.lesson_id, f"Next: finish the {attempt.lesson_id} quiz",
-                                  f"you stopped after {attempt.answered} of {total}")
+        elif (attempt.answered and attempt.lesson_id not in finished_after
+              and attempt.lesson_id in {lesson.id for lesson in course.lessons}):
+            total = len(attempt.question_ids)
+            return Suggestion("quiz", attempt.lesson_id, f"Next: finish the {attempt.lesson_id} quiz",
+                              f"you stopped after {attempt.answered} of {total}")
     return None
 
 

@@ -109,7 +109,7 @@ def test_one_line_adds_a_page(monkeypatch):
     class FakeApp:  # only what the page sources read
         available_themes = {}
 
-    import tutor.palette as palette
+    from tutor import palette
 
     titles = [entry.title for entry in palette.SOURCES[0](FakeApp())]
     assert titles[-1] == "Statistics"

@@ -5,6 +5,7 @@ between the app and its screens."""
 from __future__ import annotations
 
 import ast
+import io
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,7 @@ async def test_home_rows_fit_80_columns_with_the_quiz_score(make_app):
         await pilot.pause()
         options = app.screen.query_one("#lessons", OptionList)
         width = options.scrollable_content_region.width
-        console = Console(width=width, record=True, file=open("/dev/null", "w"))
+        console = Console(width=width, record=True, file=io.StringIO())
         console.print(options.get_option(longest.id).prompt)
         row = console.export_text().rstrip("\n")
     assert "\n" not in row and len(row) <= width
@@ -218,3 +219,38 @@ def test_screens_never_import_the_app(module):
 
 def test_home_is_unchanged_for_keys(make_app):
     assert [b.key for b in HomeScreen.BINDINGS] == ["r", "x", "p", "q"]
+
+
+async def test_next_step_offers_an_unfinished_quiz(make_app):
+    from tutor.continuing import next_step
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)):
+        lesson = app.course.lesson("L03")
+        ids = [q.id for q in lesson.questions]
+        attempt = app.store.start_attempt("lesson", ids, lesson_id="L03")
+        app.store.record_answer(attempt, ids[0], "x", False)
+        app.store.record_answer(attempt, ids[1], "x", True)
+        step = next_step(app.course, app.store, app.now())
+        assert (step.kind, step.target) == ("quiz", "L03") and f"2 of {len(ids)}" in step.detail
+        done = app.store.start_attempt("lesson", ids, lesson_id="L03")
+        for question in lesson.questions:
+            app.store.record_answer(done, question.id, "x", True, finish=question is lesson.questions[-1])
+        assert next_step(app.course, app.store, app.now()).kind == "lesson"
+
+
+async def test_home_warms_the_lessons_it_suggests_at_the_reader_width(make_app):
+    from tutor.screens.lesson import lesson_parts
+    from tutor.widgets.document import cached, clear_cache, document_style
+
+    clear_cache()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(1.0)
+        await app.workers.wait_for_complete()
+        first = next(part for part in lesson_parts(app.course.lesson("L01").body) if isinstance(part, str))
+        assert cached(first, 76, document_style(app))
+        app.open_lesson("L01")
+        await pilot.pause()
+        text = app.screen.query(MarkdownText).first()
+        assert text.content_size.width == 76  # the width Home rendered at

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import io
 
 import pytest
 from textual.widgets import Input, OptionList
@@ -61,7 +61,7 @@ def plain(renderable, width: int = 76) -> str:
     """What a Rich renderable shows at `width` columns, as text."""
     from rich.console import Console
 
-    console = Console(width=width, record=True, file=open(os.devnull, "w"))
+    console = Console(width=width, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
 

@@ -41,6 +41,14 @@ class HomeScreen(Screen):
         self.sub_title = self.app.course.title
         self.refresh_progress()
         self.query_one("#lessons", OptionList).focus()
+        self.set_timer(0.5, self._warm_lessons)
+
+    def _warm_lessons(self) -> None:
+        """Render the lessons Home suggests ahead of time (imported late: start-up stays light)."""
+        from tutor.screens.lesson import warm
+
+        ids = [s.target for s in self._suggestions.values() if s.kind == "lesson"]
+        warm(self.app, ids)
 
     def on_screen_resume(self) -> None:
         self.refresh_progress()

@@ -20,14 +20,36 @@ from textual.widgets import Button, Header
 
 from content import LabBlock, body_parts
 from tutor.screens.help import MarkdownPanel
+from tutor.widgets.document import (
+    DocumentStyle,
+    MarkdownText,
+    card_label,
+    document_style,
+    render_markdown,
+)
 from tutor.widgets.keybar import KeyBar
-from tutor.widgets.document import DocumentStyle, MarkdownText, card_label, document_style, render_markdown
 
 
 @lru_cache(maxsize=64)
 def lesson_parts(body: str) -> tuple[str | LabBlock, ...]:
     """The lesson body split into Markdown chunks and lab blocks, once per text."""
     return tuple(body_parts(body))
+
+
+def reader_text_width(screen_width: int) -> int:
+    """The width lesson text is rendered at: the screen less the reader's vertical
+    scrollbar (2) and the text's padding (1 each side)."""
+    return max(1, screen_width - 4)
+
+
+def warm(app, lesson_ids) -> None:
+    """Render these lessons in a worker thread at the width the reader will use, so the
+    first open of each is as quick as a repeat one (Home warms "Continue" and "Next")."""
+    course, style = app.course, document_style(app)
+    bodies = [course.lesson(lesson_id).body for lesson_id in lesson_ids]
+    width = reader_text_width(app.size.width)
+    app.run_worker(lambda: [prefetch(body, width, style) for body in bodies], thread=True,
+                   group="prefetch", exit_on_error=False)
 
 
 def prefetch(body: str, width: int, style: DocumentStyle) -> None:

@@ -17,8 +17,8 @@ import re
 from collections import OrderedDict
 from threading import Lock
 
-from rich.console import Console
 from rich import box
+from rich.console import Console
 from rich.markdown import Heading, Markdown, TableElement
 from rich.table import Table
 from rich.text import Text
