@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from rich.cells import cell_len
+
 from tutor.screens.lesson import LabCard, LessonScreen
 from tutor.widgets.document import MarkdownText
 
@@ -32,7 +34,7 @@ async def test_every_lesson_fits_80_columns(make_app):
                 width = widget.content_size.width
                 assert 60 <= width <= 78, lesson.id
                 shown = widget.plain
-                assert all(len(line) <= width for line in shown.splitlines()), lesson.id
+                assert all(cell_len(line) <= width for line in shown.splitlines()), lesson.id
                 lost = source_words(widget.markdown) - set(WORD.findall(shown))
                 assert not lost, f"{lesson.id}: words not shown: {sorted(lost)[:10]}"
             assert len(screen.query(LabCard)) == len(lesson.lab_blocks)
