@@ -13,7 +13,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList
 
 from tutor.screens.help import HelpScreen, key_label
-from tutor.screens.home import HomeScreen
 from tutor.screens.lesson import LessonScreen
 from tutor.widgets.document import MarkdownText, reflow
 
@@ -215,10 +214,6 @@ def test_screens_never_import_the_app(module):
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
     assert "tutor.app" not in imported
-
-
-def test_home_is_unchanged_for_keys(make_app):
-    assert [b.key for b in HomeScreen.BINDINGS] == ["r", "x", "p", "q"]
 
 
 async def test_next_step_offers_an_unfinished_quiz(make_app):

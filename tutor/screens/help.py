@@ -90,7 +90,8 @@ def _humanise(action: str) -> str:
 
 def _namespace_title(node: DOMNode, screen: Screen) -> str:
     if node is screen:
-        return getattr(screen, "HELP_TITLE", None) or "This screen"
+        named = getattr(screen, "HELP_TITLE", None) or getattr(screen, "LAB_TITLE", None)
+        return named or screen.title or "This screen"
     if node is screen.app:
         return "Everywhere"
     for cls in type(node).__mro__:
