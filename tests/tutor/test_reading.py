@@ -74,6 +74,7 @@ async def test_continue_offers_the_lab_left_open(make_app):
         await pilot.pause()
         app.open_lab(lab_id)
         await pilot.pause()
+        await app.screen.wait_idle()  # quit once the lab has built its model
     again = make_app()
     async with again.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -85,6 +86,7 @@ async def test_continue_offers_the_lab_left_open(make_app):
         await pilot.pause()
         assert again.open_lab_left_open() == lab_id
         assert type(again.screen).__module__ == labs.LABS[lab_id].split(":")[0]
+        await again.screen.wait_idle()
         await pilot.press("escape")  # leaving the lab forgets it
         await pilot.pause()
         assert again.open_lab_left_open() is None
@@ -249,3 +251,20 @@ async def test_home_warms_the_lessons_it_suggests_at_the_reader_width(make_app):
         await pilot.pause()
         text = app.screen.query(MarkdownText).first()
         assert text.content_size.width == 76  # the width Home rendered at
+
+
+async def test_key_bar_lists_the_shown_keys_and_a_click_presses_one(make_app):
+    from tutor.widgets.keybar import KeyBar
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(KeyBar)
+        text = str(bar.render())
+        shown = [b for b in app.screen.active_bindings.values() if b.binding.show and b.binding.description]
+        for active in shown:
+            assert active.binding.description in text
+        assert "Commands" not in text  # Ctrl+P is bound with show=False
+        await pilot.click(KeyBar, offset=(text.index("Review"), 0))
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ReviewScreen"
