@@ -58,7 +58,7 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX quiz_answer_attempt ON quiz_answer (attempt_id);
     """,
     """
-    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -286,27 +286,18 @@ class Store:
     # ---- settings -----------------------------------------------------------------------
 
     def setting(self, key: str, default: str | None = None) -> str | None:
-        """A small saved preference or marker (e.g. the lab left open), or `default`."""
-        found = self._select("SELECT value FROM setting", "key", key, "")
-        return found[0][0] if found else default
+        """A learner's setting (text), or `default` when it was never set."""
+        row = self._db.execute("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
 
-    def set_setting(self, key: str, value: str | None) -> None:
-        """Save a setting as text; None removes it."""
-        if value is None:
-            self._write([("DELETE FROM setting WHERE key = ?", (key,))])
-            return
-        self._write([("INSERT INTO setting (key, value, updated_at) VALUES (?, ?, ?) "
-                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                      "updated_at = excluded.updated_at", (key, str(value), _iso(None)))])
+    def set_setting(self, key: str, value: str) -> None:
+        self._write([("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                      "DO UPDATE SET value = excluded.value", (key, str(value)))])
 
     def last_opened_lesson(self) -> LessonRecord | None:
         """The lesson opened most recently, with its saved scroll position, or None."""
         opened = [r for r in self.lessons().values() if r.last_opened_at is not None]
         return max(opened, key=lambda r: r.last_opened_at, default=None)
-
-    def unfinished_attempts(self) -> list[AttemptRecord]:
-        """Quiz attempts started but neither finished nor abandoned, newest first."""
-        return [a for a in reversed(self.attempts()) if a.finished_at is None]
 
     # ---- flashcards ---------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ class TutorApp(App):
         self._start = start
         self.animation_level = "none"
         self._lab_screens: WeakKeyDictionary[Screen, str] = WeakKeyDictionary()
-        self._open_lab = self.store.setting(self.OPEN_LAB)
+        self._open_lab = self.store.setting(self.OPEN_LAB) or None  # "": no lab open
         self._in_lab = False
         self._reader: Screen | None = None
 
@@ -168,7 +168,7 @@ class TutorApp(App):
     def _set_open_lab(self, lab_id: str | None) -> None:
         if lab_id != self._open_lab:
             self._open_lab = lab_id
-            self.store.set_setting(self.OPEN_LAB, lab_id)
+            self.store.set_setting(self.OPEN_LAB, lab_id or "")
 
     def open_lab_left_open(self) -> str | None:
         """The lab that was on screen when the tutor last stopped (or is on screen now)."""

@@ -90,7 +90,7 @@ async def test_continue_offers_the_lab_left_open(make_app):
         await pilot.press("escape")  # leaving the lab forgets it
         await pilot.pause()
         assert again.open_lab_left_open() is None
-        assert again.store.setting(again.OPEN_LAB) is None
+        assert again.store.setting(again.OPEN_LAB) == ""
 
 
 async def test_next_step_moves_from_due_cards_to_unread_lessons(make_app):
