@@ -511,6 +511,22 @@ class Store:
         return {r[0]: LessonRecord(r[0], bool(r[1]), r[2], _when(r[3]), _when(r[4]), _when(r[5]))
                 for r in rows}
 
+    # ---- settings -----------------------------------------------------------------------
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        """A learner's setting (text), or `default` when it was never set."""
+        row = self._db.execute("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._write([("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                      "DO UPDATE SET value = excluded.value", (key, str(value)))])
+
+    def last_opened_lesson(self) -> LessonRecord | None:
+        """The lesson opened most recently, with its saved scroll position, or None."""
+        opened = [r for r in self.lessons().values() if r.last_opened_at is not None]
+        return max(opened, key=lambda r: r.last_opened_at, default=None)
+
     # ---- flashcards ---------------------------------------------------------------------
 
     @_db_errors

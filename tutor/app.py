@@ -13,15 +13,17 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone, tzinfo
 from functools import partial
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from content import Course, load_course
 from content.safe import plain
 from quizzes.store import Store, default_path
+from tutor.palette import TutorCommands
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20
 
@@ -65,6 +67,8 @@ class TutorApp(App):
     CSS_PATH = Path(__file__).with_name("tutor.tcss")  # absolute, so subclasses anywhere work
     TITLE = "genai-tutor"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = {TutorCommands}  # replaces Textual's defaults (Keys, Screenshot, Quit at once)
+    OPEN_LAB = "open_lab"  # store setting: the lab on screen, so Home can offer to continue it
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="help", tooltip="Keys and how this screen works"),
         Binding("ctrl+p", "command_palette", "Commands", id="palette", show=False,
@@ -95,6 +99,10 @@ class TutorApp(App):
         self.wire_settings = WireSettings.choose(
             low_bandwidth_from_env() if low_bandwidth is None else low_bandwidth)
         self.wire_meter = WireMeter()
+        self._lab_screens: WeakKeyDictionary[Screen, str] = WeakKeyDictionary()
+        self._open_lab = self.store.setting(self.OPEN_LAB) or None  # "": no lab open
+        self._in_lab = False
+        self._reader: Screen | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -104,6 +112,7 @@ class TutorApp(App):
         self.wire_meter.install(self._driver)
         self._restore_theme()
         self.push_screen(HomeScreen())
+        self.screen_change_signal.subscribe(self, self._track_open_lab)
         errors = self.course.errors
         if errors:
             self.notify(plain(f"{len(errors)} problem(s) in the course files were skipped, e.g. {errors[0]}. "
@@ -153,16 +162,28 @@ class TutorApp(App):
         too_small = event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT
         showing = isinstance(self.screen, TooSmallScreen)
         if too_small and not showing:
-            self.push_screen(TooSmallScreen())
+            self.push_screen(TooSmallScreen(MIN_WIDTH, MIN_HEIGHT))
         elif showing and not too_small:
             self.pop_screen()
 
     # ------------------------------------------------------------------ navigation
 
     def open_lesson(self, lesson_id: str) -> None:
+        """Show a lesson. One reader screen is kept (installed) and re-used, so opening a
+        lesson swaps its text in place instead of building a screen with header and footer."""
         from tutor.screens.lesson import LessonScreen
 
-        self.push_screen(LessonScreen(lesson_id))
+        reader = self._reader
+        if reader is None:
+            reader = self._reader = LessonScreen(lesson_id)
+            self.install_screen(reader, name="lesson-reader")
+        if self.screen is reader:
+            reader.show_lesson(lesson_id)
+        elif reader in self.screen_stack:  # e.g. the palette used in a lab opened from it
+            self.push_screen(LessonScreen(lesson_id))
+        else:
+            reader.show_lesson(lesson_id)
+            self.push_screen(reader)
 
     def open_quiz(self, lesson_id: str) -> None:
         from tutor.screens.quiz import QuizScreen
@@ -229,33 +250,45 @@ class TutorApp(App):
         if not labs.available(lab_id):
             self.notify(plain(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon."), severity="information")
             return
-        self.push_screen(labs.create(lab_id))
+        screen = labs.create(lab_id)
+        self._lab_screens[screen] = lab_id
+        self.push_screen(screen)
+
+    def _track_open_lab(self, screen: Screen) -> None:
+        """Remember which lab is on screen, so after a restart Home can offer to continue it.
+
+        A panel over the lab (help, code) keeps it open; leaving the lab for another screen,
+        or opening a lesson, forgets it. Quitting from inside the lab keeps it.
+        """
+        from tutor.screens.help import TooSmallScreen
+
+        if isinstance(screen, (ModalScreen, TooSmallScreen)):
+            return
+        lab_id = self._lab_screens.get(screen)
+        if lab_id is not None or self._in_lab or hasattr(screen, "lesson_id"):
+            self._set_open_lab(lab_id)
+        self._in_lab = lab_id is not None
+
+    def _set_open_lab(self, lab_id: str | None) -> None:
+        if lab_id != self._open_lab:
+            self._open_lab = lab_id
+            self.store.set_setting(self.OPEN_LAB, lab_id or "")
+
+    def open_lab_left_open(self) -> str | None:
+        """The lab that was on screen when the tutor last stopped (or is on screen now)."""
+        return self._open_lab if self._open_lab in self.course.labs else None
+
+    def show_term(self, term_id: str) -> None:
+        from tutor.screens.help import MarkdownPanel
+
+        entry = self.course.term(term_id)
+        lessons = [lesson.id for lesson in self.course.lessons if term_id in lesson.terms]
+        where = f"\n\nIntroduced in {', '.join(lessons)}." if lessons else ""
+        also = f"\n\nAlso called: {', '.join(entry.aliases)}." if entry.aliases else ""
+        self.push_screen(MarkdownPanel(f"# {entry.term}\n\n{entry.definition}{also}{where}"))
 
     def action_help(self) -> None:
         from tutor.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
-
-    # ------------------------------------------------------------------ command palette
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Review flashcards", "Study the cards that are due", self.open_review)
-        yield SystemCommand("Final exam", "A balanced exam drawn from every lesson", self.open_exam)
-        yield SystemCommand("Progress", "What you have read, reviewed and scored", self.open_progress)
-        yield SystemCommand("Reference", "Glossary, FAQ, timeline, cheat sheets, next steps",
-                            partial(self.open_reference, None))
-        yield SystemCommand("Glossary", "Every term, searchable by any word of its definition",
-                            partial(self.open_reference, "glossary"))
-        for page in self.course.reference:
-            yield SystemCommand(f"Reference: {page.title}", page.summary or "A reference page",
-                                partial(self.open_reference, page.id), discover=False)
-        yield SystemCommand("Stats", "Due forecast, retention, heatmap, weakest concepts", self.open_stats)
-        for lesson in self.course.lessons:
-            # The palette reads titles as markup.
-            yield SystemCommand(plain(f"Lesson {lesson.id}: {lesson.title}"), "Jump to this lesson",
-                                partial(self.open_lesson, lesson.id), discover=False)
-            if lesson.questions:
-                yield SystemCommand(plain(f"Quiz {lesson.id}: {lesson.title}"), "Check yourself on this lesson",
-                                    partial(self.open_quiz, lesson.id), discover=False)

@@ -45,9 +45,11 @@ def test_unknown_command_and_lesson_id_exit_2_with_one_line(capsys):
 
 
 async def test_command_palette_lists_lessons_review_quiz_and_theme(make_app):
+    from tutor.palette import entries
+
     app = make_app()
     async with app.run_test(size=(80, 24)):
-        titles = [command.title for command in app.get_system_commands(app.screen)]
+        titles = [entry.title for entry in entries(app)]
     assert "Review flashcards" in titles and "Final exam" in titles
     assert any(t.startswith("Lesson L04") for t in titles)
     assert any(t.startswith("Quiz L04") for t in titles)

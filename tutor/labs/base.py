@@ -37,20 +37,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.markup import escape
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import work as in_thread
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from content.safe import plain, visible
+from tutor.screens import help as help_screens
 from tutor.screens.help import MarkdownPanel
 from tutor.wire import FramePacer, WireSettings
 
@@ -677,32 +677,16 @@ class TextPanel(MarkdownPanel):
     BINDINGS = [Binding("h", "app.pop_screen", "Close", show=False, id="panel.close_h")]
 
 
-class CodePanel(ModalScreen):
-    """The engine functions a lab calls, scrollable both ways (long lines are not cut)."""
+class CodePanel(help_screens.CodePanel):
+    """The engine functions behind a lab, read from their source (v opens and closes it)."""
 
-    BINDINGS = [Binding("escape,v,q", "app.pop_screen", "Close", id="code.close",
-                        tooltip="Back to the lab")]
+    BINDINGS = [Binding("escape,v,q", "app.pop_screen", "Close", id="code.close")]
 
     def __init__(self, targets: Iterable[str]) -> None:
-        super().__init__()
-        self.targets = tuple(targets)
-
-    def compose(self) -> ComposeResult:
-        yield Static("[b]The real engine code behind this lab[/b]  "
-                     "[dim]↑/↓ ←/→ scroll · Escape closes[/]", id="panel-title")
-        with VerticalScroll(id="panel", classes="code-panel"):
-            for target in self.targets:
-                try:
-                    code = source_of(target)
-                except (ImportError, AttributeError, OSError, TypeError) as exc:
-                    yield Static(escape(f"{target}: source not available ({exc})"))
-                    continue
-                yield Static(f"[b]{escape(target.replace(':', '.'))}[/b]")
-                width = max(len(line) for line in code.splitlines()) + 8
-                code_view = Static(Syntax(code, "python", theme="ansi_dark", line_numbers=True,
-                                          word_wrap=False), classes="code")
-                code_view.styles.width = width
-                yield code_view
-
-    def on_mount(self) -> None:
-        self.query_one("#panel").focus()
+        blocks = []
+        for target in targets:
+            try:
+                blocks.append((target.replace(":", "."), source_of(target)))
+            except (ImportError, AttributeError, OSError, TypeError) as exc:
+                blocks.append((target, f"# source not available ({exc})"))
+        super().__init__("The real engine code behind this lab", blocks)

@@ -1,29 +1,72 @@
-"""The lesson reader: Markdown with "Try it" lab cards, previous/next, and "Check yourself"."""
+"""The lesson reader: Markdown with "Try it" lab cards, previous/next, and "Check yourself".
+
+Opening a lesson must feel instant, also on a small machine over SSH. So a lesson is split
+into its parts once per text (cached), each Markdown part is one `MarkdownText` widget
+painted from cached rendered lines (see tutor/widgets/document.py), and while the learner
+reads, the next lesson is rendered in a worker thread at the same width, so `n` only has
+to lay out a handful of widgets.
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
+from functools import lru_cache, partial
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Markdown
+from textual.widget import Widget
+from textual.widgets import Button, Header
 
 from content import LabBlock, body_parts
 from content.safe import visible
 from tutor.screens.help import MarkdownPanel
 from tutor.storeguard import guarded
+from tutor.widgets.document import (
+    DocumentStyle,
+    MarkdownText,
+    card_label,
+    document_style,
+    render_markdown,
+)
+from tutor.widgets.keybar import KeyBar
+
+
+@lru_cache(maxsize=64)
+def lesson_parts(body: str) -> tuple[str | LabBlock, ...]:
+    """The lesson body split into Markdown chunks and lab blocks, once per text."""
+    return tuple(body_parts(body))
+
+
+def reader_text_width(screen_width: int) -> int:
+    """The width lesson text is rendered at: the screen less the reader's vertical
+    scrollbar (2) and the text's padding (1 each side)."""
+    return max(1, screen_width - 4)
+
+
+def warm(app, lesson_ids) -> None:
+    """Render these lessons in a worker thread at the width the reader will use, so the
+    first open of each is as quick as a repeat one (Home warms "Continue" and "Next")."""
+    course, style = app.course, document_style(app)
+    bodies = [course.lesson(lesson_id).body for lesson_id in lesson_ids]
+    width = reader_text_width(app.size.width)
+    app.run_worker(lambda: [prefetch(body, width, style) for body in bodies], thread=True,
+                   group="prefetch", exit_on_error=False)
+
+
+def prefetch(body: str, width: int, style: DocumentStyle) -> None:
+    """Render every Markdown chunk of a lesson into the line cache (safe in a thread)."""
+    for part in lesson_parts(body):
+        if isinstance(part, str):
+            render_markdown(part, width, style)
 
 
 class LabCard(Button):
     """A "Try it" card in the lesson body. Enter (or a click) opens the lab."""
 
     def __init__(self, block: LabBlock, title: str, ready: bool) -> None:
-        label = Text.assemble(("▶ Try it: ", "bold"), (visible(title), "bold"))
-        if not ready:
-            label.append("  (coming soon)", style="italic")
-        label.append("\n" + visible(block.text))
-        super().__init__(label, classes="lab-card" + ("" if ready else " -soon"))
+        super().__init__(card_label(visible(title), visible(block.text), soon=not ready),
+                         classes="lab-card" + ("" if ready else " -soon"))
         self.lab_id = block.lab_id
 
 
@@ -41,58 +84,105 @@ class LessonScreen(Screen):
     def __init__(self, lesson_id: str) -> None:
         super().__init__()
         self.lesson_id = lesson_id
+        self._shown: str | None = None  # the lesson whose widgets are in the reader
+        self._scroll_y = 0  # the reader's scroll position, kept up to date
 
     @property
     def lesson(self):
         return self.app.course.lesson(self.lesson_id)
 
     def compose(self) -> ComposeResult:
+        yield Header()
+        yield VerticalScroll(id="reader")
+        yield KeyBar()
+
+    def _body(self) -> list[Widget]:
         from tutor import labs
 
-        lesson = self.lesson
-        yield Header()
-        with VerticalScroll(id="reader"):
-            for part in body_parts(lesson.body):
-                if isinstance(part, LabBlock):
-                    title = self.app.course.labs.get(part.lab_id, part.lab_id)
-                    yield LabCard(part, title, labs.available(part.lab_id))
-                else:
-                    yield Markdown(visible(part), open_links=False)
-            yield Button("Check yourself: take the quiz (c)", id="check", classes="check")
-        yield Footer()
+        widgets: list[Widget] = []
+        for part in lesson_parts(self.lesson.body):
+            if isinstance(part, LabBlock):
+                title = self.app.course.labs.get(part.lab_id, part.lab_id)
+                widgets.append(LabCard(part, title, labs.available(part.lab_id)))
+            else:
+                widgets.append(MarkdownText(visible(part)))
+        widgets.append(Button("Check yourself: take the quiz (c)", id="check", classes="check"))
+        return widgets
 
-    @guarded
-    def on_mount(self) -> None:
-        lesson = self.lesson
-        self.title = visible(f"{lesson.id} · {lesson.title}")
-        self.sub_title = f"{lesson.minutes} min"
+    async def on_mount(self) -> None:
         reader = self.query_one("#reader", VerticalScroll)
         reader.focus()
-        self.app.store.open_lesson(lesson.id, self.app.now())
+        # Remember the scroll position as it changes: when the app quits, the reader's
+        # widgets are gone before this screen hears of it.
+        self.watch(reader, "scroll_y", self._remember_scroll, init=False)
+        await self._show()
+
+    def _remember_scroll(self, y: float) -> None:
+        self._scroll_y = int(y)
+
+    def show_lesson(self, lesson_id: str) -> None:
+        """Show another lesson in this reader (the screen, its header and footer stay)."""
+        if self._shown is not None:
+            self._save_position(after_paint=True)
+        self.lesson_id = lesson_id
+        if self.is_mounted:
+            self.call_later(self._show)
+
+    async def _show(self) -> None:
+        lesson = self.lesson
+        if self._shown == lesson.id:
+            return
+        reader = self.query_one("#reader", VerticalScroll)
         record = self.app.store.lesson(lesson.id)
         position = record.position if record is not None else 0
+        with self.app.batch_update():
+            self.title = visible(f"{lesson.id} · {lesson.title}")
+            self.sub_title = f"{lesson.minutes} min"
+            await reader.remove_children()
+            await reader.mount_all(self._body())
+            reader.scroll_to(y=0, animate=False, immediate=True)
+        self._shown, self._scroll_y = lesson.id, 0
         if position:
             self.call_after_refresh(reader.scroll_to, y=position, animate=False)
+        # Saving "opened" (a durable write) and rendering the next lesson wait until this
+        # one is on screen.
+        self.call_after_refresh(self.app.store.open_lesson, lesson.id, self.app.now())
+        self.set_timer(0.3, self._prefetch_next)
+
+    def _prefetch_next(self) -> None:
+        """Render the next lesson in a thread while this one is read, at this width."""
+        lessons = self.app.course.lessons
+        index = next(i for i, lesson in enumerate(lessons) if lesson.id == self.lesson_id)
+        texts = self.query(MarkdownText)
+        if index + 1 >= len(lessons) or not texts:
+            return
+        width = texts.first().content_size.width
+        body, style = lessons[index + 1].body, document_style(self.app)
+        self.run_worker(lambda: prefetch(body, width, style), thread=True, group="prefetch",
+                        exit_on_error=False)
 
     def on_unmount(self) -> None:
         self._save_position()
 
     @guarded
-    def _save_position(self) -> None:
-        try:
-            reader = self.query_one("#reader", VerticalScroll)
-        except Exception:  # the screen's widgets are already gone
+    def _save_position(self, after_paint: bool = False) -> None:
+        """Save how far down the shown lesson is scrolled (after the next paint, when a
+        new lesson is about to be drawn, so the durable write does not delay it)."""
+        if self._shown is None:
             return
-        self.app.store.save_position(self.lesson_id, int(reader.scroll_y))
+        save = partial(self.app.store.save_position, self._shown, self._scroll_y)
+        self.call_after_refresh(save) if after_paint else save()
 
     def on_screen_suspend(self) -> None:
         self._save_position()
 
     @guarded
     def _check_read(self) -> None:
+        if self._shown is None or not self.is_current:
+            return
         reader = self.query_one("#reader", VerticalScroll)
         if reader.max_scroll_y == 0 or reader.scroll_y >= reader.max_scroll_y - 1:
-            self.app.store.mark_read(self.lesson_id, self.app.now())
+            self.app.store.mark_read(self._shown, self.app.now())
 
     def on_idle(self) -> None:
         self._check_read()
@@ -113,8 +203,9 @@ class LessonScreen(Screen):
         if not 0 <= target < len(lessons):
             self.notify("That was the last lesson." if step > 0 else "This is the first lesson.")
             return
-        self._save_position()
-        self.app.switch_screen(LessonScreen(lessons[target].id))
+        if step > 0:
+            self.call_after_refresh(self.app.store.mark_read, self.lesson_id, self.app.now())
+        self.show_lesson(lessons[target].id)
 
     def action_next(self) -> None:
         self._go(+1)

@@ -54,8 +54,9 @@ class ProgressScreen(Screen):
         for lesson in course.lessons:
             progress = per_lesson[lesson.id]
             best = f"{progress.best_score[0]}/{progress.best_score[1]}" if progress.best_score else "–"
+            title = lesson.title if len(lesson.title) <= 34 else lesson.title[:33].rstrip() + "…"
             # Text, not str: DataTable reads a str cell as markup.
-            table.add_row(Text(visible(lesson.id)), Text(visible(lesson.title)[:34]), "✓" if progress.read else "·",
+            table.add_row(Text(visible(lesson.id)), Text(visible(title)), "✓" if progress.read else "·",
                           f"{progress.cards_seen}/{progress.cards_total}", best)
         table.focus()
         self.query_one("#exams", Static).update(self._exam_history())
