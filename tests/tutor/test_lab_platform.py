@@ -47,8 +47,8 @@ async def test_help_lists_every_active_binding(lab_id, make_app):
         await pilot.pause()
         lab = app.screen
         await lab.wait_idle()
-        expected = {b.description for _, b, enabled, _ in lab.active_bindings.values()
-                    if enabled and b.description}
+        expected = {b.tooltip or b.description for _, b, enabled, _ in lab.active_bindings.values()
+                    if enabled and (b.tooltip or b.description)}
         await pilot.press("f1")
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
