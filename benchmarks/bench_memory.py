@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -32,10 +33,8 @@ def _status(field: str) -> float:
 
 
 def _reset_peak() -> None:
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 async def run(seconds: float) -> dict:
@@ -61,10 +60,14 @@ async def run(seconds: float) -> dict:
             peak = _status("VmHWM")
             await pilot.press("escape")
             await pilot.pause(1.0)
-            rows.append({"lab": lab_id, "peak_mib": round(peak, 1),
-                         "home_after_mib": round(_status("VmRSS"), 1)})
-    return {"home_before_labs_mib": round(home_start, 1), "rows": rows,
-            "home_after_all_mib": rows[-1]["home_after_mib"] if rows else None}
+            rows.append(
+                {"lab": lab_id, "peak_mib": round(peak, 1), "home_after_mib": round(_status("VmRSS"), 1)}
+            )
+    return {
+        "home_before_labs_mib": round(home_start, 1),
+        "rows": rows,
+        "home_after_all_mib": rows[-1]["home_after_mib"] if rows else None,
+    }
 
 
 def main() -> None:

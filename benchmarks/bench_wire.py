@@ -15,6 +15,7 @@ low-bandwidth mode, 0 while paused.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -48,9 +49,13 @@ def _read_for(fd: int, seconds: float) -> int:
 
 def measure(lab_id: str, seconds: float, paused: float, low_bandwidth: bool) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "NO_COLOR")}
-    env.update(TERM="xterm-256color", COLUMNS="80", LINES="24",
-               GENAI_TUTOR_HOME=tempfile.mkdtemp(prefix="bench-wire-"),
-               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    env.update(
+        TERM="xterm-256color",
+        COLUMNS="80",
+        LINES="24",
+        GENAI_TUTOR_HOME=tempfile.mkdtemp(prefix="bench-wire-"),
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
     if low_bandwidth:
         env["GENAI_TUTOR_LOW_BANDWIDTH"] = "1"
     else:
@@ -61,23 +66,26 @@ def measure(lab_id: str, seconds: float, paused: float, low_bandwidth: bool) -> 
         os.execvpe(sys.executable, [sys.executable, "-m", "tutor", "lab", lab_id], env)
     try:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        loading = _read_for(fd, LOAD_SECONDS)            # start-up, kernels, first frames
+        loading = _read_for(fd, LOAD_SECONDS)  # start-up, kernels, first frames
         if lab_id in STARTS_PAUSED:
             os.write(fd, b" ")
             _read_for(fd, 1.0)
         playing = _read_for(fd, seconds)
-        os.write(fd, b" ")                               # pause
-        _read_for(fd, 1.0)                               # the pause itself repaints a little
+        os.write(fd, b" ")  # pause
+        _read_for(fd, 1.0)  # the pause itself repaints a little
         idle = _read_for(fd, paused)
     finally:
         os.kill(pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
         os.close(fd)
-    return {"lab": lab_id, "low_bandwidth": low_bandwidth, "load_bytes": loading,
-            "playing_bytes_per_s": round(playing / seconds), "paused_bytes_per_s": round(idle / paused)}
+    return {
+        "lab": lab_id,
+        "low_bandwidth": low_bandwidth,
+        "load_bytes": loading,
+        "playing_bytes_per_s": round(playing / seconds),
+        "paused_bytes_per_s": round(idle / paused),
+    }
 
 
 def main() -> None:
@@ -93,13 +101,14 @@ def main() -> None:
     labs = [x for x in args.labs.split(",") if x] or sorted(LABS)
     rows = [measure(lab, args.seconds, args.paused, low) for lab in labs for low in (False, True)]
     if args.json:
-        print(json.dumps({"seconds": args.seconds, "size": "80x24", "term": "xterm-256color",
-                          "rows": rows}))
+        print(json.dumps({"seconds": args.seconds, "size": "80x24", "term": "xterm-256color", "rows": rows}))
     else:
         for r in rows:
             mode = "low-bandwidth" if r["low_bandwidth"] else "default"
-            print(f"{r['lab']:<18} {mode:<14} playing {r['playing_bytes_per_s'] / 1000:6.1f} KB/s"
-                  f"   paused {r['paused_bytes_per_s']} B/s")
+            print(
+                f"{r['lab']:<18} {mode:<14} playing {r['playing_bytes_per_s'] / 1000:6.1f} KB/s"
+                f"   paused {r['paused_bytes_per_s']} B/s"
+            )
 
 
 if __name__ == "__main__":

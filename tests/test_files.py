@@ -39,8 +39,12 @@ def snapshot() -> dict[str, str]:
 
 @pytest.fixture
 def read_only_package():
-    folders = [p for root in PACKAGES for p in [root, *root.rglob("*")]
-               if p.is_dir() and "__pycache__" not in p.parts]
+    folders = [
+        p
+        for root in PACKAGES
+        for p in [root, *root.rglob("*")]
+        if p.is_dir() and "__pycache__" not in p.parts
+    ]
     modes = {p: p.stat().st_mode for p in folders}
     for p in folders:
         p.chmod(modes[p] & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
@@ -52,8 +56,9 @@ def read_only_package():
 
 
 @pytest.mark.parametrize("argv,name", TRAIN, ids=[a[1] for a, _ in TRAIN])
-def test_train_saves_under_the_data_folder_never_the_package(argv, name, tutor_home, capsys,
-                                                             read_only_package):
+def test_train_saves_under_the_data_folder_never_the_package(
+    argv, name, tutor_home, capsys, read_only_package
+):
     before = snapshot()
     assert cli.main([*argv, "--seed", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -21,11 +21,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-DEFAULT_FPS, DEFAULT_BUDGET = 12.0, 44_000.0       # frames/s cap, bytes/s while playing
+DEFAULT_FPS, DEFAULT_BUDGET = 12.0, 44_000.0  # frames/s cap, bytes/s while playing
 LOW_FPS, LOW_BUDGET = 4.0, 14_000.0
-SLOWEST_FRAME = 1.0                                 # keep the sense of motion: >= 1 frame/s
-LOW_SLOWEST_FRAME = 2.0                             # ... or every 2 s on a slow link
-MAX_BACKLOG = 2                                     # queued writes before frames wait
+SLOWEST_FRAME = 1.0  # keep the sense of motion: >= 1 frame/s
+LOW_SLOWEST_FRAME = 2.0  # ... or every 2 s on a slow link
+MAX_BACKLOG = 2  # queued writes before frames wait
 
 
 def low_bandwidth_from_env() -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from tutor import labs
-from tutor.app import TutorApp
 from tutor.labs.base import LabScreen
 
 SIZE = (80, 24)
@@ -25,15 +24,15 @@ async def test_open_play_and_leave_twenty_times(lab_id, make_app):
             assert isinstance(lab, LabScreen)
             if round_ == 0:
                 first = lab
-                await lab.wait_idle()            # compile / load once
+                await lab.wait_idle()  # compile / load once
             if lab.PLAY and not lab.playing:
                 await pilot.press("space")
-            await pilot.pause(0.05 if round_ % 2 else 0.2)   # frames in flight
+            await pilot.pause(0.05 if round_ % 2 else 0.2)  # frames in flight
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, LabScreen)
-        await pilot.pause(0.3)                   # late frames arrive at closed screens
-        assert first is not None and first.model is None     # released after leaving
+        await pilot.pause(0.3)  # late frames arrive at closed screens
+        assert first is not None and first.model is None  # released after leaving
     assert app.return_code in (None, 0)
 
 
@@ -47,8 +46,11 @@ async def test_help_lists_every_active_binding(lab_id, make_app):
         await pilot.pause()
         lab = app.screen
         await lab.wait_idle()
-        expected = {b.tooltip or b.description for _, b, enabled, _ in lab.active_bindings.values()
-                    if enabled and (b.tooltip or b.description)}
+        expected = {
+            b.tooltip or b.description
+            for _, b, enabled, _ in lab.active_bindings.values()
+            if enabled and (b.tooltip or b.description)
+        }
         await pilot.press("f1")
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)

@@ -16,9 +16,9 @@ class FakeDriver:
 def test_meter_counts_bytes_written_through_the_driver():
     driver, meter = FakeDriver(), WireMeter()
     meter.install(driver)
-    meter.install(driver)                      # installing twice counts once
+    meter.install(driver)  # installing twice counts once
     driver.write("abc")
-    driver.write("é")                          # two bytes in UTF-8
+    driver.write("é")  # two bytes in UTF-8
     assert meter.total == 5 and driver.written == ["abc", "é"]
 
 
@@ -29,10 +29,10 @@ def test_pacer_spaces_frames_by_what_they_cost():
     pacer = FramePacer(settings, meter)
     assert pacer.due(now=0.0)
     pacer.sent(now=0.0)
-    driver.write("x" * 100)                    # a cheap frame: the next may follow at the fps cap
+    driver.write("x" * 100)  # a cheap frame: the next may follow at the fps cap
     pacer.sent(now=0.1)
     assert abs(pacer.interval - 1 / settings.fps) < 1e-9
-    driver.write("x" * int(settings.budget / 2))   # half a second's budget: wait half a second
+    driver.write("x" * int(settings.budget / 2))  # half a second's budget: wait half a second
     pacer.sent(now=0.2)
     assert abs(pacer.interval - 0.5) < 0.01
     assert not pacer.due(now=0.5) and pacer.due(now=0.71)

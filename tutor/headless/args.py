@@ -16,6 +16,7 @@ from pathlib import Path
 
 def int_range(low: int, high: int | None = None, what: str = "a whole number") -> Callable[[str], int]:
     """Whole numbers in [low, high] (high None: no upper bound)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text.strip(), 10)
@@ -35,6 +36,7 @@ seed_int = int_range(0, 2**32 - 1, "a seed")
 
 def float_range(low: float, high: float, inclusive_low: bool = True) -> Callable[[str], float]:
     """Finite floats in [low, high] (or (low, high] when ``inclusive_low`` is false)."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -67,6 +69,7 @@ def duration(text: str) -> float:
 def output_file(*extensions: str) -> Callable[[str], Path]:
     """A file to write: the right extension, an existing writable folder, not a folder
     itself, and never inside the installed package."""
+
     def parse(text: str) -> Path:
         from content.paths import is_inside_package
 
@@ -83,7 +86,8 @@ def output_file(*extensions: str) -> Callable[[str], Path]:
         if is_inside_package(path):
             raise argparse.ArgumentTypeError(
                 f"{text!r} is inside the installed package, which is never written to; "
-                "leave --out out to save under your data folder")
+                "leave --out out to save under your data folder"
+            )
         return path
 
     return parse
