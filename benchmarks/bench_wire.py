@@ -30,8 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Labs that open paused get Space once to start playing (the others play on open).
-STARTS_PAUSED = {"temperature", "diffusion-forward"}
 LOAD_SECONDS = 12.0
 
 
@@ -45,6 +43,13 @@ def _read_for(fd: int, seconds: float) -> int:
             except OSError:
                 break
     return total
+
+
+def _plays_on_open(lab_id: str) -> bool:
+    from tutor import labs
+
+    cls = type(labs.create(lab_id))
+    return bool(cls.autoplay and cls.PLAY)
 
 
 def measure(lab_id: str, seconds: float, paused: float, low_bandwidth: bool) -> dict:
@@ -67,7 +72,7 @@ def measure(lab_id: str, seconds: float, paused: float, low_bandwidth: bool) -> 
     try:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         loading = _read_for(fd, LOAD_SECONDS)  # start-up, kernels, first frames
-        if lab_id in STARTS_PAUSED:
+        if not _plays_on_open(lab_id):  # a lab that opens paused gets Space once
             os.write(fd, b" ")
             _read_for(fd, 1.0)
         playing = _read_for(fd, seconds)

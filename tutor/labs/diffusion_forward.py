@@ -26,7 +26,8 @@ AXIS, CURVE, ERR, MARK = (70, 70, 80), (95, 175, 255), (255, 175, 95), (230, 230
 class DiffusionForwardLab(LabScreen):
     LAB_ID = "diffusion-forward"
     LAB_TITLE = "Forward diffusion: from picture to static"
-    PLAY = "Animate t"      # Space walks t from 0 to 1000 and stops there
+    PLAY = "Animate t"      # Space walks t up to 1000 and stops there
+    autoplay = False        # open on the chosen t; Space animates
     STEP = "Next t"
     CODE = ("engine.diffusion:Schedule.__init__", "engine.diffusion:q_sample",
             "engine.diffusion:gaussian_fill", "engine.diffusion:Diffusion.predict_eps")
