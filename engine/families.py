@@ -1,0 +1,279 @@
+"""Five families, one dataset: train every generative family on the same 2-D points
+with the same time budget, and measure them with the same numbers.
+
+The families and the file that defines each:
+
+    autoregressive   engine/autoregressive.py   p(x) · p(y | x), a softmax per token
+    gan              engine/gan.py              generator against discriminator
+    vae              engine/vae.py (PointVAE)   encoder, latent, Gaussian decoder
+    diffusion        engine/diffusion.py        learn to remove noise, then denoise
+    flow             engine/flow.py             invertible map to a Gaussian (RealNVP)
+
+Every model trains in the same *model space*: the labs' view square. Built-in toys
+already live there; a learner's points (a CSV file, or drawn ones) are moved and scaled
+into it by a :class:`Frame`, and samples are mapped back. A density in model space
+converts to data space with the frame's Jacobian (log p_data = log p_model + 2 log a).
+
+Training is round-robin by *time*: :meth:`Families.train_chunk` always advances the
+family that has trained the least so far, for about ``chunk_seconds``, so after any
+number of chunks every family has had the same CPU time to within one chunk.
+
+Measures (engine.metrics): samples per second, precision and coverage (k-NN balls
+around the data), MMD, modes covered (where the data has modes) and, for the two
+families with an exact likelihood (flow, autoregressive), the NLL of held-out points.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import data as toys
+from . import metrics, weights
+from .autoregressive import ARConfig, Autoregressive
+from .diffusion import Diffusion
+from .diffusion_recipes import recipe as diffusion_recipe
+from .flow import Flow, FlowConfig
+from .gan import GAN, GANConfig
+from .vae import PointVAE, PointVaeConfig
+
+F32 = np.float32
+FAMILIES = ("autoregressive", "gan", "vae", "diffusion", "flow")
+EXACT_LIKELIHOOD = ("autoregressive", "flow")
+DIFFUSION_SAMPLE_STEPS = 50          # DDIM steps when the diffusion model draws samples
+GAN_VERSION = 1
+
+
+# ------------------------------------------------------------------ model space
+
+@dataclass(frozen=True)
+class Frame:
+    """model = (data - centre) · scale; identity for data already inside the view."""
+
+    centre: tuple[float, float] = (0.0, 0.0)
+    scale: float = 1.0
+
+    def to_model(self, x: np.ndarray) -> np.ndarray:
+        return ((np.asarray(x, np.float64) - self.centre) * self.scale).astype(F32)
+
+    def to_data(self, y: np.ndarray) -> np.ndarray:
+        return (np.asarray(y, np.float64) / self.scale + self.centre).astype(F32)
+
+    @property
+    def log_det(self) -> float:
+        """log |det| of data -> model (2 log scale): add it to a model-space log p."""
+        return 2.0 * math.log(self.scale)
+
+
+def frame_for(points: np.ndarray, reach: float = 1.6) -> Frame:
+    """Identity when the points fit the view; else centre them and scale their larger
+    half-extent to ``reach`` (the toys' size)."""
+    pts = np.asarray(points, np.float64)
+    lo, hi = toys.VIEW
+    if pts.min() >= lo * 0.95 and pts.max() <= hi * 0.95:
+        return Frame()
+    a, b = pts.min(0), pts.max(0)
+    half = max(float((b - a).max()) / 2.0, 1e-6)
+    return Frame(tuple(float(v) for v in (a + b) / 2.0), reach / half)
+
+
+# ------------------------------------------------------------------ one family
+
+def new_model(family: str, points: np.ndarray, seed: int = 0):
+    """An untrained model of ``family`` on model-space ``points`` (n, 2)."""
+    pts = np.ascontiguousarray(points, F32)
+    if family == "autoregressive":
+        return Autoregressive(ARConfig(seed=seed), pts)
+    if family == "gan":
+        return GAN(GANConfig.preset("healthy", seed=seed), points=pts)
+    if family == "vae":
+        return PointVAE(PointVaeConfig(seed=seed), pts)
+    if family == "diffusion":
+        config = replace(diffusion_recipe("ring")["config"], seed=seed, extra={})
+        return Diffusion(config, pts)
+    if family == "flow":
+        return Flow(FlowConfig(seed=seed), pts)
+    raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
+
+
+def model_sample(family: str, model, n: int, seed: int = 1) -> np.ndarray:
+    """n model-space samples (a fresh float32 array)."""
+    if family == "diffusion":
+        out, _ = model.sample(n, steps=DIFFUSION_SAMPLE_STEPS, sampler="ddim", seed=seed)
+        return np.asarray(out, F32).reshape(n, 2)
+    return np.asarray(model.sample(n, seed=seed), F32)
+
+
+def model_train(family: str, model, n: int) -> None:
+    model.train(n)
+
+
+def diverged(family: str, model) -> bool:
+    if family == "gan":
+        return bool(model.diverged)
+    params = model.net.params if family in ("diffusion", "autoregressive") else model.params
+    return not bool(np.isfinite(params).all())
+
+
+@dataclass
+class Member:
+    """One family in a comparison: its model, steps and training seconds so far."""
+
+    family: str
+    model: object
+    seconds: float = 0.0
+    steps: int = 0
+    rate: float = 0.0        # measured steps per second (0 until the first chunk)
+
+    def train_for(self, seconds: float) -> int:
+        """Train about ``seconds``; returns the steps taken."""
+        n = 5 if self.rate <= 0 else max(1, int(self.rate * seconds))
+        start = time.perf_counter()
+        model_train(self.family, self.model, n)
+        spent = time.perf_counter() - start
+        self.seconds += spent
+        self.steps += n
+        self.rate = n / max(spent, 1e-6) if self.rate <= 0 else \
+            0.7 * self.rate + 0.3 * n / max(spent, 1e-6)
+        return n
+
+
+class Families:
+    """All (or some) families on one dataset, trained round-robin by time."""
+
+    def __init__(self, toy: toys.Toy, seed: int = 0, families=FAMILIES,
+                 chunk_seconds: float = 0.1, test: np.ndarray | None = None):
+        unknown = [f for f in families if f not in FAMILIES]
+        if unknown:
+            raise ValueError(f"unknown family {unknown[0]!r}; choose from {', '.join(FAMILIES)}")
+        self.toy, self.seed = toy, int(seed)
+        self.frame = frame_for(toy.points)
+        self.points = self.frame.to_model(toy.points)
+        self.test = toy.points if test is None else np.asarray(test, F32)
+        self.chunk_seconds = float(chunk_seconds)
+        self.members = {f: Member(f, new_model(f, self.points, seed)) for f in families}
+
+    def train_chunk(self) -> str:
+        """Advance the family with the least training time by one chunk; its name."""
+        member = min(self.members.values(), key=lambda m: m.seconds)
+        member.train_for(self.chunk_seconds)
+        return member.family
+
+    def train(self, budget: float, progress=None) -> None:
+        """Train until every family has had ``budget`` seconds (CPU time, one core).
+
+        ``progress(done, total)`` gets the seconds spent so far over the total.
+        """
+        total = budget * len(self.members)
+        while True:
+            behind = [m for m in self.members.values() if m.seconds < budget]
+            if not behind:
+                break
+            member = min(behind, key=lambda m: m.seconds)
+            member.train_for(min(self.chunk_seconds, budget - member.seconds))
+            if progress is not None:
+                done = sum(min(m.seconds, budget) for m in self.members.values())
+                progress(round(done, 1), round(total, 1))
+
+    def sample(self, family: str, n: int, seed: int = 1) -> np.ndarray:
+        """n data-space samples of one family."""
+        return self.frame.to_data(model_sample(family, self.members[family].model, n, seed))
+
+    def nll(self, family: str, points: np.ndarray | None = None) -> float | None:
+        """Exact mean NLL (nats per point, data space) for flow and AR; None otherwise."""
+        if family not in EXACT_LIKELIHOOD:
+            return None
+        pts = self.test if points is None else points
+        return float(self.members[family].model.nll(self.frame.to_model(pts)) - self.frame.log_det)
+
+    def evaluate(self, family: str, n: int = 2048, seed: int = 1) -> dict:
+        """One row of the families table."""
+        member = self.members[family]
+        start = time.perf_counter()
+        samples = self.sample(family, n, seed)
+        sample_seconds = time.perf_counter() - start
+        quality = metrics.sample_quality(samples, self.toy.points, self.toy.modes, self.toy.std)
+        nll = self.nll(family)
+        return {"family": family, "steps": member.steps,
+                "train_seconds": round(member.seconds, 2),
+                "samples_per_s": round(n / max(sample_seconds, 1e-9), 1),
+                "precision": round(quality["precision"], 4),
+                "coverage": round(quality["coverage"], 4),
+                "mmd": round(quality["mmd"], 5),
+                "modes_covered": quality["modes_covered"], "modes_total": quality["modes_total"],
+                "nll": None if nll is None or not math.isfinite(nll) else round(nll, 4),
+                "diverged": diverged(family, member.model)}
+
+    def table(self, n: int = 2048, seed: int = 1) -> list[dict]:
+        return [self.evaluate(f, n, seed) for f in self.members]
+
+
+# ------------------------------------------------------------------ saving one family
+
+def save(family: str, model, frame: Frame, path: str | Path, **extra) -> Path:
+    """Write one trained family (with the frame that maps it to the data)."""
+    meta = {"family": family, "frame": {"centre": list(frame.centre), "scale": frame.scale},
+            **extra}
+    if family == "gan":
+        return weights.save(path, {"g": model.G.params, "d": model.D.params},
+                            {"model": "gan-2d", "version": GAN_VERSION,
+                             "config": asdict(model.config), **meta})
+    return model.save(path, **meta)
+
+
+_KINDS = {"autoregressive": "autoregressive", "gan": "gan-2d", "vae": "point-vae",
+          "diffusion": "diffusion", "flow": "flow"}
+
+
+def load(family: str, path: str | Path, points: np.ndarray | None = None):
+    """(model, frame, meta) from :func:`save`'s file (raises weights.WeightsError).
+
+    A GAN needs the model-space ``points`` it was trained on to be rebuilt (its
+    discriminator's data); the other families sample from the file alone.
+    """
+    if family == "autoregressive":
+        model = Autoregressive.load(path)
+    elif family == "vae":
+        model = PointVAE.load(path)
+    elif family == "flow":
+        model = Flow.load(path)
+    elif family == "diffusion":
+        model = Diffusion.load(path)
+    elif family == "gan":
+        arrays, meta = weights.load(path, "gan-2d", GAN_VERSION)
+        config = GANConfig(**meta["config"])
+        pts = points if points is not None else np.zeros((2, 2), F32)
+        model = GAN(replace(config, dataset="custom"), points=pts)
+        weights.fill(model.G.params, arrays, "g", path)
+        weights.fill(model.D.params, arrays, "d", path)
+        model.info = meta
+    else:
+        raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
+    meta = model.info
+    if meta.get("family", family) != family:
+        raise weights.WeightsError(f"{Path(path).name} holds a {meta.get('family')} model")
+    fr = meta.get("frame", {"centre": [0.0, 0.0], "scale": 1.0})
+    return model, Frame(tuple(float(v) for v in fr["centre"]), float(fr["scale"])), meta
+
+
+def train_one(family: str, toy: toys.Toy, steps: int, seed: int = 0, progress=None,
+              chunk: int = 100):
+    """Train one family ``steps`` steps on a dataset; returns (model, frame, seconds)."""
+    frame = frame_for(toy.points)
+    model = new_model(family, frame.to_model(toy.points), seed)
+    start, done = time.perf_counter(), 0
+    while done < steps:
+        k = min(chunk, steps - done)
+        model_train(family, model, k)
+        done += k
+        if progress is not None:
+            progress(done, steps)
+    return model, frame, time.perf_counter() - start
+
+
+#: Training steps of ``train_one`` when none are given (about 10-30 s each, one core).
+DEFAULT_STEPS = {"autoregressive": 3000, "gan": 4000, "vae": 3000, "diffusion": 4000,
+                 "flow": 3000}
