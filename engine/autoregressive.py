@@ -222,7 +222,7 @@ class Autoregressive:
                                    "box": np.stack([self.lo, self.hi])}, meta)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Autoregressive":
+    def load(cls, path: str | Path) -> Autoregressive:
         arrays, meta = weights.load(path, "autoregressive", VERSION)
         model = cls(ARConfig(**meta["config"]))
         weights.fill(model.net.params, arrays, "params", path)

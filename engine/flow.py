@@ -245,7 +245,7 @@ class Flow:
                                    "std": self.std}, meta)
 
     @classmethod
-    def load(cls, path: str | Path, data: np.ndarray | None = None) -> "Flow":
+    def load(cls, path: str | Path, data: np.ndarray | None = None) -> Flow:
         """A flow from a weights file (raises engine.weights.WeightsError)."""
         arrays, meta = weights.load(path, "flow", VERSION)
         model = cls(FlowConfig(**meta["config"]))

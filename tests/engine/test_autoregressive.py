@@ -3,8 +3,13 @@ import numpy as np
 import pytest
 
 from engine import data, metrics
-from engine.autoregressive import (ARConfig, Autoregressive, box_for, softmax_xent,
-                                   train_points)
+from engine.autoregressive import (
+    ARConfig,
+    Autoregressive,
+    box_for,
+    softmax_xent,
+    train_points,
+)
 from tests import reference as R
 
 

@@ -38,7 +38,7 @@ def test_train_one_family_saves_under_the_user_folder_and_generates(capsys, home
     csv.write_text("x,y\n" + "\n".join(f"{x},{y}" for x, y in pts))
     out = run_json(capsys, ["train", family, "--dataset", f"csv:{csv}", "--steps", "20",
                             "--seed", "1", "--json"])
-    saved = home / "models" / f"{family}_csv-letter.npz"
+    saved = home / "weights" / f"{family}_csv-letter.npz"
     assert out["out"] == str(saved) and saved.is_file()
     assert out["steps"] == 20 and out["modes_total"] is None
     target = tmp_path / "samples.csv"

@@ -8,7 +8,7 @@ and `generate`: the five families on the same 2-D points.
 A dataset is a toy name (ring, moons, moons-bridge, spiral, ...) or ``csv:FILE`` (two
 numeric columns, optional header). A trained model is saved under the user data folder
 ($GENAI_TUTOR_HOME, else platformdirs' user_data_path("genai-tutor")) as
-``models/<family>_<dataset>.npz``; `generate` reads it from there.
+``weights/<family>_<dataset>.npz``; `generate` reads it from there.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def model_path(family: str, dataset: str) -> Path:
     """Where `train FAMILY --dataset D` saves and `generate` looks."""
     from engine import data
 
-    return data_home() / "models" / f"{family}_{data.dataset_label(dataset)}.npz"
+    return data_home() / "weights" / f"{family}_{data.dataset_label(dataset)}.npz"
 
 
 def is_points(dataset: str) -> bool:
@@ -111,7 +111,7 @@ def train_families(args: argparse.Namespace) -> int:
     bar(int(total), int(total))
     rows = fam.table(n=args.n)
     result = {"dataset": args.dataset, "budget_per_family_s": args.budget, "seed": args.seed,
-              "points": int(len(toy.points)), "nll_on": "training points" if test is None
+              "points": len(toy.points), "nll_on": "training points" if test is None
               else "2048 fresh points of the same distribution",
               "wall_seconds": round(time.perf_counter() - start, 1), "families": rows}
     if args.json:
@@ -200,7 +200,7 @@ def generate_points(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _error(f"cannot write {out} ({exc.strerror or exc})")
     quality = metrics.sample_quality(samples, toy.points, toy.modes, toy.std)
-    result = {"samples": int(len(samples)), "seconds": round(seconds, 4),
+    result = {"samples": len(samples), "seconds": round(seconds, 4),
               "samples_per_s": round(len(samples) / max(seconds, 1e-9), 1),
               **{k: _rounded(v) for k, v in quality.items()},
               "model": args.model, "dataset": args.dataset, "weights": str(path), "out": str(out)}
