@@ -54,8 +54,8 @@ def test_log_likelihood_is_the_change_of_variables_formula():
 
 def test_density_integrates_to_one_on_a_fine_grid():
     pts = data.toy("ring", 2048).points
-    model, _ = train_points(pts, 300, layers=4, hidden=32)
-    lo, hi, res = -5.0, 5.0, 800
+    model, _ = train_points(pts, 150, layers=4, hidden=32)
+    lo, hi, res = -4.5, 4.5, 450
     step = (hi - lo) / res
     axis = lo + step * (np.arange(res) + 0.5)
     gx, gy = np.meshgrid(axis, axis)
@@ -87,6 +87,7 @@ def test_gradients_match_the_reference_and_finite_differences():
     ref.set_flat(flat)
 
 
+@pytest.mark.slow
 def test_training_learns_the_ring_and_is_deterministic():
     pts = data.toy("ring", 2048).points
     a, _ = train_points(pts, 400, seed=3)
