@@ -16,7 +16,10 @@ converts to data space with the frame's Jacobian (log p_data = log p_model + 2 l
 
 Training is round-robin by *time*: :meth:`Families.train_chunk` always advances the
 family that has trained the least so far, for about ``chunk_seconds``, so after any
-number of chunks every family has had the same CPU time to within one chunk.
+number of chunks every family has had the same CPU time to within one chunk. Time is
+the training thread's CPU time (``time.thread_time``; BLAS and the kernels run on that
+one thread), so a budget means "this many seconds of one core" however busy the
+machine is; wall-clock time would hand the luckier family more work.
 
 Measures (engine.metrics): samples per second, precision and coverage (k-NN balls
 around the data), MMD, modes covered (where the data has modes) and, for the two
@@ -125,7 +128,7 @@ def diverged(family: str, model) -> bool:
 
 @dataclass
 class Member:
-    """One family in a comparison: its model, steps and training seconds so far."""
+    """One family in a comparison: its model, steps and training CPU seconds so far."""
 
     family: str
     model: object
@@ -136,9 +139,9 @@ class Member:
     def train_for(self, seconds: float) -> int:
         """Train about ``seconds``; returns the steps taken."""
         n = 5 if self.rate <= 0 else max(1, int(self.rate * seconds))
-        start = time.perf_counter()
+        start = time.thread_time()
         model_train(self.family, self.model, n)
-        spent = time.perf_counter() - start
+        spent = time.thread_time() - start
         self.seconds += spent
         self.steps += n
         self.rate = n / max(spent, 1e-6) if self.rate <= 0 else \
@@ -298,3 +301,43 @@ def train_one(family: str, toy: toys.Toy, steps: int, seed: int = 0, progress=No
 #: Training steps of ``train_one`` when none are given (about 10-30 s each, one core).
 DEFAULT_STEPS = {"autoregressive": 3000, "gan": 4000, "vae": 3000, "diffusion": 4000,
                  "flow": 3000}
+
+
+# ------------------------------------------------------------------ what to notice
+
+def what_to_notice(rows: list[dict]) -> list[str]:
+    """Short sentences that point at what the measured table shows, for the lab's
+    "what to notice" panel. Each one is derived from the numbers (never canned), and
+    names the lesson's point only when the numbers show it."""
+    notes: list[str] = []
+    live = [r for r in rows if not r.get("diverged") and r.get("steps", 1) > 0]
+    if not live:
+        return notes
+    by = {r["family"]: r for r in live}
+    # sharp but incomplete: precision well above coverage
+    gap = max(live, key=lambda r: r["precision"] - r["coverage"])
+    if gap["precision"] - gap["coverage"] >= 0.1:
+        modes = (f", {gap['modes_covered']} of {gap['modes_total']} modes"
+                 if gap.get("modes_total") else "")
+        notes.append(f"{gap['family']}: sharp but incomplete (precision {gap['precision']:.2f}, "
+                     f"coverage {gap['coverage']:.2f}{modes}): it draws some parts well and "
+                     "leaves others out.")
+    # blurry: the lowest precision, if clearly below the best
+    blur = min(live, key=lambda r: r["precision"])
+    best = max(r["precision"] for r in live)
+    if blur is not gap and best - blur["precision"] >= 0.15:
+        notes.append(f"{blur['family']}: blurry (precision {blur['precision']:.2f} against "
+                     f"{best:.2f} for the sharpest): many samples land between the data.")
+    # sampling speed: the slowest against the fastest
+    slow = min(live, key=lambda r: r["samples_per_s"])
+    fast = max(live, key=lambda r: r["samples_per_s"])
+    if fast["samples_per_s"] >= 5 * slow["samples_per_s"]:
+        why = " (one network pass per denoising step)" if slow["family"] == "diffusion" else ""
+        notes.append(f"{slow['family']} samples {fast['samples_per_s'] / slow['samples_per_s']:.0f}x "
+                     f"slower than {fast['family']}{why}.")
+    scored = [by[f] for f in EXACT_LIKELIHOOD if f in by and by[f].get("nll") is not None]
+    if scored:
+        parts = " and ".join(f"{r['family']} {r['nll']:.2f}" for r in scored)
+        notes.append(f"Only the flow and the autoregressive model can score a point exactly: "
+                     f"NLL {parts} nats per point (lower is better).")
+    return notes

@@ -68,3 +68,25 @@ def test_each_family_saves_and_loads(tmp_path, family):
 def test_unknown_family():
     with pytest.raises(ValueError, match="choose from"):
         families.Families(data.toy("ring", 64), families=("pixelcnn",))
+
+
+def _row(family, precision, coverage, sps, nll=None, modes=None):
+    return {"family": family, "precision": precision, "coverage": coverage,
+            "samples_per_s": sps, "nll": nll, "modes_covered": modes, "modes_total": 8 if modes else None,
+            "mmd": 0.0, "steps": 10, "diverged": False}
+
+
+def test_what_to_notice_follows_the_numbers():
+    rows = [_row("autoregressive", 0.95, 0.95, 20000, nll=-0.4),
+            _row("gan", 0.90, 0.45, 1e6, modes=5),
+            _row("vae", 0.40, 0.60, 1e5),
+            _row("diffusion", 0.88, 0.86, 800),
+            _row("flow", 0.70, 0.75, 9000, nll=0.3)]
+    notes = families.what_to_notice(rows)
+    assert notes[0].startswith("gan: sharp but incomplete") and "5 of 8 modes" in notes[0]
+    assert notes[1].startswith("vae: blurry")
+    assert notes[2].startswith("diffusion samples 1250x slower than gan")
+    assert "autoregressive -0.40 and flow 0.30" in notes[3]
+    # when every family is alike there is nothing to point at but the likelihoods
+    same = [_row(f, 0.9, 0.9, 1000) for f in families.FAMILIES]
+    assert families.what_to_notice(same) == []
