@@ -292,6 +292,11 @@ def seed_state(seed: int, stream: int = 0) -> np.ndarray:
     return np.array([mixed], dtype=U64)
 
 
+def q_sample(schedule: Schedule, x0: np.ndarray, t: int, eps: np.ndarray) -> np.ndarray:
+    """The forward process in one step: x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε."""
+    return (schedule.sqrt_ab[t] * x0 + schedule.sqrt_1mab[t] * eps).astype(F32)
+
+
 # ---------------------------------------------------------------------- 3. the model
 
 @dataclass
@@ -388,9 +393,8 @@ class Diffusion:
 
     # -- forward process --------------------------------------------------------------
     def q_sample(self, x0: np.ndarray, t: int, eps: np.ndarray) -> np.ndarray:
-        """x_t from model-space x_0 and noise ε (closed form)."""
-        s = self.schedule
-        return (s.sqrt_ab[t] * x0 + s.sqrt_1mab[t] * eps).astype(F32)
+        """x_t from model-space x_0 and noise ε (closed form) on this model's schedule."""
+        return q_sample(self.schedule, x0, t, eps)
 
     def noise(self, n: int, seed: int, stream: int = 0) -> np.ndarray:
         """(n, dim) standard Gaussian noise from the kernels' generator."""

@@ -144,8 +144,10 @@ def sprites(n: int, seed: int = 0) -> SpriteSet:
 # ---------------------------------------------------------------------------- digits
 
 def data_dir() -> Path:
-    """content/data next to the engine package (engine does not import content)."""
-    return Path(__file__).resolve().parents[1] / "content" / "data"
+    """The shipped data sets (read-only; see engine.paths)."""
+    from engine import paths
+
+    return paths.shipped("data")
 
 
 def digits(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -212,11 +212,16 @@ class LanguageModel:
 
     def generate(self, ids: list[int], n: int, rng: np.random.Generator,
                  temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                 stop_at_end: bool = True) -> list[int]:
-        """The generation loop: score, warp, draw one token, append, repeat ``n`` times."""
+                 stop_at_end: bool = True, banned: list[int] | None = None) -> list[int]:
+        """The generation loop: score, warp, draw one token, append, repeat ``n`` times.
+
+        ``banned`` token ids (e.g. ``<unk>``) get probability 0 before the warps."""
         ids, new = list(ids), []
         for _ in range(int(n)):
-            probs = sampling.warp(self.next_logits(ids), temperature, top_k, top_p)
+            logits = self.next_logits(ids)
+            if banned:
+                logits[banned] = -np.inf
+            probs = sampling.warp(logits, temperature, top_k, top_p)
             token = sampling.sample(probs, rng)
             ids.append(token)
             new.append(token)

@@ -94,5 +94,7 @@ def fill(buffer: np.ndarray, arrays: dict[str, np.ndarray], name: str, path: str
 
 
 def default_dir() -> Path:
-    """Where the shipped weights live (content/weights next to the engine package)."""
-    return Path(__file__).resolve().parents[1] / "content" / "weights"
+    """Where the shipped weights live (read-only; see engine.paths)."""
+    from engine import paths
+
+    return paths.shipped("weights")

@@ -236,7 +236,7 @@ async def _fast_forward(pilot) -> None:
     lab = pilot.app.screen
     lab.query_one("#gan-canvas").monochrome = False
     await lab.wait_idle()
-    with lab.lock:
+    with lab.model_lock:
         lab.model.train(800)
         lab.iterations += 800
     await pilot.press("s", "s", "s", "s", "s", "a")

@@ -30,7 +30,7 @@ class CounterLab(LabScreen):
         self.builds += 1
         self.model = {"value": float(self.knob_value("start")) + self.seed}
 
-    def work(self):
+    def advance(self):
         self.model["value"] *= 1.0 if self.knob_value("size") != 1e300 else 1e300
         self.model["value"] += self.knob_value("size")
         return {"value": self.model["value"]}
@@ -71,6 +71,39 @@ async def test_step_reset_seed_and_knobs():
         await pilot.press("right_square_bracket", "right")  # the panel: select "Start", change it
         await lab.wait_idle()
         assert lab.knob_value("start") == 100
+
+
+async def test_a_knob_letter_selects_its_knob_and_shift_steps_back():
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        panel = lab.query_one("#knobs")
+        await pilot.press("z", "z")                 # size: 1 -> 2 -> 5, and "size" is selected
+        assert lab.knob_value("size") == 5 and panel.highlighted == 0
+        await pilot.press("Z")                      # Shift+z steps back
+        assert lab.knob_value("size") == 2
+        await pilot.press("t")                      # selects "Start" (and steps it)
+        assert panel.highlighted == 1
+        await pilot.press("left")                   # ←/→ now change the knob just chosen
+        await lab.wait_idle()
+        assert lab.knob_value("start") == 0 and lab.knob_value("size") == 2
+
+
+async def test_frames_are_replaceable_and_late_frames_after_leaving_are_ignored():
+    frame = LabScreen.Frame({"a": 1})
+    assert frame.can_replace(LabScreen.Frame({"a": 2}))
+    assert not LabScreen.Done(lambda r: None, {}).can_replace(LabScreen.Done(lambda r: None, {}))
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        await pilot.press("space")
+        await pilot.pause(0.05)
+        app.pop_screen()
+        await pilot.pause(0.1)
+        assert lab._finished.is_set() and lab.model is None      # joined and released
+        assert not lab.post_message(LabScreen.Frame({"value": 1}))  # a closed screen takes none
 
 
 async def test_play_trains_in_the_worker_and_pause_stops():

@@ -65,23 +65,26 @@ async def test_bars_show_paris_and_temperature_reshapes_them():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.pause()
+        await lab.wait_idle()
         assert bars(lab)[0].split()[0] == "Paris"
         paris = lab.model.tok.index["Paris"]
-        assert lab.probs[paris] > 0.5 and np.allclose(lab.probs, lab.base, rtol=1e-12)  # T 1, no filter
-        before, rows_before = lab.probs.copy(), bars(lab)
+        expected = lab.base.copy()                           # T 1, no filter: <unk> masked only
+        expected[lab.mask()] = 0.0
+        assert lab.mask() and lab.probs[lab.mask()].sum() == 0
+        assert lab.probs[paris] > 0.5 and np.allclose(lab.probs, expected / expected.sum(), rtol=1e-12)
+        before, base_before, rows_before = lab.probs.copy(), lab.base.copy(), bars(lab)
         await pilot.press("t")                               # T 1.0 -> 1.2
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.knob_value("temperature") == 1.2
         assert lab.probs[paris] < before[paris] and bars(lab) != rows_before
-        np.testing.assert_allclose(lab.base, before)         # the faint reference stays put
+        np.testing.assert_allclose(lab.base, base_before)    # the faint reference stays put
         for _ in range(5):                                   # ... 1.5, 2, 3, 5, 10: near uniform
             await pilot.press("t")
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.knob_value("temperature") == 10.0
         assert lab.probs.max() < 0.01
         await pilot.press("t")                               # wraps to 0.01: greedy
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.probs[paris] > 0.999 and np.all(np.isfinite(lab.probs))
         assert "entropy 0.00 bits" in info(lab)
 
@@ -92,19 +95,19 @@ async def test_presets_and_filters_are_knobs_on_the_keyboard():
         lab = app.screen
         await lab.wait_idle()
         await pilot.press("o")                               # coding preset
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.knob_value("temperature") == 0.2
         await pilot.press("o", "o", "o")                     # creative
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.knob_value("temperature") == 1.5
         await pilot.press("k", "k", "k")                     # top-k = 3
-        await pilot.pause()
+        await lab.wait_idle()
         assert np.count_nonzero(lab.probs) == 3 and "kept 3/" in info(lab)
         await pilot.press(*"kkkkk")                          # wraps back to off
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.knob_value("top_k") == 0
         await pilot.press("p", "p", "p")                     # top-p = 0.8
-        await pilot.pause()
+        await lab.wait_idle()
         from engine import sampling
 
         tempered = np.sort(sampling.softmax(lab.model.next_logits(lab.prompt_ids), 1.5))[::-1]
@@ -120,13 +123,13 @@ async def test_sample_one_appends_and_shows_the_next_position():
         await lab.wait_idle()
         first = lab.probs.copy()
         await pilot.press("1")
-        await pilot.pause()
+        await lab.wait_idle()
         assert len(lab.generated) == 1
         word = lab.model.tok.vocab[lab.generated[0]]
         assert str(lab.query_one("#temp-text").render()).endswith(word)
         assert not np.allclose(first, lab.probs)             # the distribution for the next token
         await pilot.press("c")
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.generated == [] and np.allclose(first, lab.probs)
 
 
@@ -137,21 +140,21 @@ async def test_same_seed_same_text_and_generate_n():
         await lab.wait_idle()
         await pilot.press("t", "t", "t", "t")                # T = 2: varied text
         await pilot.press("w")                               # "The weather today is"
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.prompt == "The weather today is"
         await pilot.press("g")
-        await pilot.pause()
+        await lab.wait_idle()
         first = list(lab.generated)
         assert 1 <= len(first) <= 10
         await pilot.press("r")                               # reset: same seed again
         await lab.wait_idle()
         await pilot.press("g")
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.generated == first
         await pilot.press("e")                               # a new seed
         await lab.wait_idle()
         await pilot.press("g")
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.seed == 1 and lab.generated != first
 
 
@@ -164,7 +167,7 @@ async def test_unknown_words_are_reported():
         lab.query_one("#prompt").value = ""
         await pilot.press(*"The capital of Atlantis is")
         await pilot.press("enter")
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.prompt == "The capital of Atlantis is"
         assert lab.unknown == ["Atlantis"]
         assert "never seen: Atlantis" in info(lab)
@@ -178,7 +181,7 @@ async def test_sample_1000_histogram_matches_the_bars():
         await lab.wait_idle()
         await pilot.press("w", "t", "t")                     # weather, T = 1.5: a broad distribution
         await pilot.press("m")
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.counts.sum() == MANY and lab.query_one("#temp-hist").display
         freq = lab.counts / MANY
         assert np.abs(freq - lab.probs).max() < 0.05         # 1000 draws: within ~3 sigma
@@ -186,7 +189,7 @@ async def test_sample_1000_histogram_matches_the_bars():
         rows = bars(lab, "#temp-hist")
         assert len(rows) == 6 and "sampled frequency" in rows[-1]
         await pilot.press("t")                               # a knob change clears the stale histogram
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.counts is None and not lab.query_one("#temp-hist").display
 
 
@@ -195,28 +198,28 @@ async def test_untrained_model_trains_with_step():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("f")                               # untrained model (rebuilds)
+        await pilot.press("f", "f")                          # weights: untrained (rebuilds)
         await lab.wait_idle()
-        await pilot.pause()
-        assert lab.knob_value("model") == "untrained" and "Untrained" in info(lab)
+        await lab.wait_idle()
+        assert lab.knob_value("weights") == "scratch" and "Untrained" in info(lab)
         assert lab.probs.max() < 0.2
         await pilot.press("s")
         await lab.wait_idle()
-        await pilot.pause()
+        await lab.wait_idle()
         assert lab.iterations == 8 and "training: step 8," in info(lab)
 
 
 async def test_missing_weights_fall_back_to_an_untrained_model(monkeypatch, tmp_path):
-    import tutor.headless.lm as headless_lm
+    from engine import paths
 
-    monkeypatch.setattr(headless_lm, "WEIGHTS", tmp_path / "nowhere.npz")
+    monkeypatch.setattr(paths, "weights_for", lambda name, prefer="yours": (tmp_path / "nowhere.npz", "shipped"))
     app = host()
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.pause()
-        assert lab.model is not None and lab.knob_value("model") == "untrained"
-        assert "No usable weights" in info(lab) and "Space trains it" in info(lab)
+        await lab.wait_idle()
+        assert lab.model is not None and "weights: untrained" in str(lab.query_one("#lab-status").render())
+        assert "Space trains it" in info(lab)
         assert any("no weights file" in str(n.message) for n in app._notifications)
 
 
@@ -241,7 +244,7 @@ def test_snapshot(snap_compare):
     async def settle(pilot):
         await pilot.app.screen.wait_idle()
         await pilot.press("w", "t", "t", "1", "m")       # weather, T = 1.5, one token, 1000 draws
-        await pilot.pause()
+        await pilot.app.screen.wait_idle()
 
     assert snap_compare(host(), terminal_size=SIZE, run_before=settle)
 

@@ -44,12 +44,12 @@ async def test_cursor_moves_decode_a_different_image():
         lab = app.screen
         await lab.wait_idle()
         assert lab.model is not None and lab.note == "" and lab.model.steps > 0     # the shipped weights loaded
-        first = lab.view["at"].copy()
+        first = lab.last_frame["at"].copy()
         await pilot.press("l", "l", "l", "l", "i", "i")
         await lab.wait_idle()
         np.testing.assert_allclose(lab.cursor, [1.0, 0.5])
-        assert not np.allclose(first, lab.view["at"])
-        np.testing.assert_allclose(lab.view["at"], lab.model.decode(lab.cursor[None])[0])
+        assert not np.allclose(first, lab.last_frame["at"])
+        np.testing.assert_allclose(lab.last_frame["at"], lab.model.decode(lab.cursor[None])[0])
         assert "+1.00" in str(lab.query_one("#vae-info").render())
         for _ in range(20):                                  # clamped at the edge
             await pilot.press("j")
@@ -61,11 +61,11 @@ async def test_views_and_beta_knob():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        assert lab.view["view"] == "map" and lab.view["tiles"].shape == (25, 8, 8, 1)
+        assert lab.last_frame["view"] == "map" and lab.last_frame["tiles"].shape == (25, 8, 8, 1)
         for expected in ("reconstruct", "interpolate", "prior", "map"):
             await pilot.press("m")
             await lab.wait_idle()
-            assert lab.view["view"] == expected
+            assert lab.last_frame["view"] == expected
         assert lab.model.beta == 1.0
         await pilot.press("b")
         await lab.wait_idle()
@@ -83,14 +83,14 @@ async def test_from_scratch_and_sprites():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("f")                                # from scratch: a new model
+        await pilot.press("f", "f")                           # weights: scratch, a new model
         await lab.wait_idle()
         assert lab.model.steps == 0
         await pilot.press("d")                                # sprites
         await lab.wait_idle()
         assert lab.model.config.dataset == "sprites"
-        assert lab.view["tiles"].shape == (25, 16, 16, 3)
-        assert lab.view["at"].shape == (16, 16, 3)
+        assert lab.last_frame["tiles"].shape == (25, 16, 16, 3)
+        assert lab.last_frame["at"].shape == (16, 16, 3)
 
 
 def test_snapshot_vae_lab(snap_compare):
@@ -103,9 +103,9 @@ def test_snapshot_vae_lab(snap_compare):
 
 
 async def test_missing_weights_are_reported_and_training_starts_from_scratch(monkeypatch, tmp_path):
-    from engine import vae
+    from engine import paths
 
-    monkeypatch.setattr(vae, "pretrained_path", lambda dataset: tmp_path / "missing.npz")
+    monkeypatch.setattr(paths, "weights_for", lambda name, prefer="yours": (tmp_path / "missing.npz", "shipped"))
     app = host()
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen

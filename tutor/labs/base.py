@@ -1,21 +1,31 @@
-"""LabScreen: what every "Try it" lab shares.
+"""LabScreen: the one platform every "Try it" lab stands on (the contract is in
+docs/ARCHITECTURE.md; CONTRIBUTING.md says how to add a lab).
 
-A lab subclass supplies an engine model and its widgets; this base supplies the rest:
-a thread worker that builds and trains the model without blocking the UI, frames at most
-LAB_FPS times a second, play/pause/step/reset/seed keys, a knob panel that reaches every
-knob from the keyboard, the "what am I looking at?" panel, the "view code" panel showing
-the real engine functions, JIT warm-up with visible progress on first open, and calm
-handling of divergence and errors (the lab pauses and says so; never a traceback).
+A lab declares what it is and the base does everything common:
 
-Threading: `build()` and `work()` run on the worker thread while holding `self.lock`.
-Frames are handed to the UI thread with `call_from_thread` *after* the lock is released,
-and the worker waits for `draw()` to finish, so `draw()` may read the model freely.
-UI-thread code that changes the model (knobs) takes `self.lock`.
+* **The engine side** runs on one Textual thread worker per lab. ``build()`` makes the
+  model from the knobs and the seed, ``advance()`` runs one chunk of what Play means
+  (train, animate t, play the film) and returns metrics, ``view(metrics)`` copies what
+  the next frame shows out of the model. All three run on the worker while holding
+  ``model_lock``, so ``draw`` never reads a model that is being changed.
+* **Frames** reach the UI as ``LabScreen.Frame`` messages, which are *replaceable*: a
+  terminal that drains slowly gets the newest frame, not a queue of stale ones. A
+  playing lab sends frames as its byte budget allows (``tutor.wire.FramePacer``); a
+  paused or idle lab sends nothing.
+* **Keys**: Space/s do what the lab declares in ``PLAY``/``STEP`` (hidden where they
+  mean nothing); each knob's letter selects that knob and steps it forward, Shift+letter
+  steps it back, ←/→ change the selected knob, [ ] move the selection. Every key is a
+  ``Binding`` with an id and a tooltip, so Help and the footer list exactly what works.
+* **Teardown**: on unmount the worker is cancelled and joined, handlers ignore messages
+  that arrive late, and the model and its buffers are released.
+* **Notices** go one way: ``notice(text, severity)``; errors and divergence pause the lab
+  with one calm line, never a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import inspect
 import math
@@ -24,27 +34,35 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import events
 from textual import work as in_thread
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
+from textual.widgets import Footer, Header, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from tutor.screens.help import MarkdownPanel
+from tutor.wire import FramePacer, WireSettings
 
-LAB_FPS = 12
+JOIN_TIMEOUT = 2.0  # seconds to wait for the worker to finish its chunk on leaving
 
 
 @dataclass
 class Knob:
-    """One setting a learner can change. `values` is the list it steps through."""
+    """One setting a learner can change. ``values`` is the list it steps through.
+
+    ``resets``: changing it rebuilds the model (a new network, a new dataset); otherwise
+    the change is live. ``key``: a lowercase letter that selects the knob and steps it.
+    """
 
     name: str
     label: str
@@ -52,11 +70,11 @@ class Knob:
     index: int = 0
     key: str | None = None
     resets: bool = False
-    fmt: Callable[[object], str] | None = None
+    fmt: Callable[[Any], str] | None = None
     help: str = ""
 
     @property
-    def value(self):
+    def value(self) -> Any:
         return self.values[self.index]
 
     def shown(self) -> str:
@@ -77,18 +95,31 @@ class Knob:
         self.index = target
         return changed
 
+    def select(self, value: Any) -> bool:
+        """Jump to ``value`` (added to the choices if missing); returns whether it changed."""
+        if value not in self.values:
+            self.values = sorted([*self.values, value]) if isinstance(value, (int, float)) \
+                else [*self.values, value]
+        target = self.values.index(value)
+        changed = target != self.index
+        self.index = target
+        return changed
+
 
 class KnobPanel(OptionList):
     """The lab's knobs, one per row: ↑/↓ choose, ←/→ (or - and +) change the value."""
 
     BINDINGS = [
-        Binding("left,minus", "change(-1)", "Less", show=False),
-        Binding("right,plus,equals_sign", "change(1)", "More", show=False),
+        Binding("left,minus", "change(-1)", "Less", id="knobs.less", show=False,
+                tooltip="Lower the selected knob"),
+        Binding("right,plus,equals_sign", "change(1)", "More", id="knobs.more", show=False,
+                tooltip="Raise the selected knob"),
     ]
 
-    def __init__(self, knobs: list[Knob], **kwargs) -> None:
+    def __init__(self, knobs: list[Knob], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.knobs = knobs
+        self._shown: list[str] = []
 
     def on_mount(self) -> None:
         self.redraw()
@@ -96,6 +127,10 @@ class KnobPanel(OptionList):
             self.highlighted = 0
 
     def redraw(self) -> None:
+        rows = [f"{k.key or ' '}\0{k.label}\0{k.shown()}" for k in self.knobs]
+        if rows == self._shown:          # nothing changed: nothing repaints, nothing is sent
+            return
+        self._shown = rows
         keep = self.highlighted
         self.clear_options()
         for knob in self.knobs:
@@ -107,26 +142,35 @@ class KnobPanel(OptionList):
         if keep is not None and self.option_count:
             self.highlighted = min(keep, self.option_count - 1)
 
+    def select_knob(self, name: str) -> None:
+        for index, knob in enumerate(self.knobs):
+            if knob.name == name:
+                self.highlighted = index
+                return
+
     def action_change(self, delta: int) -> None:
-        if self.highlighted is not None:
+        if self.highlighted is not None and isinstance(self.screen, LabScreen):
             self.screen.change_knob(self.knobs[self.highlighted], delta)
 
 
 class LabScreen(Screen):
-    """Base class of every lab screen (see the module docstring for the contract)."""
+    """Base class of every lab screen (the contract is in the module docstring)."""
 
     LAB_ID = ""
     LAB_TITLE = "Lab"
     HELP_MD = ""
     CODE: tuple[str, ...] = ()
-    TRAINS = True
-    WARM_UP = True  # compile or load the engine's kernels before the first build
+    """The engine functions this lab calls, as "module:qualname"; `v` shows exactly these."""
+    PLAY: str | None = "Train"
+    """What Space does (its footer label), or None when the lab has nothing to play."""
+    STEP: str | None = "Step"
+    """What `s` does while paused, or None."""
+    WARM_UP = True
+    """Compile (or load from cache) the engine's kernels before the first build."""
     autoplay = True  # tests set this to False so labs start paused and deterministic
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="lab.back"),
-        Binding("space", "toggle_play", "Play", id="lab.play", tooltip="Start or pause training"),
-        Binding("s", "step", "Step", id="lab.step", tooltip="Run one step while paused"),
+        Binding("escape", "app.pop_screen", "Back", id="lab.back", tooltip="Leave the lab"),
         Binding("r", "reset", "Reset", id="lab.reset", tooltip="Start again from fresh weights"),
         Binding("e", "new_seed", "Seed", id="lab.seed", tooltip="Start again with a new random seed"),
         Binding("left_square_bracket", "knob(-1)", "Knob ↑", id="lab.knob_prev", show=False,
@@ -137,19 +181,65 @@ class LabScreen(Screen):
         Binding("v", "view_code", "Code", id="lab.code", tooltip="The real engine code doing the work"),
     ]
 
+    class Frame(Message):
+        """A frame for `draw`; a newer frame replaces one that is still queued."""
+
+        def __init__(self, frame: dict) -> None:
+            super().__init__()
+            self.frame = frame
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LabScreen.Frame)
+
+    class WarmUp(Message):
+        """Kernel compilation progress (replaceable too)."""
+
+        def __init__(self, done: int, total: int, name: str) -> None:
+            super().__init__()
+            self.done, self.total, self.name = done, total, name
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LabScreen.WarmUp)
+
+    class Notice(Message):
+        """Something the learner must read (never replaced)."""
+
+        def __init__(self, text: str, severity: str) -> None:
+            super().__init__()
+            self.text, self.severity = text, severity
+
+    class Done(Message):
+        """The result of a submitted call, for its `then` (never replaced)."""
+
+        def __init__(self, then: Callable[[dict], None], result: dict) -> None:
+            super().__init__()
+            self.then, self.result = then, result
+
     def __init__(self) -> None:
         super().__init__()
-        self.lock = threading.Lock()
+        self.model_lock = threading.RLock()
         self.seed = 0
         self.playing = False
         self.iterations = 0
-        self.model = None
+        self.model: Any = None
         self.knob_list: list[Knob] = self.knobs()
-        self._commands: queue.Queue[str] = queue.Queue()
+        self._commands: queue.Queue[tuple[str, Callable[[], dict | None] | None,
+                                          Callable[[dict], None] | None]] = queue.Queue()
         self._busy = False
         self._ready = False
         self._rate = 0.0
         self._message = ""
+        self._status_shown = ""
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._stopping = False
+        self._started = False
+        self._pending: tuple[str, str] | None = None
+        self._wait = 0.0
+        self.weights_label = ""
+        self.last_frame: dict = {}
+        """The frame `draw` was last given (tests and benchmarks read it)."""
+        self._bind_lab_keys()
 
     # ------------------------------------------------------------------ for subclasses
 
@@ -157,25 +247,87 @@ class LabScreen(Screen):
         return []
 
     def build(self) -> None:
-        """Worker thread: create `self.model` from the knobs and `self.seed`."""
+        """Worker, holding `model_lock`: create `self.model` from the knobs and `self.seed`."""
 
-    def work(self) -> dict:
-        """Worker thread: ~10–50 ms of training; returns metrics."""
+    def advance(self) -> dict:
+        """Worker, holding `model_lock`: one chunk of what Play means (~10–50 ms); metrics.
+
+        A metric "steps" counts iterations; "diverged" (or a non-finite float) pauses."""
         return {}
+
+    def view(self, metrics: dict) -> dict:
+        """Worker, holding `model_lock`: everything the next frame shows, as plain data."""
+        return metrics
 
     def compose_lab(self) -> ComposeResult:
         yield from ()
 
-    def draw(self, metrics: dict) -> None:
-        """UI thread: show the model's state."""
+    def draw(self, frame: dict) -> None:
+        """UI thread: paint `frame` (never touch `self.model` here)."""
 
     def on_knob(self, knob: Knob) -> None:
-        """UI thread, holding `self.lock`: a knob changed. Default: reset if it must."""
+        """UI thread: a knob changed. Default: rebuild if it must, else redraw."""
         if knob.resets:
             self.action_reset()
+        else:
+            self.submit()
 
-    def knob_value(self, name: str):
-        return next(k for k in self.knob_list if k.name == name).value
+    def preset_values(self, name: str) -> dict[str, Any] | None:
+        """The knob values preset `name` stands for (None: no presets / "custom")."""
+        return None
+
+    # ------------------------------------------------------------------ helpers for labs
+
+    def knob(self, name: str) -> Knob:
+        return next(k for k in self.knob_list if k.name == name)
+
+    def knob_value(self, name: str) -> Any:
+        return self.knob(name).value
+
+    def submit(self, fn: Callable[[], dict | None] | None = None, kind: str = "call",
+               then: Callable[[dict], None] | None = None) -> None:
+        """Run `fn` on the worker (holding `model_lock`), then send a frame of the result.
+
+        With no `fn`, just send a fresh frame (a knob changed what is shown). `then`, if
+        given, runs on the UI thread with `fn`'s result; unlike frames it is never dropped."""
+        self._commands.put((kind, fn, then))
+
+    def notice(self, text: str, severity: str = "information") -> None:
+        """Tell the learner something: the status line, and a toast for warnings/errors."""
+        self._message = text
+        if severity != "information":
+            self.notify(text, severity=severity, timeout=8)  # type: ignore[arg-type]
+        self._show_status()
+
+    def tell(self, text: str, severity: str = "information") -> None:
+        """Worker side of `notice`: shown with the next frame."""
+        self._pending = (text, severity)
+
+    WEIGHT_CHOICES = ["yours", "shipped", "scratch"]
+
+    def weights_knob(self, key: str = "f") -> Knob:
+        """The standard "Weights" knob: your own (from `genai-tutor train`), shipped, scratch."""
+        return Knob("weights", "Weights", list(self.WEIGHT_CHOICES), key=key, resets=True,
+                    help="Your own trained weights if you have them, the shipped ones, "
+                         "or untrained (train it live with Space)")
+
+    def weights_file(self, name: str) -> Any:
+        """Worker: the weights file the "Weights" knob picks (yours falls back to shipped);
+        sets `weights_label`, which the status line shows. None means "from scratch"."""
+        from engine import paths
+
+        choice = self.knob_value("weights")
+        if choice == "scratch":
+            self.weights_label = "weights: untrained"
+            return None
+        path, which = paths.weights_for(name, prefer=choice)
+        self.weights_label = f"weights: {which}" + ("" if which == choice else " (you have none)")
+        return path
+
+    @property
+    def wire(self) -> WireSettings:
+        settings = getattr(self.app, "wire_settings", None)
+        return settings if isinstance(settings, WireSettings) else WireSettings.choose(False)
 
     # ------------------------------------------------------------------ layout
 
@@ -194,133 +346,258 @@ class LabScreen(Screen):
         self.title = self.LAB_TITLE
         self.sub_title = "Try it"
         self.query_one("#lab-warmup", ProgressBar).display = False
-        self.playing = self.autoplay and self.TRAINS
-        self._commands.put("build")
+        self.playing = self.autoplay and self.PLAY is not None
+        self.submit(self._build, kind="build")
+        self._started = True
         self._loop()
         self._show_status()
+
+    def _bind_lab_keys(self) -> None:
+        """Space and s as the lab declares them, and one binding per knob letter."""
+        if self.PLAY:
+            self._bindings.key_to_bindings.setdefault("space", []).append(Binding(
+                "space", "toggle_play", self.PLAY, id="lab.play",
+                tooltip=f"{self.PLAY}: start or pause"))
+        if self.STEP:
+            self._bindings.key_to_bindings.setdefault("s", []).append(Binding(
+                "s", "step", self.STEP, id="lab.step", tooltip=f"{self.STEP} once while paused"))
+        for knob in self.knob_list:
+            if not knob.key:
+                continue
+            tip = knob.help or knob.label
+            self._bindings.key_to_bindings.setdefault(knob.key, []).append(Binding(
+                knob.key, f"knob_key('{knob.name}', 1)", knob.label, show=False,
+                id=f"{self.LAB_ID}.knob.{knob.name}", tooltip=f"{tip} (select it and step forward)"))
+            upper = knob.key.upper()
+            self._bindings.key_to_bindings.setdefault(upper, []).append(Binding(
+                upper, f"knob_key('{knob.name}', -1)", f"{knob.label} back", show=False,
+                id=f"{self.LAB_ID}.knob.{knob.name}.back", tooltip=f"{knob.label}: step back"))
 
     # ------------------------------------------------------------------ the worker
 
     @in_thread(thread=True, exclusive=True, group="lab")
     def _loop(self) -> None:
         worker = get_current_worker()
-        self._warm_up()
-        last_frame, window_start, window_iterations = 0.0, time.monotonic(), self.iterations
-        while not worker.is_cancelled:
-            try:
-                command = self._commands.get(timeout=0.0 if self.playing else 0.05)
-                from_queue = True
-            except queue.Empty:
-                command, from_queue = ("work" if self.playing else None), False
-            if command is None:
-                continue
-            self._busy = True
-            metrics = self._run(command)
-            now = time.monotonic()
-            if command == "work" and metrics is not None:
-                if now - window_start >= 1.0:  # iterations per second, not chunks
-                    self._rate = max(0, self.iterations - window_iterations) / (now - window_start)
-                    window_start, window_iterations = now, self.iterations
-            if metrics is not None and (command != "work" or now - last_frame >= 1 / LAB_FPS
-                                        or not self.playing):
-                last_frame = now
-                if not worker.is_cancelled:
-                    self.app.call_from_thread(self._frame, metrics)
-            self._busy = False
-            if from_queue:
-                self._commands.task_done()
+        try:
+            self._warm_up(worker)
+            pacer = FramePacer(self.wire, getattr(self.app, "wire_meter", None))
+            window_start, window_iterations = time.monotonic(), self.iterations
+            while not (worker.is_cancelled or self._stop.is_set()):
+                try:
+                    kind, fn, then = self._commands.get(timeout=0.0 if self.playing else 0.05)
+                    from_queue = True
+                except queue.Empty:
+                    if not self.playing:
+                        continue
+                    kind, fn, then, from_queue = "play", None, None, False
+                self._busy = from_queue
+                try:
+                    frame = self._run(kind, fn, send=not self.playing or kind != "play" or pacer.due())
+                    now = time.monotonic()
+                    if kind == "play" and now - window_start >= 1.0:  # iterations per second
+                        self._rate = max(0, self.iterations - window_iterations) / (now - window_start)
+                        window_start, window_iterations = now, self.iterations
+                    if self._wait > 0:        # the lab's own pace (a film), outside the lock
+                        self._stop.wait(self._wait)
+                    if frame is not None and not (worker.is_cancelled or self._stop.is_set()):
+                        if then is not None:
+                            self.post_message(self.Done(then, frame.get("_metrics", {})))
+                        notice = self._notice_of(frame)
+                        if notice is not None:       # never dropped with a replaced frame
+                            self.post_message(self.Notice(*notice))
+                        self.post_message(self.Frame(frame))
+                        pacer.sent(now)
+                finally:
+                    self._busy = False
+                    if from_queue:
+                        self._commands.task_done()
+        finally:
+            self._finished.set()
 
-    def _warm_up(self) -> None:
+    def _warm_up(self, worker: Any) -> None:
         if not self.WARM_UP:
             return
         from engine import runtime
 
         def progress(done: int, total: int, name: str) -> None:
-            self.app.call_from_thread(self._show_warmup, done, total, name)
+            if not (worker.is_cancelled or self._stop.is_set()):
+                self.post_message(self.WarmUp(done, total, name))
 
         runtime.warm_up(progress)
-        self.app.call_from_thread(self._show_warmup, 1, 1, "")
+        self.post_message(self.WarmUp(1, 1, ""))
 
-    def _run(self, command: str) -> dict | None:
+    def _build(self) -> dict:
+        self.build()
+        self.iterations = 0
+        self._ready = True
+        return {"built": True}
+
+    def _run(self, kind: str, fn: Callable[[], dict | None] | None, send: bool) -> dict | None:
+        """One command on the worker: returns the frame to send (or None)."""
+        self._wait = 0.0
         try:
-            with self.lock:
-                if command == "build":
-                    self.build()
-                    self.iterations = 0
-                    self._ready = True
-                    return {}
-                if not self._ready:
+            with self.model_lock:
+                if kind in ("play", "step") and not self._ready:
                     return None
-                metrics = dict(self.work() or {})
-                self.iterations += int(metrics.pop("steps", 1))
+                if kind in ("play", "step"):
+                    metrics = dict(self.advance() or {})
+                    self.iterations += int(metrics.pop("steps", 1))
+                else:
+                    metrics: dict = dict(fn() or {}) if fn else {}
+                self._wait = float(metrics.pop("_wait", 0.0))
+                if self._wait > 0 and self._pending is None:
+                    return None
+                diverged = bool(metrics.get("diverged")) or any(
+                    isinstance(v, float) and not math.isfinite(v) for v in metrics.values())
+                if diverged:
+                    self.playing = False
+                    metrics["diverged"] = True
+                if not send and not diverged and self._pending is None:
+                    return None
+                frame = dict(self.view(metrics) or {}, _metrics=metrics)
+                if self._pending is not None:
+                    frame["_notice"], self._pending = self._pending, None
+                return frame
         except Exception as exc:  # the learner sees one calm line, never a traceback
             self.playing = False
-            return {"error": f"{type(exc).__name__}: {exc}"}
-        if metrics.get("diverged") or any(isinstance(v, float) and not math.isfinite(v) for v in metrics.values()):
-            self.playing = False
-            metrics["diverged"] = True
-        return metrics
+            return {"_metrics": {"error": f"{type(exc).__name__}: {exc}"}}
 
-    def _frame(self, metrics: dict) -> None:
-        if "error" in metrics:
-            self._message = f"[b]stopped:[/b] {metrics['error']} (r resets)"
-        elif metrics.get("diverged"):
-            self._message = "[b]diverged[/b]: the numbers blew up. Press r to reset."
-            self.notify("Training diverged (a value became infinite or NaN). Press r to reset, "
-                        "perhaps with a smaller learning rate.", severity="warning")
-        try:
-            self.draw(metrics)
-        except Exception as exc:  # a drawing bug must not take the lab down
-            self._message = f"[b]display error:[/b] {exc}"
+    # ------------------------------------------------------------------ the UI side
+
+    def on_lab_screen_frame(self, message: "LabScreen.Frame") -> None:
+        if self._stopping or not self.is_attached:
+            return
+        frame = message.frame
+        metrics = frame.get("_metrics", {})
+        if "error" not in metrics:
+            self.last_frame = frame
+            try:
+                self.draw(frame)
+            except NoMatches:
+                return                    # the screen is being taken down
+            except Exception as exc:     # a drawing bug must not take the lab down
+                self._message = f"display error: {type(exc).__name__}: {exc}"
         self._show_status()
 
-    def _show_warmup(self, done: int, total: int, name: str) -> None:
-        bar = self.query_one("#lab-warmup", ProgressBar)
+    @staticmethod
+    def _notice_of(frame: dict) -> tuple[str, str] | None:
+        metrics = frame.get("_metrics", {})
+        if "error" in metrics:
+            return f"stopped: {metrics['error']} (r resets)", "error"
+        if metrics.get("diverged"):
+            return ("diverged: a value became infinite or NaN. Press r to reset, "
+                    "perhaps with a smaller learning rate.", "warning")
+        return frame.pop("_notice", None)
+
+    def on_lab_screen_notice(self, message: "LabScreen.Notice") -> None:
+        if self._stopping or not self.is_attached:
+            return
+        self.notice(message.text, message.severity)
+
+    def on_lab_screen_done(self, message: "LabScreen.Done") -> None:
+        if self._stopping or not self.is_attached:
+            return
+        try:
+            message.then(message.result)
+        except NoMatches:
+            return
+
+    def on_lab_screen_warm_up(self, message: "LabScreen.WarmUp") -> None:
+        if self._stopping or not self.is_attached:
+            return
+        try:
+            bar = self.query_one("#lab-warmup", ProgressBar)
+        except NoMatches:
+            return
+        done, total = message.done, message.total
         bar.display = done < total
         bar.update(total=total, progress=done)
         if done < total:
-            self._message = f"compiling kernels (first run only): {done}/{total} {name}"
+            self._message = f"compiling kernels (first run only): {done}/{total} {message.name}"
         elif self._message.startswith("compiling"):
             self._message = ""
         self._show_status()
 
     def _show_status(self) -> None:
-        state = "▶ playing" if self.playing else "⏸ paused"
+        if self._stopping:
+            return
+        state = (f"▶ {self.PLAY.lower()}" if self.playing and self.PLAY else "⏸ paused")
         lines = [f"{state}  seed {self.seed}", f"it {self.iterations}"]
         if self.playing and self._rate:
             lines[-1] += f" · {self._rate:.0f}/s"
+        if self.weights_label:
+            lines.append(self.weights_label)
         if self._message:
             lines.append(self._message)
-        self.query_one("#lab-status", Static).update("\n".join(lines))
+        text = "\n".join(lines)
+        if text == self._status_shown:
+            return
+        try:
+            self.query_one("#lab-status", Static).update(escape(text))
+        except NoMatches:
+            return
+        self._status_shown = text
+
+    async def on_unmount(self) -> None:
+        """Stop the worker, wait for its chunk to end, and give the memory back."""
+        self._stopping = True
+        self._stop.set()
+        self.playing = False
+        for worker in self.workers:
+            worker.cancel()
+        await asyncio.to_thread(self._finished.wait, JOIN_TIMEOUT)
+        self.release()
+
+    def release(self) -> None:
+        """Drop the model and every buffer the lab holds (called after the worker ended)."""
+        with self.model_lock:
+            self.model = None
+            self.release_lab()
+        gc.collect()
+        from tutor.memory import trim
+
+        trim()
+
+    def release_lab(self) -> None:
+        """Subclasses: drop their own large attributes (holding `model_lock`)."""
 
     async def wait_idle(self, timeout: float = 60.0) -> None:
         """For tests: wait until queued commands are done and the last frame is drawn."""
         deadline = time.monotonic() + timeout
+        while not self._started and time.monotonic() < deadline:   # on_mount not run yet
+            await asyncio.sleep(0.01)
         while (self._commands.unfinished_tasks or self._busy) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
 
     # ------------------------------------------------------------------ actions
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_play":
+            return self.PLAY is not None
+        if action == "step":
+            return self.STEP is not None
+        return True
+
     def action_toggle_play(self) -> None:
-        if not self.TRAINS:
-            self.notify("This lab samples on demand; there is nothing to train here.")
+        if self.PLAY is None:
             return
         self.playing = not self.playing
-        if not self.playing:
+        if not self.playing and not self._message.startswith(("diverged", "stopped")):
             self._message = ""
         self._show_status()
 
     def action_step(self) -> None:
-        if self.playing:
-            self.playing = False
-        self._commands.put("work")
+        if self.STEP is None:
+            return
+        self.playing = False
+        self._commands.put(("step", None, None))
         self._show_status()
 
     def action_reset(self) -> None:
         self._message = ""
-        self.playing = self.autoplay and self.TRAINS and self.playing
-        self._commands.put("build")
+        self.playing = self.autoplay and self.PLAY is not None and self.playing
+        self.submit(self._build, kind="build")
         self._show_status()
 
     def action_new_seed(self) -> None:
@@ -334,25 +611,47 @@ class LabScreen(Screen):
             panel.highlighted = (current + delta) % panel.option_count
             panel.focus()
 
+    def action_knob_key(self, name: str, delta: int) -> None:
+        """A knob's letter: select that knob (so ←/→ change it next) and step it."""
+        panel = self.query_one("#knobs", KnobPanel)
+        panel.select_knob(name)
+        if not isinstance(self.focused, Input):
+            panel.focus()
+        self.change_knob(self.knob(name), delta, wrap=True)
+
     def change_knob(self, knob: Knob, delta: int, wrap: bool = False) -> None:
         if not knob.step(delta, wrap=wrap):
             return
+        if knob.name == "preset" and knob.value == "custom":   # a state, never a choice
+            if not knob.step(delta, wrap=wrap):
+                return
+        if knob.name == "preset":
+            self._apply_preset(knob.value)
+        else:
+            self._mark_custom()
         self.query_one("#knobs", KnobPanel).redraw()
-        with self.lock:
-            self.on_knob(knob)
+        self.on_knob(knob)
         self._show_status()
 
-    def on_key(self, event: events.Key) -> None:
-        """A knob's own key cycles it (unless typing in a text box)."""
-        from textual.widgets import Input
-
-        if isinstance(self.focused, Input):
-            return
+    def _apply_preset(self, name: str) -> None:
+        values = self.preset_values(name)
         for knob in self.knob_list:
-            if knob.key and event.key == knob.key:
-                event.stop()
-                self.change_knob(knob, 1, wrap=True)
-                return
+            if values and knob.name in values:
+                knob.select(values[knob.name])
+
+    def _mark_custom(self) -> None:
+        """Show "custom" once any knob departs from the chosen preset."""
+        try:
+            preset = self.knob("preset")
+        except StopIteration:
+            return
+        values = self.preset_values(preset.value)
+        if values is None:
+            return
+        if any(self.knob_value(n) != v for n, v in values.items()
+               if any(k.name == n for k in self.knob_list)):
+            if "custom" in preset.values:
+                preset.index = preset.values.index("custom")
 
     def action_lab_help(self) -> None:
         self.app.push_screen(TextPanel(f"# {self.LAB_TITLE}: what am I looking at?\n\n{self.HELP_MD}"))
@@ -364,7 +663,7 @@ class LabScreen(Screen):
 def source_of(target: str) -> str:
     """Source text of "module:qualname" (e.g. "engine.gan:GAN.step_d")."""
     module_name, _, qualname = target.partition(":")
-    obj = importlib.import_module(module_name)
+    obj: Any = importlib.import_module(module_name)
     for part in qualname.split("."):
         obj = getattr(obj, part)
     obj = getattr(obj, "py_func", obj)  # numba dispatchers keep the Python function here
@@ -374,27 +673,35 @@ def source_of(target: str) -> str:
 class TextPanel(MarkdownPanel):
     """The lab's "what am I looking at?" page (h opens and closes it)."""
 
-    BINDINGS = [Binding("h", "app.pop_screen", "Close", show=False)]
+    BINDINGS = [Binding("h", "app.pop_screen", "Close", show=False, id="panel.close_h")]
 
 
 class CodePanel(ModalScreen):
-    BINDINGS = [Binding("escape,v,q", "app.pop_screen", "Close", id="code.close")]
+    """The engine functions a lab calls, scrollable both ways (long lines are not cut)."""
+
+    BINDINGS = [Binding("escape,v,q", "app.pop_screen", "Close", id="code.close",
+                        tooltip="Back to the lab")]
 
     def __init__(self, targets: Iterable[str]) -> None:
         super().__init__()
         self.targets = tuple(targets)
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="panel"):
-            yield Static("[b]The real engine code behind this lab[/b] [dim](↑/↓ scroll · Escape closes)[/]\n")
+        yield Static("[b]The real engine code behind this lab[/b]  "
+                     "[dim]↑/↓ ←/→ scroll · Escape closes[/]", id="panel-title")
+        with VerticalScroll(id="panel", classes="code-panel"):
             for target in self.targets:
                 try:
                     code = source_of(target)
                 except (ImportError, AttributeError, OSError, TypeError) as exc:
-                    yield Static(f"{target}: source not available ({exc})")
+                    yield Static(escape(f"{target}: source not available ({exc})"))
                     continue
-                yield Static(f"[b]{target.replace(':', '.')}[/b]")
-                yield Static(Syntax(code, "python", theme="ansi_dark", line_numbers=True, word_wrap=False))
+                yield Static(f"[b]{escape(target.replace(':', '.'))}[/b]")
+                width = max(len(line) for line in code.splitlines()) + 8
+                code_view = Static(Syntax(code, "python", theme="ansi_dark", line_numbers=True,
+                                          word_wrap=False), classes="code")
+                code_view.styles.width = width
+                yield code_view
 
     def on_mount(self) -> None:
         self.query_one("#panel").focus()

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from tutor.labs.base import Knob, LabScreen
-from tutor.labs.diffusion_forward import BG, to_tiles
+from tutor.labs.imaging import BG, to_tiles
 from tutor.widgets.pixels import PixelCanvas
 
 STEPS = [10, 20, 50, 100, 250, 1000]
@@ -40,9 +40,11 @@ def _ms(seconds: float) -> str:
 class DenoisingLab(LabScreen):
     LAB_ID = "denoising"
     LAB_TITLE = "Denoising, step by step"
-    TRAINS = True  # "playing" runs the film: the trajectory from noise to picture
+    PLAY = "Play film"   # Space plays the sampling run from noise to picture
+    STEP = "Next frame"
     CODE = ("engine.diffusion:Diffusion.sample", "engine.diffusion:denoise_step",
-            "engine.diffusion:Schedule.timesteps")
+            "engine.diffusion:Schedule.timesteps", "engine.diffusion_recipes:image_quality",
+            "engine.diffusion_recipes:evaluate")
     HELP_MD = """
 **Trajectory view.** Three pictures generated from one fixed seed. The **scrub** knob
 (**t**, or ←/→ when selected) walks along the sampling run: 0 % is the pure noise the run
@@ -73,16 +75,21 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
     dataset = None
     run = families = frame = None
     dirty, hold, note = False, 0, ""
+    _next_frame_at = 0.0
 
     def knobs(self) -> list[Knob]:
         return [
             Knob("scrub", "Scrub noise→picture", SCRUB, index=len(SCRUB) - 1, key="t",
-                 fmt=lambda v: f"{v} %"),
-            Knob("steps", "Steps", STEPS, index=2, key="n"),
-            Knob("sampler", "Sampler", ["ddim", "ddpm"], key="m", fmt=str.upper),
-            Knob("dataset", "Dataset", ["sprites", "digits", "ring"], key="d", resets=True),
-            Knob("view", "View", ["trajectory", "families"], key="f"),
-            Knob("family", "Family grid", FAMILIES, key="g"),
+                 fmt=lambda v: f"{v} %", help="Where in the sampling run to look"),
+            Knob("steps", "Steps", STEPS, index=2, key="n", help="Denoising steps per sample"),
+            Knob("sampler", "Sampler", ["ddim", "ddpm"], key="m", fmt=str.upper,
+                 help="DDIM (deterministic) or DDPM (fresh noise each step)"),
+            Knob("dataset", "Dataset", ["sprites", "digits", "ring"], key="d", resets=True,
+                 help="Sprites, digits or the 2-D ring"),
+            Knob("view", "View", ["trajectory", "families"], key="f",
+                 help="The sampling film, or GAN/VAE/diffusion side by side"),
+            Knob("family", "Family grid", FAMILIES, key="g", help="Whose samples the families view shows"),
+            self.weights_knob("w"),
         ]
 
     def compose_lab(self) -> ComposeResult:
@@ -104,8 +111,11 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         self.dirty = False     # a knob changed: sample again before the next frame
         self.hold = 0
         self.note = ""
+        path = self.weights_file(diffusion_recipes.pretrained_path(self.dataset).name)
         try:
-            self.model = diffusion_recipes.pretrained(self.dataset)
+            if path is None:
+                raise WeightsError("untrained: this lab samples from a trained model")
+            self.model = diffusion_recipes.Diffusion.load(path)
         except WeightsError as exc:
             self.model = None
             self.note = f"{exc}. Train it: genai-tutor train diffusion --dataset {self.dataset}"
@@ -115,10 +125,16 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         if self.knob_value("view") == "families" and self.dataset != "ring":
             self.families = self.compare_families()
 
-    def work(self) -> dict:
-        """Re-sample after a knob change; otherwise advance the film by one frame."""
+    def advance(self) -> dict:
+        """Re-sample after a knob change; otherwise move the film on by one frame."""
         if self.model is None:
+            self.playing = False
             return {"steps": 0}
+        if self.playing:                     # the film's own pace, slept outside the lock
+            wait = self._next_frame_at - _clock()
+            if wait > 0:
+                return {"steps": 0, "_wait": min(wait, 0.1)}
+            self._next_frame_at = _clock() + 1.0 / FILM_FPS
         if self.knob_value("view") == "families" and self.dataset != "ring":
             if self.families is None:
                 self.families = self.compare_families()
@@ -135,8 +151,6 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
                 self.hold, self.frame = 0, 0
         else:
             self.frame = min(last, frame + max(1, last // FILM_FRAMES))
-        if self.playing:
-            time.sleep(1.0 / FILM_FPS)
         return {"steps": 1}
 
     def _frame_index(self) -> int:
@@ -215,21 +229,31 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             out[name] = {"samples": samples, "per_image": seconds, **self._quality(samples)}
         return out
 
-    # -- UI ---------------------------------------------------------------------------
-    def draw(self, metrics: dict) -> None:
-        title = self.query_one("#den-title", Static)
-        stats = self.query_one("#den-stats", Static)
-        canvas = self.query_one("#den-canvas", PixelCanvas)
+    # -- the frame (worker) -------------------------------------------------------------
+    def view(self, metrics: dict) -> dict:
+        """Worker: the title, the picture and the figures of the current view."""
         if self.dataset is None:
-            return
+            return {}
         if self.model is None:
-            title.update("No pretrained diffusion model")
-            stats.update(self.note)
-            return
+            return {"title": "No pretrained diffusion model", "stats": self.note}
         if self.knob_value("view") == "families" and self.dataset != "ring":
-            self.draw_families(title, canvas, stats)
-        elif self.run is not None:
-            self.draw_trajectory(title, canvas, stats)
+            return self.view_families()
+        if self.run is not None:
+            return self.view_trajectory()
+        return {}
+
+    def release_lab(self) -> None:
+        self.results, self.history, self.run, self.families = {}, [], None, None
+        self.real = None
+
+    # -- UI ---------------------------------------------------------------------------
+    def draw(self, frame: dict) -> None:
+        if "title" not in frame:
+            return
+        self.query_one("#den-title", Static).update(frame["title"])
+        self.query_one("#den-stats", Static).update(frame.get("stats", ""))
+        if "picture" in frame:
+            self.query_one("#den-canvas", PixelCanvas).update_pixels(frame["picture"])
 
     def _figure(self, quality: dict) -> str:
         if self.dataset == "ring":
@@ -240,7 +264,7 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         parts.append(f"FID-lite {quality['fid_lite']:.2g}")
         return " · ".join(parts)
 
-    def draw_trajectory(self, title: Static, canvas: PixelCanvas, stats: Static) -> None:
+    def view_trajectory(self) -> dict:
         from engine import render
 
         run = self.run
@@ -252,14 +276,14 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             ext = (-2.0, 2.0, -2.0, 2.0)
             render.scatter(buf, self.real[:800], (70, 70, 90), ext)
             render.scatter(buf, self.model.to_data(step.x), (95, 175, 255), ext)
-            title.update("points now (blue) over the data (grey)")
+            title = "points now (blue) over the data (grey)"
         else:
             tiles = to_tiles(np.concatenate([step.x, step.x0_hat if k else np.zeros_like(step.x)]),
                              self.model.config.shape)
             buf = render.image_grid(tiles, cols=3, pad=1, value_range=(-1.0, 1.0),
                                     pad_color=BG)[:-1]          # 34 px: 17 rows
-            title.update("top: x_t now · bottom: the model's guess x̂_0")
-        canvas.update_pixels(buf)
+            buf = render.quantize(buf, 16 if self.wire.low_bandwidth else 32)
+            title = "top: x_t now · bottom: the model's guess x̂_0"
         bar = "".join("●" if i == round(k / max(len(traj) - 1, 1) * 12) else "─" for i in range(13))
         t_gan, t_diff = run["gan_vs"]
         lines = [f"noise {bar} picture  step {k}/{len(traj) - 1} · t={step.t}",
@@ -270,15 +294,14 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
                          f"{self._figure(prev['quality'])}")
         lines.append(f"1 sample: GAN {_ms(t_gan)}, {run['label']} {_ms(t_diff)} "
                      f"({t_diff / max(t_gan, 1e-9):.0f}× slower)")
-        stats.update("\n".join(lines))
+        return {"title": title, "stats": "\n".join(lines), "picture": buf}
 
-    def draw_families(self, title: Static, canvas: PixelCanvas, stats: Static) -> None:
+    def view_families(self) -> dict:
         from engine import render
 
         fam = self.families
         if fam is None:
-            title.update("comparing the families… (sampling 64 from each)")
-            return
+            return {"title": "comparing the families… (sampling 64 from each)"}
         shown = self.knob_value("family")
         rows = ["family     ms/img  FID-lite  attr copies"]
         for name in FAMILIES:
@@ -290,37 +313,47 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             attr = "–" if f["attribute_accuracy"] is None else f"{f['attribute_accuracy']:.0%}"
             rows.append(f"{mark}{name:<9} {f['per_image'] * 1e3:6.2g} {f['fid_lite']:9.2g} "
                         f"{attr:>5} {f['copies']:6d}")
-        stats.update("\n".join(rows))
+        stats = "\n".join(rows)
         f = fam[shown]
         if "missing" in f:
-            title.update(f"{shown}: {f['missing']}")
-            canvas.update_pixels(render.canvas(2, 2, BG))
-            return
-        title.update(f"{shown} samples (g: next family)")
+            return {"title": f"{shown}: {f['missing']}", "stats": stats,
+                    "picture": render.canvas(2, 2, BG)}
         tiles = to_tiles(f["samples"][:6] * 2.0 - 1.0, self.real.shape[1:])
-        canvas.update_pixels(render.image_grid(tiles, cols=3, pad=1, value_range=(-1.0, 1.0),
-                                               pad_color=BG)[:-1])
+        return {"title": f"{shown} samples (g: next family)", "stats": stats,
+                "picture": render.image_grid(tiles, cols=3, pad=1, value_range=(-1.0, 1.0),
+                                             pad_color=BG)[:-1]}
 
     def action_toggle_play(self) -> None:
         super().action_toggle_play()
-        with self.lock:
-            if self.playing and self.run is not None \
-                    and self._frame_index() >= len(self.run["trajectory"]) - 1:
-                self.frame, self.hold = 0, 0       # play from the noise, not from the end
+        if self.playing:
+            self.submit(self._rewind_if_done)
+
+    def _rewind_if_done(self) -> dict:
+        """Play from the noise, not from the end."""
+        if self.run is not None and self._frame_index() >= len(self.run["trajectory"]) - 1:
+            self.frame, self.hold = 0, 0
+        return {}
 
     def on_knob(self, knob: Knob) -> None:
         if knob.resets:
             self.action_reset()
         elif knob.name in ("scrub", "family", "view"):
-            if knob.name == "scrub":
-                self.frame = None
-            if knob.name == "view" and self.model is not None and self.families is None \
-                    and knob.value == "families":
-                self._commands.put("work")
-            self.draw({})
+            self.submit(self._follow_knobs)
         else:
-            self.dirty = True
             self.query_one("#den-stats", Static).update(
                 f"sampling with {self.knob_value('sampler').upper()} "
                 f"{self.knob_value('steps')} steps…")
-            self._commands.put("work")
+            self.submit(self._resample)
+
+    def _follow_knobs(self) -> dict:
+        """Worker: the scrub knob takes over the film; the families view samples once."""
+        self.frame = None
+        if self.model is not None and self.knob_value("view") == "families" \
+                and self.dataset != "ring" and self.families is None:
+            self.families = self.compare_families()
+        return {}
+
+    def _resample(self) -> dict:
+        if self.model is not None:
+            self.sample_run()
+        return {}

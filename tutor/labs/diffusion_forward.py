@@ -12,29 +12,24 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from tutor.labs.base import Knob, LabScreen
+from tutor.labs.base import Knob, KnobPanel, LabScreen
+from tutor.labs.imaging import BG, to_tiles
 from tutor.widgets.pixels import PixelCanvas
 
 T_VALUES = [0, 1, 5, 10, 25, 50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800, 900, 1000]
 CHART_W, CHART_H = 52, 14
 ERROR_TS = np.unique(np.round(np.geomspace(1, 1000, 26)).astype(int))
-BG, AXIS, CURVE, ERR, MARK = (16, 16, 24), (70, 70, 80), (95, 175, 255), (255, 175, 95), (230, 230, 230)
+AXIS, CURVE, ERR, MARK = (70, 70, 80), (95, 175, 255), (255, 175, 95), (230, 230, 230)
 
-
-def to_tiles(x: np.ndarray, shape: tuple) -> np.ndarray:
-    """Model-space vectors (n, D) -> RGB tiles (n, 16, 16, 3) in [-1, 1] for display."""
-    img = np.asarray(x, np.float32).reshape((len(x),) + tuple(shape))
-    if img.shape[-1] == 1:                       # 8x8 grey digits: grey RGB, doubled
-        img = np.repeat(np.repeat(np.repeat(img, 3, axis=-1), 2, axis=1), 2, axis=2)
-    return img
 
 
 class DiffusionForwardLab(LabScreen):
     LAB_ID = "diffusion-forward"
     LAB_TITLE = "Forward diffusion: from picture to static"
-    TRAINS = False
-    CODE = ("engine.diffusion:Schedule.__init__", "engine.diffusion:training_batch",
-            "engine.diffusion:Diffusion.q_sample", "engine.diffusion:Diffusion.step")
+    PLAY = "Animate t"      # Space walks t from 0 to 1000 and stops there
+    STEP = "Next t"
+    CODE = ("engine.diffusion:Schedule.__init__", "engine.diffusion:q_sample",
+            "engine.diffusion:gaussian_fill", "engine.diffusion:Diffusion.predict_eps")
     HELP_MD = """
 **Top row**, left to right: the noisy picture **x_t**, the noise **ε** that was mixed in,
 and the model's **guess ε̂** of that noise. All three are drawn on the same colour scale;
@@ -53,7 +48,8 @@ and small at large t (there x_t is nearly all noise, so "the noise" is nearly x_
 Training on every t teaches the model to find noise at every level, which is what
 generation needs (lesson 7).
 
-Keys: **t** next timestep (or select the knob and use ←/→), **i** another image,
+Keys: **Space** animates t from the current step to 1000, **s** one step of t,
+**t** next timestep (Shift+T back, or select the knob and use ←/→), **i** another image,
 **c** linear or cosine schedule, **d** sprites or digits, **e** fresh noise.
 With the cosine schedule the model is asked at the linear-schedule step with the same ᾱ,
 because the noise level, not the step number, is what it learned.
@@ -61,10 +57,11 @@ because the noise level, not the step number, is what it learned.
 
     def knobs(self) -> list[Knob]:
         return [
-            Knob("t", "Timestep t", T_VALUES, index=9, key="t"),
-            Knob("image", "Training image", list(range(12)), key="i"),
-            Knob("schedule", "Schedule", ["linear", "cosine"], key="c"),
-            Knob("dataset", "Dataset", ["sprites", "digits"], key="d", resets=True),
+            Knob("t", "Timestep t", T_VALUES, index=9, key="t", help="How far the noising has gone"),
+            Knob("image", "Training image", list(range(12)), key="i", help="Which picture is noised"),
+            Knob("schedule", "Schedule", ["linear", "cosine"], key="c", help="How ᾱ_t falls with t"),
+            Knob("dataset", "Dataset", ["sprites", "digits"], key="d", resets=True,
+                 help="Coloured sprites or handwritten digits"),
         ]
 
     def compose_lab(self) -> ComposeResult:
@@ -92,15 +89,22 @@ because the noise level, not the step number, is what it learned.
             self.note = f"{exc}; showing the forward process only " \
                         f"(genai-tutor train diffusion --dataset {dataset})"
         self._curve_key = None
-        self.view = self.compute()
 
-    def work(self) -> dict:
-        self.view = self.compute()
-        return {"steps": 0}
+    def advance(self) -> dict:
+        """One frame of the animation: t moves to the next value; it stops at the end."""
+        knob = self.knob("t")
+        if knob.index >= len(knob.values) - 1:
+            if self.playing:
+                knob.index = 0                # Space again starts from a clean picture
+            self.playing = False
+            return {"steps": 0, "t_moved": True}
+        knob.index += 1
+        return {"steps": 1, "t_moved": True}
 
     def _mix(self, x0, eps, t, schedule):
-        s = self.schedules[schedule]
-        return (s.sqrt_ab[t] * x0 + s.sqrt_1mab[t] * eps).astype(np.float32)
+        from engine import diffusion
+
+        return diffusion.q_sample(self.schedules[schedule], x0, t, eps)
 
     def _model_t(self, t: int, schedule: str) -> int:
         """The model's (linear) timestep with the same ᾱ as step t of ``schedule``."""
@@ -113,6 +117,12 @@ because the noise level, not the step number, is what it learned.
         xt = self._mix(x0, eps, t, schedule)
         guess = self.model.predict_eps(xt, max(1, self._model_t(t, schedule)))
         return float(np.mean((guess - eps) ** 2)), guess
+
+    def view(self, metrics: dict) -> dict:
+        return dict(metrics, **self.compute())
+
+    def release_lab(self) -> None:
+        self.images = None
 
     def compute(self) -> dict:
         from engine import diffusion
@@ -135,15 +145,18 @@ because the noise level, not the step number, is what it learned.
         curve = self._curve if self.model is not None else None
         ab = self.schedules[schedule].alpha_bar
         return {"t": t, "schedule": schedule, "shape": shape, "xt": xt, "eps": eps, "guess": guess,
-                "error": error, "alpha_bar": ab, "curve": curve}
+                "error": error, "alpha_bar": ab, "curve": curve, "note": self.note,
+                "has_model": self.model is not None}
 
     # -- UI ---------------------------------------------------------------------------
-    def draw(self, metrics: dict) -> None:
+    def draw(self, frame: dict) -> None:
         from engine import render
 
-        v = getattr(self, "view", None)
-        if v is None:
+        v = frame
+        if "xt" not in v:
             return
+        if v.get("t_moved"):
+            self.query_one("#knobs", KnobPanel).redraw()
         tiles = to_tiles(np.concatenate([v["xt"], v["eps"] / 2.0, v["guess"] / 2.0]), v["shape"])
         grid = render.image_grid(tiles, cols=3, pad=1, value_range=(-1.0, 1.0), pad_color=BG)
         self.query_one("#fwd-images", PixelCanvas).update_pixels(grid)
@@ -152,8 +165,8 @@ because the noise level, not the step number, is what it learned.
                  f"picture × {np.sqrt(ab):.3f}  +  noise × {np.sqrt(1 - ab):.3f}"]
         if v["error"] is not None:
             lines.append(f"guess error ‖ε̂−ε‖² = {v['error']:.3f} (guessing 0 scores ≈ 1)")
-        elif self.model is None:
-            lines.append(self.note)
+        elif not v["has_model"]:
+            lines.append(v["note"])
         else:
             lines.append("t = 0: no noise added yet, nothing to guess")
         self.query_one("#fwd-stats", Static).update("\n".join(lines))
@@ -193,4 +206,4 @@ because the noise level, not the step number, is what it learned.
         if knob.resets:
             self.action_reset()
         else:
-            self._commands.put("work")
+            self.submit()

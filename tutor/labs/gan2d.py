@@ -85,7 +85,8 @@ class GanLab(LabScreen):
     LAB_ID = "gan-2d"
     LAB_TITLE = "GAN lab: forger vs detective"
     HELP_MD = HELP_MD
-    CODE = ("engine.gan:GAN.step_d", "engine.gan:GAN.step_g", "engine.gan:GAN.step")
+    CODE = ("engine.gan:GAN.train", "engine.gan:GAN.step_d", "engine.gan:GAN.step_g",
+            "engine.gan:GAN.discriminator_grid", "engine.gan:GAN.sample")
 
     BINDINGS = [  # kept out of the footer (full at 80 columns); the stats column lists them
         Binding("d", "step_net('d')", "Step D", id="gan.step_d", show=False,
@@ -105,7 +106,7 @@ class GanLab(LabScreen):
     #gan-canvas { width: 36; height: 18; }
     #gan-stats { width: 1fr; height: 18; padding: 0 0 0 1; }
     #gan-chart { height: 1fr; min-height: 3; }
-    #gan-csv { display: none; }
+    #gan-csv { display: none; height: 1; margin: 1 0 0 0; }
     """
 
     def __init__(self) -> None:
@@ -114,8 +115,9 @@ class GanLab(LabScreen):
         self.cursor = (view.snap(0.0), view.snap(0.0))
         self.arrows = False
         self.evaluation: dict = {}
-        self._command = ""
         self._chunks = 0
+        self._mono = False
+        self._shown: dict = {}
         self._fresh = True
         self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None)
         self._speed = (time.monotonic(), 0, 0.0)  # (time, iteration, iterations/s)
@@ -134,7 +136,7 @@ class GanLab(LabScreen):
             return Knob(name, label, list(values), index=list(values).index(default), **kw)
 
         return [
-            knob("preset", "Preset", PRESETS, "healthy", key="p", resets=True,
+            knob("preset", "Preset", [*PRESETS, "custom"], "healthy", key="p",
                  help="A ready-made setting that shows one behaviour"),
             knob("dataset", "Dataset", [*datasets.TOYS, OWN], d.dataset, key="t", resets=True),
             knob("loss", "Loss", ["non-saturating", "minimax", "least-squares"], d.loss, key="f"),
@@ -161,36 +163,31 @@ class GanLab(LabScreen):
         if kw["dataset"] == OWN:
             kw["dataset"] = "custom"
         # fields without a knob (e.g. the pool size) come from the chosen preset
-        return GANConfig.preset(self.knob_value("preset"), **kw, seed=self.seed)
+        preset = self.knob_value("preset")
+        return GANConfig.preset(preset if preset in PRESETS else "healthy", **kw, seed=self.seed)
 
-    def apply_preset(self, name: str) -> None:
-        """Set every knob to the preset's value (the preset's fields, defaults elsewhere)."""
+    def preset_values(self, name: str) -> dict | None:
+        if name not in PRESETS:
+            return None
         target = GANConfig.preset(name)
-        for knob in self.knob_list:
-            if knob.name in ("preset", "dataset") or not hasattr(target, knob.name):
-                continue
-            value = getattr(target, knob.name)
-            if value not in knob.values:  # the preset's exact value joins the choices
-                knob.values = sorted([*knob.values, value]) if isinstance(value, (int, float)) \
-                    else [*knob.values, value]
-            knob.index = knob.values.index(value)
-        self.query_one("#knobs", KnobPanel).redraw()
+        return {k.name: getattr(target, k.name) for k in self.knob_list
+                if k.name not in ("preset", "dataset") and hasattr(target, k.name)}
 
-    def on_knob(self, knob: Knob) -> None:  # UI thread, holding self.lock
-        if knob.name == "preset":
-            self.apply_preset(knob.value)
-        if knob.resets:
-            self.action_reset()
+    def on_knob(self, knob: Knob) -> None:
         if knob.name == "dataset":
             self._set_drawing(knob.value == OWN)
-        elif not knob.resets and knob.name in LIVE and self.model is not None:
-            self.model.set_live(**{knob.name: knob.value})
+        if knob.resets or knob.name == "preset":
+            self.action_reset()
+        elif knob.name in LIVE:
+            live = {knob.name: knob.value}
+            self.submit(lambda: self._set_live(live))
+
+    def _set_live(self, live: dict) -> dict:
+        if self.model is not None:
+            self.model.set_live(**live)
+        return {}
 
     # ------------------------------------------------------------------ worker side
-
-    def _run(self, command: str) -> dict | None:
-        self._command = command  # "build", "work", or "d"/"g": one network only
-        return super()._run(command)
 
     def build(self) -> None:
         config = self.config()
@@ -203,18 +200,19 @@ class GanLab(LabScreen):
         with np.errstate(all="ignore"):
             self.evaluation = self.model.evaluate()
 
-    def work(self) -> dict:
+    def advance(self) -> dict:
+        return self._train("round")
+
+    def _train(self, which: str) -> dict:
         gan = self.model
         if gan is None:
             self.playing = False
             return {"steps": 0}
-        if self._command == "frame":
-            return {"steps": 0}
         before = gan.iteration
         with np.errstate(all="ignore"):  # overflow ends as the calm "diverged" pause
-            if self._command == "d":
+            if which == "d":
                 gan.step_d()
-            elif self._command == "g":
+            elif which == "g":
                 gan.step_g()
             else:
                 gan.train(CHUNK if self.playing else 1)
@@ -223,11 +221,31 @@ class GanLab(LabScreen):
             if not gan.diverged and (not self.playing or self._chunks % EVAL_EVERY == 0):
                 self.evaluation = gan.evaluate()
         done = gan.iteration - before
-        out = {"steps": done, "rounds": done, "diverged": gan.diverged, "trained": True}
+        out = {"steps": done, "diverged": gan.diverged, "trained": True}
         if not gan.diverged:  # losses not computed yet are NaN: leave them out
             out.update({k: v for k, v in gan.status().items()
                         if k in ("d_loss", "g_loss") and math.isfinite(v)})
         return out
+
+    def view(self, metrics: dict) -> dict:
+        """Worker: the picture and the numbers, copied out of the model."""
+        gan = self.model
+        frame = dict(metrics, fresh=self._fresh, evaluation=dict(self.evaluation),
+                     iteration=gan.iteration if gan is not None else 0,
+                     acc_real=gan.acc_real if gan is not None else None,
+                     acc_fake=gan.acc_fake if gan is not None else None)
+        self._fresh = False
+        levels = 8 if self.wire.low_bandwidth else 16
+        if gan is None:
+            self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None, mono=self._mono)
+        elif not gan.diverged:
+            with np.errstate(all="ignore"):
+                grid = gan.discriminator_grid(view.SIDE)
+                arrows = gan.generator_gradients(view.N_ARROWS) if self.arrows else None
+                self._base_frame = view.frame(grid, gan.real[:view.N_REAL], gan.sample(view.N_FAKE),
+                                              arrows, self._mono, levels=levels)
+        frame["picture"] = self._base_frame
+        return frame
 
     def _measure(self, iteration: int) -> None:
         """Rounds per second over the last second of play (0 while paused)."""
@@ -238,6 +256,10 @@ class GanLab(LabScreen):
         elif now - then >= 1.0:
             self._speed = (now, iteration, (iteration - it_then) / (now - then))
 
+    def release_lab(self) -> None:
+        self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None)
+        self.evaluation = {}
+
     # ------------------------------------------------------------------ layout and frames
 
     def compose_lab(self) -> ComposeResult:
@@ -245,26 +267,16 @@ class GanLab(LabScreen):
             yield GanCanvas(self._base_frame, id="gan-canvas")
             yield Static(id="gan-stats")
         yield LineChart(("D loss", "G loss"), id="gan-chart", history=200)
-        yield CsvInput(placeholder="CSV of x,y: type a path, Enter loads, Esc cancels",
-                       id="gan-csv")
+        yield CsvInput(placeholder="CSV of x,y: a path, Enter loads, Esc cancels",
+                       id="gan-csv", compact=True)
 
-    def draw(self, metrics: dict) -> None:
-        gan = self.model
+    def draw(self, frame: dict) -> None:
         chart = self.query_one("#gan-chart", LineChart)
-        if self._fresh:
+        if frame.get("fresh"):
             chart.clear()
-            self._fresh = False
-        if "d_loss" in metrics and "g_loss" in metrics and metrics.get("trained"):
-            chart.push({"D loss": metrics["d_loss"], "G loss": metrics["g_loss"]})
-        if gan is None:
-            self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None,
-                                          mono=self.mono)
-        elif not gan.diverged:
-            with np.errstate(all="ignore"):
-                grid = gan.discriminator_grid(view.SIDE)
-                arrows = gan.generator_gradients(view.N_ARROWS) if self.arrows else None
-                self._base_frame = view.frame(grid, gan.real[:view.N_REAL],
-                                              gan.sample(view.N_FAKE), arrows, self.mono)
+        if "d_loss" in frame and "g_loss" in frame and frame.get("trained"):
+            chart.push({"D loss": frame["d_loss"], "G loss": frame["g_loss"]})
+        self._shown = frame
         self._show_canvas()
         self._show_stats()
 
@@ -274,24 +286,25 @@ class GanLab(LabScreen):
         return self.query_one("#gan-canvas", GanCanvas).shade_mode
 
     def _show_canvas(self) -> None:
-        buf = self._base_frame
+        self._mono = self.mono
+        buf = self._shown.get("picture", self._base_frame)
         if self.drawing:
-            buf = view.with_cursor(buf, self.points, self.cursor, self.mono)
+            buf = view.with_cursor(buf, self.points, self.cursor, self._mono)
         self.query_one("#gan-canvas", GanCanvas).update_pixels(buf)
 
     def _show_stats(self) -> None:
-        gan = self.model
+        f = self._shown
         text = view.stats_text(
             dataset=self.knob_value("dataset"), preset=self.knob_value("preset"),
-            iteration=gan.iteration if gan is not None else 0,
+            iteration=f.get("iteration", 0),
             rate=self._speed[2] if self.playing else 0.0,
-            evaluation=self.evaluation, acc_real=gan.acc_real if gan else None,
-            acc_fake=gan.acc_fake if gan else None, arrows=self.arrows,
-            drawing=self.drawing, n_points=len(self.points), mono=self.mono)
+            evaluation=f.get("evaluation", {}), acc_real=f.get("acc_real"),
+            acc_fake=f.get("acc_fake"), arrows=self.arrows,
+            drawing=self.drawing, n_points=len(self.points), mono=self._mono)
         self.query_one("#gan-stats", Static).update(text)
 
     def _show_status(self) -> None:
-        # the base's rate counts work() calls; this lab shows rounds/s in its own column
+        # the base's rate counts iterations; this lab shows rounds/s in its own column
         self._rate = 0.0
         super()._show_status()
 
@@ -299,12 +312,16 @@ class GanLab(LabScreen):
 
     def action_step_net(self, which: str) -> None:
         self.playing = False
-        self._commands.put(which)
+        self.submit(lambda: self._counted(self._train(which)))
         self._show_status()
+
+    def _counted(self, metrics: dict) -> dict:
+        self.iterations += int(metrics.pop("steps", 0))
+        return metrics
 
     def action_toggle_arrows(self) -> None:
         self.arrows = not self.arrows
-        self._commands.put("frame")
+        self.submit()
 
     # draw mode: the learner's own points ------------------------------------------
 
@@ -317,7 +334,7 @@ class GanLab(LabScreen):
         canvas.can_focus = on
         if on:
             canvas.focus()
-            self._message = "draw: arrows move, Enter adds, Backspace undoes, space trains"
+            self.notice("draw: arrows move, Enter adds, Backspace undoes, space trains")
         else:
             if canvas.has_focus:
                 self.query_one("#knobs", KnobPanel).focus()
@@ -356,33 +373,49 @@ class GanLab(LabScreen):
 
     def action_open_csv(self) -> None:
         box = self.query_one("#gan-csv", CsvInput)
+        box.value = ""
+        self.query_one("#gan-chart").display = False   # the box takes the chart's rows
         box.display = True
         box.focus()
 
     def action_close_csv(self) -> None:
         box = self.query_one("#gan-csv", CsvInput)
         box.display = False
+        self.query_one("#gan-chart").display = True
         self.query_one("#knobs", KnobPanel).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         path = event.value.strip()
+        if not path:
+            return
+        self.notice(f"reading {path} …")
+        self.submit(lambda: self._read_csv(path), then=self._csv_read)
+
+    def _read_csv(self, path: str) -> dict:
+        """Worker: read the file (size-capped, regular files only, by the engine)."""
         try:
             toy = datasets.load_csv(path)
-        except ValueError as exc:  # the engine's plain message; data and model untouched
-            self._message = str(exc)
-            self._show_status()
+        except (ValueError, OSError, MemoryError) as exc:
+            return {"csv_error": str(exc) or type(exc).__name__}
+        return {"csv_points": [(float(x), float(y)) for x, y in toy.points], "csv_name": toy.name}
+
+    def _csv_read(self, result: dict) -> None:
+        box = self.query_one("#gan-csv", CsvInput)
+        if "csv_points" not in result:  # the data and model stay as they were
+            box.value = ""
+            self.notice(result.get("csv_error") or result.get("error", "could not read the file"),
+                        "warning")
             return
-        self.points = [(float(x), float(y)) for x, y in toy.points]
+        self.points = result["csv_points"]
         lo, hi = datasets.VIEW
-        outside = int((np.abs(toy.points) > hi).any(axis=1).sum()) if hi == -lo else 0
+        outside = sum(1 for x, y in self.points if max(abs(x), abs(y)) > hi)
         self.action_close_csv()
-        knob = next(k for k in self.knob_list if k.name == "dataset")
+        knob = self.knob("dataset")
         if knob.value != OWN:
             self.change_knob(knob, knob.values.index(OWN) - knob.index)
         else:
             self.action_reset()
             self._set_drawing(True)
-        self._message = f"loaded {len(self.points)} points from {toy.name}" + (
-            f" ({outside} outside the view)" if outside else "")
-        self._show_status()
+        self.notice(f"loaded {len(self.points)} points from {result['csv_name']}" + (
+            f" ({outside} outside the view)" if outside else ""))

@@ -36,8 +36,14 @@ N_ARROWS = 24
 
 def frame(d_grid: np.ndarray | None, real: np.ndarray, fake: np.ndarray | None,
           arrows: tuple[np.ndarray, np.ndarray] | None = None,
-          mono: bool = False) -> np.ndarray:
-    """The lab's picture: D(x) heatmap (or an empty background), real, fake, arrows."""
+          mono: bool = False, levels: int = 16) -> np.ndarray:
+    """The lab's picture: D(x) heatmap (or an empty background), real, fake, arrows.
+
+    D(x) is rounded to ``levels`` steps first: the background then changes only where
+    the detective's opinion really moved, so a playing lab repaints (and sends) little.
+    """
+    if d_grid is not None:
+        d_grid = np.round(np.asarray(d_grid, np.float32) * levels) / levels
     if d_grid is None:
         buf = R.canvas(SIDE, SIDE, (128, 128, 128) if mono else EMPTY)
     else:  # mono: 0..1 spans only the palette's middle (shades ░ to ▓)

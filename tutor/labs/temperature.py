@@ -47,7 +47,8 @@ daily routines and the lesson text) scores every word it knows as the next one.
 Keys: `i` edit the prompt (Enter done) · `w` next preset prompt · `1` sample one ·
 `g` generate N · `m` sample 1000 times · `c` clear the generated text · `t` `k` `p`
 temperature, top-k, top-p · `o` presets (coding 0.2, chat 0.7-1.0, creative 1.5) ·
-`n` N · `e` new seed · `f` shipped / untrained model (Space trains it) · `v` the code.
+`n` N · `u` show or mask `<unk>` · `e` new seed · `f` weights: yours, shipped or untrained
+(Space trains it) · `v` the code.
 """
 
 
@@ -70,8 +71,9 @@ class TemperatureLab(LabScreen):
     HELP_MD = HELP
     CODE = ("engine.sampling:warp", "engine.sampling:tempered_softmax",
             "engine.sampling:top_k_top_p", "engine.sampling:draw",
-            "engine.lm:LanguageModel.generate")
-    TRAINS = True          # only the untrained model ("f") has anything to learn
+            "engine.lm:LanguageModel.next_logits", "engine.lm:LanguageModel.generate",
+            "engine.sampling:sample_many")
+    PLAY = "Train"         # only an untrained model ("f") has much to learn
     autoplay = False       # the shipped model is ready: never start by training it
     AUTO_FOCUS = "#knobs"  # keys drive the lab; `i` moves into the prompt box
 
@@ -92,7 +94,7 @@ class TemperatureLab(LabScreen):
         self.rng = np.random.default_rng(self.seed)
         self.base = self.probs = None
         self.counts: np.ndarray | None = None
-        self.notice = self.weights_error = ""
+        self.notice_text = ""
         self.loss: float | None = None
         self.last_picks: list[int] = []
 
@@ -101,66 +103,72 @@ class TemperatureLab(LabScreen):
     def knobs(self) -> list[Knob]:
         return [
             Knob("temperature", "Temperature", TEMPERATURES, index=TEMPERATURES.index(1.0), key="t",
-                 fmt=_temperature),
+                 fmt=_temperature, help="Divide the logits by T before the softmax"),
             Knob("top_k", "Top-k", [0, 1, 2, 3, 5, 10, 20, 50], key="k",
-                 fmt=lambda v: "off" if v == 0 else str(v)),
+                 fmt=lambda v: "off" if v == 0 else str(v), help="Keep only the k likeliest tokens"),
             Knob("top_p", "Top-p", [1.0, 0.95, 0.9, 0.8, 0.5, 0.2], key="p",
-                 fmt=lambda v: "off" if v >= 1 else f"{v:g}"),
-            Knob("preset", "Preset", list(PRESETS), key="o"),
+                 fmt=lambda v: "off" if v >= 1 else f"{v:g}", help="Keep the smallest set reaching p"),
+            Knob("preset", "Preset", list(PRESETS), key="o", help="Typical settings for a task"),
             Knob("prompt", "Prompt", PROMPTS, key="w",
-                 fmt=lambda v: v if len(v) <= 15 else v[:14] + "…"),
-            Knob("tokens", "Generate N", [5, 10, 20, 50], index=1, key="n"),
-            Knob("model", "Model", ["shipped", "untrained"], key="f", resets=True),
+                 fmt=lambda v: v if len(v) <= 15 else v[:14] + "…", help="A ready-made prompt"),
+            Knob("tokens", "Generate N", [5, 10, 20, 50], index=1, key="n",
+                 help="How many tokens g generates"),
+            Knob("unk", "Show <unk>", ["masked", "shown"], key="u",
+                 help="The unknown-word token: masked out when sampling, or allowed"),
+            self.weights_knob("f"),
         ]
 
-    def knob(self, name: str) -> Knob:
-        return next(k for k in self.knob_list if k.name == name)
+    def preset_values(self, name: str) -> dict | None:
+        temperature = PRESETS.get(name)
+        return None if temperature is None else {"temperature": temperature}
 
     def on_knob(self, knob: Knob) -> None:
-        if knob.name == "preset" and PRESETS[knob.value] is not None:
-            self.knob("temperature").index = TEMPERATURES.index(PRESETS[knob.value])
-            self.query_one("#knobs", KnobPanel).redraw()
-        elif knob.name == "temperature" and PRESETS[self.knob("preset").value] != knob.value:
-            self.knob("preset").index = 0
-            self.query_one("#knobs", KnobPanel).redraw()
         if knob.name == "prompt":
             self.query_one("#prompt", Input).value = knob.value  # -> on_input_changed
             return
         if knob.resets:
             self.action_reset()
             return
+        self.submit(self._forget_counts)
+
+    def _forget_counts(self) -> dict:
         self.counts = None
-        self.call_after_refresh(self.refresh_view)   # we hold self.lock here
+        return {}
 
     # ------------------------------------------------------------------ worker side
 
     def build(self) -> None:
         from engine import lm
         from engine.weights import WeightsError
-        from tutor.headless.lm import CORPUS, WEIGHTS
+        from tutor.headless.lm import CORPUS
 
         self.rng = np.random.default_rng(self.seed)
-        self.generated, self.counts, self.loss, self.notice = [], None, None, ""
-        if self.knob_value("model") == "shipped":
+        self.generated, self.counts, self.loss, self.notice_text = [], None, None, ""
+        path = self.weights_file("lm.npz")
+        if path is not None:
             try:
-                self.model, _ = lm.LanguageModel.load(WEIGHTS)
+                self.model, _ = lm.LanguageModel.load(path)
                 return
             except WeightsError as exc:
-                self.weights_error = str(exc)      # shown as a notification by draw()
-                self.notice = "No usable weights: untrained model. Space trains it."
-                self.knob("model").index = 1       # the panel is redrawn by draw()
+                self.weights_label = "weights: untrained"
+                self.tell(f"{exc}. Train from scratch with Space here, or run "
+                          "'genai-tutor train lm'.", "warning")
         self.model = lm.build(lm.read_corpus(CORPUS), lm.LMConfig(seed=self.seed))
-        self.notice = self.notice or "Untrained: the bars are nearly flat. Space trains it."
+        self.notice_text = "Untrained: the bars are nearly flat. Space trains it."
 
-    def work(self) -> dict:
+    def advance(self) -> dict:
         from engine import lm
         from tutor.headless.lm import CORPUS
 
-        if self.model.train_X is None:   # the shipped model: load its text on demand
+        if self.model.train_X is None:   # shipped weights: load the text on demand
             self.model.attach(*lm.split(lm.read_corpus(CORPUS)))
         metrics = self.model.train(TRAIN_CHUNK)
         self.loss = metrics["loss"]
+        self.counts = None
         return {"loss": metrics["loss"], "steps": TRAIN_CHUNK, "diverged": metrics["diverged"]}
+
+    def release_lab(self) -> None:
+        self.base = self.probs = self.counts = None
 
     # ------------------------------------------------------------------ layout
 
@@ -187,18 +195,26 @@ class TemperatureLab(LabScreen):
     #temp-keys { dock: bottom; height: 1; padding: 0 1; color: $text-muted; }
     """
 
-    def draw(self, metrics: dict) -> None:
-        if "loss" in metrics:
-            self.counts = None
-        else:                                       # after a build: build() may switch the model
-            self.query_one("#knobs", KnobPanel).redraw()
-        if self.weights_error:
-            self.notify(f"{self.weights_error}. Train from scratch with Space here, or run "
-                        "'genai-tutor train lm'.", severity="warning", timeout=10)
-            self.weights_error = ""
-        self.refresh_view()
+    def draw(self, frame: dict) -> None:
+        if "bars" not in frame:
+            return
+        self.query_one("#knobs", KnobPanel).redraw()
+        self.query_one("#temp-bars", ProbabilityBars).update_bars(frame["bars"])
+        self.query_one("#temp-info", Static).update(frame["info"])
+        self.query_one("#temp-text", Static).update(frame["text"])
+        hist = self.query_one("#temp-hist", ProbabilityBars)
+        hist.update_bars(frame["hist"])
+        hist.display = bool(frame["hist"])
+        if frame.get("ended"):
+            self.notice("The model ended the paragraph (¶). Press c to clear.")
 
-    # ------------------------------------------------------------------ the distribution
+    # ------------------------------------------------------------------ the distribution (worker)
+
+    def mask(self) -> list[int]:
+        """Token ids never drawn: <unk> unless the learner asked to see it."""
+        if self.knob_value("unk") == "shown" or self.model is None:
+            return []
+        return [i for i, w in enumerate(self.model.tok.vocab) if w == "<unk>"]
 
     def distribution(self) -> tuple[np.ndarray, np.ndarray]:
         """(untempered, warped) next-token probabilities after prompt + generated text."""
@@ -206,46 +222,44 @@ class TemperatureLab(LabScreen):
 
         logits = self.model.next_logits(self.prompt_ids + self.generated)
         base = sampling.softmax(logits, 1.0)
+        logits[self.mask()] = -np.inf
         probs = sampling.warp(logits, self.knob_value("temperature"), self.knob_value("top_k"),
                               self.knob_value("top_p"))
         return base, probs
 
-    def refresh_view(self) -> None:
-        if self.model is None:
-            return
+    def view(self, metrics: dict) -> dict:
         from engine import sampling
+        from tutor.text import safe
 
-        with self.lock:
-            self.prompt_ids, self.unknown = self.model.tok.encode(self.prompt)
-            self.base, self.probs = self.distribution()
+        if self.model is None:
+            return {}
+        self.prompt_ids, self.unknown = self.model.tok.encode(self.prompt)
+        self.base, self.probs = self.distribution()
         vocab = self.model.tok.vocab
         order = np.argsort(-self.base, kind="stable")[:BAR_ROWS]
-        self.query_one("#temp-bars", ProbabilityBars).update_bars(
-            [(vocab[i], float(self.probs[i]), float(self.base[i])) for i in order])
+        bars = [(safe(vocab[i]), float(self.probs[i]), float(self.base[i])) for i in order]
         kept = int(np.count_nonzero(self.probs))
         info = Text()
         info.append(f"entropy {sampling.entropy_bits(self.probs):.2f} bits "
                     f"(T=1: {sampling.entropy_bits(self.base):.2f})")
         info.append(f" · kept {kept}/{len(vocab)}")
         if self.unknown:
-            info.append(f"\nnever seen: {', '.join(self.unknown)} (became <unk>)", style="bold")
+            info.append(f"\nnever seen: {', '.join(safe(w) for w in self.unknown)} (became <unk>)",
+                        style="bold")
         elif self.loss is not None:
             info.append(f"\ntraining: step {self.model.steps}, loss {self.loss:.2f}")
-        elif self.notice:
-            info.append("\n" + self.notice, style="bold")
-        self.query_one("#temp-info", Static).update(info)
-        self.query_one("#temp-text", Static).update(self.context_text())
-        hist = self.query_one("#temp-hist", ProbabilityBars)
-        if self.counts is None:
-            hist.update_bars([])
-            hist.display = False
-        else:
+        elif self.notice_text:
+            info.append("\n" + self.notice_text, style="bold")
+        hist = []
+        if self.counts is not None:
             top = np.argsort(-self.counts, kind="stable")[:HIST_ROWS]
-            hist.update_bars([(vocab[i], self.counts[i] / MANY, float(self.probs[i])) for i in top])
-            hist.display = True
+            hist = [(safe(vocab[i]), self.counts[i] / MANY, float(self.probs[i])) for i in top]
+        return dict(metrics, bars=bars, info=info, text=self.context_text(), hist=hist)
 
     def context_text(self) -> Text:
         """The prompt as the model sees it, then the generated tokens (the newest reversed)."""
+        from tutor.text import safe
+
         vocab = self.model.tok.vocab
         text = Text(overflow="ellipsis")
         words = [(vocab[i], "dim" if vocab[i] == "<unk>" else "") for i in self.prompt_ids]
@@ -256,16 +270,20 @@ class TemperatureLab(LabScreen):
         for n, (word, style) in enumerate(words):
             if n and word not in ".,!?;:":
                 text.append(" ")
-            text.append(word, style=style)
+            text.append(safe(word), style=style)
         tail = len(text.plain) - 100          # two rows: keep the end in view
         return text[tail:] if tail > 0 else text
 
     # ------------------------------------------------------------------ actions
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.prompt = event.value
+        prompt = event.value
+        self.submit(lambda: self._set_prompt(prompt))
+
+    def _set_prompt(self, prompt: str) -> dict:
+        self.prompt = prompt
         self.generated, self.counts = [], None
-        self.refresh_view()
+        return {}
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#knobs", KnobPanel).focus()
@@ -273,40 +291,37 @@ class TemperatureLab(LabScreen):
     def action_edit_prompt(self) -> None:
         self.query_one("#prompt", Input).focus()
 
-    def _append(self, count: int) -> None:
-        from engine import sampling
-
+    def _append(self, count: int) -> dict:
+        """Worker: the model's own generation loop, with this lab's warps and mask."""
         if self.model is None:
-            return
-        added = 0
-        with self.lock:
-            for _ in range(count):
-                _, probs = self.distribution()
-                token = sampling.sample(probs, self.rng)
-                self.generated.append(token)
-                added += 1
-                if token == self.model.tok.end_id:
-                    break
+            return {}
+        ids = self.prompt_ids + self.generated
+        new = self.model.generate(ids, count, self.rng, self.knob_value("temperature"),
+                                  self.knob_value("top_k"), self.knob_value("top_p"),
+                                  banned=self.mask())
+        self.generated.extend(new)
         self.counts = None
-        if self.generated and self.generated[-1] == self.model.tok.end_id and count > 1:
-            self.notify("The model ended the paragraph (¶). Press c to clear.")
-        self.refresh_view()
+        ended = bool(new) and new[-1] == self.model.tok.end_id and count > 1
+        return {"ended": ended}
 
     def action_sample_one(self) -> None:
-        self._append(1)
+        self.submit(lambda: self._append(1))
 
     def action_generate(self) -> None:
-        self._append(self.knob_value("tokens"))
+        n = self.knob_value("tokens")
+        self.submit(lambda: self._append(n))
 
     def action_sample_many(self) -> None:
+        self.submit(self._sample_many)
+
+    def _sample_many(self) -> dict:
         from engine import sampling
 
         if self.model is None or self.probs is None:
-            return
+            return {}
         picks = sampling.sample_many(self.probs, MANY, self.rng)
         self.counts = np.bincount(picks, minlength=self.probs.size)
-        self.refresh_view()
+        return {}
 
     def action_clear(self) -> None:
-        self.generated, self.counts = [], None
-        self.refresh_view()
+        self.submit(lambda: self._set_prompt(self.prompt))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
@@ -61,8 +62,9 @@ def zoom(image: np.ndarray) -> np.ndarray:
 class VaeLab(LabScreen):
     LAB_ID = "vae"
     LAB_TITLE = "The VAE lab: compress, then recreate"
-    CODE = ("engine.vae:VAE.loss", "engine.vae:reparameterise",
-            "engine.vae:reparameterise_backward", "engine.vae:VAE.latent_map")
+    CODE = ("engine.vae:VAE.train", "engine.vae:VAE.loss", "engine.vae:reparameterise",
+            "engine.vae:reparameterise_backward", "engine.vae:VAE.latent_map",
+            "engine.vae:VAE.reconstruct", "engine.vae:VAE.interpolate", "engine.vae:VAE.sample")
     HELP_MD = """
 The **encoder** squeezes each picture into just **two numbers** (z₁, z₂), a point on the
 *latent plane*; the **decoder** turns any point back into a picture.
@@ -81,10 +83,10 @@ N(0, I). Training (space) lowers **recon + β·KL**.
 
 **β** (b) weighs the KL term. High β: a tidy, well-filled map but blurrier pictures.
 Low β: sharper pictures, but gaps in the map where nothing sensible decodes. Try
-**f** (from scratch) with β = 4 and with β = 0.25 and compare the maps.
+**f** (weights: scratch) with β = 4 and with β = 0.25 and compare the maps.
 
 Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits/sprites,
-**f** shipped weights / from scratch, **space** train, **s** one step, **r** reset.
+**f** weights: yours, shipped or scratch, **space** train, **s** one step, **r** reset.
 """
 
     DEFAULT_CSS = """
@@ -95,10 +97,19 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
     #vae-info { height: 12; }
     """
 
+    BINDINGS = [
+        Binding("i", "move_cursor(0, 1)", "Cursor ↑", id="vae.up", show=False, tooltip="Move the map cursor up"),
+        Binding("k", "move_cursor(0, -1)", "Cursor ↓", id="vae.down", show=False, tooltip="Move the map cursor down"),
+        Binding("j", "move_cursor(-1, 0)", "Cursor ←", id="vae.left", show=False, tooltip="Move the map cursor left"),
+        Binding("l", "move_cursor(1, 0)", "Cursor →", id="vae.right", show=False, tooltip="Move the map cursor right"),
+    ]
+
     def __init__(self) -> None:
         super().__init__()
         self.cursor = np.zeros(2, np.float32)
         self.note = ""
+        self._fresh = False
+        self.inputs = None
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -107,11 +118,14 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
 
     def knobs(self) -> list[Knob]:
         return [
-            Knob("view", "View", VIEWS, key="m"),
-            Knob("beta", "β (KL weight)", BETAS, index=BETAS.index(1.0), key="b"),
-            Knob("inputs", "Inputs / samples", list(range(1, 11)), key="n"),
-            Knob("dataset", "Dataset", ["digits", "sprites"], key="d", resets=True),
-            Knob("start", "Start from", ["shipped weights", "scratch"], key="f", resets=True),
+            Knob("view", "View", VIEWS, key="m", help="Map, reconstructions, interpolations or prior samples"),
+            Knob("beta", "β (KL weight)", BETAS, index=BETAS.index(1.0), key="b",
+                 help="Weight of the KL term while training"),
+            Knob("inputs", "Inputs / samples", list(range(1, 11)), key="n",
+                 help="Which inputs (or prior draws) are shown"),
+            Knob("dataset", "Dataset", ["digits", "sprites"], key="d", resets=True,
+                 help="Handwritten digits or coloured sprites"),
+            self.weights_knob("f"),
         ]
 
     def compose_lab(self) -> ComposeResult:
@@ -128,18 +142,19 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
         from engine import vae
         from engine.weights import WeightsError
 
-        dataset, start = self.knob_value("dataset"), self.knob_value("start")
+        dataset = self.knob_value("dataset")
         beta = float(self.knob_value("beta"))
         self.note = ""
         model = None
-        if start == "shipped weights":
+        path = self.weights_file(f"vae_{dataset}.npz")
+        if path is not None:
             try:
-                model = vae.pretrained(dataset)
+                model = vae.VAE.load(path)
             except WeightsError as exc:
                 self.note = "no usable weights:\nfrom scratch"
-                # shown by draw() on the UI thread (never block the worker on the UI here)
-                self._notice = (f"{exc}. Training from scratch instead "
-                                f"(genai-tutor train vae --dataset {dataset} rebuilds it).")
+                self.weights_label = "weights: untrained"
+                self.tell(f"{exc}. Training from scratch instead "
+                          f"(genai-tutor train vae --dataset {dataset} makes your own).", "warning")
         if model is None:
             model = vae.VAE(vae.VaeConfig(dataset=dataset, seed=self.seed))
         model.set_beta(beta)
@@ -148,23 +163,26 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
         self.model = model
         self.first = model.evaluate(model.data[order[:512]])
         self._fresh = True
-        self.view = self.compute()
 
-    def work(self) -> dict:
+    def advance(self) -> dict:
         n = STEPS_PER_WORK[self.model.config.dataset]
         out = self.model.train(n)
-        self.view = self.compute()
         return {"recon": out["recon"], "kl": out["kl"], "steps": n,
                 **({"diverged": True} if out.get("diverged") else {})}
+
+    def release_lab(self) -> None:
+        self.inputs = None
 
     # -- what the canvas shows ----------------------------------------------------------
     def _input_set(self, count: int) -> np.ndarray:
         k = int(self.knob_value("inputs")) - 1
         return self.inputs[(np.arange(count) + k * count) % len(self.inputs)]
 
-    def compute(self) -> dict:
-        """Decode everything the current view and the zoom need (model lock held)."""
+    def view(self, metrics: dict) -> dict:
+        """Worker: decode everything the current view and the zoom need."""
         m, view = self.model, self.knob_value("view")
+        if m is None:
+            return dict(metrics)
         if view == "map":
             tiles = m.latent_map(GRID, EXTENT)
         elif view == "reconstruct":
@@ -177,51 +195,45 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
                                     for r in range(GRID)])
         else:
             tiles = m.sample(GRID * GRID, seed=int(self.knob_value("inputs")))
-        at = m.decode(self.cursor[None])[0]
-        return {"view": view, "tiles": tiles, "at": at, "cursor": self.cursor.copy()}
-
-    def refresh_view(self) -> None:
-        """UI thread: recompute after a cursor move or a view knob (takes the lock)."""
-        if self.model is None:
-            return
-        with self.lock:
-            self.view = self.compute()
-        self.draw({})
+        cursor = self.cursor.copy()
+        at = m.decode(cursor[None])[0]
+        frame = dict(metrics, view=view, tiles=tiles, at=at, cursor=cursor, note=self.note)
+        if self._fresh:
+            self._fresh = False
+            frame["first"] = dict(self.first)
+        return frame
 
     # -- UI ---------------------------------------------------------------------------
-    def draw(self, metrics: dict) -> None:
+    def draw(self, frame: dict) -> None:
         from engine import render
 
-        v = getattr(self, "view", None)
-        if v is None:
+        if "tiles" not in frame:
             return
-        if getattr(self, "_notice", None):
-            self.notify(self._notice, severity="warning")
-            self._notice = None
-        tiles = to_tiles(v["tiles"])
-        if v["view"] == "reconstruct":   # a gap between the two input/reconstruction pairs
+        tiles = to_tiles(frame["tiles"])
+        if frame["view"] == "reconstruct":   # a gap between the two input/reconstruction pairs
             blank = np.full((GRID,) + tiles.shape[1:], BG[0] / 255.0, np.float32)
             tiles = np.concatenate([tiles[:2 * GRID], blank, tiles[2 * GRID:]])
         buf = render.image_grid(tiles, cols=GRID, pad=0, pad_color=BG)
-        if v["view"] == "map":
-            self._mark(buf, v["cursor"])
+        levels = 16 if self.wire.low_bandwidth else 32
+        buf = render.quantize(buf, levels)
+        if frame["view"] == "map":
+            self._mark(buf, frame["cursor"])
         self.query_one("#vae-view", PixelCanvas).update_pixels(buf)
-        self.query_one("#vae-zoom", PixelCanvas).update_pixels(zoom(v["at"]))
-        z = v["cursor"]
+        self.query_one("#vae-zoom", PixelCanvas).update_pixels(render.quantize(zoom(frame["at"]), levels))
+        z = frame["cursor"]
         lines = [f"at z=({z[0]:+.2f},", f"     {z[1]:+.2f})", "i j k l: move", "",
-                 *CAPTIONS[v["view"]].split("\n")]
-        if self.note:
-            lines += ["", self.note]
+                 *CAPTIONS[frame["view"]].split("\n")]
+        if frame.get("note"):
+            lines += ["", frame["note"]]
         self.query_one("#vae-info", Static).update("\n".join(lines))
-        if "recon" in metrics:
-            self.query_one("#vae-recon", MetricSparkline).push(metrics["recon"])
-            self.query_one("#vae-kl", MetricSparkline).push(metrics["kl"])
-        elif getattr(self, "_fresh", False):       # a new model: start the curves again
-            self._fresh = False
+        if "recon" in frame:
+            self.query_one("#vae-recon", MetricSparkline).push(frame["recon"])
+            self.query_one("#vae-kl", MetricSparkline).push(frame["kl"])
+        elif "first" in frame:       # a new model: start the curves again
             for name, key in (("#vae-recon", "recon"), ("#vae-kl", "kl")):
                 line = self.query_one(name, MetricSparkline)
                 line.data.clear()
-                line.push(self.first[key])
+                line.push(frame["first"][key])
 
     @staticmethod
     def _mark(buf: np.ndarray, z: np.ndarray) -> None:
@@ -235,22 +247,17 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
             if 0 <= r + dr < h and 0 <= c + dc < w:
                 buf[r + dr, c + dc] = CURSOR
 
-    def on_key(self, event) -> None:
-        moves = {"i": (0, 1), "k": (0, -1), "j": (-1, 0), "l": (1, 0)}
-        if event.key in moves:
-            event.stop()
-            dx, dy = moves[event.key]
-            self.cursor = np.clip(self.cursor + CURSOR_STEP * np.array([dx, dy], np.float32),
-                                  -CURSOR_LIMIT, CURSOR_LIMIT).astype(np.float32)
-            self.refresh_view()
-        # other keys: Textual also calls LabScreen.on_key (knob keys) for this event
+    def action_move_cursor(self, dx: int, dy: int) -> None:
+        self.cursor = np.clip(self.cursor + CURSOR_STEP * np.array([dx, dy], np.float32),
+                              -CURSOR_LIMIT, CURSOR_LIMIT).astype(np.float32)
+        self.submit()
 
     def on_knob(self, knob: Knob) -> None:
-        """UI thread, lock held by the base: β applies live, views redraw, others reset."""
+        """β applies live, views redraw, others reset."""
         if knob.resets:
             self.action_reset()
-        elif knob.name == "beta" and self.model is not None:
-            self.model.set_beta(float(knob.value))
-        elif self.model is not None:
-            self.view = self.compute()
-            self.draw({})
+        elif knob.name == "beta":
+            beta = float(knob.value)
+            self.submit(lambda: self.model.set_beta(beta) if self.model is not None else None)
+        else:
+            self.submit()
