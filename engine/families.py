@@ -163,12 +163,28 @@ class Families:
         self.test = toy.points if test is None else np.asarray(test, F32)
         self.chunk_seconds = float(chunk_seconds)
         self.members = {f: Member(f, new_model(f, self.points, seed)) for f in families}
+        self._cache: dict = {}          # the data's k-NN radii and MMD term, computed once
 
-    def train_chunk(self) -> str:
-        """Advance the family with the least training time by one chunk; its name."""
-        member = min(self.members.values(), key=lambda m: m.seconds)
-        member.train_for(self.chunk_seconds)
+    def train_chunk(self, budget: float | None = None) -> str | None:
+        """Advance the family with the least training time by one chunk; its name.
+
+        With a ``budget`` (seconds per family) only families still under it train, and
+        None is returned once every family has used it up."""
+        behind = [m for m in self.members.values() if budget is None or m.seconds < budget]
+        if not behind:
+            return None
+        member = min(behind, key=lambda m: m.seconds)
+        left = self.chunk_seconds if budget is None else min(self.chunk_seconds, budget - member.seconds)
+        member.train_for(left)
         return member.family
+
+    def look(self, family: str, n: int = 512, seed: int = 1) -> tuple[dict, np.ndarray]:
+        """(table row, the data-space samples it was measured on) for one family."""
+        m = self.members[family]
+        row, samples = evaluate_with_samples(family, m.model, self.frame, self.toy, self.test,
+                                             n, seed, self._cache)
+        row.update(steps=m.steps, train_seconds=round(m.seconds, 2))
+        return row, samples
 
     def train(self, budget: float, progress=None) -> None:
         """Train until every family has had ``budget`` seconds (CPU time, one core).
@@ -198,9 +214,7 @@ class Families:
 
     def evaluate(self, family: str, n: int = 2048, seed: int = 1) -> dict:
         """One row of the families table."""
-        m = self.members[family]
-        return {**evaluate(family, m.model, self.frame, self.toy, self.test, n, seed),
-                "steps": m.steps, "train_seconds": round(m.seconds, 2)}
+        return self.look(family, n, seed)[0]
 
     def table(self, n: int = 2048, seed: int = 1) -> list[dict]:
         return [self.evaluate(f, n, seed) for f in self.members]
@@ -219,10 +233,18 @@ def evaluate(family: str, model, frame: Frame, toy: toys.Toy, test: np.ndarray,
              n: int = 2048, seed: int = 1) -> dict:
     """Samples per second, precision, coverage, MMD, modes covered and exact NLL of a
     model against its dataset (``test``: the held-out points for the NLL)."""
+    return evaluate_with_samples(family, model, frame, toy, test, n, seed)[0]
+
+
+def evaluate_with_samples(family: str, model, frame: Frame, toy: toys.Toy, test: np.ndarray,
+                          n: int = 2048, seed: int = 1,
+                          cache: dict | None = None) -> tuple[dict, np.ndarray]:
+    """:func:`evaluate` and the samples it measured (``cache``: see
+    ``metrics.sample_quality``)."""
     start = time.perf_counter()
     samples = frame.to_data(model_sample(family, model, n, seed))
     sample_seconds = time.perf_counter() - start
-    quality = metrics.sample_quality(samples, toy.points, toy.modes, toy.std)
+    quality = metrics.sample_quality(samples, toy.points, toy.modes, toy.std, cache=cache)
     nll = data_nll(family, model, frame, test)
     return {"family": family,
             "samples_per_s": round(n / max(sample_seconds, 1e-9), 1),
@@ -231,7 +253,7 @@ def evaluate(family: str, model, frame: Frame, toy: toys.Toy, test: np.ndarray,
             "mmd": round(quality["mmd"], 5),
             "modes_covered": quality["modes_covered"], "modes_total": quality["modes_total"],
             "nll": None if nll is None or not math.isfinite(nll) else round(nll, 4),
-            "diverged": diverged(family, model)}
+            "diverged": diverged(family, model)}, samples
 
 
 # ------------------------------------------------------------------ saving one family

@@ -149,7 +149,8 @@ def knn_radii(points: np.ndarray, k: int = 5) -> np.ndarray:
     return np.sqrt(np.partition(d2, k - 1, axis=1)[:, k - 1])
 
 
-def precision_coverage(samples: np.ndarray, data: np.ndarray, k: int = 5) -> dict:
+def precision_coverage(samples: np.ndarray, data: np.ndarray, k: int = 5,
+                       radii: np.ndarray | None = None) -> dict:
     """Two numbers in [0, 1] that separate "sharp" from "complete".
 
     Around every data point draw a ball reaching its k-th nearest data neighbour (a
@@ -159,40 +160,52 @@ def precision_coverage(samples: np.ndarray, data: np.ndarray, k: int = 5) -> dic
       at least one ball -- samples near the data. A blurry model scores low.
     * **coverage** (Naeem et al. 2020): the share of data points whose ball holds at
       least one sample -- data near a sample. A model that drops modes scores low.
+
+    ``radii``: the data's ``knn_radii(data, k)`` when the caller has them already (they
+    cost a data x data distance matrix; a lab measuring often computes them once).
     """
     samples = np.asarray(samples, np.float64)
     data = np.asarray(data, np.float64)
     if len(samples) == 0 or len(data) < 2:
         return {"precision": 0.0, "coverage": 0.0}
-    radii = knn_radii(data, k)
+    radii = knn_radii(data, k) if radii is None else radii
     inside = pairwise_sq_dists(samples, data) <= (radii ** 2)[None, :]
     return {"precision": float(inside.any(axis=1).mean()),
             "coverage": float(inside.any(axis=0).mean())}
 
 
-def mmd(x: np.ndarray, y: np.ndarray, bandwidth: float = 0.2) -> float:
+def mmd(x: np.ndarray, y: np.ndarray, bandwidth: float = 0.2, kyy: float | None = None) -> float:
     """Squared maximum mean discrepancy with a Gaussian kernel (biased V-statistic).
 
     MMD² = mean k(x, x') + mean k(y, y') - 2 mean k(x, y), k(a, b) = exp(-|a-b|² / 2h²).
     0 for identical sets, at most 2; ``bandwidth`` h is in data units (0.2: about the
     size of a ring mode's blob, so it notices a missing mode or a smeared one).
+    ``kyy``: mean k(y, y') when already known (it depends on y only).
     """
     g = -0.5 / float(bandwidth) ** 2
     kxx = np.exp(g * pairwise_sq_dists(x, x)).mean()
-    kyy = np.exp(g * pairwise_sq_dists(y, y)).mean()
+    if kyy is None:
+        kyy = np.exp(g * pairwise_sq_dists(y, y)).mean()
     kxy = np.exp(g * pairwise_sq_dists(x, y)).mean()
     return float(max(kxx + kyy - 2.0 * kxy, 0.0))
 
 
 def sample_quality(samples: np.ndarray, data: np.ndarray, modes: np.ndarray | None = None,
-                   std: float | None = None, k: int = 5) -> dict:
+                   std: float | None = None, k: int = 5, cache: dict | None = None) -> dict:
     """The families lab's numbers for one model: precision, coverage, MMD and, where
-    the data is made of modes, how many of them the samples reach."""
+    the data is made of modes, how many of them the samples reach.
+
+    ``cache``: a dict kept by the caller for this ``data``; the data-only parts (the
+    k-NN radii and MMD's k(y, y') term) are computed once and stored in it."""
     samples = np.asarray(samples, np.float64)
     finite = np.isfinite(samples).all(axis=1)
-    out = precision_coverage(samples[finite], data, k)
+    cache = {} if cache is None else cache
+    if "radii" not in cache:
+        cache["radii"] = knn_radii(data, k)
+        cache["kyy"] = float(np.exp(-0.5 / 0.2 ** 2 * pairwise_sq_dists(data, data)).mean())
+    out = precision_coverage(samples[finite], data, k, radii=cache["radii"])
     out["precision"] *= float(finite.mean()) if len(samples) else 0.0
-    out["mmd"] = mmd(samples[finite], data) if finite.any() else 2.0
+    out["mmd"] = mmd(samples[finite], data, kyy=cache["kyy"]) if finite.any() else 2.0
     if modes is not None and std is not None:
         cov = mode_coverage(samples[finite], modes, std)
         out.update(modes_covered=cov["modes_covered"], modes_total=cov["modes_total"])

@@ -144,3 +144,13 @@ def test_sample_quality_counts_non_finite_samples_as_bad():
     assert q["precision"] == pytest.approx(0.5)
     assert q["modes_total"] == 8 and q["modes_covered"] == 8
     assert metrics.sample_quality(samples, toy.points)["modes_covered"] is None
+
+
+def test_sample_quality_cache_gives_the_same_numbers():
+    toy = data.ring(n=600)
+    samples = toy.points[:300] + 0.05
+    cache: dict = {}
+    first = metrics.sample_quality(samples, toy.points, cache=cache)
+    assert "radii" in cache and "kyy" in cache
+    again = metrics.sample_quality(samples, toy.points, cache=cache)
+    assert first == again == metrics.sample_quality(samples, toy.points)
