@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from engine import render as R
-from engine.data import TOYS, VIEW
+from engine.data import VIEW
 from tutor.labs.base import Knob, LabScreen
 from tutor.widgets.pixels import PixelCanvas
 
@@ -89,8 +89,7 @@ def _compact(value: float) -> str:
 def column_text(row: dict | None) -> str:
     """The numbers under one canvas, 7 lines of at most 10 characters."""
     if row is None:
-        return "\n".join(["st      0", "smp/s   -", "prec    -", "cov     -", "MMD     -",
-                          "modes   -", "NLL     -"])
+        return "st      0\nsmp/s   -\nprec    -\ncov     -\nMMD     -\nmodes   -\nNLL     -"
     modes = "-" if row.get("modes_total") is None else f"{row['modes_covered']}/{row['modes_total']}"
     rate = "-" if row["steps"] == 0 else _compact(row["samples_per_s"])
     nll = "-" if row.get("nll") is None else f"{row['nll']:.2f}"
