@@ -75,3 +75,20 @@ def test_a_bad_csv_is_reported_with_its_line(capsys, home, tmp_path):
     assert cli.main(["train", "autoregressive", "--dataset", f"csv:{csv}", "--json"]) == 1
     err = capsys.readouterr().err
     assert "bad.csv:3:" in err and "too large" in err
+
+
+def test_nothing_is_written_into_the_package(capsys, home):
+    from engine import paths
+
+    inside = paths.content_dir() / "weights" / "flow_ring.npz"
+    assert cli.main(["train", "flow", "--dataset", "ring", "--steps", "2", "--out", str(inside)]) == 2
+    assert "inside the installed package" in capsys.readouterr().err
+    assert not inside.exists()
+
+
+def test_generate_defaults_to_the_user_samples_folder(capsys, home):
+    run_json(capsys, ["train", "autoregressive", "--dataset", "ring", "--steps", "5", "--json"])
+    out = run_json(capsys, ["generate", "--model", "autoregressive", "--dataset", "ring",
+                            "--n", "7", "--json"])
+    assert out["out"] == str(home / "samples" / "autoregressive_ring.csv")
+    assert len(data.load_csv(out["out"]).points) == 7

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import sys
 import time
@@ -23,18 +22,23 @@ from pathlib import Path
 
 from tutor.headless import emit, progress_printer
 
-ENV_HOME = "GENAI_TUTOR_HOME"
 FAMILIES = ("autoregressive", "gan", "vae", "diffusion", "flow")
 
 
 def data_home() -> Path:
-    """The user data folder: $GENAI_TUTOR_HOME if set, else the platform's."""
-    env = os.environ.get(ENV_HOME)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
+    """The user data folder: $GENAI_TUTOR_HOME if set, else the platform's (engine.paths)."""
+    from engine import paths
 
-    return platformdirs.user_data_path("genai-tutor")
+    return paths.user_home()
+
+
+def _refuse_package(path: Path) -> str | None:
+    """A message if ``path`` lies inside the installed package (never written to)."""
+    from engine import paths
+
+    if paths.is_inside_package(path):
+        return f"{path} is inside the installed package; choose a folder of your own"
+    return None
 
 
 def model_path(family: str, dataset: str) -> Path:
@@ -151,6 +155,9 @@ def train_family(family: str, args: argparse.Namespace) -> int:
     model, frame, seconds = families.train_one(family, toy, steps, seed=args.seed, progress=progress)
     row = families.evaluate(family, model, frame, toy, toy.points if test is None else test)
     out = Path(args.out) if getattr(args, "out", None) else model_path(family, args.dataset)
+    refused = _refuse_package(out)
+    if refused:
+        return _error(refused, 2)
     families.save(family, model, frame, out, dataset=args.dataset, seed=args.seed)
     result = {"family": family, "dataset": args.dataset, "steps": steps,
               "seconds": round(seconds, 2),
@@ -192,8 +199,13 @@ def generate_points(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     samples = frame.to_data(families.model_sample(args.model, model, args.n, seed=args.seed))
     seconds = time.perf_counter() - start
-    out = Path(args.out or "samples.csv")
+    out = Path(args.out) if args.out else \
+        data_home() / "samples" / f"{args.model}_{data.dataset_label(args.dataset)}.csv"
+    refused = _refuse_package(out)
+    if refused:
+        return _error(refused, 2)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "w", encoding="utf-8") as handle:
             handle.write("x,y\n")
             np.savetxt(handle, samples, fmt="%.6g", delimiter=",")
