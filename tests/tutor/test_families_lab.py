@@ -109,6 +109,36 @@ async def test_dataset_key_rebuilds_on_another_dataset():
         await pilot.press("escape")
 
 
+async def test_the_learners_csv_points_train_every_family(tmp_path):
+    from engine import data
+
+    csv = tmp_path / "letter.csv"
+    pts = data.toy("spiral", 400).points * 30 + 100          # far outside the square
+    csv.write_text("x,y\n" + "\n".join(f"{x},{y}" for x, y in pts))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\noops\n")
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        await pilot.press("l")
+        await pilot.press(*str(bad), "enter")
+        await lab.wait_idle()
+        assert "bad.csv:3" in lab._message and lab.knob_value("dataset") == "ring"
+        lab.query_one("#fam-csv").value = str(csv)
+        await pilot.press("enter")
+        await lab.wait_idle()
+        await lab.wait_idle()
+        assert lab.knob_value("dataset") == fam_lab.OWN
+        assert "loaded 400 points" in lab._message
+        rows = lab.last_frame["rows"]
+        assert set(rows) == set(FAMILIES) and rows["gan"]["modes_total"] is None
+        assert abs(lab.model.points).max() <= 1.61     # moved into the square to be drawn
+        await pilot.press("s")
+        await lab.wait_idle()
+        assert sum(r["steps"] for r in lab.last_frame["rows"].values()) > 0
+
+
 async def test_lesson_l02_try_it_card_opens_the_lab(make_app):
     from tutor.screens.lesson import LabCard
 
@@ -117,6 +147,10 @@ async def test_lesson_l02_try_it_card_opens_the_lab(make_app):
         card = next(c for c in app.screen.query(LabCard) if c.lab_id == "families")
         card.focus()
         await pilot.press("enter")
+        for _ in range(400):                       # opening imports the engine: wait for it
+            if isinstance(app.screen, FamiliesLab):
+                break
+            await pilot.pause(0.05)
         assert isinstance(app.screen, FamiliesLab)
         await app.screen.wait_idle()
         assert app.screen.model is not None

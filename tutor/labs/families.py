@@ -9,10 +9,13 @@ numbers (engine.families.what_to_notice).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from engine import render as R
 from engine.data import VIEW
@@ -22,7 +25,8 @@ from tutor.widgets.pixels import PixelCanvas
 FAMILIES = ("autoregressive", "gan", "vae", "diffusion", "flow")
 TITLES = {"autoregressive": "AR", "gan": "GAN", "vae": "VAE", "diffusion": "diffusion",
           "flow": "flow"}
-DATASETS = ["ring", "moons", "moons-bridge", "spiral"]
+OWN = "your CSV"
+DATASETS = ["ring", "moons", "moons-bridge", "spiral", OWN]
 BUDGETS = [2, 5, 10, 20, 40]           # seconds of one core per family
 DEFAULT_BUDGET = 10
 SIDE = 10                              # pixels per canvas side: 10 columns x 5 rows
@@ -60,7 +64,9 @@ The numbers under each square:
   point is; this is the average negative log-likelihood of fresh points (lower is better).
 
 Keys: **Space** trains (it stops when every family has used the budget), **s** one
-chunk, **t** dataset, **b** budget per family, **e** a new seed, **r** start again.
+chunk, **t** dataset, **b** budget per family, **e** a new seed, **r** start again,
+**l** loads your own points from a CSV file of `x,y` lines (for example the points you
+drew in the GAN lab, saved as CSV); they are moved and scaled into the square.
 The panel at the bottom points at what the numbers show right now.
 """
 
@@ -101,6 +107,10 @@ def column_text(row: dict | None) -> str:
     return "\n".join(lines)
 
 
+class CsvInput(Input):
+    BINDINGS: ClassVar[list] = [Binding("escape", "screen.close_csv", "Cancel")]
+
+
 class FamiliesLab(LabScreen):
     LAB_ID = "families"
     LAB_TITLE = "Five families, one dataset"
@@ -111,6 +121,9 @@ class FamiliesLab(LabScreen):
             "engine.families:evaluate_with_samples", "engine.families:what_to_notice",
             "engine.metrics:precision_coverage", "engine.metrics:mmd")
 
+    BINDINGS: ClassVar[list] = [Binding("l", "open_csv", "Load CSV", id="families.csv", show=False,
+                        tooltip="Train on your own x,y points from a CSV file")]
+
     DEFAULT_CSS = """
     FamiliesLab #lab-side { width: 22; }
     #fam-row { height: 13; }
@@ -119,6 +132,7 @@ class FamiliesLab(LabScreen):
     .fam-canvas { width: 10; height: 5; }
     .fam-nums { height: 7; width: 10; }
     #fam-notes { height: 1fr; border-top: hkey $panel-lighten-2; }
+    #fam-csv { display: none; height: 1; }
     """
 
     def __init__(self) -> None:
@@ -127,7 +141,14 @@ class FamiliesLab(LabScreen):
         self._pictures: dict[str, np.ndarray] = {}
         self._data_show = np.zeros((0, 2), np.float32)
         self._samples: dict[str, np.ndarray] = {}
+        self.points: np.ndarray | None = None      # the learner's CSV points
+        self.points_name = ""
         self._mono = self._pictures_mono = False
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#fam-csv", CsvInput).display = False
+        self.query_one("#knobs").focus()
 
     def knobs(self) -> list[Knob]:
         return [
@@ -144,10 +165,17 @@ class FamiliesLab(LabScreen):
         from engine import data, families
 
         name = self.knob_value("dataset")
-        toy = data.toy(name, 2048, seed=self.seed)
-        test = data.toy(name, 2048, seed=self.seed + 1000).points
+        if name == OWN:
+            if self.points is None:
+                self.model = None
+                self.tell("Press l to load a CSV file of x,y points first.")
+                return
+            toy, test = data.from_points(self.points, self.points_name), None   # NLL on them
+        else:
+            toy = data.toy(name, 2048, seed=self.seed)
+            test = data.toy(name, 2048, seed=self.seed + 1000).points
         self.model = families.Families(toy, seed=self.seed, chunk_seconds=CHUNK_SECONDS, test=test)
-        self._data_show = toy.points[:N_DATA]
+        self._data_show = self.model.points[:N_DATA]       # drawn in the model's square
         self._rows, self._pictures, self._samples = {}, {}, {}
         for family in FAMILIES:            # the untrained start: what each draws at step 0
             self._look(family)
@@ -155,10 +183,14 @@ class FamiliesLab(LabScreen):
     def _look(self, family: str) -> None:
         row, samples = self.model.look(family, N_MEASURE, seed=1)
         self._rows[family] = row
-        self._samples[family] = samples[:N_SHOW]
-        self._pictures[family] = canvas_frame(self._data_show, samples[:N_SHOW], self._mono)
+        samples = self.model.frame.to_model(samples[:N_SHOW])
+        self._samples[family] = samples
+        self._pictures[family] = canvas_frame(self._data_show, samples, self._mono)
 
     def advance(self) -> dict:
+        if self.model is None:
+            self.playing = False
+            return {"steps": 0}
         family = self.model.train_chunk(budget=float(self.knob_value("budget")))
         if family is None:
             self.playing = False
@@ -174,7 +206,10 @@ class FamiliesLab(LabScreen):
         from engine import families
 
         budget = float(self.knob_value("budget"))
-        spent = {f: m.seconds for f, m in self.model.members.items()} if self.model else {}
+        if self.model is None:
+            return {"rows": {}, "pictures": {}, "notes": [], "budget": budget, "spent": {},
+                    "family": None}
+        spent = {f: m.seconds for f, m in self.model.members.items()}
         if self._mono != self._pictures_mono:          # the colour mode changed: redraw
             self._pictures = {f: canvas_frame(self._data_show, s, self._mono)
                               for f, s in self._samples.items()}
@@ -200,6 +235,51 @@ class FamiliesLab(LabScreen):
                     yield PixelCanvas(blank, classes="fam-canvas", id=f"fam-canvas-{family}")
                     yield Static(column_text(None), classes="fam-nums", id=f"fam-nums-{family}")
         yield Static("", id="fam-notes")
+        yield CsvInput(placeholder="CSV of x,y: a path, Enter loads, Esc cancels",
+                       id="fam-csv", compact=True)
+
+    # ------------------------------------------------------------------ the learner's CSV
+
+    def action_open_csv(self) -> None:
+        box = self.query_one("#fam-csv", CsvInput)
+        box.value = ""
+        box.display = True
+        box.focus()
+
+    def action_close_csv(self) -> None:
+        self.query_one("#fam-csv", CsvInput).display = False
+        self.query_one("#knobs").focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        path = event.value.strip()
+        if path:
+            self.notice(f"reading {path} …")
+            self.submit(lambda: self._read_csv(path), then=self._csv_read)
+
+    def _read_csv(self, path: str) -> dict:
+        """Worker: read the file (regular files only, size-capped: engine.data.load_csv)."""
+        from engine import data
+
+        try:
+            toy = data.load_csv(path)
+        except (ValueError, OSError, MemoryError) as exc:
+            return {"csv_error": str(exc) or type(exc).__name__}
+        return {"csv_points": toy.points, "csv_name": toy.name}
+
+    def _csv_read(self, result: dict) -> None:
+        if "csv_points" not in result:       # the data and the models stay as they were
+            self.query_one("#fam-csv", CsvInput).value = ""
+            self.notice(result.get("csv_error") or "could not read the file", "warning")
+            return
+        self.points, self.points_name = result["csv_points"], result["csv_name"]
+        self.action_close_csv()
+        knob = self.knob("dataset")
+        if knob.value != OWN:
+            self.change_knob(knob, knob.values.index(OWN) - knob.index)
+        else:
+            self.action_reset()
+        self.notice(f"loaded {len(self.points)} points from {self.points_name}")
 
     def draw(self, frame: dict) -> None:
         rows, pictures = frame.get("rows", {}), frame.get("pictures", {})
