@@ -4,10 +4,26 @@
 problems. Neither imports anything from the app layer.
 """
 
-from content.loader import DEFAULT_ROOT, body_parts, load_course, missing_glossary_terms, validate
-from content.schema import Card, Course, GlossaryEntry, LabBlock, Lesson, Problem, Question
+from content.loader import (
+    DEFAULT_ROOT,
+    body_parts,
+    load_course,
+    missing_glossary_terms,
+    validate,
+)
+from content.schema import (
+    Card,
+    Course,
+    GlossaryEntry,
+    LabBlock,
+    Lesson,
+    Problem,
+    Question,
+    ReferencePage,
+)
+from content.search import search_glossary
 
 __all__ = [
-    "DEFAULT_ROOT", "Card", "Course", "GlossaryEntry", "LabBlock", "Lesson", "Problem", "Question",
-    "body_parts", "load_course", "missing_glossary_terms", "validate",
+    "DEFAULT_ROOT", "Card", "Course", "GlossaryEntry", "LabBlock", "Lesson", "Problem", "Question", "ReferencePage",
+    "body_parts", "load_course", "missing_glossary_terms", "search_glossary", "validate",
 ]

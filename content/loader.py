@@ -20,6 +20,7 @@ from content.schema import (
     Lesson,
     Problem,
     Question,
+    ReferencePage,
     Syllabus,
     SyllabusLesson,
 )
@@ -387,6 +388,66 @@ def _load_questions(path: Path, lesson_id: str, ctx: dict, report: _Reporter) ->
     return tuple(questions)
 
 
+# ---------------------------------------------------------------------------- reference shelf
+
+_PAGE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+FENCE_WIDTH = 70  # diagrams must fit the reader, which is narrower than an 80-column terminal
+
+
+def _wide_fence_lines(body: str) -> list[int]:
+    """0-based body line numbers of fenced-code lines wider than FENCE_WIDTH."""
+    wide, inside = [], False
+    for i, line in enumerate(body.splitlines()):
+        if line.lstrip().startswith("```"):
+            inside = not inside
+        elif inside and len(line) > FENCE_WIDTH:
+            wide.append(i)
+    return wide
+
+
+def load_reference(root: Path, report: _Reporter) -> tuple[ReferencePage, ...]:
+    """The pages under ``reference/`` (FAQ, timeline, cheat sheets), in file-name order.
+
+    Each is a ``.md`` file with TOML front matter (id, title, optional summary) like a
+    lesson. A broken page is reported and left out; the folder itself is optional."""
+    folder = root / "reference"
+    if not folder.is_dir():
+        return ()
+    pages: list[ReferencePage] = []
+    seen: set[str] = set()
+    for path in sorted(folder.glob("*.md")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            report.add(path, 0, f"cannot read the file ({exc})")
+            continue
+        meta, body, body_line = _front_matter(path, text, report)
+        if meta is None:
+            continue
+        lines = text.splitlines()
+        pid, title, summary = meta.get("id"), meta.get("title"), meta.get("summary", "")
+        if not isinstance(pid, str) or not _PAGE_ID.match(pid):
+            report.add(path, _key_line(lines, 1, "id"), "reference page needs an id of lower-case letters, digits and -")
+            continue
+        if pid in seen:
+            report.add(path, _key_line(lines, 1, "id"), f"duplicate reference page id '{pid}'")
+            continue
+        if not isinstance(title, str) or not title.strip():
+            report.add(path, _key_line(lines, 1, "title"), f"reference page '{pid}' has no title")
+            continue
+        if not isinstance(summary, str):
+            report.add(path, _key_line(lines, 1, "summary"), f"summary of '{pid}' must be a string")
+            continue
+        if not body.strip():
+            report.add(path, body_line, f"reference page '{pid}' has no text")
+            continue
+        for i in _wide_fence_lines(body):
+            report.add(path, body_line + i, f"diagram line is wider than {FENCE_WIDTH} columns")
+        seen.add(pid)
+        pages.append(ReferencePage(pid, title.strip(), body.strip(), summary.strip()))
+    return tuple(pages)
+
+
 # ---------------------------------------------------------------------------- course
 
 
@@ -415,6 +476,7 @@ def load_course(root: Path | str | None = None) -> Course:
         if lesson is not None:
             lessons.append(lesson)
     exam = meta.get("exam", {}).get("per_lesson", 3)
+    reference = load_reference(root, report)
     return Course(
         title=str(meta.get("title", "genai-tutor")),
         lessons=tuple(lessons),
@@ -423,6 +485,7 @@ def load_course(root: Path | str | None = None) -> Course:
         exam_per_lesson=int(exam) if isinstance(exam, int) else 3,
         syllabus=syllabus,
         problems=tuple(report.problems),
+        reference=reference,
     )
 
 

@@ -87,6 +87,16 @@ class GlossaryEntry:
 
 
 @dataclass(frozen=True)
+class ReferencePage:
+    """A page of the reference shelf (FAQ, timeline, cheat sheet ...): Markdown with a stable id."""
+
+    id: str
+    title: str
+    body: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class SyllabusLesson:
     id: str
     title: str
@@ -112,6 +122,7 @@ class Course:
     exam_per_lesson: int
     syllabus: Syllabus
     problems: tuple[Problem, ...] = ()
+    reference: tuple[ReferencePage, ...] = ()
     _index: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -143,6 +154,12 @@ class Course:
         if not isinstance(found, Question):
             raise KeyError(question_id)
         return found
+
+    def reference_page(self, page_id: str) -> ReferencePage:
+        for page in self.reference:
+            if page.id == page_id:
+                return page
+        raise KeyError(page_id)
 
     def term(self, term_id: str) -> GlossaryEntry:
         found = self._index.get("glossary:" + term_id)

@@ -24,7 +24,10 @@ from dataclasses import dataclass
 
 from content.schema import Question
 
-__all__ = ["Result", "grade", "normalise", "shuffled_order"]
+__all__ = ["Result", "choice_order", "grade", "normalise", "one_typo", "option_marks", "shuffled_order"]
+
+TYPO_MIN_LETTERS = 5
+TYPO_NOTE = "Accepted, mind the spelling"
 
 _SPACE = re.compile(r"\s+")
 
@@ -41,6 +44,7 @@ class Result:
     correct: bool
     expected: str
     detail: str
+    typo: bool = False
 
 
 def _is_punctuation(char: str) -> bool:
@@ -130,7 +134,42 @@ def _grade_gap(question: Question, response: object) -> Result:
     typed = normalise(response)
     if any(typed == normalise(a) for a in accepted):
         return Result(True, expected, "Right.")
+    near = next((a for a in accepted if one_typo(typed, normalise(a))), None)
+    if near is not None:
+        return Result(True, near, f"{TYPO_NOTE}: “{near}”.", typo=True)
     return Result(False, expected, f"You wrote “{response.strip()}”.")
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """Whether `a` becomes `b` by one insertion, deletion, substitution or swap of two
+    neighbouring letters (Damerau's four kinds of single typo)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        if len(diffs) == 1:
+            return True
+        return (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
+    return short[i:] == long[i + 1:]
+
+
+def one_typo(typed: str, accepted: str) -> bool:
+    """Whether `typed` is `accepted` with exactly one typo, allowed only in words of five
+    letters or more (short words differ by one letter from other real words: "bias" and
+    "base" are not typos of each other). Both arguments are already normalised."""
+    if typed == accepted:
+        return False
+    got, want = typed.split(" "), accepted.split(" ")
+    if len(got) != len(want):
+        return False
+    slips = [(g, w) for g, w in zip(got, want) if g != w]
+    return (len(slips) == 1 and len(slips[0][1]) >= TYPO_MIN_LETTERS
+            and _within_one_edit(*slips[0]))
 
 
 def _grade_order(question: Question, response: object) -> Result:
@@ -184,3 +223,37 @@ def shuffled_order(question: Question, seed: int | str = 0) -> list[int]:
     if indices == sorted(indices):
         indices = indices[1:] + indices[:1]
     return indices
+
+
+def choice_order(question: Question, seed: int | str = 0) -> list[int]:
+    """The order in which to show a single- or multi-choice question's options (indices
+    into choices). Deterministic from the question id and the attempt's `seed`, so a
+    resumed attempt shows the same order and a new attempt (new seed) a new one."""
+    indices = list(range(len(question.choices)))
+    random.Random(f"choices:{question.id}:{seed}").shuffle(indices)
+    return indices
+
+
+def option_marks(question: Question, response: object) -> dict[int, str]:
+    """How to mark each option after an answer, by choice index: "right" (chosen and
+    right), "wrong" (chosen but wrong) or "missed" (right but not chosen); options neither
+    chosen nor right get no mark. True/false uses index 0 for True and 1 for False.
+    Order questions are marked per item: "right" if in its place, else "wrong"."""
+    if question.kind == "order":
+        items = list(response) if isinstance(response, (list, tuple)) else []
+        return {index: "right" if index == position else "wrong"
+                for position, index in enumerate(items)}
+    if question.kind == "truefalse":
+        right = {0 if question.answer else 1}
+        chosen = {0 if response else 1} if isinstance(response, bool) else set()
+    elif question.kind == "single":
+        right = {int(question.answer)}
+        chosen = {response} if _is_index(response) else set()
+    elif question.kind == "multi":
+        right = {int(i) for i in question.answers}
+        chosen = set(response) if isinstance(response, (set, frozenset, list, tuple)) else set()
+    else:
+        return {}
+    marks = {i: "right" if i in right else "wrong" for i in chosen}
+    marks.update({i: "missed" for i in right - chosen})
+    return marks

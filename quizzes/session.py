@@ -10,19 +10,21 @@ Quiz flow:             current -> answer(response) -> (show result) -> advance()
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone, tzinfo
 
 from content.schema import Card, Course, Question
-from quizzes.grading import Result, grade, shuffled_order
+from quizzes.grading import Result, choice_order, grade, shuffled_order
 from quizzes.scheduler import (
     RATINGS, CardState, StudyScheduler, dumps_state, format_interval, loads_state, utc,
 )
-from quizzes.store import Store
+from quizzes.store import AttemptRecord, Store
 
-__all__ = ["QuizSession", "ReviewSession", "ReviewSummary", "Score", "build_exam"]
+__all__ = ["MY_CARDS", "QuizSession", "study_deck", "ReviewSession", "ReviewSummary", "Score", "build_exam", "day_bounds",
+           "new_left_today"]
 
 # A card graded into a step due within this window comes back later in the same session
 # (Anki's "learn ahead limit"), so Again and the short learning steps are practised now.
@@ -31,6 +33,32 @@ LEARN_AHEAD = timedelta(minutes=20)
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+MY_CARDS = "My cards"
+
+
+def study_deck(course: Course, store: Store) -> list[Card]:
+    """Every flashcard to study: the course's, then the learner's own ("My cards")."""
+    own = [Card(c.id, MY_CARDS, c.front, c.back, c.tags) for c in store.own_cards()]
+    return [*course.cards, *own]
+
+
+def day_bounds(now: datetime, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
+    """The learner's calendar day holding `now` (midnight to midnight in `tz`, default the
+    machine's zone), as two UTC instants. The daily new-card limit counts in this day."""
+    zone = tz if tz is not None else datetime.now().astimezone().tzinfo
+    day = utc(now).astimezone(zone).date()
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return utc(start), utc(end)
+
+
+def new_left_today(store: Store, now: datetime, per_day: int, tz: tzinfo | None = None) -> int:
+    """How many more never-seen cards may be introduced today under a limit of `per_day`
+    a day, counted across every session of that day."""
+    start, end = day_bounds(now, tz)
+    return max(0, per_day - store.new_cards_introduced(start, end))
 
 
 @dataclass(frozen=True)
@@ -52,7 +80,8 @@ class _Step:
 
 class ReviewSession:
     """A queue of flashcards to review now: every card due (due <= now, earliest first),
-    then up to `new_limit` never-seen cards in course order.
+    then never-seen cards in course order, as many as the daily limit still allows:
+    `new_limit` new cards per calendar day (in `tz`), however many sessions that day has.
 
     `now_fn` returns the current UTC time (tests pass a fake clock).
     """
@@ -64,6 +93,7 @@ class ReviewSession:
         scheduler: StudyScheduler,
         now_fn: Callable[[], datetime] | None = None,
         new_limit: int = 20,
+        tz: tzinfo | None = None,
     ) -> None:
         self._store = store
         self._scheduler = scheduler
@@ -79,7 +109,9 @@ class ReviewSession:
             for position, c in enumerate(self._cards)
             if c.id in stored and stored[c.id][1] <= now
         ]
-        fresh = [c for c in self._cards if c.id not in stored][: max(0, new_limit)]
+        self._new_limit, self._tz = max(0, new_limit), tz
+        allowed = new_left_today(store, now, self._new_limit, tz)
+        fresh = [c for c in self._cards if c.id not in stored][:allowed]
         self._queue: list[Card] = [c for _, _, c in sorted(due, key=lambda d: d[:2])] + fresh
         self._revealed = False
         self._history: list[_Step] = []
@@ -118,6 +150,10 @@ class ReviewSession:
     @property
     def can_undo(self) -> bool:
         return bool(self._history)
+
+    def new_left(self) -> int:
+        """New cards the daily limit still allows today (those queued here included)."""
+        return new_left_today(self._store, self._now(), self._new_limit, self._tz)
 
     def is_new(self, card: Card | None = None) -> bool:
         """Whether the card (default: the current one) has never been graded."""
@@ -207,26 +243,52 @@ class QuizSession:
         questions: Sequence[Question],
         store: Store,
         kind: str = "lesson",
-        seed: int = 0,
+        seed: int | None = None,
         lesson_id: str | None = None,
         now_fn: Callable[[], datetime] | None = None,
+        attempt_id: int | None = None,
     ) -> None:
         if not questions:
             raise ValueError("a quiz needs at least one question")
         self.questions: tuple[Question, ...] = tuple(questions)
         self.kind = kind
+        self._store = store
+        self._now_fn = now_fn or _utc_now
+        if seed is None:
+            seed = new_attempt_seed(store, self._now_fn())
         self.seed = seed
         lessons = {q.lesson_id for q in self.questions}
         if lesson_id is None and kind != "exam" and len(lessons) == 1:
             lesson_id = next(iter(lessons))
         self.lesson_id = lesson_id
-        self._store = store
-        self._now_fn = now_fn or _utc_now
-        self.attempt_id = store.start_attempt(
-            kind, [q.id for q in self.questions], lesson_id, seed, utc(self._now_fn())
-        )
+        if attempt_id is None:
+            attempt_id = store.start_attempt(
+                kind, [q.id for q in self.questions], lesson_id, seed, utc(self._now_fn())
+            )
+        self.attempt_id = attempt_id
         self.index = 0
         self._results: list[Result | None] = [None] * len(self.questions)
+
+    @classmethod
+    def resume(cls, attempt: AttemptRecord, course: Course, store: Store,
+               now_fn: Callable[[], datetime] | None = None) -> QuizSession | None:
+        """Carry on an attempt left unfinished: the same questions in the same order with
+        the same option orders, answers so far re-marked, on the first unanswered one.
+        None if the course no longer has every question of the attempt."""
+        try:
+            questions = [course.question(qid) for qid in attempt.question_ids]
+        except KeyError:
+            return None
+        if not questions:
+            return None
+        session = cls(questions, store, attempt.kind, attempt.seed or 0, attempt.lesson_id,
+                      now_fn, attempt_id=attempt.id)
+        given = {a.question_id: a.response for a in store.answers(attempt.id)}
+        for position, question in enumerate(questions):
+            if question.id in given:
+                session._results[position] = grade(question, _from_json(question, given[question.id]))
+        session.index = next((i for i, r in enumerate(session._results) if r is None), len(questions))
+        return session
 
     @property
     def current(self) -> Question | None:
@@ -244,12 +306,15 @@ class QuizSession:
         return self._results[self.index] if self.current is not None else None
 
     def presented_order(self, question: Question | None = None) -> list[int]:
-        """For an order question (default: current), the shuffled order to show its choices
-        in, as indices into question.choices. Deterministic for this quiz's seed."""
+        """The order to show a question's choices in (default: the current question), as
+        indices into question.choices: shuffled for order, single and multi questions,
+        deterministic for this attempt's seed; empty for kinds without choices."""
         question = question or self.current
-        if question is None:
+        if question is None or not question.choices:
             return []
-        return shuffled_order(question, self.seed)
+        if question.kind == "order":
+            return shuffled_order(question, self.seed)
+        return choice_order(question, self.seed)
 
     def answer(self, response: object) -> Result:
         """Mark and save the answer to the current question; returns the Result."""
@@ -275,6 +340,11 @@ class QuizSession:
         return self.current
 
     @property
+    def answered_count(self) -> int:
+        """How many questions have been answered so far."""
+        return sum(r is not None for r in self._results)
+
+    @property
     def finished(self) -> bool:
         """Whether every question has been answered."""
         return all(r is not None for r in self._results)
@@ -293,8 +363,7 @@ class QuizSession:
         missed = self.missed()
         if not missed:
             return None
-        return QuizSession(missed, self._store, "retry", self.seed + 1 if seed is None else seed,
-                           self.lesson_id, self._now_fn)
+        return QuizSession(missed, self._store, "retry", seed, self.lesson_id, self._now_fn)
 
     def per_lesson_scores(self) -> dict[str, tuple[int, int]]:
         """Lesson id -> (right, total questions from that lesson), in first-seen order."""
@@ -306,30 +375,77 @@ class QuizSession:
         return {lesson: (right, total) for lesson, (right, total) in scores.items()}
 
 
+def new_attempt_seed(store: Store, now: datetime) -> int:
+    """A seed for a new attempt: different for every attempt, even two started in the same
+    second (the number of attempts so far is part of it), and reproducible in tests."""
+    return int(utc(now).timestamp()) * 1000 + len(store.attempts()) + 1
+
+
+def _from_json(question: Question, stored: object) -> object:
+    """A response as the store gave it back (JSON) in the type `grade` expects."""
+    if question.kind == "multi" and isinstance(stored, list):
+        return set(stored)
+    return stored
+
+
+def _lesson_quotas(course: Course, total: int) -> dict[str, int]:
+    """Exam questions per lesson: `total` shared in proportion to each lesson's length in
+    words (largest remainders), at least one each, never more than a lesson has."""
+    lessons = [lesson for lesson in course.lessons if lesson.questions]
+    if not lessons or total <= 0:
+        return {}
+    sizes = {lesson.id: max(1, len(lesson.body.split())) for lesson in lessons}
+    whole = sum(sizes.values())
+    exact = {lid: total * size / whole for lid, size in sizes.items()}
+    quota = {lid: max(1, math.floor(share)) for lid, share in exact.items()}
+    by_remainder = sorted(exact, key=lambda lid: exact[lid] - math.floor(exact[lid]), reverse=True)
+    for lid in by_remainder:
+        if sum(quota.values()) >= total:
+            break
+        quota[lid] += 1
+    limits = {lesson.id: len(lesson.questions) for lesson in lessons}
+    return {lid: min(count, limits[lid]) for lid, count in quota.items()}
+
+
+# Random weight added to a question's count of new concepts when the exam is drawn: below
+# 1, so a question testing more untested concepts always wins, yet equals vary per draw.
+JITTER = 0.99
+
+
 def build_exam(course: Course, per_lesson: int | None = None, seed: int = 0) -> list[Question]:
-    """A balanced exam: `per_lesson` questions (default: the course's exam setting) from
-    every lesson that has at least that many, taking kinds in turn so each lesson's share
-    mixes kinds where it can, then all shuffled together. Same seed, same exam."""
+    """The final exam: `per_lesson` × the number of lessons questions (default: the
+    course's exam setting), shared among lessons by their length, chosen greedily to test
+    as many syllabus concepts as possible, with at least a third application questions
+    (`applies`), then shuffled. Ties are broken at random, so each seed gives a new draw;
+    the same seed gives the same exam."""
     count = course.exam_per_lesson if per_lesson is None else per_lesson
-    if count <= 0:
+    lessons = [lesson for lesson in course.lessons if lesson.questions]
+    if count <= 0 or not lessons:
         return []
+    total = count * len(lessons)
+    quota = _lesson_quotas(course, total)
+    total = sum(quota.values())
+    need_applied = math.ceil(total / 3)
     rng = random.Random(f"exam:{seed}")
+    pool = [q for lesson in lessons for q in lesson.questions]
+    tie = {q.id: rng.random() for q in pool}  # a fixed order among equals
     picked: list[Question] = []
-    for lesson in course.lessons:
-        if len(lesson.questions) < count:
-            continue
-        by_kind: dict[str, list[Question]] = {}
-        for question in lesson.questions:
-            by_kind.setdefault(question.kind, []).append(question)
-        kinds = sorted(by_kind)
-        rng.shuffle(kinds)
-        for kind in kinds:
-            rng.shuffle(by_kind[kind])
-        chosen: list[Question] = []
-        while len(chosen) < count:
-            for kind in kinds:
-                if by_kind[kind] and len(chosen) < count:
-                    chosen.append(by_kind[kind].pop())
-        picked.extend(chosen)
+    covered: set[str] = set()
+    taken = {lid: 0 for lid in quota}
+    kinds: dict[tuple[str, str], int] = {}
+    while len(picked) < total:
+        open_pool = [q for q in pool if taken[q.lesson_id] < quota[q.lesson_id] and q not in picked]
+        if not open_pool:
+            break
+        applied = sum(q.applies for q in picked)
+        if need_applied - applied >= total - len(picked):
+            open_pool = [q for q in open_pool if q.applies] or open_pool
+        noise = {q.id: rng.random() * JITTER for q in open_pool}
+        best = max(open_pool, key=lambda q: (len(set(q.concepts) - covered) + noise[q.id],
+                                             -kinds.get((q.lesson_id, q.kind), 0), tie[q.id]))
+        picked.append(best)
+        covered |= set(best.concepts)
+        taken[best.lesson_id] += 1
+        kinds[(best.lesson_id, best.kind)] = kinds.get((best.lesson_id, best.kind), 0) + 1
     rng.shuffle(picked)
     return picked

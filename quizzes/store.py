@@ -28,10 +28,15 @@ from typing import Iterator
 
 from quizzes.scheduler import utc
 
-__all__ = ["ATTEMPT_KINDS", "AnswerRecord", "AttemptRecord", "LessonRecord", "SCHEMA_VERSION",
+__all__ = ["ATTEMPT_KINDS", "BACKUP_VERSION", "AnswerRecord", "BackupError", "OwnCard", "AttemptRecord", "LessonRecord", "SCHEMA_VERSION",
            "Store", "StoreError", "default_path"]
 
 ATTEMPT_KINDS = ("lesson", "exam", "retry")
+BACKUP_FORMAT = "genai-tutor-progress"
+BACKUP_VERSION = 1
+# Every table a backup holds, in an order that respects foreign keys.
+_BACKUP_TABLES = ("lesson_progress", "card_state", "review_log", "quiz_attempt",
+                  "quiz_answer", "setting", "own_card")
 DB_NAME = "progress.db"
 ENV_HOME = "GENAI_TUTOR_HOME"
 
@@ -57,12 +62,32 @@ _MIGRATIONS: tuple[str, ...] = (
         response TEXT NOT NULL, correct INTEGER NOT NULL, answered_at TEXT NOT NULL);
     CREATE INDEX quiz_answer_attempt ON quiz_answer (attempt_id);
     """,
+    """
+    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE own_card (id TEXT PRIMARY KEY, front TEXT NOT NULL, back TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '', added_at TEXT NOT NULL);
+    CREATE INDEX review_log_time ON review_log (reviewed_at);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 class StoreError(RuntimeError):
     """The progress database could not be opened or used (and was not corrupt)."""
+
+
+class BackupError(ValueError):
+    """A progress backup file that this version cannot restore (said plainly why)."""
+
+
+@dataclass(frozen=True)
+class OwnCard:
+    """A flashcard the learner imported ("My cards"): scheduled like the course's cards."""
+
+    id: str
+    front: str
+    back: str
+    tags: tuple[str, ...]
 
 
 class _NewerSchema(Exception):
@@ -396,3 +421,98 @@ class Store:
         rows = self._db.execute("SELECT reviewed_at FROM review_log "
                                 "UNION ALL SELECT answered_at FROM quiz_answer")
         return [datetime.fromisoformat(r[0]) for r in rows]
+
+    def new_cards_introduced(self, since: datetime, until: datetime) -> int:
+        """How many cards were graded for the first time in [since, until): a first
+        review is a log entry with no previous state. Undoing one takes it back."""
+        row = self._db.execute("SELECT COUNT(*) FROM review_log WHERE prev_state IS NULL "
+                               "AND reviewed_at >= ? AND reviewed_at < ?",
+                               (_iso(since), _iso(until))).fetchone()
+        return int(row[0])
+
+    def review_log_full(self) -> list[tuple[str, int, datetime, str | None, str]]:
+        """Reviews, oldest first: (card id, rating, reviewed at, state before, state after)."""
+        rows = self._db.execute("SELECT card_id, rating, reviewed_at, prev_state, new_state "
+                                "FROM review_log ORDER BY id")
+        return [(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4]) for r in rows]
+
+    def unfinished_attempt(self, kind: str) -> AttemptRecord | None:
+        """The newest attempt of `kind` that was left before its last answer, if any."""
+        open_ones = [a for a in self.attempts(kind) if a.finished_at is None]
+        return open_ones[-1] if open_ones else None
+
+    # ---- settings -----------------------------------------------------------------------
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        """A learner's setting (text), or `default` when it was never set."""
+        row = self._db.execute("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._write([("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                      "DO UPDATE SET value = excluded.value", (key, str(value)))])
+
+    # ---- the learner's own cards --------------------------------------------------------
+
+    def add_own_cards(self, cards: list[OwnCard], now: datetime | None = None) -> int:
+        """Add (or update, by id) the learner's own cards in one transaction; returns how
+        many were new."""
+        when = _iso(now)
+        with self._transaction() as db:
+            known = {r[0] for r in db.execute("SELECT id FROM own_card")}
+            for card in cards:
+                db.execute("INSERT INTO own_card (id, front, back, tags, added_at) "
+                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                           "front = excluded.front, back = excluded.back, tags = excluded.tags",
+                           (card.id, card.front, card.back, " ".join(card.tags), when))
+        return sum(card.id not in known for card in {c.id: c for c in cards}.values())
+
+    def own_cards(self) -> list[OwnCard]:
+        """The learner's own cards, in the order they were added."""
+        rows = self._db.execute("SELECT id, front, back, tags FROM own_card ORDER BY rowid")
+        return [OwnCard(r[0], r[1], r[2], tuple(r[3].split())) for r in rows]
+
+    # ---- backup -------------------------------------------------------------------------
+
+    def export_backup(self) -> dict:
+        """Everything the learner has done, as one JSON-ready dict with a format version."""
+        tables = {}
+        for table in _BACKUP_TABLES:
+            cursor = self._db.execute(f"SELECT * FROM {table} ORDER BY rowid")
+            columns = [c[0] for c in cursor.description]
+            tables[table] = {"columns": columns, "rows": [list(r) for r in cursor]}
+        return {"format": BACKUP_FORMAT, "version": BACKUP_VERSION,
+                "schema": self.schema_version, "tables": tables}
+
+    def import_backup(self, data: object) -> dict[str, int]:
+        """Replace all progress with a backup from `export_backup`, in one transaction
+        (a bad backup changes nothing). Returns the number of rows per table."""
+        if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
+            raise BackupError("this is not a genai-tutor progress backup")
+        version = data.get("version")
+        if not isinstance(version, int) or version > BACKUP_VERSION:
+            raise BackupError(f"backup version {version!r} is newer than this app "
+                              f"understands ({BACKUP_VERSION}); update genai-tutor")
+        tables = data.get("tables")
+        if not isinstance(tables, dict):
+            raise BackupError("the backup has no tables")
+        counts = {}
+        try:
+            with self._transaction() as db:
+                for table in reversed(_BACKUP_TABLES):
+                    db.execute(f"DELETE FROM {table}")
+                for table in _BACKUP_TABLES:
+                    block = tables.get(table, {"columns": [], "rows": []})
+                    columns, rows = block.get("columns", []), block.get("rows", [])
+                    known = {c[1] for c in db.execute(f"PRAGMA table_info({table})")}
+                    if not set(columns) <= known:
+                        raise BackupError(f"table {table} has unknown columns "
+                                          f"{sorted(set(columns) - known)}")
+                    if rows:
+                        marks = ", ".join("?" for _ in columns)
+                        db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                                       f"VALUES ({marks})", [tuple(r) for r in rows])
+                    counts[table] = len(rows)
+        except sqlite3.Error as error:
+            raise BackupError(f"the backup does not fit the database: {error}") from error
+        return counts

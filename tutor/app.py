@@ -7,7 +7,7 @@ numba nor the engine. A lab pulls the engine in when it is opened.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from functools import partial
 from pathlib import Path
 
@@ -28,7 +28,7 @@ def utc_now() -> datetime:
 
 class TutorApp(App):
     """genai-tutor. `start` opens a screen straight away: ("lesson", id), ("quiz", id),
-    ("exam", ""), ("review", "")."""
+    ("exam", ""), ("review", ""), ("reference", page id or "")."""
 
     CSS_PATH = Path(__file__).with_name("tutor.tcss")  # absolute, so subclasses anywhere work
     TITLE = "genai-tutor"
@@ -45,19 +45,30 @@ class TutorApp(App):
         store: Store | None = None,
         start: tuple[str, str] | None = None,
         now: Callable[[], datetime] = utc_now,
+        low_bandwidth: bool | None = None,
     ) -> None:
         super().__init__()
+        from tutor.wire import WireMeter, WireSettings, low_bandwidth_from_env
+
         self.course = course if course is not None else load_course()
         self.store = store if store is not None else Store.open()
         self.now = now
+        # The zone the learner's days are counted in (daily new-card limit, Stats);
+        # None means the machine's own zone. Tests set UTC.
+        self.zone: tzinfo | None = None
         self._start = start
         self.animation_level = "none"
+        self.wire_settings = WireSettings.choose(
+            low_bandwidth_from_env() if low_bandwidth is None else low_bandwidth)
+        self.wire_meter = WireMeter()
 
     # ------------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
         from tutor.screens.home import HomeScreen
 
+        self.wire_meter.install(self._driver)
+        self._restore_theme()
         self.push_screen(HomeScreen())
         if self.course.problems:
             count = len(self.course.problems)
@@ -71,8 +82,24 @@ class TutorApp(App):
                         title="Progress file moved aside", severity="warning", timeout=20)
         if self._start is not None:
             kind, ident = self._start
-            {"lesson": self.open_lesson, "quiz": self.open_quiz,
-             "exam": lambda _ident: self.open_exam(), "review": lambda _ident: self.open_review()}[kind](ident)
+            {"lesson": self.open_lesson, "quiz": self.open_quiz, "lab": self.open_lab,
+             "exam": lambda _ident: self.open_exam(), "review": lambda _ident: self.open_review(),
+             "reference": lambda ident: self.open_reference(ident or None)}[kind](ident)
+
+    def _restore_theme(self) -> None:
+        from tutor import settings
+
+        theme = settings.load().get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        self._theme_restored = True
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember the learner's theme for next time."""
+        if getattr(self, "_theme_restored", False):
+            from tutor import settings
+
+            settings.save(theme=theme)
 
     def on_unmount(self) -> None:
         self.store.close()
@@ -104,10 +131,19 @@ class TutorApp(App):
         self.push_screen(QuizScreen(list(lesson.questions), kind="lesson", title=f"{lesson.id} quiz"))
 
     def open_exam(self) -> None:
-        from quizzes.session import build_exam
+        """Resume the exam left unfinished, if any; otherwise draw a new one."""
+        from quizzes.session import QuizSession, build_exam, new_attempt_seed
         from tutor.screens.quiz import QuizScreen
 
-        questions = build_exam(self.course, self.course.exam_per_lesson, seed=int(self.now().timestamp()) // 86400)
+        left = self.store.unfinished_attempt("exam")
+        session = QuizSession.resume(left, self.course, self.store, self.now) if left else None
+        if session is not None:
+            self.push_screen(QuizScreen(list(session.questions), kind="exam", title="Final exam",
+                                        session=session))
+            self.notify(f"Resuming your exam at question {session.index + 1}.")
+            return
+        questions = build_exam(self.course, self.course.exam_per_lesson,
+                               seed=new_attempt_seed(self.store, self.now()))
         self.push_screen(QuizScreen(questions, kind="exam", title="Final exam"))
 
     def open_review(self) -> None:
@@ -119,6 +155,26 @@ class TutorApp(App):
         from tutor.screens.progress import ProgressScreen
 
         self.push_screen(ProgressScreen())
+
+    def open_reference(self, page_id: str | None = None) -> None:
+        """The reference shelf, or one of its pages ("glossary" or a content/reference page id)."""
+        from tutor.screens.reference import (
+            GLOSSARY_ID,
+            GlossaryScreen,
+            ReferencePageScreen,
+            ReferenceScreen,
+        )
+
+        if page_id is None:
+            self.push_screen(ReferenceScreen())
+        elif page_id == GLOSSARY_ID:
+            self.push_screen(GlossaryScreen())
+        else:
+            self.push_screen(ReferencePageScreen(page_id))
+    def open_stats(self) -> None:
+        from tutor.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen())
 
     def open_lab(self, lab_id: str) -> None:
         from tutor import labs
@@ -141,6 +197,14 @@ class TutorApp(App):
         yield SystemCommand("Review flashcards", "Study the cards that are due", self.open_review)
         yield SystemCommand("Final exam", "A balanced exam drawn from every lesson", self.open_exam)
         yield SystemCommand("Progress", "What you have read, reviewed and scored", self.open_progress)
+        yield SystemCommand("Reference", "Glossary, FAQ, timeline, cheat sheets, next steps",
+                            partial(self.open_reference, None))
+        yield SystemCommand("Glossary", "Every term, searchable by any word of its definition",
+                            partial(self.open_reference, "glossary"))
+        for page in self.course.reference:
+            yield SystemCommand(f"Reference: {page.title}", page.summary or "A reference page",
+                                partial(self.open_reference, page.id), discover=False)
+        yield SystemCommand("Stats", "Due forecast, retention, heatmap, weakest concepts", self.open_stats)
         for lesson in self.course.lessons:
             yield SystemCommand(f"Lesson {lesson.id}: {lesson.title}", "Jump to this lesson",
                                 partial(self.open_lesson, lesson.id), discover=False)

@@ -210,7 +210,7 @@ async def test_untrained_model_trains_with_step():
 
 
 async def test_missing_weights_fall_back_to_an_untrained_model(monkeypatch, tmp_path):
-    from engine import paths
+    from content import paths
 
     monkeypatch.setattr(paths, "weights_for", lambda name, prefer="yours": (tmp_path / "nowhere.npz", "shipped"))
     app = host()

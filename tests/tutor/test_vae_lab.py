@@ -103,7 +103,7 @@ def test_snapshot_vae_lab(snap_compare):
 
 
 async def test_missing_weights_are_reported_and_training_starts_from_scratch(monkeypatch, tmp_path):
-    from engine import paths
+    from content import paths
 
     monkeypatch.setattr(paths, "weights_for", lambda name, prefer="yours": (tmp_path / "missing.npz", "shipped"))
     app = host()

@@ -12,6 +12,7 @@ import sys
 import time
 
 from tutor.headless import emit, progress_printer
+from tutor.headless.args import int_range, output_file, saved_path, seed_int
 
 DIFFUSION_SETS = ["sprites", "digits", "ring", "grid", "moons", "spiral", "line"]
 IMAGE_SETS = ("sprites", "digits")
@@ -35,8 +36,10 @@ def train_diffusion(args: argparse.Namespace) -> int:
 
     steps = args.steps if args.steps is not None else diffusion_recipes.recipe(args.dataset)["steps"]
     progress = progress_printer("training diffusion", steps, args.json)
+    out = saved_path(args.out, diffusion_recipes.pretrained_path(args.dataset).name)
     result = diffusion_recipes.train_headless(args.dataset, steps=steps, seed=args.seed,
-                                              out=args.out, progress=progress)
+                                              out=out, progress=progress)
+    result["saved"] = str(out)
     emit(result, args.json)
     return 0
 
@@ -46,8 +49,10 @@ def train_image_gan(args: argparse.Namespace) -> int:
 
     steps = args.steps if args.steps is not None else image_gan.RECIPES[args.dataset]["steps"]
     progress = progress_printer("training image GAN", steps, args.json)
-    result = image_gan.train_headless(args.dataset, steps=steps, seed=args.seed, out=args.out,
+    out = saved_path(args.out, image_gan.pretrained_path(args.dataset).name)
+    result = image_gan.train_headless(args.dataset, steps=steps, seed=args.seed, out=out,
                                       progress=progress)
+    result["saved"] = str(out)
     emit(result, args.json)
     return 0
 
@@ -94,9 +99,15 @@ def generate(args: argparse.Namespace) -> int:
     from engine import diffusion_recipes, png, render
     from engine.weights import WeightsError
 
-    if args.n < 1 or args.steps < 1:
-        print("genai-tutor generate: error: --n and --steps must be at least 1", file=sys.stderr)
+    if args.out is not None and str(args.out).lower().endswith(".csv"):
+        print("genai-tutor generate: error: images are written as PNG; give --out a .png name",
+              file=sys.stderr)
         return 2
+
+    if args.out is None:
+        from content.paths import user_file
+
+        args.out = user_file("samples", f"{args.model}_{args.dataset}_seed{args.seed}.png")
     try:
         images, seconds = generate_samples(args.model, args.dataset, args.sampler, args.steps,
                                            args.n, args.seed)
@@ -123,17 +134,20 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
     p = models.add_parser("diffusion", help="the diffusion denoiser (sprites, digits or a 2-D set)")
     p.add_argument("--dataset", default="sprites", type=_dataset,
                    help=f"{', '.join(DIFFUSION_SETS)}, moons-bridge or csv:FILE")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="weights file (default: the shipped one in content/weights)")
+    p.add_argument("--steps", type=int_range(1, 1_000_000), default=None,
+                   help="training steps (default: the recipe's)")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--out", type=output_file(".npz"), default=None,
+                   help="weights file (default: under your data folder)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_diffusion)
 
     p = models.add_parser("image-gan", help="the MLP image GAN on sprites or digits")
     p.add_argument("--dataset", default="sprites", choices=["sprites", "digits"])
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None)
+    p.add_argument("--steps", type=int_range(1, 1_000_000), default=None)
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--out", type=output_file(".npz"), default=None,
+                   help="weights file (default: under your data folder)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_image_gan)
 
@@ -144,10 +158,11 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
                    help="sprites, digits (a PNG grid) or a 2-D set: ring, moons, spiral, ..., "
                         "csv:FILE (a CSV of samples, from the model `train MODEL --dataset D` saved)")
     p.add_argument("--sampler", default="ddim", choices=["ddpm", "ddim"])
-    p.add_argument("--steps", type=int, default=50, help="diffusion sampling steps (1..1000)")
-    p.add_argument("--n", type=int, default=64, help="how many samples")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", type=int, default=4, help="pixels per sample pixel in the PNG")
-    p.add_argument("--out", default=None, help="samples.png (images) or samples.csv (2-D points)")
+    p.add_argument("--steps", type=int_range(1, 1000), default=50, help="diffusion sampling steps (1..1000)")
+    p.add_argument("--n", type=int_range(1, 1024), default=64, help="how many samples (1..1024)")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--scale", type=int_range(1, 16), default=4, help="pixels per sample pixel in the PNG (1..16)")
+    p.add_argument("--out", type=output_file(".png", ".csv"), default=None,
+                   help="the PNG grid, or a .csv of 2-D points (default: samples/ in your data folder)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=generate)

@@ -179,6 +179,8 @@ def generate_points(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         return _error("error: --n must be at least 1", 2)
+    if args.out and Path(args.out).suffix.lower() != ".csv":
+        return _error(f"error: 2-D samples are written as CSV; give --out a .csv name, not {args.out}", 2)
     try:
         toy, _ = _load_points(args.dataset)
     except ValueError as exc:

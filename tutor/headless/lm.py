@@ -6,26 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
+from content.paths import shipped
 from tutor.headless import emit, progress_printer
+from tutor.headless.args import existing_file, float_range, int_range, output_file, saved_path, seed_int
 
-CONTENT = Path(__file__).resolve().parents[2] / "content"
-CORPUS = CONTENT / "corpus"
-WEIGHTS = CONTENT / "weights" / "lm.npz"
+CORPUS = shipped("corpus")
+WEIGHTS = shipped("weights", "lm.npz")
 DEFAULT_STEPS = 4000
 
 
 def train_lm(args: argparse.Namespace) -> int:
     from engine import lm
 
-    if args.steps < 1:
-        print("genai-tutor: error: --steps must be at least 1", file=sys.stderr)
-        return 2
     progress = progress_printer("training LM", args.steps, args.json)
-    out = None if args.no_save else Path(args.out)
+    out = None if args.no_save else saved_path(args.out, "lm.npz")
     result = lm.train_headless(CORPUS, steps=args.steps, seed=args.seed, out=out, progress=progress)
+    if out is not None:
+        result["saved"] = str(out)
     emit(result, args.json)
-    if out is not None and not args.json:
-        print(f"saved: {out}")
     return 0
 
 
@@ -33,16 +31,11 @@ def sample_text(args: argparse.Namespace) -> int:
     from engine import lm, sampling
     from engine.weights import WeightsError
 
-    if not 0.0 <= args.temperature <= sampling.MAX_TEMPERATURE:
-        print(f"genai-tutor: error: --temperature must be between 0 and {sampling.MAX_TEMPERATURE:g} "
-              "(0 = greedy)", file=sys.stderr)
-        return 2
-    if not 0.0 < args.top_p <= 1.0 or args.top_k < 0 or args.tokens < 0:
-        print("genai-tutor: error: --top-p must be in (0, 1], --top-k and --tokens at least 0",
-              file=sys.stderr)
-        return 2
+    from content.paths import weights_for
+
+    path = args.weights if args.weights is not None else weights_for("lm.npz")[0]
     try:
-        model, _ = lm.LanguageModel.load(args.weights)
+        model, _ = lm.LanguageModel.load(path)
     except WeightsError as exc:
         print(f"genai-tutor: {exc}; run 'genai-tutor train lm' to make it", file=sys.stderr)
         return 1
@@ -85,20 +78,23 @@ def sample_result(model, text: str, temperature: float = 1.0, top_k: int = 0, to
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add `train lm` and the top-level `sample` command."""
     p = models.add_parser("lm", help="the word-level language model of the temperature lab")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=str(WEIGHTS), help=f"where to save (default {WEIGHTS})")
+    p.add_argument("--steps", type=int_range(1, 1_000_000), default=DEFAULT_STEPS)
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--out", type=output_file(".npz"), default=None,
+                   help="where to save (default: lm.npz in your data folder)")
     p.add_argument("--no-save", action="store_true", help="train and report, keep no weights")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_lm)
 
     s = commands.add_parser("sample", help="next-token probabilities and a continuation from the language model")
     s.add_argument("text", help="the prompt, e.g. \"The capital of France is\"")
-    s.add_argument("--temperature", type=float, default=1.0, help="0 = greedy; up to 10")
-    s.add_argument("--top-k", type=int, default=0, help="keep the k most likely tokens (0 = off)")
-    s.add_argument("--top-p", type=float, default=1.0, help="keep the smallest set reaching p (1 = off)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--tokens", type=int, default=10, help="how many tokens to generate")
-    s.add_argument("--weights", default=str(WEIGHTS), help=argparse.SUPPRESS)
+    s.add_argument("--temperature", type=float_range(0.0, 10.0), default=1.0, help="0 = greedy; up to 10")
+    s.add_argument("--top-k", type=int_range(0), default=0, help="keep the k most likely tokens (0 = off)")
+    s.add_argument("--top-p", type=float_range(0.0, 1.0, inclusive_low=False), default=1.0,
+                   help="keep the smallest set reaching p (1 = off)")
+    s.add_argument("--seed", type=seed_int, default=0)
+    s.add_argument("--tokens", type=int_range(1, 1000), default=10, help="how many tokens to generate (1..1000)")
+    s.add_argument("--weights", type=existing_file, default=None,
+                   help="a weights file (default: yours from 'train lm' if any, else the shipped one)")
     s.add_argument("--json", action="store_true", help="print one JSON object (entropy in bits)")
     s.set_defaults(handler=sample_text)

@@ -314,7 +314,7 @@ class LabScreen(Screen):
     def weights_file(self, name: str) -> Any:
         """Worker: the weights file the "Weights" knob picks (yours falls back to shipped);
         sets `weights_label`, which the status line shows. None means "from scratch"."""
-        from engine import paths
+        from content import paths
 
         choice = self.knob_value("weights")
         if choice == "scratch":

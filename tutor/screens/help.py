@@ -33,11 +33,17 @@ GENERAL = """\
 
 
 def _screen_keys(screen: Screen) -> str:
+    """Every key that works on `screen` now: its bindings, its focused widget's and the
+    app's, merged the way Textual dispatches them (so a lab's knob letters are included)."""
     rows = []
-    for binding in screen.BINDINGS:
-        if isinstance(binding, Binding) and binding.description:
-            keys = ", ".join(_pretty(key) for key in binding.key.split(","))
-            rows.append(f"| {keys} | {binding.tooltip or binding.description} |")
+    by_action: dict[tuple[str, str], list[str]] = {}
+    for key, (_node, binding, enabled, _tooltip) in screen.active_bindings.items():
+        if enabled and binding.description:
+            by_action.setdefault((binding.description, binding.tooltip or binding.description),
+                                 []).append(_pretty(key))
+    for (description, tooltip), keys in by_action.items():
+        text = description if tooltip == description else f"{description}: {tooltip}"
+        rows.append(f"| {', '.join(keys)} | {text} |")
     if not rows:
         return ""
     title = getattr(screen, "HELP_TITLE", "This screen")

@@ -21,14 +21,17 @@ class HomeScreen(Screen):
         Binding("r", "review", "Review", id="home.review", tooltip="Study the flashcards that are due"),
         Binding("x", "exam", "Final exam", id="home.exam", tooltip="A balanced exam drawn from every lesson"),
         Binding("p", "progress", "Progress", id="home.progress", tooltip="What you have read, reviewed and scored"),
+        Binding("g", "reference", "Reference", id="home.reference",
+                tooltip="Glossary, FAQ, timeline, prompt cheat sheet, responsible use, next steps"),
+        Binding("s", "stats", "Stats", id="home.stats", tooltip="Due forecast, retention, heatmap, weakest concepts"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="due")
-        yield Static("[b]r[/b] review flashcards · [b]x[/b] final exam · [b]p[/b] progress · "
-                     "[b]Ctrl+P[/b] commands", id="today")
+        yield Static("[b]r[/b] review cards · [b]x[/b] final exam · [b]p[/b] progress · "
+                     "[b]g[/b] reference · [b]Ctrl+P[/b] commands", id="today")
         yield Static("Lessons  [dim]↑/↓ choose · Enter open[/]", id="lessons-title")
         yield OptionList(id="lessons")
         yield Footer()
@@ -45,10 +48,10 @@ class HomeScreen(Screen):
     def refresh_progress(self) -> None:
         course, store = self.app.course, self.app.store
         progress = stats.lesson_progress(course, store)
-        due = stats.due_count(course, store, self.app.now())
+        due, new = stats.due_and_new_today(course, store, self.app.now(), self.app.zone)
         read = sum(1 for p in progress.values() if p.read)
         self.query_one("#due", Static).update(
-            f"[b]{due}[/b] card{'s' if due != 1 else ''} due today · {read} of {len(course.lessons)} lessons read"
+            f"[b]{due}[/b] due · [b]{new}[/b] new today · {read} of {len(course.lessons)} lessons read"
         )
         options = self.query_one("#lessons", OptionList)
         highlighted = options.highlighted
@@ -83,3 +86,8 @@ class HomeScreen(Screen):
 
     def action_progress(self) -> None:
         self.app.open_progress()
+
+    def action_reference(self) -> None:
+        self.app.open_reference()
+    def action_stats(self) -> None:
+        self.app.open_stats()

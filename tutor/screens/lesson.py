@@ -107,8 +107,6 @@ class LessonScreen(Screen):
         if not 0 <= target < len(lessons):
             self.notify("That was the last lesson." if step > 0 else "This is the first lesson.")
             return
-        if step > 0:
-            self.app.store.mark_read(self.lesson_id, self.app.now())
         self._save_position()
         self.app.switch_screen(LessonScreen(lessons[target].id))
 

@@ -1,4 +1,5 @@
-"""Progress: lessons read, cards by memory state, quiz scores per lesson, study streak."""
+"""Progress: lessons read, cards by memory state, quiz scores per lesson, the history of
+final exams, and a study streak only for learners who switched it on (s on Stats)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from quizzes import stats
+from quizzes.settings import load_settings
 
 
 class ProgressScreen(Screen):
@@ -22,6 +24,7 @@ class ProgressScreen(Screen):
         with VerticalScroll(id="progress"):
             yield Static(id="overall")
             yield DataTable(id="per-lesson", cursor_type="row", zebra_stripes=True)
+            yield Static(id="exams")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -32,10 +35,12 @@ class ProgressScreen(Screen):
         states = " · ".join(f"{name} {count}" for name, count in summary.cards_by_state.items())
         right, total = summary.answers_right, summary.answers_total
         share = f" ({round(100 * right / total)}%)" if total else ""
-        streak = f"{summary.streak_days} day{'s' if summary.streak_days != 1 else ''}"
+        streak = ""
+        if load_settings(store).show_streak:
+            days = f"{summary.streak_days} day{'s' if summary.streak_days != 1 else ''}"
+            streak = f"    [b]Study streak[/b] {days}{' (today ✓)' if summary.studied_today else ''}"
         self.query_one("#overall", Static).update(
-            f"[b]Lessons read[/b] {summary.lessons_read} of {summary.lessons_total}    "
-            f"[b]Study streak[/b] {streak}{' (today ✓)' if summary.studied_today else ''}\n"
+            f"[b]Lessons read[/b] {summary.lessons_read} of {summary.lessons_total}{streak}\n"
             f"[b]Cards[/b] {summary.cards_total}: {states} · due now {summary.due_now}\n"
             f"[b]Quiz answers[/b] {right} right of {total}{share} · [b]reviews[/b] {summary.reviews}"
         )
@@ -48,3 +53,20 @@ class ProgressScreen(Screen):
             table.add_row(lesson.id, lesson.title[:34], "✓" if progress.read else "·",
                           f"{progress.cards_seen}/{progress.cards_total}", best)
         table.focus()
+        self.query_one("#exams", Static).update(self._exam_history())
+
+    def _exam_history(self) -> str:
+        """Every exam attempt, newest first: when, score, and whether it was left unfinished."""
+        attempts = list(reversed(self.app.store.attempts("exam")))
+        if not attempts:
+            return "[b]Final exams[/b] none yet (x on Home starts one)"
+        lines = ["[b]Final exams[/b]"]
+        for attempt in attempts[:8]:
+            total = len(attempt.question_ids)
+            when = attempt.started_at.strftime("%d %b %Y %H:%M")
+            if attempt.finished_at is None:
+                lines.append(f"  {when}  {attempt.answered} of {total} answered · unfinished (x resumes)")
+            else:
+                lines.append(f"  {when}  {attempt.right} of {total} "
+                             f"({round(100 * attempt.right / max(total, 1))}%)")
+        return "\n".join(lines)

@@ -1,15 +1,19 @@
-"""Quiz: one question at a time, immediate feedback with a mark and the explanation,
-a score at the end and "retry the ones I missed". The final exam is the same screen."""
+"""Quiz: one question at a time, options in a new order each attempt, immediate feedback
+with a mark and the explanation, a score at the end listing the missed questions by their
+text, and "retry the ones I missed". The final exam is the same screen; leaving it asks
+first, and Home's x resumes it where it was left."""
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from content import Question
+from quizzes.grading import option_marks
 from quizzes.session import QuizSession
 from tutor.widgets.choices import ChoiceList
 
@@ -26,7 +30,7 @@ class QuizScreen(Screen):
     HELP_TITLE = "Quiz"
     HELP = "After each answer you see ✓ or ✗ and why. Enter or n moves on."
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="quiz.back"),
+        Binding("escape", "leave", "Back", id="quiz.back"),
         Binding("n", "next", "Next", id="quiz.next", tooltip="The next question (after answering)"),
         Binding("t", "truefalse(True)", "True", show=False),
         Binding("f", "truefalse(False)", "False", show=False),
@@ -34,12 +38,13 @@ class QuizScreen(Screen):
                 tooltip="At the end: a new round of the questions you missed"),
     ]
 
-    def __init__(self, questions: list[Question], kind: str = "lesson", title: str = "Quiz") -> None:
+    def __init__(self, questions: list[Question], kind: str = "lesson", title: str = "Quiz",
+                 session: QuizSession | None = None) -> None:
         super().__init__()
         self.quiz_title = title
         self.kind = kind
         self.questions = questions
-        self.session: QuizSession | None = None
+        self.session: QuizSession | None = session
         self.answered = False
 
     def compose(self) -> ComposeResult:
@@ -57,9 +62,15 @@ class QuizScreen(Screen):
 
     async def on_mount(self) -> None:
         self.title = self.quiz_title
-        self.session = QuizSession(self.questions, self.app.store, kind=self.kind,
-                                   seed=int(self.app.now().timestamp()), now_fn=self.app.now)
-        await self.show_question()
+        if self.session is None:
+            self.session = QuizSession(self.questions, self.app.store, kind=self.kind,
+                                       now_fn=self.app.now)
+        elif self.session.answered:
+            self.session.advance()
+        if self.session.finished:
+            await self.show_results()
+        else:
+            await self.show_question()
 
     # ------------------------------------------------------------------ showing
 
@@ -88,7 +99,7 @@ class QuizScreen(Screen):
             return Input(placeholder="your answer, then Enter", id="gap")
         if question.kind == "truefalse":
             return ChoiceList(["True", "False"], "single", id="choices")
-        order = self.session.presented_order(question) if question.kind == "order" else None
+        order = self.session.presented_order(question)
         return ChoiceList(list(question.choices), question.kind, order=order, id="choices")
 
     # ------------------------------------------------------------------ answering
@@ -117,7 +128,12 @@ class QuizScreen(Screen):
         result = self.session.answer(response)
         self.answered = True
         self._mark(question, response, result.correct)
-        mark = "[b green]✓ Right.[/]" if result.correct else f"[b red]✗ Not quite.[/] The answer: {result.expected}"
+        if result.typo:
+            mark = f"[b green]✓ {result.detail}[/]"
+        elif result.correct:
+            mark = "[b green]✓ Right.[/]"
+        else:
+            mark = f"[b red]✗ Not quite.[/] The answer: {result.expected}"
         feedback = self.query_one("#q-feedback", Static)
         feedback.update(f"{mark}\n\n{question.explanation}")
         feedback.display = True
@@ -134,20 +150,7 @@ class QuizScreen(Screen):
             self.query_one("#gap", Input).disabled = True
             return
         choices = self.query_one("#choices", ChoiceList)
-        if question.kind == "single":
-            marks = {question.answer: True}
-            if not correct:
-                marks[response] = False
-        elif question.kind == "truefalse":
-            marks = {0 if question.answer else 1: True}
-            if not correct:
-                marks[1 if question.answer else 0] = False
-        elif question.kind == "multi":
-            right = set(question.answers)
-            marks = {i: True for i in right} | {i: False for i in response if i not in right}
-        else:  # order: mark each position right or wrong
-            marks = {index: index == position for position, index in enumerate(choices.order)}
-        choices.show_marks(marks)
+        choices.show_marks(option_marks(question, response))
 
     # ------------------------------------------------------------------ moving on
 
@@ -177,7 +180,9 @@ class QuizScreen(Screen):
                 lines.append(f"  {lesson_id}  {'✓' if good == count else '·'} {good}/{count}")
         missed = session.missed()
         if missed:
-            lines.append(f"\nYou missed {len(missed)}: " + ", ".join(q.id for q in missed))
+            lines.append(f"\n[b]You missed {len(missed)}[/b] (r reviews exactly these):")
+            for number, question in enumerate(missed, 1):
+                lines.append(f"\n{number}. {escape(question.prompt)}\n   [dim]{escape(question.explanation)}[/]")
         else:
             lines.append("\nNothing missed. Well done.")
         self.query_one("#q-meta", Static).update("")
@@ -191,9 +196,38 @@ class QuizScreen(Screen):
         (self.query_one("#retry", Button) if missed else done).focus()
         self.answered = False
 
+    def action_leave(self) -> None:
+        """Leave; an exam still in progress asks first (its answers are already saved)."""
+        session = self.session
+        if self.kind == "exam" and session is not None and not session.finished:
+            self.app.push_screen(LeaveExamScreen(), self._left)
+        else:
+            self.app.pop_screen()
+
+    def _left(self, leave: bool | None) -> None:
+        if leave:
+            self.app.pop_screen()
+
     async def action_retry(self) -> None:
         if self.session is None or not self.session.finished or not self.session.missed():
             return
         self.session = self.session.retry_missed()
         self.kind = "retry"
         await self.show_question()
+
+
+class LeaveExamScreen(ModalScreen[bool]):
+    """Asks before leaving an exam half-way: y leaves (x on Home resumes), n stays."""
+
+    DEFAULT_CSS = """
+    LeaveExamScreen { align: center middle; }
+    #leave-exam { width: 56; height: auto; padding: 1 2; border: round $warning; background: $surface; }
+    """
+    BINDINGS = [
+        Binding("y", "dismiss(True)", "Leave"),
+        Binding("n,escape", "dismiss(False)", "Stay"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("[b]Leave the exam?[/b]\n\nYour answers so far are saved. Press [b]x[/b] on Home "
+                     "to carry on where you left off.\n\n[b]y[/b] leave · [b]n[/b] stay", id="leave-exam")

@@ -10,7 +10,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from quizzes.scheduler import RATING_NAMES, StudyScheduler
-from quizzes.session import ReviewSession
+from quizzes.session import ReviewSession, study_deck
+from quizzes.settings import load_settings
 
 
 class ReviewScreen(Screen):
@@ -29,7 +30,7 @@ class ReviewScreen(Screen):
 
     def __init__(self, scheduler: StudyScheduler | None = None) -> None:
         super().__init__()
-        self.scheduler = scheduler or StudyScheduler()
+        self.scheduler = scheduler
         self.session: ReviewSession | None = None
 
     def compose(self) -> ComposeResult:
@@ -47,7 +48,12 @@ class ReviewScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = "Review"
-        self.session = ReviewSession(self.app.course.cards, self.app.store, self.scheduler, now_fn=self.app.now)
+        settings = load_settings(self.app.store)
+        if self.scheduler is None:
+            self.scheduler = StudyScheduler(settings.desired_retention)
+        self.session = ReviewSession(study_deck(self.app.course, self.app.store), self.app.store,
+                                     self.scheduler, now_fn=self.app.now,
+                                     new_limit=settings.new_per_day, tz=self.app.zone)
         self.show_card()
 
     def show_card(self) -> None:
@@ -89,6 +95,9 @@ class ReviewScreen(Screen):
             lines.append(counts)
         else:
             lines.append("[b]No cards are due right now.[/b]")
+        settings = load_settings(self.app.store)
+        if not summary.remaining and self.session.new_left() == 0 and settings.new_per_day:
+            lines.append(f"Today's {settings.new_per_day} new cards are done; more come tomorrow.")
         if summary.next_due is not None:
             lines.append(f"Next card due: {summary.next_due.astimezone().strftime('%a %d %b, %H:%M')}")
         lines.append("\nEscape goes back. u undoes the last grade.")

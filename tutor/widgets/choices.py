@@ -4,7 +4,8 @@
 - multi:   Space ticks or unticks the highlighted choice, Enter submits the ticked set.
 - order:   Shift+↑ / Shift+↓ (or [ and ]) move the highlighted item, Enter submits the order.
 
-After `show_marks(...)` the list shows ✓ / ✗ marks next to choices (colour is only a second cue).
+After `show_marks(...)` the list marks choices in words and symbols, colour being only a
+second cue: "✓" ticked and right, "✗" ticked but wrong, "missed" right but not ticked.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 LETTERS = "ABCDEF"
+# mark name -> (label, style); every label is 8 cells wide so the choices stay aligned.
+MARKS = {
+    "right": ("✓       ", "bold green"),
+    "wrong": ("✗       ", "bold red"),
+    "missed": ("missed  ", "bold yellow"),
+}
 
 
 class ChoiceList(OptionList):
@@ -39,7 +46,7 @@ class ChoiceList(OptionList):
         self.mode = mode
         self.order = list(order) if order is not None else list(range(len(choices)))
         self.ticked: set[int] = set()
-        self.marks: dict[int, bool] = {}
+        self.marks: dict[int, str] = {}
         self.locked = False
 
     def on_mount(self) -> None:
@@ -48,9 +55,10 @@ class ChoiceList(OptionList):
     def _label(self, position: int, index: int) -> Text:
         text = Text()
         if index in self.marks:
-            text.append("✓ " if self.marks[index] else "✗ ", style="bold green" if self.marks[index] else "bold red")
-        else:
-            text.append("  ")
+            label, style = MARKS[self.marks[index]]
+            text.append(label, style=style)
+        elif self.marks:
+            text.append(" " * 8)
         if self.mode == "multi":
             text.append("[x] " if index in self.ticked else "[ ] ", style="bold")
         elif self.mode == "order":
@@ -95,8 +103,8 @@ class ChoiceList(OptionList):
             response = self.order[self.highlighted]
         self.post_message(self.Submitted(self, response))
 
-    def show_marks(self, marks: dict[int, bool]) -> None:
-        """Show ✓/✗ next to the given choice indices and stop taking input."""
+    def show_marks(self, marks: dict[int, str]) -> None:
+        """Mark the given choice indices "right", "wrong" or "missed" and stop taking input."""
         self.locked = True
         self.marks = marks
         self._redraw()

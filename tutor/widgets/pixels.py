@@ -134,10 +134,11 @@ class PixelCanvas(Widget):
             self._strips.clear()
             self.refresh(layout=True)
             return
-        changed = np.flatnonzero((old != keys).any(axis=1))
+        diff = old != keys
+        changed = np.flatnonzero(diff.any(axis=1))
         for row in changed.tolist():
             self._strips.pop(row, None)
-        self._refresh_rows(changed)
+        self._refresh_cells(changed, diff)
 
     def clear_caches(self) -> None:
         """Forget cached styles and strips (the next paint rebuilds everything)."""
@@ -197,6 +198,23 @@ class PixelCanvas(Widget):
         rows = self._keys.shape[0]
         y_pad, src_y = _place(rows, self.size.height)
         return src_y, min(rows, self.size.height), y_pad
+
+    def _refresh_cells(self, changed: np.ndarray, diff: np.ndarray) -> None:
+        """Refresh, in each changed row, only the span from its first to its last changed
+        cell: the terminal is sent those cells and nothing else."""
+        if not len(changed) or not self.is_mounted:
+            return
+        first, count, y_pad = self._visible_rows()
+        cols = self._keys.shape[1]
+        x_pad, src_x = _place(cols, self.size.width)
+        for row in changed.tolist():
+            if not first <= row < first + count:
+                continue
+            where = np.flatnonzero(diff[row])
+            lo = max(int(where[0]) - src_x, 0)
+            hi = min(int(where[-1]) - src_x, self.size.width - x_pad - 1)
+            if lo <= hi:
+                self.refresh(Region(x_pad + lo, row - first + y_pad, hi - lo + 1, 1))
 
     def _refresh_rows(self, changed: np.ndarray) -> None:
         if not len(changed) or not self.is_mounted:
