@@ -26,15 +26,15 @@ FAMILIES = ("autoregressive", "gan", "vae", "diffusion", "flow")
 
 
 def data_home() -> Path:
-    """The user data folder: $GENAI_TUTOR_HOME if set, else the platform's (engine.paths)."""
-    from engine import paths
+    """The user data folder: $GENAI_TUTOR_HOME if set, else the platform's (content.paths)."""
+    from content import paths
 
     return paths.user_home()
 
 
 def _refuse_package(path: Path) -> str | None:
     """A message if ``path`` lies inside the installed package (never written to)."""
-    from engine import paths
+    from content import paths
 
     if paths.is_inside_package(path):
         return f"{path} is inside the installed package; choose a folder of your own"
