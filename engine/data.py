@@ -1,7 +1,8 @@
 """Datasets the labs learn from. Deterministic: every generator takes a seed.
 
 Sections:
-  1. 2-D toy distributions (GAN lab): ring, grid, moons, spiral, line, learner points
+  1. 2-D toy distributions (GAN and families labs): ring, grid, moons, moons-bridge,
+     spiral, line, learner points (drawn, or a CSV file: ``csv:FILE``)
   2. image datasets (sprites, digits)          -- added with the image labs
   3. text (corpus tokenisation)                -- added with the language-model lab
 
@@ -12,6 +13,8 @@ Toys made of Gaussian blobs also report their ``modes`` (centres) and ``std``, w
 from __future__ import annotations
 
 import math
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +73,26 @@ def moons(n: int = 2048, seed: int = 0, noise: float = 0.06) -> Toy:
     return Toy("moons", pts.astype(F32))
 
 
+def moons_bridge(n: int = 2048, seed: int = 0, noise: float = 0.06,
+                 bridge: float = 0.1) -> Toy:
+    """The two moons joined by a thin straight bridge carrying ``bridge`` of the points.
+
+    The bridge runs from the tip of the upper moon to the tip of the lower one: a thin
+    low-density link that smooth models smear into a wide band and GANs often drop.
+    """
+    rng = np.random.default_rng(seed)
+    n_bridge = int(round(n * bridge))
+    base = moons(n - n_bridge, seed, noise).points.astype(np.float64)
+    # the moons' inner tips, in moons()'s centred and scaled coordinates
+    start = (np.array([1.0, 0.0]) - [0.5, 0.25]) * 1.2
+    end = (np.array([0.0, 0.5]) - [0.5, 0.25]) * 1.2
+    t = rng.uniform(0, 1, (n_bridge, 1))
+    link = start + t * (end - start) + rng.standard_normal((n_bridge, 2)) * noise * 0.5
+    pts = np.concatenate([base, link])
+    pts = pts[rng.permutation(len(pts))]
+    return Toy("moons-bridge", pts.astype(F32))
+
+
 def spiral(n: int = 2048, seed: int = 0, turns: float = 1.75, noise: float = 0.04) -> Toy:
     """An Archimedean spiral from the centre outwards (radius 0.1 -> 1.7)."""
     rng = np.random.default_rng(seed)
@@ -89,7 +112,8 @@ def line(n: int = 2048, seed: int = 0, noise: float = 0.03) -> Toy:
     return Toy("line", pts.astype(F32))
 
 
-TOYS = {"ring": ring, "grid": grid, "moons": moons, "spiral": spiral, "line": line}
+TOYS = {"ring": ring, "grid": grid, "moons": moons, "moons-bridge": moons_bridge,
+        "spiral": spiral, "line": line}
 
 
 def toy(name: str, n: int = 2048, seed: int = 0) -> Toy:
@@ -111,36 +135,72 @@ def from_points(points, name: str = "custom") -> Toy:
     return Toy(name, np.ascontiguousarray(pts))
 
 
+#: A learner's CSV may hold at most this many bytes (about a million short lines):
+#: enough for any drawing, small enough that a mistaken path (a log, a disk image)
+#: is refused at once instead of filling the memory.
+MAX_CSV_BYTES = 16 * 1024 * 1024
+#: Coordinates must fit a float32 with room to spare (the models compute in float32).
+MAX_COORD = 1e30
+
+
 def load_csv(path: str | Path) -> Toy:
     """Points from a text file of ``x,y`` lines (optional header line, # comments).
 
+    Only a regular file is read (a FIFO or a device could block or never end; that is
+    checked before opening it), at most ``MAX_CSV_BYTES``. Every value must be a finite
+    number that fits float32 (``1e300`` parses in Python but would become infinity).
     A bad file raises ValueError with a plain message naming the file and line.
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        info = os.stat(path)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path}: not a regular file (a folder, pipe or device); "
+                         "give a CSV file of x,y lines")
+    if info.st_size > MAX_CSV_BYTES:
+        raise ValueError(f"{path}: the file is {info.st_size / 1e6:.1f} MB; the limit is "
+                         f"{MAX_CSV_BYTES / 1e6:.0f} MB of x,y lines")
+    try:
+        with open(path, "rb") as handle:
+            raw_bytes = handle.read(MAX_CSV_BYTES + 1)
+        if len(raw_bytes) > MAX_CSV_BYTES:  # grew since the stat
+            raise ValueError(f"{path}: the file is larger than the "
+                             f"{MAX_CSV_BYTES / 1e6:.0f} MB limit")
+        lines = raw_bytes.decode("utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read the file ({exc})") from None
     rows = []
+    first = _first_content_line(lines)
     for number, raw in enumerate(lines, start=1):
         text = raw.split("#", 1)[0].strip()
         if not text:
             continue
         fields = [f.strip() for f in text.replace(";", ",").split(",")]
         if len(fields) != 2:
-            raise ValueError(f"{path}:{number}: expected two numbers 'x,y', got {raw.strip()!r}")
+            raise ValueError(f"{path}:{number}: expected two numbers 'x,y', got {_show(raw)}")
         try:
             x, y = float(fields[0]), float(fields[1])
         except ValueError:
-            if not rows and number == _first_content_line(lines):
+            if not rows and number == first:
                 continue  # a header such as "x,y"
-            raise ValueError(f"{path}:{number}: {raw.strip()!r} is not two numbers") from None
+            raise ValueError(f"{path}:{number}: {_show(raw)} is not two numbers") from None
         if not (math.isfinite(x) and math.isfinite(y)):
-            raise ValueError(f"{path}:{number}: {raw.strip()!r} is not a finite point")
+            raise ValueError(f"{path}:{number}: {_show(raw)} is not a finite point")
+        if max(abs(x), abs(y)) > MAX_COORD:
+            raise ValueError(f"{path}:{number}: {_show(raw)} is too large "
+                             f"(coordinates must lie within ±{MAX_COORD:g})")
         rows.append((x, y))
     if len(rows) < 2:
         raise ValueError(f"{path}: needs at least 2 points, found {len(rows)}")
     return from_points(rows, name=path.stem)
+
+
+def _show(raw: str, limit: int = 60) -> str:
+    """A line for an error message: stripped, and shortened if it is long."""
+    text = raw.strip()
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _first_content_line(lines: list[str]) -> int:
@@ -148,3 +208,32 @@ def _first_content_line(lines: list[str]) -> int:
         if raw.split("#", 1)[0].strip():
             return number
     return 0
+
+
+CSV_PREFIX = "csv:"
+
+
+def dataset_names() -> str:
+    """The accepted dataset names for a message: the toys and ``csv:FILE``."""
+    return ", ".join(TOYS) + f", {CSV_PREFIX}FILE"
+
+
+def resolve(spec: str, n: int = 2048, seed: int = 0) -> Toy:
+    """A dataset from a command-line spec: a toy name, or ``csv:FILE`` (the learner's
+    points). Raises ValueError with a plain message."""
+    if spec.startswith(CSV_PREFIX):
+        if not spec[len(CSV_PREFIX):]:
+            raise ValueError("csv: needs a file name, e.g. csv:points.csv")
+        return load_csv(spec[len(CSV_PREFIX):])
+    if spec not in TOYS:
+        raise ValueError(f"unknown dataset {spec!r}; choose from {dataset_names()}")
+    return toy(spec, n=n, seed=seed)
+
+
+def dataset_label(spec: str) -> str:
+    """A file-name-safe name for a dataset spec: the toy's name, or ``csv-`` and the
+    CSV file's stem (so a file called ring.csv never overwrites the ring's model)."""
+    if not spec.startswith(CSV_PREFIX):
+        return spec
+    name = Path(spec[len(CSV_PREFIX):]).stem
+    return "csv-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)

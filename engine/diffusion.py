@@ -12,6 +12,11 @@ The algorithm box, top to bottom:
    (and nearly all of ε when t is large); the network only learns the correction.
    Without it a hidden layer narrower than the image (512 < 768) cannot even copy
    x_t through, and the loss stalls.
+   **Fourier features** (optional, ``config.fourier = F``): each input coordinate u also
+   enters as [sin(f_k u), cos(f_k u)] for F frequencies f_k = fourier_scale · 2^k
+   (Tancik et al. 2020). A small MLP on raw (x, y) can only draw smooth, blurry
+   shapes; the high frequencies let it bend sharply (a spiral's arms), for a slightly
+   wider first layer.
 4. **Training step.** pick x_0 from the data, t uniform in 1..T, ε; minimise
    ‖ε̂ - ε‖² (mean over elements; the net regresses ε - √(1-ᾱ_t)·x_t); Adam; an exponential moving average (EMA) of the
    weights is what samples.
@@ -217,6 +222,32 @@ def model_input(x, t, freqs, inp):
         _write_embedding(inp, i, d, float(t), freqs)
 
 
+def fourier_frequencies(n: int, scale: float) -> np.ndarray:
+    """n frequencies scale · 2^k, k = 0..n-1 (radians per standardised unit)."""
+    return (float(scale) * 2.0 ** np.arange(int(n))).astype(np.float64)
+
+
+@kernel
+def expand_input(src, d, k, ffreqs, out):
+    """The network's input from a batch row [x (d), emb(t)]: the first k coordinates,
+    then sin and cos of each of them at every Fourier frequency, then emb(t)."""
+    n = src.shape[0]
+    nf = ffreqs.shape[0]
+    e = src.shape[1] - d
+    col = k + 2 * k * nf
+    for i in range(n):
+        for j in range(k):
+            v = src[i, j]
+            out[i, j] = v
+            base = k + 2 * nf * j
+            for f in range(nf):
+                arg = ffreqs[f] * v
+                out[i, base + f] = math.sin(arg)
+                out[i, base + nf + f] = math.cos(arg)
+        for j in range(e):
+            out[i, col + j] = src[i, d + j]
+
+
 @kernel
 def denoise_step(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
     """x_t -> x_s in place (generalised DDIM step; see the module docstring).
@@ -288,6 +319,8 @@ class DiffusionConfig:
     cond: tuple = ()             # sizes of the categorical attributes it is conditioned on (() = none)
     p_uncond: float = 0.1        # share of training rows whose condition is dropped to the null c = 0
     guidance: float = 1.0        # default classifier-free guidance scale s while sampling
+    fourier: int = 0             # Fourier features: frequencies per input coordinate (0 = raw input)
+    fourier_scale: float = 1.0   # the lowest of them; each next one doubles
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -319,7 +352,9 @@ class Diffusion:
         self.schedule = Schedule(c.schedule, c.T)
         self.freqs = timestep_embedding_freqs(c.emb)
         k = self.k = c.dim if not c.net_dims else min(int(c.net_dims), c.dim)
-        sizes = [k + 2 * len(self.freqs) + c.cond_dim] + [c.hidden] * c.layers + [k]
+        self.ffreqs = fourier_frequencies(c.fourier, c.fourier_scale)
+        self.width = k + 2 * k * len(self.ffreqs) + 2 * len(self.freqs)   # before the condition
+        sizes = [self.width + c.cond_dim] + [c.hidden] * c.layers + [k]
         self.net = MLP(sizes, activation="silu", seed=c.seed)
         self.ema_net = MLP(sizes, activation="silu", seed=c.seed)
         self.ema_params = self.net.params.copy()
@@ -408,11 +443,15 @@ class Diffusion:
         a, b = float(self.schedule.sqrt_ab[int(t)]), float(self.schedule.sqrt_1mab[int(t)])
         scaled = ((y - F32(a) * self.mean) / np.sqrt(F32(a * a) * self.var + F32(b * b))).astype(F32)
         k = self.k
-        inp = np.empty((len(y), self.net.sizes[0]), F32)
-        width = k + 2 * len(self.freqs)
-        model_input(np.ascontiguousarray(scaled[:, :k]), int(t), self.freqs, inp[:, :width])
-        if self.config.cond_dim:
-            inp[:, width:] = 0.0 if cond is None else np.asarray(cond, F32)
+        base = np.empty((len(y), k + 2 * len(self.freqs)), F32)
+        model_input(np.ascontiguousarray(scaled[:, :k]), int(t), self.freqs, base)
+        if self.width == base.shape[1] and not self.config.cond_dim:
+            inp = base
+        else:
+            inp = np.empty((len(y), self.net.sizes[0]), F32)
+            expand_input(base, k, k, self.ffreqs, inp)
+            if self.config.cond_dim:
+                inp[:, self.width:] = 0.0 if cond is None else np.asarray(cond, F32)
         out = np.zeros_like(y)
         out[:, :k] = (self.ema_net if ema else self.net).forward(inp)
         if self.config.skip:
@@ -431,16 +470,14 @@ class Diffusion:
                             self.freqs, float(c.skip), self.mean, self.var, self.state,
                             self._inp, self._eps, self._target, self._ts, self._rows)
         k, d = self.k, c.dim
-        if k == d and not c.cond_dim:
+        if k == d and not c.cond_dim and not c.fourier:
             inp, target = self._inp, self._target
-        else:  # the network sees and corrects only the first k (PCA) coordinates, plus c
+        else:  # the net sees the first k (PCA) coordinates, their Fourier features, emb(t), c
             inp = self._net_inp
-            width = k + 2 * len(self.freqs)
-            inp[:, :k] = self._inp[:, :k]
-            inp[:, k:width] = self._inp[:, d:]
+            expand_input(self._inp, d, k, self.ffreqs, inp)
             if c.cond_dim:   # each row's condition, dropped to the null c = 0 with p_uncond
                 keep = self._drop_rng.random(len(inp)) >= c.p_uncond
-                inp[:, width:] = self._cond_train[self._rows] * keep[:, None].astype(F32)
+                inp[:, self.width:] = self._cond_train[self._rows] * keep[:, None].astype(F32)
             target = self._target if k == d else np.ascontiguousarray(self._target[:, :k])
         pred = self.net.forward(inp)
         loss = K.mse_loss(pred, target, self._grad, 1.0)
@@ -575,6 +612,10 @@ def _warm_up() -> None:
     model.step()
     model.sample(2, steps=2, sampler="ddpm")
     model.sample(2, steps=2, sampler="ddim")
+    fourier = Diffusion(DiffusionConfig(shape=(2,), hidden=8, layers=1, emb=4, batch=4,
+                                        fourier=2), np.zeros((3, 2), F32))
+    fourier.step()
+    fourier.sample(2, steps=2)
     gaussian_fill(np.empty(3, F32), seed_state(0))
 
 

@@ -37,15 +37,22 @@ RECIPES = {
     "digits": dict(steps=8000, config=DiffusionConfig(
         shape=(8, 8, 1), hidden=256, layers=3, emb=32, lr=1e-3, batch=128, **_IMAGE)),
 }
-_POINTS = dict(steps=4000, config=DiffusionConfig(
+#: 2-D points: the raw (x, y) recipe, and the default one that adds Fourier features of
+#: each coordinate (engine.diffusion, step 3). Measured on the spiral, 4000 steps, DDIM-50
+#: (benchmarks/bench_diffusion.py --spiral): precision 0.78 -> 0.93, coverage 0.90 -> 0.94,
+#: at about 0.8x the raw recipe's steps per second.
+_POINTS_RAW = dict(steps=4000, config=DiffusionConfig(
     shape=(2,), hidden=128, layers=3, emb=32, lr=2e-3, batch=256, ema=0.995))
+_POINTS = dict(steps=4000, config=replace(_POINTS_RAW["config"], fourier=4, fourier_scale=1.0))
 
 
-def recipe(dataset: str) -> dict:
+def recipe(dataset: str, fourier: bool = True) -> dict:
+    """The training recipe of a dataset; ``fourier=False`` gives 2-D sets the raw-input
+    recipe (for comparisons)."""
     if dataset in RECIPES:
         return RECIPES[dataset]
     if dataset in POINT_SETS:
-        return _POINTS
+        return _POINTS if fourier else _POINTS_RAW
     raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
 
 

@@ -4,8 +4,8 @@ Sections:
   1. mode coverage and sample quality (VEEGAN)        -- 2-D GANs
   2. grid KL / JS divergence (GAN Lab)                -- 2-D GANs
   3. discriminator accuracy                           -- GANs
-  4. image and text metrics (MMD, FID-lite, nearest neighbour, perplexity)
-                                                      -- added with the image/text labs
+  4. precision, coverage and MMD of 2-D samples     -- the families lab
+  5. image metrics (FID-lite, nearest neighbour)      -- engine/image_metrics.py
 
 Plain numpy: these run a few times per second at most, on a few thousand points.
 """
@@ -130,8 +130,88 @@ def discriminator_accuracy(real_scores: np.ndarray, fake_scores: np.ndarray,
     return acc_real, acc_fake
 
 
-# -------------------------------------------------- 4. image and text metrics (later)
-# MMD, FID-lite, nearest-neighbour distance and perplexity belong here.
+# ------------------------------------------- 4. precision, coverage, MMD (2-D samples)
+
+
+def pairwise_sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) squared Euclidean distances, in float64 (never negative)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.maximum(d2, 0.0)
+
+
+def knn_radii(points: np.ndarray, k: int = 5) -> np.ndarray:
+    """Distance from each point to its k-th nearest OTHER point of the same set."""
+    d2 = pairwise_sq_dists(points, points)
+    np.fill_diagonal(d2, np.inf)
+    k = min(int(k), len(points) - 1)
+    return np.sqrt(np.partition(d2, k - 1, axis=1)[:, k - 1])
+
+
+def precision_coverage(samples: np.ndarray, data: np.ndarray, k: int = 5,
+                       radii: np.ndarray | None = None) -> dict:
+    """Two numbers in [0, 1] that separate "sharp" from "complete".
+
+    Around every data point draw a ball reaching its k-th nearest data neighbour (a
+    local scale: small where the data is dense, large where it is thin).
+
+    * **precision** (Kynkäänniemi et al. 2019): the share of samples that fall inside
+      at least one ball -- samples near the data. A blurry model scores low.
+    * **coverage** (Naeem et al. 2020): the share of data points whose ball holds at
+      least one sample -- data near a sample. A model that drops modes scores low.
+
+    ``radii``: the data's ``knn_radii(data, k)`` when the caller has them already (they
+    cost a data x data distance matrix; a lab measuring often computes them once).
+    """
+    samples = np.asarray(samples, np.float64)
+    data = np.asarray(data, np.float64)
+    if len(samples) == 0 or len(data) < 2:
+        return {"precision": 0.0, "coverage": 0.0}
+    radii = knn_radii(data, k) if radii is None else radii
+    inside = pairwise_sq_dists(samples, data) <= (radii ** 2)[None, :]
+    return {"precision": float(inside.any(axis=1).mean()),
+            "coverage": float(inside.any(axis=0).mean())}
+
+
+def mmd(x: np.ndarray, y: np.ndarray, bandwidth: float = 0.2, kyy: float | None = None) -> float:
+    """Squared maximum mean discrepancy with a Gaussian kernel (biased V-statistic).
+
+    MMD² = mean k(x, x') + mean k(y, y') - 2 mean k(x, y), k(a, b) = exp(-|a-b|² / 2h²).
+    0 for identical sets, at most 2; ``bandwidth`` h is in data units (0.2: about the
+    size of a ring mode's blob, so it notices a missing mode or a smeared one).
+    ``kyy``: mean k(y, y') when already known (it depends on y only).
+    """
+    g = -0.5 / float(bandwidth) ** 2
+    kxx = np.exp(g * pairwise_sq_dists(x, x)).mean()
+    if kyy is None:
+        kyy = np.exp(g * pairwise_sq_dists(y, y)).mean()
+    kxy = np.exp(g * pairwise_sq_dists(x, y)).mean()
+    return float(max(kxx + kyy - 2.0 * kxy, 0.0))
+
+
+def sample_quality(samples: np.ndarray, data: np.ndarray, modes: np.ndarray | None = None,
+                   std: float | None = None, k: int = 5, cache: dict | None = None) -> dict:
+    """The families lab's numbers for one model: precision, coverage, MMD and, where
+    the data is made of modes, how many of them the samples reach.
+
+    ``cache``: a dict kept by the caller for this ``data``; the data-only parts (the
+    k-NN radii and MMD's k(y, y') term) are computed once and stored in it."""
+    samples = np.asarray(samples, np.float64)
+    finite = np.isfinite(samples).all(axis=1)
+    cache = {} if cache is None else cache
+    if "radii" not in cache:
+        cache["radii"] = knn_radii(data, k)
+        cache["kyy"] = float(np.exp(-0.5 / 0.2 ** 2 * pairwise_sq_dists(data, data)).mean())
+    out = precision_coverage(samples[finite], data, k, radii=cache["radii"])
+    out["precision"] *= float(finite.mean()) if len(samples) else 0.0
+    out["mmd"] = mmd(samples[finite], data, kyy=cache["kyy"]) if finite.any() else 2.0
+    if modes is not None and std is not None:
+        cov = mode_coverage(samples[finite], modes, std)
+        out.update(modes_covered=cov["modes_covered"], modes_total=cov["modes_total"])
+    else:
+        out.update(modes_covered=None, modes_total=None)
+    return out
 
 
 # ------------------------------------------- 5. image metrics (engine/image_metrics.py)

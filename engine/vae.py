@@ -308,6 +308,108 @@ def train_headless(dataset: str, steps: int | None = None, seed: int = 0, latent
             "recon": ev["recon"], "kl": ev["kl"], "mse": ev["mse"], "out": str(path)}
 
 
+# ------------------------------------------------------------------ 2-D points
+
+@dataclass(frozen=True)
+class PointVaeConfig:
+    latent: int = 2
+    hidden: int = 64
+    noise: float = 0.05          # σ of the Gaussian decoder p(x|z) = N(decoder(z), σ² I)
+    beta: float = 1.0
+    lr: float = 2e-3
+    batch: int = 256
+    seed: int = 0
+    activation: str = "relu"
+
+
+class PointVAE:
+    """The same VAE for 2-D points (the families lab): a Gaussian decoder instead of
+    pixels' Bernoulli one.
+
+    recon = Σ_coords (decoder(z) - x)² / (2σ²), mean over the batch (the Gaussian
+    negative log-likelihood without its constant); dL/d(decoder output) = (out - x) / (σ² B).
+    The KL term and the reparameterisation are the image VAE's kernels. A sample is
+    decoder(z) + σ·ε with z ~ N(0, I): the model's own p(x), which is why a VAE's
+    samples look blurred: every point is a decoded mean plus the decoder's noise.
+    """
+
+    def __init__(self, config: PointVaeConfig | None = None, data: np.ndarray | None = None):
+        self.config = c = config or PointVaeConfig()
+        if c.latent < 1 or c.hidden < 1 or c.batch < 1 or not c.noise > 0:
+            raise ValueError("latent, hidden and batch must be at least 1, noise > 0")
+        self.encoder = nn.MLP([2, c.hidden, c.hidden, 2 * c.latent], activation=c.activation,
+                              seed=c.seed)
+        self.decoder = nn.MLP([c.latent, c.hidden, c.hidden, 2], activation=c.activation,
+                              seed=c.seed + 1)
+        self.params, self.grads = nn.share_buffer(self.encoder, self.decoder)
+        self.opt = nn.Adam(self.params, self.grads, lr=c.lr)
+        self.rng = np.random.default_rng([c.seed, 2])
+        self.data = None if data is None else np.ascontiguousarray(np.asarray(data, F32).reshape(-1, 2))
+        self.steps = 0
+        self.loss_value = float("nan")
+
+    def loss(self, x: np.ndarray, eps: np.ndarray, backward: bool = True) -> dict:
+        """recon + beta·kl on a batch x (B, 2) with noise eps (B, latent); fills grads."""
+        c = self.config
+        x = np.ascontiguousarray(x, F32)
+        n = len(x)
+        h = self.encoder.forward(x)
+        z = np.empty((n, c.latent), F32)
+        kl = reparameterise(h, eps, z) / n
+        out = self.decoder.forward(z)
+        diff = out - x
+        inv_var = 1.0 / (c.noise * c.noise)
+        recon = float(0.5 * inv_var * np.sum(diff.astype(np.float64) ** 2) / n)
+        if backward:
+            dz = self.decoder.backward((diff * F32(inv_var / n)).astype(F32))
+            dh = np.empty_like(h)
+            reparameterise_backward(h, eps, dz, c.beta / n, dh)
+            self.encoder.backward(dh, input_grad=False)
+        return {"loss": recon + c.beta * kl, "recon": recon, "kl": kl}
+
+    def step(self) -> float:
+        if self.data is None:
+            raise ValueError("this VAE has no training data (PointVAE(config, data))")
+        x = self.data[self.rng.integers(0, len(self.data), self.config.batch)]
+        eps = self.rng.standard_normal((len(x), self.config.latent), dtype=F32)
+        self.loss_value = self.loss(x, eps)["loss"]
+        self.opt.step()
+        self.steps += 1
+        return self.loss_value
+
+    def train(self, n: int) -> dict:
+        total = 0.0
+        for _ in range(int(n)):
+            total += self.step()
+        loss = total / max(int(n), 1)
+        return {"loss": loss, "steps": self.steps, "diverged": not math.isfinite(loss)}
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Decoder means (n, 2) for latents z (n, latent)."""
+        z = np.ascontiguousarray(np.asarray(z, F32).reshape(-1, self.config.latent))
+        return self.decoder.forward(z).copy()
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """n draws of p(x): z ~ N(0, I), x = decoder(z) + σ ε (fixed by ``seed``)."""
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((int(n), self.config.latent), dtype=F32)
+        return self.decode(z) + F32(self.config.noise) * rng.standard_normal((int(n), 2), dtype=F32)
+
+    def save(self, path: str | Path, **extra) -> Path:
+        meta = {"model": "point-vae", "version": WEIGHTS_VERSION,
+                "config": asdict(self.config), "steps": self.steps, **extra}
+        return weights.save(path, {"params": self.params}, meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PointVAE":
+        arrays, meta = weights.load(path, "point-vae", WEIGHTS_VERSION)
+        model = cls(PointVaeConfig(**meta["config"]))
+        weights.fill(model.params, arrays, "params", path)
+        model.steps = int(meta.get("steps", 0))
+        model.info = meta
+        return model
+
+
 def _warm_up() -> None:
     h = np.zeros((2, 4), F32)
     eps = np.zeros((2, 2), F32)

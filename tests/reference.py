@@ -324,3 +324,115 @@ def clip_loss(p, images, token_lists, match, patch):
             g["txt_pos"][j] += dt_txt[k]
             k += 1
     return loss, g
+# ------------------------------------------------------------------- RealNVP flow
+
+class Flow:
+    """engine.flow.Flow the obvious way: one reference MLP per coupling layer."""
+
+    def __init__(self, nets, mean, std, limit):
+        self.nets, self.mean, self.std, self.limit = nets, mean, std, limit
+
+    @classmethod
+    def from_engine(cls, model, dtype=np.float64):
+        return cls([MLP.from_engine(net, dtype) for net in model.nets],
+                   model.mean.astype(dtype), model.std.astype(dtype),
+                   float(model.config.scale_limit))
+
+    def forward(self, x):
+        """(z, logdet) of the data -> latent map; keeps what backward needs."""
+        u = (x - self.mean) / self.std
+        logdet = np.full(len(x), -np.log(self.std).sum())
+        self.cache = []
+        for i, net in enumerate(self.nets):
+            d, c = i % 2, 1 - i % 2
+            raw = net.forward(u[:, [c]])
+            s = self.limit * np.tanh(raw[:, 0] / self.limit)
+            self.cache.append((u, raw, s))
+            u = u.copy()
+            u[:, d] = u[:, d] * np.exp(s) + raw[:, 1]
+            logdet = logdet + s
+        return u, logdet
+
+    def log_prob(self, x):
+        z, logdet = self.forward(x)
+        return -0.5 * (z * z).sum(1) - np.log(2 * np.pi) + logdet
+
+    def loss(self, x):
+        return -np.mean(self.log_prob(x))
+
+    def backward(self, x):
+        """Gradient of loss(x) w.r.t. every net's parameters (engine flat order)."""
+        z, _ = self.forward(x)
+        n = len(x)
+        g = z / n
+        grads = []
+        for i in reversed(range(len(self.nets))):
+            d, c = i % 2, 1 - i % 2
+            u, raw, s = self.cache[i]
+            e = np.exp(s)
+            ds = g[:, d] * u[:, d] * e - 1.0 / n
+            draw = np.stack([ds * (1 - np.tanh(raw[:, 0] / self.limit) ** 2), g[:, d]], 1)
+            da = self.nets[i].backward(draw)
+            g = g.copy()
+            g[:, d] = g[:, d] * e
+            g[:, c] = g[:, c] + da[:, 0]
+            grads.insert(0, self.nets[i].flat_grads())
+        return np.concatenate(grads)
+
+    def set_flat(self, flat):
+        """Load parameters from one flat vector in the engine's order."""
+        offset = 0
+        for net in self.nets:
+            for arr in net.parameters():
+                arr[...] = flat[offset:offset + arr.size].reshape(arr.shape)
+                offset += arr.size
+
+
+# --------------------------------------------------------- autoregressive p(x) p(y|x)
+
+def log_softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+class Autoregressive:
+    """engine.autoregressive.Autoregressive the obvious way."""
+
+    def __init__(self, marginal, net, lo, hi):
+        self.marginal, self.net, self.lo, self.hi = marginal, net, lo, hi
+        self.bins = len(marginal)
+
+    @classmethod
+    def from_engine(cls, model, dtype=np.float64):
+        return cls(model.marginal.astype(dtype), MLP.from_engine(model.net, dtype),
+                   model.lo.copy(), model.hi.copy())
+
+    def log_prob(self, pts):
+        w = (self.hi - self.lo) / self.bins
+        out = np.empty(len(pts))
+        for r, p in enumerate(pts):
+            i, j = (np.floor((p - self.lo) / w)).astype(int)
+            if not (0 <= i < self.bins and 0 <= j < self.bins):
+                out[r] = -np.inf
+                continue
+            onehot = np.eye(self.bins)[[i]]
+            cond = log_softmax(self.net.forward(onehot))[0]
+            out[r] = log_softmax(self.marginal)[i] + cond[j] - np.log(w).sum()
+        return out
+
+    def loss(self, tokens):
+        i, j = tokens[:, 0], tokens[:, 1]
+        lp_i = log_softmax(self.marginal)[i]
+        lp_j = log_softmax(self.net.forward(np.eye(self.bins)[i]))[np.arange(len(j)), j]
+        return -np.mean(lp_i + lp_j)
+
+    def backward(self, tokens):
+        """(d marginal, flat d net) of loss(tokens)."""
+        n = len(tokens)
+        i, j = tokens[:, 0], tokens[:, 1]
+        p = np.exp(log_softmax(self.marginal))
+        d_marg = p - np.bincount(i, minlength=self.bins) / n
+        q = np.exp(log_softmax(self.net.forward(np.eye(self.bins)[i])))
+        q[np.arange(n), j] -= 1
+        self.net.backward(q / n, input_grad=False)
+        return d_marg, self.net.flat_grads()

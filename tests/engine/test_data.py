@@ -87,3 +87,57 @@ def test_load_csv_missing_or_too_small(tmp_path):
     path.write_text("x,y\n1,2\n")
     with pytest.raises(ValueError, match="at least 2 points"):
         data.load_csv(path)
+
+
+def test_moons_bridge_links_the_two_moons():
+    plain = data.toy("moons", 4000).points
+    bridged = data.toy("moons-bridge", 4000).points
+    # the middle of the bridge, between the moons' tips: empty without it
+    centre = np.array([0.0, 0.0])
+    near = lambda pts: (np.hypot(*(pts - centre).T) < 0.15).sum()  # noqa: E731
+    assert near(plain) < 5 and near(bridged) > 30
+
+
+def test_load_csv_refuses_what_is_not_a_regular_file(tmp_path):
+    import os
+
+    with pytest.raises(ValueError, match="not a regular file"):
+        data.load_csv(tmp_path)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # opening a FIFO with no writer would block: must be refused first
+    with pytest.raises(ValueError, match="not a regular file"):
+        data.load_csv(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        data.load_csv("/dev/zero")
+
+
+def test_load_csv_size_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MAX_CSV_BYTES", 100)
+    path = tmp_path / "big.csv"
+    path.write_text("1,2\n" * 40)
+    with pytest.raises(ValueError, match="limit is"):
+        data.load_csv(path)
+
+
+def test_load_csv_overflow_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("x,y\n0,0\n1e300,1\n")
+    with pytest.raises(ValueError, match=r"huge.csv:3: '1e300,1' is too large"):
+        data.load_csv(path)
+    path.write_text("0,0\n1,1e400\n")
+    with pytest.raises(ValueError, match="huge.csv:2: .*not a finite point"):
+        data.load_csv(path)
+
+
+def test_resolve_names_and_csv(tmp_path):
+    assert data.resolve("ring").name == "ring"
+    path = tmp_path / "letter.csv"
+    path.write_text("0,0\n1,1\n2,0\n")
+    toy = data.resolve(f"csv:{path}")
+    assert toy.name == "letter" and len(toy.points) == 3
+    assert data.dataset_label(f"csv:{path}") == "csv-letter"
+    assert data.dataset_label("moons-bridge") == "moons-bridge"
+    with pytest.raises(ValueError, match="csv:FILE"):
+        data.resolve("swissroll")
+    with pytest.raises(ValueError, match="needs a file name"):
+        data.resolve("csv:")

@@ -377,3 +377,53 @@ def test_conditional_model_follows_its_labels_and_round_trips(tmp_path):
     assert np.array_equal(model.last_labels, back.last_labels)
     with pytest.raises(ValueError):
         D.Diffusion(back.config, np.zeros((4, 3), F32)).step()   # no labels to train on
+
+
+# ------------------------------------------------------------ Fourier input features
+
+def test_fourier_frequencies_double():
+    np.testing.assert_allclose(D.fourier_frequencies(4, 0.5), [0.5, 1, 2, 4])
+    assert D.fourier_frequencies(0, 1.0).shape == (0,)
+
+
+def test_expand_input_matches_numpy():
+    rng = np.random.default_rng(0)
+    d, k, e = 3, 2, 4
+    src = rng.standard_normal((5, d + e)).astype(F32)
+    freqs = D.fourier_frequencies(3, 1.5)
+    out = np.empty((5, k + 2 * k * 3 + e), F32)
+    D.expand_input(src, d, k, freqs, out)
+    feats = [np.concatenate([np.sin(src[:, [j]] * freqs), np.cos(src[:, [j]] * freqs)], 1)
+             for j in range(k)]
+    expected = np.concatenate([src[:, :k]] + feats + [src[:, d:]], 1)
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def test_fourier_model_input_and_gradient():
+    model = small(dim=2, hidden=6, layers=1, emb=4, batch=8, fourier=3, fourier_scale=2.0)
+    assert model.net.sizes[0] == 2 + 2 * 2 * 3 + 4
+    model.step()                                     # builds the expanded batch
+    inp = model._net_inp.copy()
+    np.testing.assert_allclose(inp[:, 2:5], np.sin(model._inp[:, [0]] * [2.0, 4.0, 8.0]), atol=1e-5)
+    np.testing.assert_allclose(inp[:, -4:], model._inp[:, 2:], atol=0)
+    target = model._target.copy()
+    rng = np.random.default_rng(1)
+    assert_fd_matches(model, inp, target, rng.choice(len(model.net.params), 12, replace=False))
+    # predict_eps feeds the net the same features as training
+    x = rng.standard_normal((4, 2)).astype(F32)
+    base = np.empty((4, 2 + 4), F32)
+    D.model_input(x, 10, model.freqs, base)
+    full = np.empty((4, model.net.sizes[0]), F32)
+    D.expand_input(base, 2, 2, model.ffreqs, full)
+    expected = model.ema_net.forward(full) + D.gaussian_guess(x, 10, model.schedule, model.mean, model.var)
+    np.testing.assert_allclose(model.predict_eps(x, 10), expected, atol=1e-5)
+
+
+def test_fourier_model_round_trips(tmp_path):
+    model = small(dim=2, fourier=2)
+    model.train(5)
+    back = D.Diffusion.load(model.save(tmp_path / "f.npz"))
+    assert back.config.fourier == 2
+    a, _ = model.sample(4, steps=5, seed=1)
+    b, _ = back.sample(4, steps=5, seed=1)
+    assert np.array_equal(a, b)

@@ -77,3 +77,80 @@ def test_discriminator_accuracy():
     fake = np.array([-2.0, 0.5])
     assert metrics.discriminator_accuracy(real, fake) == (0.75, 0.5)
     assert metrics.discriminator_accuracy(real, fake, threshold=1.5) == (0.5, 1.0)
+
+
+# ------------------------------------------------ precision, coverage, MMD (2-D samples)
+
+def test_pairwise_distances_match_a_loop():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((7, 2)), rng.standard_normal((5, 2))
+    loop = np.array([[np.sum((x - y) ** 2) for y in b] for x in a])
+    np.testing.assert_allclose(metrics.pairwise_sq_dists(a, b), loop, atol=1e-12)
+
+
+def test_knn_radius_on_a_line():
+    pts = np.stack([np.arange(10.0), np.zeros(10)], 1)
+    np.testing.assert_allclose(metrics.knn_radii(pts, k=2), [2] + [1] * 8 + [2])
+
+
+def test_perfect_samples_are_precise_and_complete():
+    toy = data.ring(n=1000)
+    pc = metrics.precision_coverage(toy.points, toy.points)
+    assert pc == {"precision": 1.0, "coverage": 1.0}
+
+
+def test_dropping_modes_keeps_precision_and_loses_coverage():
+    toy = data.ring(n=2000)
+    d2 = ((toy.points[:, None] - toy.modes[None]) ** 2).sum(-1)
+    on_half = d2.argmin(1) < 4                      # the points of modes 0-3 only
+    pc = metrics.precision_coverage(toy.points[on_half], toy.points)
+    assert pc["precision"] == 1.0
+    assert pc["coverage"] == pytest.approx(on_half.mean())   # exactly those data points
+
+
+def test_blurred_samples_lose_precision_and_keep_coverage():
+    toy = data.ring(n=2000)
+    blurred = toy.points + np.random.default_rng(1).standard_normal(toy.points.shape) * 0.5
+    far = np.full((100, 2), 10.0)
+    pc = metrics.precision_coverage(np.concatenate([blurred, toy.points]), toy.points)
+    assert pc["coverage"] == 1.0 and pc["precision"] < 0.8
+    assert metrics.precision_coverage(far, toy.points) == {"precision": 0.0, "coverage": 0.0}
+
+
+def test_mmd_closed_forms():
+    x = np.zeros((50, 2))
+    y = np.full((30, 2), 0.3)
+    h = 0.2
+    assert metrics.mmd(x, x, h) == pytest.approx(0.0, abs=1e-12)
+    # two point masses: 1 + 1 - 2 k(a, b), |a - b|^2 = 2 * 0.09
+    assert metrics.mmd(x, y, h) == pytest.approx(2 - 2 * math.exp(-0.18 / (2 * h * h)))
+
+
+def test_mmd_matches_a_double_loop():
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((20, 2)), rng.standard_normal((15, 2)) + 0.5
+    k = lambda a, b: math.exp(-np.sum((a - b) ** 2) / (2 * 0.3 ** 2))  # noqa: E731
+    kxx = np.mean([k(a, b) for a in x for b in x])
+    kyy = np.mean([k(a, b) for a in y for b in y])
+    kxy = np.mean([k(a, b) for a in x for b in y])
+    assert metrics.mmd(x, y, 0.3) == pytest.approx(kxx + kyy - 2 * kxy, rel=1e-9)
+
+
+def test_sample_quality_counts_non_finite_samples_as_bad():
+    toy = data.ring(n=800)
+    samples = toy.points.astype(np.float64).copy()
+    samples[:400] = np.nan
+    q = metrics.sample_quality(samples, toy.points, toy.modes, toy.std)
+    assert q["precision"] == pytest.approx(0.5)
+    assert q["modes_total"] == 8 and q["modes_covered"] == 8
+    assert metrics.sample_quality(samples, toy.points)["modes_covered"] is None
+
+
+def test_sample_quality_cache_gives_the_same_numbers():
+    toy = data.ring(n=600)
+    samples = toy.points[:300] + 0.05
+    cache: dict = {}
+    first = metrics.sample_quality(samples, toy.points, cache=cache)
+    assert "radii" in cache and "kyy" in cache
+    again = metrics.sample_quality(samples, toy.points, cache=cache)
+    assert first == again == metrics.sample_quality(samples, toy.points)

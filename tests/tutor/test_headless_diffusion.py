@@ -49,6 +49,6 @@ def test_generate_other_families_on_digits(capsys, tmp_path, model):
 
 def test_generate_rejects_unknown_choices(capsys):
     with pytest.raises(SystemExit) as exc:
-        cli.main(["generate", "--model", "flow"])
+        cli.main(["generate", "--model", "pixelcnn"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err

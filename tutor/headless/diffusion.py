@@ -15,10 +15,24 @@ from tutor.headless import emit, progress_printer
 from tutor.headless.args import int_range, output_file, saved_path, seed_int
 
 DIFFUSION_SETS = ["sprites", "digits", "ring", "grid", "moons", "spiral", "line"]
+IMAGE_SETS = ("sprites", "digits")
+IMAGE_MODELS = ("diffusion", "vae", "gan")
+
+
+def _dataset(value: str) -> str:
+    """argparse type: an image set or a 2-D dataset (a toy or csv:FILE)."""
+    if value in IMAGE_SETS:
+        return value
+    from tutor.headless.families import point_dataset
+    return point_dataset(value)
 
 
 def train_diffusion(args: argparse.Namespace) -> int:
     from engine import diffusion_recipes
+
+    if args.dataset not in DIFFUSION_SETS:      # the learner's points or another 2-D toy
+        from tutor.headless import families
+        return families.train_family("diffusion", args)
 
     steps = args.steps if args.steps is not None else diffusion_recipes.recipe(args.dataset)["steps"]
     progress = progress_printer("training diffusion", steps, args.json)
@@ -74,8 +88,22 @@ def generate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from content.safe import visible
+    if args.dataset not in IMAGE_SETS:          # 2-D points: a CSV of samples
+        from tutor.headless import families
+        return families.generate_points(args)
+    if args.model not in IMAGE_MODELS:
+        print(f"genai-tutor generate: error: --model {args.model} draws 2-D points only "
+              f"(use a 2-D --dataset); on images choose from {', '.join(IMAGE_MODELS)}",
+              file=sys.stderr)
+        return 2
+
     from engine import diffusion_recipes, png, render
     from engine.weights import WeightsError
+
+    if args.out is not None and str(args.out).lower().endswith(".csv"):
+        print("genai-tutor generate: error: images are written as PNG; give --out a .png name",
+              file=sys.stderr)
+        return 2
 
     if args.out is None:
         from content.paths import user_file
@@ -95,7 +123,7 @@ def generate(args: argparse.Namespace) -> int:
     result = {"samples": int(len(images)), "seconds": round(seconds, 4),
               "attribute_accuracy": quality["attribute_accuracy"],
               "copies": quality["copies"], "fid_lite": quality["fid_lite"],
-              "model": args.model, "dataset": args.dataset, "out": str(args.out)}
+              "model": args.model, "dataset": args.dataset, "out": str(args.out or "samples.png")}
     if args.model == "diffusion":
         result.update(sampler=args.sampler, steps=args.steps)
     emit(result, args.json)
@@ -105,7 +133,8 @@ def generate(args: argparse.Namespace) -> int:
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add `train diffusion`, `train image-gan` and the top-level `generate` command."""
     p = models.add_parser("diffusion", help="the diffusion denoiser (sprites, digits or a 2-D set)")
-    p.add_argument("--dataset", default="sprites", choices=DIFFUSION_SETS)
+    p.add_argument("--dataset", default="sprites", type=_dataset,
+                   help=f"{', '.join(DIFFUSION_SETS)}, moons-bridge or csv:FILE")
     p.add_argument("--steps", type=int_range(1, 1_000_000), default=None,
                    help="training steps (default: the recipe's)")
     p.add_argument("--seed", type=seed_int, default=0)
@@ -124,14 +153,17 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
     p.set_defaults(handler=train_image_gan)
 
     p = commands.add_parser("generate", help="sample a grid of images from a shipped model into a PNG")
-    p.add_argument("--model", default="diffusion", choices=["diffusion", "vae", "gan"])
-    p.add_argument("--dataset", default="sprites", choices=["sprites", "digits"])
+    p.add_argument("--model", default="diffusion",
+                   choices=["diffusion", "vae", "gan", "flow", "autoregressive"])
+    p.add_argument("--dataset", default="sprites", type=_dataset,
+                   help="sprites, digits (a PNG grid) or a 2-D set: ring, moons, spiral, ..., "
+                        "csv:FILE (a CSV of samples, from the model `train MODEL --dataset D` saved)")
     p.add_argument("--sampler", default="ddim", choices=["ddpm", "ddim"])
     p.add_argument("--steps", type=int_range(1, 1000), default=50, help="diffusion sampling steps (1..1000)")
     p.add_argument("--n", type=int_range(1, 1024), default=64, help="how many samples (1..1024)")
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--scale", type=int_range(1, 16), default=4, help="pixels per sample pixel in the PNG (1..16)")
-    p.add_argument("--out", type=output_file(".png"), default=None,
-                   help="the PNG grid (default: samples/ in your data folder)")
+    p.add_argument("--out", type=output_file(".png", ".csv"), default=None,
+                   help="the PNG grid, or a .csv of 2-D points (default: samples/ in your data folder)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=generate)

@@ -12,6 +12,10 @@ from tutor.headless.args import float_range, int_range, output_file, saved_path,
 def train_vae(args: argparse.Namespace) -> int:
     from engine import vae
 
+    if args.dataset not in vae.DATASETS:       # 2-D points: the families' PointVAE
+        from tutor.headless import families
+        return families.train_family("vae", args)
+
     steps = args.steps if args.steps is not None else vae.RECIPES[args.dataset]["steps"]
     progress = progress_printer(f"training VAE on {args.dataset}", steps, args.json)
     out = saved_path(args.out, f"vae_{args.dataset}.npz")
@@ -35,10 +39,23 @@ def train_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset(value: str) -> str:
+    """argparse type: an image set or a 2-D dataset (a toy or csv:FILE)."""
+    if value in ("digits", "sprites"):
+        return value
+    from tutor.headless.families import is_points
+    if is_points(value):
+        return value
+    from engine.data import dataset_names
+    raise argparse.ArgumentTypeError(f"invalid choice: '{value}' (choose from 'digits', 'sprites', "
+                                     f"or 2-D points: {dataset_names()})")
+
+
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add `train vae` and `train classifier` (`commands` is for top-level commands)."""
-    p = models.add_parser("vae", help="the VAE of the VAE lab (saved under your data folder)")
-    p.add_argument("--dataset", default="digits", choices=["digits", "sprites"])
+    p = models.add_parser("vae", help="the VAE of the VAE lab, or a VAE on 2-D points (saved under your data folder)")
+    p.add_argument("--dataset", default="digits", type=_dataset,
+                   help="digits, sprites, or 2-D points: ring, moons, spiral, ..., csv:FILE")
     p.add_argument("--steps", type=int_range(1, 1_000_000), default=None,
                    help="training steps (default: the shipped recipe)")
     p.add_argument("--seed", type=seed_int, default=0)

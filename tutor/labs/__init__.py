@@ -19,6 +19,7 @@ LABS["vae"] = "tutor.labs.vae:VaeLab"
 LABS["gan-2d"] = "tutor.labs.gan2d:GanLab"
 LABS["image-tokens"] = "tutor.labs.image_tokens:ImageTokensLab"
 LABS["clip"] = "tutor.labs.clip:ClipLab"
+LABS["families"] = "tutor.labs.families:FamiliesLab"
 
 
 def available(lab_id: str) -> bool:
