@@ -274,6 +274,43 @@ def add_study_commands(sub) -> None:
     p.set_defaults(handler=cmd_import)
 
 
+def _keys_file(text: str):
+    from tutor.serve import authorized_keys_file
+
+    return authorized_keys_file(text)
+
+
+def _host(text: str) -> str:
+    if not text.strip() or any(ch.isspace() for ch in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a host name or address")
+    return text.strip()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tutor import serve
+
+    return serve.cmd_serve(args)
+
+
+def add_serve_command(sub) -> None:
+    """`serve ssh`: a classroom on one host (tutor/serve.py)."""
+    from tutor.headless.args import int_range
+
+    serve = sub.add_parser("serve", help="serve the tutor to a class: 'serve ssh --port 2222'")
+    kinds = serve.add_subparsers(dest="kind", metavar="KIND", required=True, parser_class=_Parser)
+    p = kinds.add_parser("ssh", help="an SSH server: each learner runs their own tutor")
+    p.add_argument("--host", type=_host, default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    p.add_argument("--port", type=int_range(1, 65535, "a port"), default=2222)
+    p.add_argument("--authorized-keys", type=_keys_file, default=None, metavar="FILE",
+                   help="only these keys get in; one 'LEARNER KEYTYPE BASE64 [comment]' per line")
+    p.add_argument("--max-sessions", type=int_range(1, 1000, "a number of sessions"), default=30,
+                   help="learners at once (default 30); the next one hears that the class is full")
+    p.add_argument("--idle-timeout", type=int_range(10, 86400, "a number of seconds"), default=1800,
+                   metavar="S", help="close a session after S seconds without a key press (default 1800)")
+    p.set_defaults(handler=cmd_serve)
+
+
 # ------------------------------------------------------------------ headless labs
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     add_study_commands(sub)
+    add_serve_command(sub)
 
     from tutor import headless
 
