@@ -323,7 +323,7 @@ class TutorSession(asyncssh.SSHServerSession):
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.room.config.command, stdin=slave, stdout=slave, stderr=slave, env=env,
-                cwd=env[ENV_HOME], start_new_session=True, preexec_fn=_take_terminal)
+                cwd=env[ENV_HOME], start_new_session=True, preexec_fn=_child_setup)
         except OSError as error:
             self._close_master()
             self.room.sessions.discard(self)
@@ -475,10 +475,12 @@ class TutorSession(asyncssh.SSHServerSession):
         self.master = None
 
 
-def _take_terminal() -> None:
+def _child_setup() -> None:
     """In the child, after setsid: make the pty on stdin the controlling terminal, so a
-    hang-up and SIGWINCH reach the tutor like on a real login."""
+    hang-up and SIGWINCH reach the tutor like on a real login; files it makes are the
+    learner's alone (umask 077)."""
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    os.umask(0o077)
 
 
 async def serve_ssh(config: ServeConfig) -> int:

@@ -39,11 +39,12 @@ PROBE = textwrap.dedent(r"""
     home = os.environ["GENAI_TUTOR_HOME"]
     with open(os.path.join(home, "visits"), "a") as f:
         f.write("x")
+    mode = os.stat(os.path.join(home, "visits")).st_mode & 0o777
     keys = ["TERM", "COLORTERM", "GENAI_TUTOR_HOME", "GENAI_TUTOR_THREADS", "OMP_NUM_THREADS",
             "OPENBLAS_NUM_THREADS", "NO_COLOR", "SECRET_FROM_CLIENT"]
     info = {k: os.environ.get(k) for k in keys}
     info["size"] = size()
-    info["tty"] = os.ttyname(0)
+    info["mode"] = mode
     info["pgrp_is_fg"] = os.tcgetpgrp(0) == os.getpgrp()
     say("INFO " + json.dumps(info))
     while True:
@@ -150,6 +151,7 @@ async def test_session_env_size_and_resize_reach_the_child(start, probe) -> None
         assert info["GENAI_TUTOR_HOME"] == str(room.data / "learners" / "bob")
         assert info["GENAI_TUTOR_THREADS"] == info["OMP_NUM_THREADS"] == info["OPENBLAS_NUM_THREADS"] == "1"
         assert info["size"] == [80, 24]
+        assert info["mode"] == 0o600  # the child's files are private
         assert info["pgrp_is_fg"], "the pty is the child's controlling terminal"
         proc.change_terminal_size(123, 41)
         await read_until(proc, b"SIZE 123 41")
@@ -280,3 +282,43 @@ def test_authorized_keys_file_errors_name_the_line(tmp_path) -> None:
     bad.write_text("../root ssh-ed25519 AAAA\n")
     with pytest.raises(ValueError, match=r"keys:1: expected 'LEARNER KEYTYPE"):
         read_authorized_keys(bad)
+
+
+async def test_sigterm_stops_the_server_and_hangs_up_the_tutors(tmp_path) -> None:
+    """The real command: `serve ssh` in its own process, a learner in the real tutor, then
+    SIGTERM: the tutor is hung up, the server logs it and exits 0."""
+    import os
+    import signal
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, GENAI_TUTOR_HOME=str(tmp_path / "server"))
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tutor", "serve", "ssh", "--port", str(port), "--max-sessions", "2",
+        stderr=asyncio.subprocess.PIPE, env=env, cwd=str(Path(cli.__file__).parents[1]))
+    log = b""
+    try:
+        while b"serving genai-tutor" not in log:
+            log += await asyncio.wait_for(server.stderr.readline(), WAIT)
+        conn = await asyncssh.connect("127.0.0.1", port, username="judy", known_hosts=None,
+                                      client_keys=None, agent_path=None, config=None)
+        async with conn:
+            proc = await open_tty(conn)
+            await read_until(proc, b"genai-tutor")
+            server.send_signal(signal.SIGTERM)
+            await read_until(proc, b"shutting down")
+            await asyncio.wait_for(proc.wait_closed(), WAIT)
+        _, rest = await asyncio.wait_for(server.communicate(), WAIT)
+        log += rest
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+    assert server.returncode == 0
+    text = log.decode()
+    assert "connect judy from 127.0.0.1 (1 of 2 sessions)" in text
+    assert "disconnect judy after" in text and "signal SIGHUP" in text
+    assert text.rstrip().endswith("stopped")
+    assert (tmp_path / "server" / "learners" / "judy" / "progress.db").is_file()
