@@ -510,3 +510,152 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(host=args.host, port=args.port, authorized_keys=args.authorized_keys,
                          max_sessions=args.max_sessions, idle_timeout=float(args.idle_timeout))
     return asyncio.run(serve_ssh(config))
+
+
+# ------------------------------------------------------------------ serve web
+#
+# textual-serve runs one app process per browser tab (its WebDriver speaks a small packet
+# protocol over the process's stdin/stdout). We add the learner: a name asked on the first
+# page and kept in a cookie, or, behind a reverse proxy that authenticates, a header it
+# sets (--user-header). The subclasses below use textual-serve's AppService and Server
+# hooks (_build_environment, handle_index, handle_websocket), checked against 1.1.x.
+
+COOKIE = "genai_tutor_learner"
+
+NAME_FORM = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>genai-tutor</title>
+<style>body{{font-family:sans-serif;background:#0b1021;color:#eee;display:flex;justify-content:center;
+padding-top:15vh}}form{{font-size:1.3em}}input{{font-size:1em}}.err{{color:#f88}}</style></head>
+<body><form method="get" action="/">
+<h1>genai-tutor</h1>
+<p>Your name in this class (your progress is kept under it):</p>
+<p class="err">{error}</p>
+<input name="learner" autofocus required maxlength="32" pattern="[A-Za-z0-9_\\-][A-Za-z0-9._\\-]*">
+<button type="submit">Start</button>
+<p><small>Letters, digits, - _ and . only.</small></p>
+</form></body></html>
+"""
+
+
+def _page(title: str, text: str, status: int):
+    from html import escape
+
+    from aiohttp import web
+
+    title, text = escape(title), escape(text)
+    body = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body style='font-family:sans-serif;padding:15vh 10vw'><h1>{title}</h1><p>{text}</p>"
+            "</body></html>")
+    return web.Response(text=body, content_type="text/html", status=status)
+
+
+def make_web_server(room: Classroom, user_header: str | None = None, public_url: str | None = None):
+    """A textual-serve ``Server`` that gives every tab its own tutor with the learner's
+    data folder and one compute thread."""
+    import shlex
+
+    from aiohttp import web
+    from textual_serve.app_service import AppService
+    from textual_serve.server import Server, to_int
+
+    class LearnerAppService(AppService):
+        def __init__(self, *args, extra_env: dict[str, str], **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.extra_env = extra_env
+
+        def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+            env = super()._build_environment(width, height)
+            for name in DROP_ENV:
+                if name not in ("TERM_PROGRAM", "TERM_PROGRAM_VERSION"):  # the web driver's own
+                    env.pop(name, None)
+            env.update(self.extra_env)
+            return env
+
+    class LearnerServer(Server):
+        def __init__(self) -> None:
+            config = room.config
+            super().__init__(shlex.join(config.command), host=config.host, port=config.port,
+                             title="genai-tutor", public_url=public_url)
+            self.active = 0
+
+        def learner_of(self, request: web.Request) -> str | None:
+            if user_header:
+                name = request.headers.get(user_header, "")
+            else:
+                name = request.query.get("learner") or request.cookies.get(COOKIE, "")
+            return name if valid_learner(name) else None
+
+        def full(self) -> bool:
+            return self.active >= room.config.max_sessions
+
+        async def handle_index(self, request: web.Request):  # type: ignore[override]
+            learner = self.learner_of(request)
+            if learner is None:
+                if user_header:
+                    return _page("Not signed in", f"The proxy sent no valid {user_header} header.", 403)
+                from html import escape
+
+                typed = request.query.get("learner")
+                error = f"{typed!r} is not a learner name: {NAME_RULE}." if typed else ""
+                return web.Response(text=NAME_FORM.format(error=escape(error)), content_type="text/html",
+                                    status=400 if typed else 200)
+            if self.full():
+                return _page("The class is full", f"Sorry {learner}, the class is full ("
+                             f"{room.config.max_sessions} learners). Please try again in a few minutes.", 503)
+            response = await super().handle_index(request)
+            if not user_header:
+                response.set_cookie(COOKIE, learner, httponly=True, samesite="Strict", max_age=365 * 86400)
+            return response
+
+        async def handle_websocket(self, request: web.Request):  # type: ignore[override]
+            learner = self.learner_of(request)
+            if learner is None:
+                return _page("Not signed in", "Open the start page first.", 403)
+            if self.full():
+                room.log(f"refused {learner} (web): the class is full")
+                return _page("The class is full", "Please try again in a few minutes.", 503)
+            websocket = web.WebSocketResponse(heartbeat=15)
+            width = min(max(to_int(request.query.get("width", "80"), 80), 20), 500)
+            height = min(max(to_int(request.query.get("height", "24"), 24), 5), 300)
+            env = room.child_env(learner, "xterm-256color", {})
+            extra = {k: env[k] for k in (ENV_HOME, "PYTHONPATH", *ONE_THREAD)}
+            self.active += 1
+            started = time.monotonic()
+            peer = request.remote or "?"
+            room.log(f"connect {learner} (web) from {peer} "
+                     f"({self.active} of {room.config.max_sessions} sessions)")
+            service = None
+            try:
+                await websocket.prepare(request)
+                service = LearnerAppService(self.command, write_bytes=websocket.send_bytes,
+                                            write_str=websocket.send_str, close=websocket.close,
+                                            download_manager=self.download_manager, debug=False,
+                                            extra_env=extra)
+                await service.start(width, height)
+                await self._process_messages(websocket, service)
+            except asyncio.CancelledError:
+                await websocket.close()
+            finally:
+                if service is not None:
+                    await service.stop()
+                self.active -= 1
+                room.log(f"disconnect {learner} (web) after {_span(time.monotonic() - started)}")
+            return websocket
+
+        async def on_startup(self, app: web.Application) -> None:
+            room.log(f"serving genai-tutor on {self.public_url} (at most {room.config.max_sessions} "
+                     f"sessions; data in {room.data_dir})")
+
+    return LearnerServer()
+
+
+def cmd_serve_web(args: argparse.Namespace) -> int:
+    """`genai-tutor serve web ...`: runs until SIGTERM or Ctrl+C."""
+    room = Classroom(ServeConfig(host=args.host, port=args.port, max_sessions=args.max_sessions))
+    server = make_web_server(room, user_header=args.user_header, public_url=args.public_url)
+    try:
+        server.serve()
+    except OSError as error:
+        print(f"genai-tutor: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 1
+    return 0

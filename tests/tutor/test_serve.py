@@ -322,3 +322,106 @@ async def test_sigterm_stops_the_server_and_hangs_up_the_tutors(tmp_path) -> Non
     assert "disconnect judy after" in text and "signal SIGHUP" in text
     assert text.rstrip().endswith("stopped")
     assert (tmp_path / "server" / "learners" / "judy" / "progress.db").is_file()
+
+
+# ------------------------------------------------------------------ serve web
+
+@pytest.fixture
+async def web_room(tmp_path: Path):
+    """`serve web` on 127.0.0.1 and a free port, through aiohttp's runner."""
+    from aiohttp import web
+
+    from tutor.serve import make_web_server
+
+    made = []
+
+    async def start_web(**options):
+        log = io.StringIO()
+        data = tmp_path / "server"
+        room = Classroom(ServeConfig(port=0, data_dir=data, log=log, **options))
+        header = options.pop("user_header", None)
+        server = make_web_server(room, user_header=header)
+        runner = web.AppRunner(await server._make_app())
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        made.append(runner)
+        port = runner.addresses[0][1]
+        return Room(room, log, data), f"http://127.0.0.1:{port}", server
+
+    yield start_web
+    for runner in made:
+        await asyncio.wait_for(runner.cleanup(), WAIT)
+
+
+async def test_web_asks_a_name_then_runs_the_tutor_with_its_data(web_room) -> None:
+    import aiohttp
+
+    room, url, server = await web_room()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(url + "/") as page:
+            assert page.status == 200 and "Your name in this class" in await page.text()
+        async with http.get(url + "/", params={"learner": "../etc"}) as page:
+            assert page.status == 400 and "is not a learner name" in await page.text()
+        async with http.get(url + "/", params={"learner": "kim"}) as page:
+            assert page.status == 200 and "data-session-websocket-url" in await page.text()
+        async with http.ws_connect(url + "/ws?width=80&height=24") as ws:  # the cookie says kim
+            seen = b""
+
+            async def until_title() -> None:
+                nonlocal seen
+                while b"genai-tutor" not in seen:
+                    message = await ws.receive()
+                    assert message.type == aiohttp.WSMsgType.BINARY, message
+                    seen += message.data
+
+            await asyncio.wait_for(until_title(), WAIT)
+            assert server.active == 1
+    await room.logged("disconnect kim (web) after")
+    assert "connect kim (web) from 127.0.0.1 (1 of 30 sessions)" in room.log.getvalue()
+    home = room.data / "learners" / "kim"
+    assert (home / "progress.db").is_file() and stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+async def test_web_full_class_and_missing_name(web_room) -> None:
+    import aiohttp
+
+    room, url, server = await web_room(max_sessions=1)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url + "/ws?width=80&height=24") as refused:
+            assert refused.status == 403  # no name yet: no tutor
+        server.active = 1  # one tab is open (the counter the websocket handler keeps)
+        async with http.get(url + "/", params={"learner": "lee"}) as page:
+            assert page.status == 503 and "the class is full" in await page.text()
+        async with http.get(url + "/ws?width=80&height=24", cookies={"genai_tutor_learner": "lee"}) as late:
+            assert late.status == 503
+    assert "refused lee (web): the class is full" in room.log.getvalue()
+    assert not (room.data / "learners").exists()
+
+
+def _browser() -> str | None:
+    import shutil
+
+    return next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
+
+
+async def test_web_page_shows_home_in_a_real_browser(web_room) -> None:
+    """Debian's chromium driven by Playwright: the start page, a name, then Home."""
+    playwright = pytest.importorskip("playwright.async_api", reason="Playwright is not installed")
+    executable = _browser()
+    if executable is None:
+        pytest.skip("no chromium executable (Debian's chromium package) on this machine")
+    room, url, server = await web_room()
+    server.public_url = url  # the page builds its websocket address from this
+    async with playwright.async_playwright() as driver:
+        browser = await driver.chromium.launch(executable_path=executable, headless=True)
+        try:
+            page = await browser.new_page(viewport={"width": 1000, "height": 700})
+            await page.goto(url + "/", timeout=WAIT * 1000)
+            await page.fill("input[name=learner]", "mia")
+            await page.click("button[type=submit]")
+            await page.wait_for_function(
+                "document.body.innerText.includes('Lessons')", timeout=WAIT * 1000)
+        finally:
+            await browser.close()
+    await room.logged("connect mia (web)")
