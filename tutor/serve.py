@@ -9,7 +9,8 @@ app runs exactly as it does locally (Textual reads the pty; the server only forw
   with a dot). With ``--authorized-keys`` only listed keys get in, and a key only opens the
   learner it is listed under. The file has one key per line,
   ``LEARNER KEYTYPE BASE64 [comment]`` (e.g. ``alice ssh-ed25519 AAAA... alice@laptop``);
-  blank lines and lines starting with ``#`` are ignored.
+  blank lines and lines starting with ``#`` are ignored. The learner ``*`` marks a
+  trusted router's key (e.g. sshpiper's upstream key) that may open any learner.
 * **Data**: each learner's progress lives in ``<server data folder>/learners/<name>``
   (0700), passed to the child as ``GENAI_TUTOR_HOME``. The host key is generated on first
   start and kept at ``<server data folder>/serve/ssh_host_ed25519_key``.
@@ -45,6 +46,7 @@ import asyncssh
 from content.paths import ENV_HOME, SOURCE_ROOT, private_dir, user_home
 
 LEARNER_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}$")
+ANY_LEARNER = "*"  # in --authorized-keys: a router's key, trusted to name the learner
 NAME_RULE = "use 1 to 32 letters, digits, '-', '_' or '.', not starting with '.'"
 # Environment the server's own shell may carry that must not reach a learner's tutor.
 DROP_ENV = ("COLORTERM", "TERM", ENV_HOME, "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY",
@@ -80,7 +82,7 @@ def read_authorized_keys(path: Path) -> dict[bytes, str]:
             continue
         where = f"{path}:{number}"
         parts = line.split(None, 1)
-        if len(parts) < 2 or not valid_learner(parts[0]):
+        if len(parts) < 2 or not (valid_learner(parts[0]) or parts[0] == ANY_LEARNER):
             raise ValueError(f"{where}: expected 'LEARNER KEYTYPE BASE64 [comment]' with a learner "
                              f"name first ({NAME_RULE})")
         try:
@@ -237,7 +239,7 @@ class LearnerGate(asyncssh.SSHServer):
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         keys = self.room.config.authorized_keys or {}
-        ok = valid_learner(username) and keys.get(key.public_data) == username
+        ok = valid_learner(username) and keys.get(key.public_data) in (username, ANY_LEARNER)
         if not ok:
             self.room.log(f"refused key {key.get_fingerprint()} for {username!r} from {self.peer}")
         return ok

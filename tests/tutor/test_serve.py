@@ -198,6 +198,20 @@ async def test_only_listed_keys_get_in_and_only_as_their_learner(start, probe, t
     assert not (room.data / "learners" / "bob").exists()
 
 
+async def test_a_routers_key_may_open_any_learner(start, probe, tmp_path) -> None:
+    router = asyncssh.generate_private_key("ssh-ed25519")
+    keys_file = tmp_path / "keys"
+    keys_file.write_text("* " + router.export_public_key().decode())
+    room = await start(command=probe, authorized_keys=read_authorized_keys(keys_file))
+    for name in ("nora", "omar"):
+        async with room.connect(name, client_keys=[router]) as conn:
+            proc = await open_tty(conn)
+            assert info_of(await read_until(proc, b"INFO "))["GENAI_TUTOR_HOME"].endswith(name)
+    with pytest.raises(asyncssh.PermissionDenied):
+        async with room.connect("..", client_keys=[router]):
+            pass
+
+
 async def test_max_sessions_says_the_class_is_full(start, probe) -> None:
     room = await start(command=probe, max_sessions=1)
     async with room.connect("erin") as first:
