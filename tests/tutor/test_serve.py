@@ -139,6 +139,34 @@ async def test_a_learner_sees_home_in_the_real_tutor(start) -> None:
     assert not room.room.sessions
 
 
+async def test_an_answer_given_over_ssh_is_there_after_reconnecting(start) -> None:
+    """The real tutor: Home, Enter opens a lesson, c its quiz, Enter answers; after a
+    disconnect the answer is in the learner's store, and the next session opens it."""
+    import sqlite3
+
+    room = await start()
+    async with room.connect("lena") as conn:
+        proc = await open_tty(conn)
+        await read_until(proc, b"Lessons")
+        await asyncio.sleep(0.5)  # let Home take focus before the first key
+        proc.stdin.write(b"\r")
+        await read_until(proc, b"Check yourself")
+        proc.stdin.write(b"c")
+        await read_until(proc, b"Question 1 of")
+        await asyncio.sleep(0.3)
+        proc.stdin.write(b"\r")
+        await read_until(proc, b"Next (n)")  # the feedback and the Next button: answered
+    await room.logged("disconnect lena after")
+    db = room.data / "learners" / "lena" / "progress.db"
+    with sqlite3.connect(db) as store:
+        (answers,) = store.execute("SELECT COUNT(*) FROM quiz_answer").fetchone()
+    assert answers == 1
+    async with room.connect("lena") as conn:  # the same learner finds the same store
+        proc = await open_tty(conn)
+        await read_until(proc, b"Lessons")
+    assert [p.name for p in (room.data / "learners").iterdir()] == ["lena"]
+
+
 async def test_session_env_size_and_resize_reach_the_child(start, probe) -> None:
     room = await start(command=probe)
     async with room.connect("bob") as conn:
