@@ -57,6 +57,7 @@ ONE_THREAD = {"GENAI_TUTOR_THREADS": "1", "GENAI_TUTOR_BLAS_THREADS": "1", "OMP_
               "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 HANGUP_GRACE = 5.0  # seconds a child has after SIGHUP before SIGTERM, then SIGKILL
 READ_CHUNK = 65536
+MAX_COLUMNS, MAX_ROWS = 500, 300
 
 
 def valid_learner(name: str) -> bool:
@@ -203,7 +204,7 @@ class Classroom:
             self.server.close()
         sessions = list(self.sessions)
         for session in sessions:
-            session.hang_up("the server is shutting down; your progress is saved")
+            session.hang_up("the server is shutting down; your progress is saved", grace=grace)
         await asyncio.gather(*(s.finished(grace) for s in sessions), return_exceptions=True)
         if self.server is not None:
             await self.server.wait_closed()
@@ -273,8 +274,7 @@ class TutorSession(asyncssh.SSHServerSession):
     def pty_requested(self, term_type: str, term_size: tuple[int, int, int, int], term_modes) -> bool:
         self.has_pty = True
         self.term = term_type
-        width, height = term_size[0] or 80, term_size[1] or 24
-        self.size = (width, height, term_size[2], term_size[3])
+        self.size = _clamp(*term_size)
         return True
 
     def shell_requested(self) -> bool:
@@ -365,19 +365,19 @@ class TutorSession(asyncssh.SSHServerSession):
                 return
             await asyncio.sleep(min(left, 30.0))
 
-    def hang_up(self, message: str = "", reason: str = "") -> None:
+    def hang_up(self, message: str = "", reason: str = "", grace: float = HANGUP_GRACE) -> None:
         """Close the session: SIGHUP to the tutor (as a terminal hang-up), then escalate."""
         if reason and not self.reason:
             self.reason = reason
         if message and self.chan is not None and not self.chan.is_closing():
             self.chan.write(f"\r\n\x1b[0m{message}\r\n".encode())
         self._signal(signal.SIGHUP)
-        self._spawn(asyncio.create_task(self._escalate()))
+        self._spawn(asyncio.create_task(self._escalate(grace)))
 
-    async def _escalate(self) -> None:
+    async def _escalate(self, grace: float) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
-                await asyncio.wait_for(asyncio.shield(self.done), HANGUP_GRACE)
+                await asyncio.wait_for(asyncio.shield(self.done), grace)
                 return
             except TimeoutError:
                 self._signal(sig)
@@ -454,7 +454,7 @@ class TutorSession(asyncssh.SSHServerSession):
             loop.add_writer(self.master, self._flush_input)
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
-        self.size = (width or 80, height or 24, pixwidth, pixheight)
+        self.size = _clamp(width, height, pixwidth, pixheight)
         if self.master is not None:
             set_winsize(self.master, *self.size)
             self._signal(signal.SIGWINCH)  # the kernel does this too; a direct nudge is harmless
@@ -475,6 +475,14 @@ class TutorSession(asyncssh.SSHServerSession):
         loop.remove_writer(self.master)
         os.close(self.master)
         self.master = None
+
+
+def _clamp(width: int, height: int, pixwidth: int, pixheight: int) -> tuple[int, int, int, int]:
+    """A terminal size the tutor can draw: 0 means unknown (80x24); a client cannot make
+    the app allocate a screen of millions of cells."""
+    width = min(max(width or 80, 20), MAX_COLUMNS)
+    height = min(max(height or 24, 5), MAX_ROWS)
+    return width, height, min(pixwidth, 65535), min(pixheight, 65535)
 
 
 def _child_setup() -> None:
@@ -617,8 +625,8 @@ def make_web_server(room: Classroom, user_header: str | None = None, public_url:
                 room.log(f"refused {learner} (web): the class is full")
                 return _page("The class is full", "Please try again in a few minutes.", 503)
             websocket = web.WebSocketResponse(heartbeat=15)
-            width = min(max(to_int(request.query.get("width", "80"), 80), 20), 500)
-            height = min(max(to_int(request.query.get("height", "24"), 24), 5), 300)
+            width, height, _, _ = _clamp(to_int(request.query.get("width", "80"), 80),
+                                         to_int(request.query.get("height", "24"), 24), 0, 0)
             env = room.child_env(learner, "xterm-256color", {})
             extra = {k: env[k] for k in (ENV_HOME, "PYTHONPATH", *ONE_THREAD)}
             self.active += 1

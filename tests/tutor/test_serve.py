@@ -183,6 +183,8 @@ async def test_session_env_size_and_resize_reach_the_child(start, probe) -> None
         assert info["pgrp_is_fg"], "the pty is the child's controlling terminal"
         proc.change_terminal_size(123, 41)
         await read_until(proc, b"SIZE 123 41")
+        proc.change_terminal_size(100000, 100000)  # clamped: no screen of 10^10 cells
+        await read_until(proc, b"SIZE 500 300")
         proc.stdin.write(b"q")
         await read_until(proc, b"BYE")
         await asyncio.wait_for(proc.wait_closed(), WAIT)
