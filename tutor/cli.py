@@ -339,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     add_study_commands(sub)
+    from tutor.serve_cli import add_serve_command
+
+    add_serve_command(sub, _Parser)
 
     from tutor import headless
 
