@@ -175,12 +175,13 @@ def parse_recipe(text: str, base: Recipe | None = None) -> Recipe:
 
 @dataclass(frozen=True)
 class Network:
-    """The CPPN a recipe's seed and complexity decide (weights only; no knobs of view)."""
+    """The CPPN's weights, decided by the recipe's seed, depth and width alone (the
+    other settings change how it is looked at, not the weights)."""
 
     layers: tuple[tuple[np.ndarray, np.ndarray], ...]   # (W, b) per layer, last = output
     latent_in: np.ndarray                               # (LATENT, width): z enters layer 1
     loop: tuple[np.ndarray, np.ndarray]                 # z(t) = cos·a + sin·b
-    activation: str
+    key: tuple[int, int, int]                           # (seed, depth, width)
 
 
 def network(r: Recipe) -> Network:
@@ -198,7 +199,7 @@ def network(r: Recipe) -> Network:
         b = rng.standard_normal(fan_out) * 0.5
         layers.append((w, b))
     latent_in = rng.standard_normal((LATENT, r.width)) * (WEIGHT_SCALE / math.sqrt(3 + LATENT))
-    return Network(tuple(layers), latent_in, loop, r.activation)
+    return Network(tuple(layers), latent_in, loop, (r.seed, r.depth, r.width))
 
 
 def latent(net: Network, t: int) -> np.ndarray:
@@ -295,7 +296,8 @@ def outputs(r: Recipe, height: int, width: int, net: Network | None = None) -> n
 
     float32 and numpy's SIMD functions: four times faster than float64 here. The same
     machine always gives the same bits; another CPU may round a last digit differently."""
-    net = net if net is not None else network(r)
+    if net is None or net.key != (r.seed, r.depth, r.width):
+        net = network(r)
     layers = _float32_layers(net, r.t)
     *hidden, (w_out, b_out) = layers
     out = np.empty((height * width, 3), np.float32)
@@ -306,7 +308,7 @@ def outputs(r: Recipe, height: int, width: int, net: Network | None = None) -> n
         for w, b in hidden:
             a = h @ w
             a += b
-            h = activate(a, net.activation)
+            h = activate(a, r.activation)
         o = h @ w_out
         o += b_out
         out[rows.start * width:rows.stop * width] = o
@@ -341,7 +343,8 @@ def colour(values: np.ndarray, palette: str) -> np.ndarray:
 def render(r: Recipe, height: int, width: int | None = None,
            net: Network | None = None) -> np.ndarray:
     """Paint the recipe at ``height`` x ``width`` pixels (square if width is None):
-    an ``(H, W, 3)`` uint8 buffer. ``net`` reuses weights already drawn for this seed."""
+    an ``(H, W, 3)`` uint8 buffer. ``net`` reuses weights already drawn for this seed
+    (ignored if they belong to another seed, depth or width)."""
     width = height if width is None else width
     if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
         raise RecipeError(f"the picture must be 1 to {MAX_SIDE} pixels a side, not {height}x{width}")

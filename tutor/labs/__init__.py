@@ -17,6 +17,7 @@ LABS["denoising"] = "tutor.labs.denoising:DenoisingLab"
 LABS["temperature"] = "tutor.labs.temperature:TemperatureLab"
 LABS["vae"] = "tutor.labs.vae:VaeLab"
 LABS["gan-2d"] = "tutor.labs.gan2d:GanLab"
+LABS["art"] = "tutor.labs.art:ArtLab"
 
 
 def available(lab_id: str) -> bool:
