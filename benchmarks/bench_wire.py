@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Labs that open paused get Space once to start playing (the others play on open).
-STARTS_PAUSED = {"temperature", "diffusion-forward"}
+STARTS_PAUSED = {"temperature", "diffusion-forward", "art"}
 LOAD_SECONDS = 12.0
 
 

@@ -92,10 +92,10 @@ def check_recipe(r: Recipe) -> None:
     if not isinstance(r.zoom, float) or not math.isfinite(r.zoom) \
             or not ZOOMS[0] <= r.zoom <= ZOOMS[1]:
         raise RecipeError(f"zoom must be a number from {ZOOMS[0]:g} to {ZOOMS[1]:g}, not {r.zoom!r}")
-    for name, value, (low, high) in (("depth", r.depth, DEPTHS), ("width", r.width, WIDTHS),
-                                     ("t", r.t, (0, DRIFT_STEPS - 1))):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise RecipeError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    for setting, number, (low, high) in (("depth", r.depth, DEPTHS), ("width", r.width, WIDTHS),
+                                         ("t", r.t, (0, DRIFT_STEPS - 1))):
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            raise RecipeError(f"{setting} must be a whole number from {low} to {high}, not {number!r}")
 
 
 # ---------------------------------------------------------------------- the recipe as text

@@ -210,9 +210,11 @@ class ArtLab(LabScreen):
         if "pixels" not in frame:
             return
         pixels = frame["pixels"]
-        levels = 16 if self.wire.low_bandwidth else 64
+        levels = 8 if self.wire.low_bandwidth else 32
         step = 255.0 / (levels - 1)     # fewer colours on the wire; the picture is unchanged
         shown = (np.rint(np.rint(pixels / step) * step)).astype(np.uint8)
+        if self.wire.low_bandwidth and self.playing:    # drifting on a slow link: 2x2 blocks
+            shown = np.repeat(np.repeat(shown[::2, ::2], 2, axis=0), 2, axis=1)
         self.query_one("#art-canvas", PixelCanvas).update_pixels(shown)
         self.query_one("#art-recipe", Static).update("\n".join(recipe_lines(frame["recipe"], 52)))
         check = self.check
