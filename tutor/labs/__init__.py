@@ -20,6 +20,7 @@ LABS["gan-2d"] = "tutor.labs.gan2d:GanLab"
 LABS["image-tokens"] = "tutor.labs.image_tokens:ImageTokensLab"
 LABS["clip"] = "tutor.labs.clip:ClipLab"
 LABS["families"] = "tutor.labs.families:FamiliesLab"
+LABS["art"] = "tutor.labs.art:ArtLab"
 
 
 def available(lab_id: str) -> bool:
