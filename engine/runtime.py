@@ -153,8 +153,25 @@ def set_blas_threads(n: int) -> bool:
 
 
 DEFAULT_BLAS_THREADS = 1
-_blas = os.environ.get("GENAI_TUTOR_BLAS_THREADS") or os.environ.get("OPENBLAS_NUM_THREADS")
-set_blas_threads(int(_blas) if _blas else DEFAULT_BLAS_THREADS)
+def blas_threads_from_env(environ: dict | None = None) -> tuple[int, str | None]:
+    """(threads, problem): GENAI_TUTOR_BLAS_THREADS or OPENBLAS_NUM_THREADS if it is a
+    whole number from 1 to 256, else the default and one sentence saying what was wrong."""
+    env = os.environ if environ is None else environ
+    for name in ("GENAI_TUTOR_BLAS_THREADS", "OPENBLAS_NUM_THREADS"):
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            continue
+        if raw.isdigit() and 1 <= int(raw) <= 256:
+            return int(raw), None
+        return DEFAULT_BLAS_THREADS, (f"{name}={raw!r} is not a whole number from 1 to 256; "
+                                      f"using {DEFAULT_BLAS_THREADS} BLAS thread")
+    return DEFAULT_BLAS_THREADS, None
+
+
+_blas, BLAS_ENV_PROBLEM = blas_threads_from_env()
+if BLAS_ENV_PROBLEM:  # never a crash at import: one line on stderr, the default used
+    print(f"genai-tutor: warning: {BLAS_ENV_PROBLEM}", file=sys.stderr)
+set_blas_threads(_blas)
 
 
 def configured() -> dict:

@@ -70,3 +70,13 @@ def test_set_blas_threads_round_trip():
         assert runtime.blas_threads() == 2
     finally:
         runtime.set_blas_threads(before)
+
+
+def test_a_bad_blas_thread_setting_is_one_warning_not_a_crash():
+    from engine.runtime import DEFAULT_BLAS_THREADS, blas_threads_from_env
+
+    assert blas_threads_from_env({"GENAI_TUTOR_BLAS_THREADS": "2"}) == (2, None)
+    threads, problem = blas_threads_from_env({"GENAI_TUTOR_BLAS_THREADS": "abc"})
+    assert threads == DEFAULT_BLAS_THREADS and "'abc'" in problem
+    assert blas_threads_from_env({"OPENBLAS_NUM_THREADS": "0"})[1] is not None
+    assert blas_threads_from_env({}) == (DEFAULT_BLAS_THREADS, None)
