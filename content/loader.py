@@ -12,6 +12,7 @@ import re
 import stat
 import tomllib
 from pathlib import Path
+from typing import TypeGuard, overload
 
 from content.safe import has_control, visible
 from content.schema import (
@@ -151,6 +152,10 @@ def _tables(data: dict, key: str, path: Path, report: _Reporter) -> list[tuple[i
     return [(n, item if isinstance(item, dict) else None) for n, item in enumerate(value)]
 
 
+@overload
+def _text(value: str, path: Path, line: int, report: _Reporter) -> str: ...
+@overload
+def _text(value: object, path: Path, line: int, report: _Reporter) -> object: ...
 def _text(value: object, path: Path, line: int, report: _Reporter) -> object:
     """A string with any control characters reported and shown as escapes; others unchanged.
 
@@ -217,7 +222,7 @@ def body_parts(body: str) -> list[str | LabBlock]:
 # ---------------------------------------------------------------------------- syllabus
 
 
-def _is_id(value: object) -> bool:
+def _is_id(value: object) -> TypeGuard[str]:
     """An id is a non-empty string without control characters (it is stored and shown)."""
     return isinstance(value, str) and bool(value.strip()) and not has_control(value)
 
@@ -289,6 +294,7 @@ def load_glossary(root: Path, report: _Reporter) -> tuple[GlossaryEntry, ...]:
             ok = False
         if not ok:
             continue
+        assert aliases is not None and isinstance(term, str) and isinstance(definition, str)  # checked above
         aliases = tuple(_text(a, path, _key_line(lines, line, "aliases"), report) for a in aliases)
         seen.add(tid)
         entries.append(GlossaryEntry(tid, term.strip(), definition.strip(), aliases))
@@ -438,6 +444,7 @@ def _load_cards(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tup
                                    f"card '{cid}'", report)
         if concepts is None or not ok:
             continue
+        assert isinstance(front, str) and isinstance(back, str)  # checked above
         ctx["ids"].add(cid)
         cards.append(Card(cid, lesson_id, front.strip(), back.strip(), concepts))
     return tuple(cards)
@@ -523,6 +530,7 @@ def _check_question(item: dict, qid: str, where, report) -> dict | None:
     answer = _check_answer(item, qid, kind, choices, at, path, report)
     if not ok or answer is None:
         return None
+    assert isinstance(prompt, str) and isinstance(explanation, str)  # checked above
     fields.update(answer, prompt=prompt.strip(), explanation=explanation.strip())
     return fields
 

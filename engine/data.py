@@ -12,6 +12,7 @@ Toys made of Gaussian blobs also report their ``modes`` (centres) and ``std``, w
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def line(n: int = 2048, seed: int = 0, noise: float = 0.03) -> Toy:
     return Toy("line", pts.astype(F32))
 
 
+TOYS: dict[str, Callable[..., Toy]]
 TOYS = {"ring": ring, "grid": grid, "moons": moons, "spiral": spiral, "line": line}
 
 
@@ -121,7 +123,7 @@ def load_csv(path: str | Path) -> Toy:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read the file ({exc})") from None
-    rows = []
+    rows: list[tuple[float, float]] = []
     for number, raw in enumerate(lines, start=1):
         text = raw.split("#", 1)[0].strip()
         if not text:

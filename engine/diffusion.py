@@ -310,6 +310,7 @@ class Step:
 
 class Diffusion:
     """An ε-prediction diffusion model; ``data`` is (N, *shape) float32 in data space."""
+    info: dict   # the saved metadata, set by load()
 
     def __init__(self, config: DiffusionConfig, data: np.ndarray | None = None,
                  labels: np.ndarray | None = None):
@@ -331,12 +332,12 @@ class Diffusion:
         self.labels = None if labels is None else np.asarray(labels, np.int64).reshape(-1, len(c.cond))
         self._cond_train = None if self.labels is None else self.condition(self.labels)
         self._drop_rng = np.random.default_rng([int(c.seed), 3])
-        self.last_labels = None                             # the labels the last sample() drew
-        self.basis = None                                   # (dim, dim) orthonormal columns
+        self.last_labels: np.ndarray | None = None          # the labels the last sample() drew
+        self.basis: np.ndarray | None = None                # (dim, dim) orthonormal columns
         self.mean, self.var = np.zeros(c.dim, F32), np.ones(c.dim, F32)
         if c.pca and self.data is not None:
             self.set_basis(*pca_basis(self.data))
-        self._train = None
+        self._train: np.ndarray | None = None
         b = c.batch
         self._inp = np.empty((b, c.dim + 2 * len(self.freqs)), F32)
         self._net_inp = np.empty((b, sizes[0]), F32)
@@ -423,6 +424,7 @@ class Diffusion:
     def step(self) -> float:
         """One training step on a random batch; returns the loss."""
         if self._train is None:
+            assert self.data is not None, "training needs data (Diffusion(config, data))"
             self._train = self._rotate(self.data)
         c = self.config
         if c.cond_dim and self._cond_train is None:
@@ -439,6 +441,7 @@ class Diffusion:
             inp[:, :k] = self._inp[:, :k]
             inp[:, k:width] = self._inp[:, d:]
             if c.cond_dim:   # each row's condition, dropped to the null c = 0 with p_uncond
+                assert self._cond_train is not None  # checked above
                 keep = self._drop_rng.random(len(inp)) >= c.p_uncond
                 inp[:, width:] = self._cond_train[self._rows] * keep[:, None].astype(F32)
             target = self._target if k == d else np.ascontiguousarray(self._target[:, :k])
@@ -508,7 +511,7 @@ class Diffusion:
             eps_hat = np.ascontiguousarray(eps_fn(x, int(t)), F32)
             denoise_step(x, eps_hat, float(s.alpha_bar[t]), float(s.alpha_bar[t_next]),
                          eta, float(self.config.clip), state, x0_hat)
-            if record:
+            if trajectory is not None:
                 trajectory.append(Step(t_next, x.copy(), x0_hat.copy()))
         return self.to_data(x), trajectory
 

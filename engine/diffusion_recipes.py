@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ DATASETS = IMAGE_SETS + POINT_SETS
 #: The sprite model is conditioned on the four attribute ids of engine.images (see
 #: engine.diffusion, step 6): sizes of SHAPES, COLOURS, POSITIONS, SIZES.
 SPRITE_COND = (len(imgs.SHAPES), len(imgs.COLOURS), len(imgs.POSITIONS), len(imgs.SIZES))
-_IMAGE = dict(shift=0.5, scale=0.5, clip=1.0, ema=0.999)   # pixels [0, 1] -> [-1, 1]
+_IMAGE: dict[str, Any] = dict(shift=0.5, scale=0.5, clip=1.0, ema=0.999)   # pixels [0, 1] -> [-1, 1]
 RECIPES = {
     "sprites": dict(steps=20000, config=DiffusionConfig(
         shape=(16, 16, 3), hidden=512, layers=3, emb=64, lr=1e-3, batch=128, pca=True,
@@ -91,7 +92,7 @@ def evaluate(model: Diffusion, dataset: str, samples: np.ndarray | None = None,
     metric is unavailable."""
     if samples is None:
         samples, _ = model.sample(n, steps=steps, sampler=sampler, seed=seed)
-    out = {"fid_lite": None, "attribute_accuracy": None, "copies": None}
+    out: dict[str, Any] = {"fid_lite": None, "attribute_accuracy": None, "copies": None}
     if dataset in IMAGE_SETS:
         real = load_dataset(dataset)
         images = np.clip(samples, 0.0, 1.0).reshape((len(samples),) + real.shape[1:])
@@ -101,6 +102,7 @@ def evaluate(model: Diffusion, dataset: str, samples: np.ndarray | None = None,
 
         toy = toys.toy(dataset, 4096, seed=0)
         if toy.modes is not None:
+            assert toy.std is not None  # every toy with modes has a std
             cov = metrics.mode_coverage(samples, toy.modes, toy.std)
             out["modes_covered"] = int(cov["modes_covered"])
             out["high_quality"] = float(cov["high_quality"])

@@ -128,7 +128,10 @@ class LanguageModel:
         self.opt = Adam(self.params, self.grads, lr=c.lr)
         self.rng = np.random.default_rng(c.seed + 1)
         self.steps = 0
-        self.train_X = self.train_Y = self.val_X = self.val_Y = None
+        self.train_X: np.ndarray | None = None
+        self.train_Y: np.ndarray | None = None
+        self.val_X: np.ndarray | None = None
+        self.val_Y: np.ndarray | None = None
         self._x: dict[int, np.ndarray] = {}
         self._dlogits: dict[int, np.ndarray] = {}
 
@@ -169,7 +172,7 @@ class LanguageModel:
     # -- training --------------------------------------------------------------------
     def step(self) -> float:
         """One Adam step on a random batch of training windows; returns its loss."""
-        if self.train_X is None:
+        if self.train_X is None or self.train_Y is None:
             raise RuntimeError("attach() training text before training")
         idx = self.rng.integers(0, self.train_X.shape[0], self.config.batch)
         loss = self.loss_and_grad(self.train_X[idx], self.train_Y[idx])
@@ -188,6 +191,7 @@ class LanguageModel:
         """Mean cross-entropy (nats per word) on held-out windows (default: validation)."""
         X = self.val_X if X is None else X
         Y = self.val_Y if Y is None else Y
+        assert X is not None and Y is not None, "no validation windows attached"
         total = 0.0
         for start in range(0, X.shape[0], batch):
             xb = np.ascontiguousarray(X[start:start + batch])

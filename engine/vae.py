@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -278,6 +279,7 @@ def pretrained(dataset: str) -> VAE:
 
 
 # The recipe of the shipped weights (``genai-tutor train vae --dataset D``).
+RECIPES: dict[str, dict[str, Any]]
 RECIPES = {"digits": dict(steps=20000, config=VaeConfig("digits", latent=2, hidden=256)),
            "sprites": dict(steps=20000, config=VaeConfig("sprites", latent=2, hidden=256))}
 

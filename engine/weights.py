@@ -28,6 +28,7 @@ import os
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,9 @@ CONFIG_INT_LIMITS = {"seed": 2**63 - 1, "T": 10_000, "layers": 8, "batch": 65_53
 MAX_CONFIG_PRODUCT = 65_536          # a list of sizes (an image shape) multiplied out
 _DTYPE_KINDS = "fiub"                # float, int, uint, bool; "U" (text) only where allowed
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+_Config = TypeVar("_Config", bound="DataclassInstance")   # the config dataclass model_config builds
 
 class WeightsError(Exception):
     """A weights file is missing, unreadable or does not fit the model that asked for it."""
@@ -77,7 +81,8 @@ def save(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
         raise ValueError(f"'{META_KEY}' is reserved")
     record = dict(meta, checksum=checksum(arrays))
     blob = np.frombuffer(json.dumps(record, sort_keys=True).encode(), dtype=np.uint8)
-    return write_atomic(path, lambda handle: np.savez_compressed(handle, **arrays, **{META_KEY: blob}))
+    # numpy's stub types savez's **kwds like its bool flag, so a **dict of arrays does not fit it
+    return write_atomic(path, lambda handle: np.savez_compressed(handle, **arrays, **{META_KEY: blob}))  # type: ignore[arg-type]
 
 
 def write_atomic(path: str | Path, write: Callable, mode: int = 0o644) -> Path:
@@ -209,7 +214,7 @@ def _check_value(key: str, value: object, path: Path) -> None:
         raise unusable(path, f"its config's {key} has an odd type")
 
 
-def model_config(meta: dict, cls: type, path: str | Path, **convert: Callable) -> object:
+def model_config(meta: dict, cls: type[_Config], path: str | Path, **convert: Callable) -> _Config:
     """The config dataclass `cls` built from ``meta["config"]``, checked first: only the
     dataclass's fields, every int in a sane range (a config saying hidden = 10**9 would
     allocate gigabytes before any shape check), every float finite. `convert` maps a

@@ -465,7 +465,7 @@ class Store:
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return self._begin(self._db)
 
-    def _write(self, statements: list[tuple[str, tuple]]) -> list[int]:
+    def _write(self, statements: list[tuple[str, tuple]]) -> list[int | None]:
         """Run statements in one transaction and commit; returns each statement's lastrowid."""
         with self._transaction() as db:
             return [db.execute(sql, args).lastrowid for sql, args in statements]
@@ -563,6 +563,7 @@ class Store:
                        "state = excluded.state, due = excluded.due, "
                        "updated_at = excluded.updated_at",
                        (card_id, state, due_text, when))
+        assert log_id is not None  # an INSERT always sets lastrowid
         return int(log_id)
 
     @_db_errors
@@ -616,9 +617,11 @@ class Store:
         if kind not in ATTEMPT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(ATTEMPT_KINDS)}, not {kind!r}")
         ids = json.dumps(list(question_ids))
-        return self._write([("INSERT INTO quiz_attempt (kind, lesson_id, seed, question_ids, "
-                             "started_at) VALUES (?, ?, ?, ?, ?)",
-                             (kind, lesson_id, seed, ids, _iso(now)))])[0]
+        row_id = self._write([("INSERT INTO quiz_attempt (kind, lesson_id, seed, question_ids, "
+                               "started_at) VALUES (?, ?, ?, ?, ?)",
+                               (kind, lesson_id, seed, ids, _iso(now)))])[0]
+        assert row_id is not None  # an INSERT always sets lastrowid
+        return row_id
 
     @_db_errors
     def record_answer(self, attempt_id: int, question_id: str, response: object,
@@ -626,6 +629,7 @@ class Store:
         """Save one answered question, and with `finish` also close the attempt, in one
         transaction. Sets become sorted lists in the stored JSON."""
         when = _iso(now)
+        statements: list[tuple[str, tuple]]
         statements = [("INSERT INTO quiz_answer (attempt_id, question_id, response, correct, "
                        "answered_at) VALUES (?, ?, ?, ?, ?)",
                        (attempt_id, question_id, _to_json(response), int(bool(correct)), when))]
@@ -686,17 +690,6 @@ class Store:
         """The newest attempt of `kind` that was left before its last answer, if any."""
         open_ones = [a for a in self.attempts(kind) if a.finished_at is None]
         return open_ones[-1] if open_ones else None
-
-    # ---- settings -----------------------------------------------------------------------
-
-    def setting(self, key: str, default: str | None = None) -> str | None:
-        """A learner's setting (text), or `default` when it was never set."""
-        row = self._db.execute("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
-
-    def set_setting(self, key: str, value: str) -> None:
-        self._write([("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) "
-                      "DO UPDATE SET value = excluded.value", (key, str(value)))])
 
     # ---- the learner's own cards --------------------------------------------------------
 
