@@ -104,8 +104,10 @@ def bench_sampling(repeats: int) -> dict:
         model = recipes.new_model("sprites")
     out = {}
     for label, sampler, steps in (("ddim50", "ddim", 50), ("ddpm1000", "ddpm", 1000)):
-        one = _median_time(lambda: model.sample(1, steps=steps, sampler=sampler), repeats)
-        batch = _median_time(lambda: model.sample(64, steps=steps, sampler=sampler), max(1, repeats // 2))
+        one = _median_time(lambda steps=steps, sampler=sampler: model.sample(1, steps=steps, sampler=sampler),
+                           repeats)
+        batch = _median_time(lambda steps=steps, sampler=sampler: model.sample(64, steps=steps, sampler=sampler),
+                             max(1, repeats // 2))
         out[f"{label}_one_image_s"] = round(one, 4)
         out[f"{label}_per_image_in_batch64_s"] = round(batch / 64, 5)
     return out

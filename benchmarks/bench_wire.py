@@ -15,6 +15,7 @@ low-bandwidth mode, 0 while paused.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -71,10 +72,8 @@ def measure(lab_id: str, seconds: float, paused: float, low_bandwidth: bool) -> 
         idle = _read_for(fd, paused)
     finally:
         os.kill(pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
         os.close(fd)
     return {"lab": lab_id, "low_bandwidth": low_bandwidth, "load_bytes": loading,
             "playing_bytes_per_s": round(playing / seconds), "paused_bytes_per_s": round(idle / paused)}

@@ -178,9 +178,8 @@ def _key_line(lines: list[str], start: int, key: str) -> int:
     """Line of ``key =`` in the table whose header is on line `start` (falls back to `start`)."""
     pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
     for i in range(start, len(lines)):  # lines[start] is the line after the header
-        if lines[i].lstrip().startswith("[") and not pattern.match(lines[i]):
-            if lines[i].lstrip().startswith("[["):
-                break
+        if lines[i].lstrip().startswith("[[") and not pattern.match(lines[i]):
+            break
         if pattern.match(lines[i]):
             return i + 1
     return start

@@ -193,7 +193,7 @@ def training_batch_rows(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, i
         _write_embedding(inp, i, d, float(t), freqs)
 
 
-def gaussian_guess(x, t: int, schedule: "Schedule", mean, var) -> np.ndarray:
+def gaussian_guess(x, t: int, schedule: Schedule, mean, var) -> np.ndarray:
     """E[ε | x_t] if every coordinate j of the data were Gaussian N(m_j, v_j), independent:
 
         ε̂_j = √(1-ᾱ_t) (x_j - √ᾱ_t m_j) / (ᾱ_t v_j + 1 - ᾱ_t)
@@ -538,7 +538,7 @@ class Diffusion:
         return weights.save(path, self.arrays(), self.meta(**extra))
 
     @classmethod
-    def load(cls, path, data: np.ndarray | None = None) -> "Diffusion":
+    def load(cls, path, data: np.ndarray | None = None) -> Diffusion:
         """A model from a weights file (raises engine.weights.WeightsError)."""
         from . import weights
         arrays, meta = weights.load(path, "diffusion", VERSION)

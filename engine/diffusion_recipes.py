@@ -11,6 +11,7 @@ conditioning and guidance scale s = 2, 97-99 % (DDIM-50, 64 to 256 samples).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -119,10 +120,8 @@ def image_quality(images: np.ndarray, real: np.ndarray, dataset: str) -> dict:
     out = {"fid_lite": float(im.fid_lite(real, images)), "attribute_accuracy": None,
            "copies": int(np.sum(im.copies(images, real)))}
     if dataset == "sprites":
-        try:
+        with contextlib.suppress(WeightsError):
             out["attribute_accuracy"] = float(im.attribute_accuracy(images))
-        except WeightsError:
-            pass
     return out
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Callable
 
 import numpy as np
 
@@ -78,7 +78,7 @@ class GANConfig:
                 raise ValueError(f"{key} must be at least 1")
 
     @classmethod
-    def preset(cls, name: str, **overrides) -> "GANConfig":
+    def preset(cls, name: str, **overrides) -> GANConfig:
         """A named preset (see ``PRESETS``) with optional field overrides."""
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")

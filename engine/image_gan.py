@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +112,7 @@ class ImageGAN:
         return weights.save(path, {"G": self.G.params, "D": self.D.params}, meta)
 
     @classmethod
-    def load(cls, path: str | Path, data: np.ndarray | None = None) -> "ImageGAN":
+    def load(cls, path: str | Path, data: np.ndarray | None = None) -> ImageGAN:
         arrays, meta = weights.load(path, "image_gan", VERSION)
         config = weights.model_config(meta, ImageGanConfig, path)
         with weights.building(path):

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -242,7 +242,7 @@ class LanguageModel:
         return W.save(path, arrays, record)
 
     @classmethod
-    def load(cls, path: str | Path) -> tuple["LanguageModel", dict]:
+    def load(cls, path: str | Path) -> tuple[LanguageModel, dict]:
         """Rebuild a saved model; raises weights.WeightsError with a plain message."""
         arrays, meta = W.load(path, MODEL, VERSION, allow_text=frozenset({"vocab"}))
         config = W.model_config(meta, LMConfig, path)

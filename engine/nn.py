@@ -201,7 +201,7 @@ class MLP:
         self.params[...] = params
 
     @classmethod
-    def from_state(cls, state: dict) -> "MLP":
+    def from_state(cls, state: dict) -> MLP:
         model = cls(**state["config"])
         model.load_state_dict(state)
         return model

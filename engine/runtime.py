@@ -41,8 +41,8 @@ import os
 import pkgutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def _use_user_cache() -> None:

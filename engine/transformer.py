@@ -300,7 +300,7 @@ class Transformer:
         c, p = self.config, self.p
         ids = np.ascontiguousarray(ids, dtype=np.int32)
         B, T = ids.shape
-        if T > c.context:
+        if c.context < T:
             raise ValueError(f"{T} tokens do not fit the context of {c.context}")
         x = (p["wte"][ids] + p["wpe"][:T]).reshape(B * T, c.d)
         saved = []

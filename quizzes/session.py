@@ -19,7 +19,13 @@ from datetime import datetime, time, timedelta, timezone, tzinfo
 from content.schema import Card, Course, Question
 from quizzes.grading import Result, choice_order, grade, shuffled_order
 from quizzes.scheduler import (
-    RATINGS, CardState, StudyScheduler, dumps_state, format_interval, loads_state, utc,
+    RATINGS,
+    CardState,
+    StudyScheduler,
+    dumps_state,
+    format_interval,
+    loads_state,
+    utc,
 )
 from quizzes.store import AttemptRecord, Store, UndoRefused
 

@@ -34,11 +34,11 @@ import json
 import os
 import sqlite3
 import stat
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from quizzes.scheduler import utc
 
@@ -415,7 +415,7 @@ class Store:
         current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
         if current > SCHEMA_VERSION:
             raise _NewerSchema(current)
-        if current >= 1 and not OUR_TABLES <= tables:
+        if current >= 1 and not tables >= OUR_TABLES:
             raise _Foreign(f"it lacks the tables {', '.join(sorted(OUR_TABLES - tables))}")
 
     @staticmethod

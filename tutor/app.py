@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import tempfile
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timezone, tzinfo
-from functools import partial
 from pathlib import Path
 from weakref import WeakKeyDictionary
 

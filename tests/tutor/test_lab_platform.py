@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from tutor import labs
-from tutor.app import TutorApp
 from tutor.labs.base import LabScreen
 
 SIZE = (80, 24)

@@ -107,7 +107,7 @@ async def test_missing_weights_are_reported_and_training_starts_from_scratch(mon
 
     monkeypatch.setattr(paths, "weights_for", lambda name, prefer="yours": (tmp_path / "missing.npz", "shipped"))
     app = host()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         lab = app.screen
         await lab.wait_idle()
         assert lab.model.steps == 0

@@ -7,7 +7,6 @@ import argparse
 from tutor.headless import emit, progress_printer
 from tutor.headless.args import int_range, seed_int
 
-
 # ------------------------------------------------------------------ train gan
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from content.paths import shipped
 from tutor.headless import emit, progress_printer
@@ -28,11 +27,10 @@ def train_lm(args: argparse.Namespace) -> int:
 
 
 def sample_text(args: argparse.Namespace) -> int:
-    from content.safe import visible
-    from engine import lm, sampling
-    from engine.weights import WeightsError
-
     from content.paths import weights_for
+    from content.safe import visible
+    from engine import lm
+    from engine.weights import WeightsError
 
     path = args.weights if args.weights is not None else weights_for("lm.npz")[0]
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from content.paths import shipped
 from tutor.headless import emit, progress_printer
@@ -92,11 +93,10 @@ def ask_result(model, tok, question: str, store=None, k: int = 3) -> dict:
 
 
 def ask(args: argparse.Namespace) -> int:
+    from content.paths import weights_for
     from engine import bpe
     from engine.transformer import Transformer
     from engine.weights import WeightsError
-
-    from content.paths import weights_for
 
     if not args.question.strip():
         return _error("the question is empty")

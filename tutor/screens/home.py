@@ -15,8 +15,8 @@ from textual.widgets.option_list import Option
 
 from content.safe import visible
 from quizzes import stats
-from tutor.storeguard import guarded
 from tutor.continuing import Suggestion, continue_entry, next_step
+from tutor.storeguard import guarded
 from tutor.widgets.keybar import KeyBar
 
 
