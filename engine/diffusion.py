@@ -13,8 +13,8 @@ The algorithm box, top to bottom:
    Without it a hidden layer narrower than the image (512 < 768) cannot even copy
    x_t through, and the loss stalls.
 4. **Training step.** pick x_0 from the data, t uniform in 1..T, ε; minimise
-   ‖ε̂ - ε‖² (mean over elements; the net regresses ε - √(1-ᾱ_t)·x_t); Adam; an exponential moving average (EMA) of the
-   weights is what samples.
+   ‖ε̂ - ε‖² (mean over elements; the net regresses ε - √(1-ᾱ_t)·x_t); Adam; an exponential moving
+   average (EMA) of the weights is what samples.
 5. **Sampling.** start at x_T ~ N(0, I) and walk down a decreasing list of timesteps
    t -> s (all T of them, or a strided subset). At each step
        x̂_0 = (x_t - √(1-ᾱ_t) ε̂) / √ᾱ_t                 (the model's current guess)
@@ -428,7 +428,8 @@ class Diffusion:
             self._train = self._rotate(self.data)
         c = self.config
         if c.cond_dim and self._cond_train is None:
-            raise ValueError("a conditional model needs the training labels (Diffusion(config, data, labels))")
+            raise ValueError("a conditional model needs the training labels "
+                             "(Diffusion(config, data, labels))")
         training_batch_rows(self._train, self.schedule.sqrt_ab, self.schedule.sqrt_1mab,
                             self.freqs, float(c.skip), self.mean, self.var, self.state,
                             self._inp, self._eps, self._target, self._ts, self._rows)

@@ -253,9 +253,11 @@ class LanguageModel:
         # The vocabulary is printed by `sample` and the temperature lab: a word holding ESC
         # or another control character could drive the terminal, and split_words never
         # makes one, so such a file was not written by training.
-        odd = next((i for i, w in enumerate(words) if not w or any(c.isspace() or not c.isprintable() for c in w)), None)
+        odd = next((i for i, w in enumerate(words)
+                    if not w or any(c.isspace() or not c.isprintable() for c in w)), None)
         if odd is not None:
-            raise W.unusable(path, f"vocabulary word {odd} ({words[odd].encode('unicode_escape').decode()!r}) "
+            raise W.unusable(path,
+                             f"vocabulary word {odd} ({words[odd].encode('unicode_escape').decode()!r}) "
                              "is empty or holds spaces or control characters")
         with W.building(path):
             model = cls(Tokenizer(words), config)

@@ -160,7 +160,8 @@ def load(path: str | Path, model: str, version: int,
     except WeightsError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError, TypeError, MemoryError) as exc:
-        raise WeightsError(f"the weights file {path.name} cannot be read ({type(exc).__name__}: {exc})") from exc
+        raise WeightsError(f"the weights file {path.name} cannot be read "
+                           f"({type(exc).__name__}: {exc})") from exc
     blob = arrays.pop(META_KEY, None)
     if blob is None:
         raise WeightsError(f"the weights file {path.name} has no metadata")
@@ -206,7 +207,8 @@ def _check_value(key: str, value: object, path: Path) -> None:
             _check_value(key, item, path)
         numbers = [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
         if math.prod(numbers) > MAX_CONFIG_PRODUCT:
-            raise unusable(path, f"its config's {key} = {value} multiplies out to over {MAX_CONFIG_PRODUCT:,}")
+            raise unusable(path,
+                           f"its config's {key} = {value} multiplies out to over {MAX_CONFIG_PRODUCT:,}")
     elif isinstance(value, dict):
         if len(json.dumps(value)) > 10_000:
             raise unusable(path, f"its config's {key} is too long")
@@ -244,8 +246,10 @@ def building(path: str | Path) -> Iterator[None]:
         yield
     except WeightsError:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, OverflowError, ZeroDivisionError, MemoryError) as exc:
-        raise unusable(path, f"its settings do not describe a working model ({type(exc).__name__}: {exc})") from exc
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError, ZeroDivisionError,
+            MemoryError) as exc:
+        raise unusable(path,
+                       f"its settings do not describe a working model ({type(exc).__name__}: {exc})") from exc
 
 
 def fill(buffer: np.ndarray, arrays: dict[str, np.ndarray], name: str, path: str | Path) -> None:
@@ -259,7 +263,8 @@ def fill(buffer: np.ndarray, arrays: dict[str, np.ndarray], name: str, path: str
         raise WeightsError(f"{Path(path).name} does not fit this model's layer sizes "
                            f"('{name}' is {arrays[name].shape}, the model needs {buffer.shape})")
     if arrays[name].dtype.kind != buffer.dtype.kind:
-        raise unusable(path, f"array '{name}' holds {arrays[name].dtype} numbers, the model needs {buffer.dtype}")
+        raise unusable(path,
+                       f"array '{name}' holds {arrays[name].dtype} numbers, the model needs {buffer.dtype}")
     buffer[...] = arrays[name]
 
 

@@ -62,7 +62,8 @@ def normalise(text: str) -> str:
     """
     text = unicodedata.normalize("NFKD", str(text)).casefold()
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(" " if unicodedata.category(c) == "Pd" else c for c in text if not unicodedata.combining(c))
+    text = "".join(" " if unicodedata.category(c) == "Pd" else c
+                   for c in text if not unicodedata.combining(c))
     text = _SPACE.sub(" ", text).strip()
     start, end = 0, len(text)
     while start < end and (_is_punctuation(text[start]) or text[start].isspace()):

@@ -29,7 +29,8 @@ from quizzes.scheduler import (
 )
 from quizzes.store import AttemptRecord, Store, UndoRefused
 
-__all__ = ["MY_CARDS", "QuizSession", "study_deck", "ReviewSession", "ReviewSummary", "Score", "build_exam", "day_bounds",
+__all__ = ["MY_CARDS", "QuizSession", "study_deck", "ReviewSession", "ReviewSummary", "Score", "build_exam",
+           "day_bounds",
            "new_left_today"]
 
 # A card graded into a step due within this window comes back later in the same session

@@ -42,7 +42,8 @@ from pathlib import Path
 
 from quizzes.scheduler import utc
 
-__all__ = ["ATTEMPT_KINDS", "BACKUP_VERSION", "SCHEMA_VERSION", "AnswerRecord", "AttemptRecord", "BackupError",
+__all__ = ["ATTEMPT_KINDS", "BACKUP_VERSION", "SCHEMA_VERSION", "AnswerRecord", "AttemptRecord",
+           "BackupError",
            "LessonRecord", "OwnCard", "Store", "StoreError", "UndoRefused", "default_path", "is_corrupt",
            "reason"]
 
@@ -409,7 +410,8 @@ class Store:
         columns = [(row[1], str(row[2]).upper()) for row in db.execute("PRAGMA table_info(schema_version)")]
         if columns[:2] != [("version", "INTEGER"), ("applied_at", "TEXT")]:
             raise _Foreign("its schema_version table is not genai-tutor's")
-        odd = db.execute("SELECT COUNT(*) FROM schema_version WHERE typeof(version) != 'integer'").fetchone()[0]
+        odd = db.execute("SELECT COUNT(*) FROM schema_version "
+                         "WHERE typeof(version) != 'integer'").fetchone()[0]
         if odd:
             raise _Foreign("its schema_version table holds non-integer versions")
         current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0

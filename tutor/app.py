@@ -247,7 +247,8 @@ class TutorApp(App):
         from tutor import labs
 
         if not labs.available(lab_id):
-            self.notify(plain(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon."), severity="information")
+            self.notify(plain(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon."),
+                        severity="information")
             return
         screen = labs.create(lab_id)
         self._lab_screens[screen] = lab_id

@@ -24,8 +24,10 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
     """Add `train gan` to the `train` models (`commands` is for top-level commands)."""
     p = models.add_parser("gan", help="the 2-D GAN of the GAN lab")
     p.add_argument("--dataset", default="ring", choices=["ring", "grid", "moons", "spiral", "line"])
-    p.add_argument("--iterations", type=int_range(1, 1_000_000), default=4000, help="training rounds (1..1000000)")
+    p.add_argument("--iterations", type=int_range(1, 1_000_000), default=4000,
+                   help="training rounds (1..1000000)")
     p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--preset", default="healthy", choices=["healthy", "mode collapse", "discriminator too strong"])
+    p.add_argument("--preset", default="healthy",
+                   choices=["healthy", "mode collapse", "discriminator too strong"])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_gan)
