@@ -50,7 +50,7 @@ def _run_app(start: tuple[str, str] | None = None) -> int:
     except StoreError as error:
         print(visible(f"genai-tutor: {error}"), file=sys.stderr)
         return 1
-    except Exception as error:
+    except Exception as error:  # any crash: a short line and a report, never a traceback
         print(crash_message(error, write_crash_report(error)), file=sys.stderr)
         return 1
     if app.crash_line is not None:

@@ -196,7 +196,7 @@ def fuzz_results(tmp_path_factory):
         try:
             with time_limit(20):
                 course = load_course(root)
-        except Exception as exc:
+        except Exception as exc:  # the point: report any exception with its mutation
             pytest.fail(f"mutation {n} ({kind} on {target.relative_to(root)}) made load_course raise {exc!r}")
         finally:
             for path in {target, root / "course.toml"}:
