@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
@@ -43,9 +43,14 @@ CONFIG_INT_LIMITS = {"seed": 2**63 - 1, "T": 10_000, "layers": 8, "batch": 65_53
 MAX_CONFIG_PRODUCT = 65_536          # a list of sizes (an image shape) multiplied out
 _DTYPE_KINDS = "fiub"                # float, int, uint, bool; "U" (text) only where allowed
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-_Config = TypeVar("_Config", bound="DataclassInstance")   # the config dataclass model_config builds
+
+class _Dataclass(Protocol):
+    """Any dataclass (what `model_config` builds), for type checking."""
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+_Config = TypeVar("_Config", bound=_Dataclass)
+
 
 class WeightsError(Exception):
     """A weights file is missing, unreadable or does not fit the model that asked for it."""
