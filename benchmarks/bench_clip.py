@@ -27,8 +27,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from engine import clip, runtime
-from engine.weights import WeightsError
+from engine import clip, runtime  # noqa: E402 - after the sys.path insert
+from engine.weights import WeightsError  # noqa: E402
 
 
 def _rounded(figures: dict) -> dict:

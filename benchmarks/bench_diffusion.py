@@ -3,7 +3,8 @@
     python benchmarks/bench_diffusion.py --json [--seconds 1.0] [--repeats 3]
 
 Training: one full DDPM step (draw data rows, t and noise; build the standardised x_t,
-the Gaussian-guess target and the timestep embedding; forward; MSE; backward; Adam; EMA) of the shipped recipes' denoisers, the
+the Gaussian-guess target and the timestep embedding; forward; MSE; backward; Adam; EMA) of the
+shipped recipes' denoisers, the
 engine (fused kernels + BLAS into preallocated buffers) against the same step written
 the obvious way in numpy (tests/reference.py MLP and Adam, numpy's Generator for noise).
 Sampling: seconds for ONE 16x16x3 sprite with DDIM-50 and with DDPM-1000 (batch of 1),
@@ -26,6 +27,7 @@ import statistics
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -113,8 +115,8 @@ def bench_sampling(repeats: int) -> dict:
         model = recipes.new_model("sprites")
     out = {}
     for label, sampler, steps in (("ddim50", "ddim", 50), ("ddpm1000", "ddpm", 1000)):
-        one = _median_time(lambda: model.sample(1, steps=steps, sampler=sampler), repeats)
-        batch = _median_time(lambda: model.sample(64, steps=steps, sampler=sampler), max(1, repeats // 2))
+        one = _median_time(partial(model.sample, 1, steps=steps, sampler=sampler), repeats)
+        batch = _median_time(partial(model.sample, 64, steps=steps, sampler=sampler), max(1, repeats // 2))
         out[f"{label}_one_image_s"] = round(one, 4)
         out[f"{label}_per_image_in_batch64_s"] = round(batch / 64, 5)
     return out

@@ -5,7 +5,8 @@
 A train step is forward + MSE loss + backward + Adam. Each case reports the median
 steps/second of several timed runs for the engine and for tests/reference.py, and
 their ratio. ``blas_threads_compare`` reruns batch 128 with 1 and 2 OpenBLAS threads
-(the runtime.py decision; numba kernels are serial either way). Warm-up is measured in fresh subprocesses: once with an empty
+(the runtime.py decision; numba kernels are serial either way). Warm-up is measured in fresh
+subprocesses: once with an empty
 NUMBA_CACHE_DIR (cold compile) and once more with the same directory (cached load).
 """
 from __future__ import annotations

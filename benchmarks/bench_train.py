@@ -86,7 +86,7 @@ class NumpyGAN:
         self.d_loss = self.g_loss = float("nan")
 
     @classmethod
-    def from_engine(cls, gan) -> "NumpyGAN":
+    def from_engine(cls, gan) -> NumpyGAN:
         """Copy an ``engine.gan.GAN``'s weights, data and random state (for parity tests)."""
         import copy
 

@@ -30,8 +30,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from engine import bpe, episodes, grounding, lm, retrieval, runtime
-from engine.transformer import Transformer, TransformerConfig, make_optimizer
+from engine import bpe, episodes, grounding, lm, retrieval, runtime  # noqa: E402 - after the sys.path insert
+from engine.transformer import Transformer, TransformerConfig, make_optimizer  # noqa: E402
 
 CORPUS = os.path.join(ROOT, "content", "corpus")
 WEIGHTS = os.path.join(ROOT, "content", "weights", "transformer.npz")

@@ -12,6 +12,7 @@ import re
 import stat
 import tomllib
 from pathlib import Path
+from typing import TypeGuard, overload
 
 from content.safe import has_control, visible
 from content.schema import (
@@ -151,6 +152,10 @@ def _tables(data: dict, key: str, path: Path, report: _Reporter) -> list[tuple[i
     return [(n, item if isinstance(item, dict) else None) for n, item in enumerate(value)]
 
 
+@overload
+def _text(value: str, path: Path, line: int, report: _Reporter) -> str: ...
+@overload
+def _text(value: object, path: Path, line: int, report: _Reporter) -> object: ...
 def _text(value: object, path: Path, line: int, report: _Reporter) -> object:
     """A string with any control characters reported and shown as escapes; others unchanged.
 
@@ -173,9 +178,8 @@ def _key_line(lines: list[str], start: int, key: str) -> int:
     """Line of ``key =`` in the table whose header is on line `start` (falls back to `start`)."""
     pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
     for i in range(start, len(lines)):  # lines[start] is the line after the header
-        if lines[i].lstrip().startswith("[") and not pattern.match(lines[i]):
-            if lines[i].lstrip().startswith("[["):
-                break
+        if lines[i].lstrip().startswith("[[") and not pattern.match(lines[i]):
+            break
         if pattern.match(lines[i]):
             return i + 1
     return start
@@ -217,7 +221,7 @@ def body_parts(body: str) -> list[str | LabBlock]:
 # ---------------------------------------------------------------------------- syllabus
 
 
-def _is_id(value: object) -> bool:
+def _is_id(value: object) -> TypeGuard[str]:
     """An id is a non-empty string without control characters (it is stored and shown)."""
     return isinstance(value, str) and bool(value.strip()) and not has_control(value)
 
@@ -285,10 +289,12 @@ def load_glossary(root: Path, report: _Reporter) -> tuple[GlossaryEntry, ...]:
             report.add(path, line, f"glossary entry '{tid}' has no definition")
             ok = False
         if aliases is None:
-            report.add(path, _key_line(lines, line, "aliases"), f"aliases of '{tid}' must be a list of strings")
+            report.add(path, _key_line(lines, line, "aliases"),
+                       f"aliases of '{tid}' must be a list of strings")
             ok = False
         if not ok:
             continue
+        assert aliases is not None and isinstance(term, str) and isinstance(definition, str)  # checked above
         aliases = tuple(_text(a, path, _key_line(lines, line, "aliases"), report) for a in aliases)
         seen.add(tid)
         entries.append(GlossaryEntry(tid, term.strip(), definition.strip(), aliases))
@@ -369,7 +375,8 @@ def _load_lesson(folder: Path, ctx: dict, report: _Reporter) -> Lesson | None:
         labs = ()
     for lab in labs:
         if lab not in ctx["labs"]:
-            report.add(path, _key_line(mlines, 1, "labs"), f"unknown lab id '{lab}' (known: {', '.join(sorted(ctx['labs']))})")
+            report.add(path, _key_line(mlines, 1, "labs"),
+                       f"unknown lab id '{lab}' (known: {', '.join(sorted(ctx['labs']))})")
     labs = tuple(lab for lab in labs if lab in ctx["labs"])
     terms = _strings(meta.get("terms"))
     if terms is None:
@@ -400,7 +407,8 @@ def _load_lesson(folder: Path, ctx: dict, report: _Reporter) -> Lesson | None:
     ctx["ids"].add(lid)
     cards = _load_cards(folder / "cards.toml", lid, ctx, report)
     questions = _load_questions(folder / "quiz.toml", lid, ctx, report)
-    return Lesson(lid, folder.name, title.strip(), minutes, body, concepts, labs, terms, tuple(blocks), cards, questions)
+    return Lesson(lid, folder.name, title.strip(), minutes, body, concepts, labs, terms, tuple(blocks), cards,
+                  questions)
 
 
 def _load_cards(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tuple[Card, ...]:
@@ -434,10 +442,12 @@ def _load_cards(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tup
         if not isinstance(back, str) or not back.strip():
             report.add(path, line, f"card '{cid}' has no back")
             ok = False
-        concepts = _check_concepts(item.get("concepts"), ctx["concepts"], path, _key_line(lines, line, "concepts"),
+        concepts = _check_concepts(item.get("concepts"), ctx["concepts"], path,
+                                   _key_line(lines, line, "concepts"),
                                    f"card '{cid}'", report)
         if concepts is None or not ok:
             continue
+        assert isinstance(front, str) and isinstance(back, str)  # checked above
         ctx["ids"].add(cid)
         cards.append(Card(cid, lesson_id, front.strip(), back.strip(), concepts))
     return tuple(cards)
@@ -469,13 +479,15 @@ def _check_answer(item: dict, qid: str, kind: str, choices, at, path, report) ->
         answers = item.get("answers")
         if (not isinstance(answers, list) or not answers
                 or not all(isinstance(a, int) and not isinstance(a, bool) for a in answers)):
-            report.add(path, at("answers"), f"question '{qid}' (multi) needs answers = a list of choice indices")
+            report.add(path, at("answers"),
+                       f"question '{qid}' (multi) needs answers = a list of choice indices")
             return None
         if choices is None:
             return None
         bad = [a for a in answers if not 0 <= a < len(choices)]
         if bad or len(set(answers)) != len(answers):
-            report.add(path, at("answers"), f"answer index {bad[0] if bad else answers} is out of range or repeated "
+            report.add(path, at("answers"),
+                       f"answer index {bad[0] if bad else answers} is out of range or repeated "
                        f"in question '{qid}' (choices are numbered 0 to {len(choices) - 1})")
             return None
         return {"answers": tuple(sorted(answers))}
@@ -488,7 +500,8 @@ def _check_answer(item: dict, qid: str, kind: str, choices, at, path, report) ->
     if kind == "gap":
         answers = _strings(item.get("answers"))
         if not answers or not all(a.strip() for a in answers):
-            report.add(path, at("answers"), f"question '{qid}' (gap) needs answers = a list of accepted strings")
+            report.add(path, at("answers"),
+                       f"question '{qid}' (gap) needs answers = a list of accepted strings")
             return None
         return {"answers": tuple(_text(a, path, at("answers"), report) for a in answers)}
     return {}
@@ -509,7 +522,8 @@ def _check_question(item: dict, qid: str, where, report) -> dict | None:
         report.add(path, line, f"question '{qid}' is missing its explanation")
         ok = False
     if not isinstance(kind, str) or kind not in QUESTION_KINDS:
-        report.add(path, at("kind"), f"unknown kind '{kind}' in question '{qid}' (use one of: {', '.join(QUESTION_KINDS)})")
+        report.add(path, at("kind"),
+                   f"unknown kind '{kind}' in question '{qid}' (use one of: {', '.join(QUESTION_KINDS)})")
         return None
     if kind == "gap" and isinstance(prompt, str) and "___" not in prompt:
         report.add(path, at("prompt"), f"question '{qid}' (gap) must mark the gap with ___ in its prompt")
@@ -523,6 +537,7 @@ def _check_question(item: dict, qid: str, where, report) -> dict | None:
     answer = _check_answer(item, qid, kind, choices, at, path, report)
     if not ok or answer is None:
         return None
+    assert isinstance(prompt, str) and isinstance(explanation, str)  # checked above
     fields.update(answer, prompt=prompt.strip(), explanation=explanation.strip())
     return fields
 
@@ -550,7 +565,8 @@ def _load_questions(path: Path, lesson_id: str, ctx: dict, report: _Reporter) ->
         if duplicate:
             report.add(path, _key_line(lines, line, "id"), f"duplicate id '{qid}'")
         fields = _check_question(item, qid, (path, lines, line), report)
-        concepts = _check_concepts(item.get("concepts"), ctx["concepts"], path, _key_line(lines, line, "concepts"),
+        concepts = _check_concepts(item.get("concepts"), ctx["concepts"], path,
+                                   _key_line(lines, line, "concepts"),
                                    f"question '{qid}'", report)
         applies = item.get("applies", False)
         if not isinstance(applies, bool):
@@ -600,7 +616,8 @@ def load_reference(root: Path, report: _Reporter) -> tuple[ReferencePage, ...]:
         lines = text.splitlines()
         pid, title, summary = meta.get("id"), meta.get("title"), meta.get("summary", "")
         if not isinstance(pid, str) or not _PAGE_ID.match(pid):
-            report.add(path, _key_line(lines, 1, "id"), "reference page needs an id of lower-case letters, digits and -")
+            report.add(path, _key_line(lines, 1, "id"),
+                       "reference page needs an id of lower-case letters, digits and -")
             continue
         if pid in seen:
             report.add(path, _key_line(lines, 1, "id"), f"duplicate reference page id '{pid}'")
@@ -654,13 +671,15 @@ def _course_meta(root: Path, report: _Reporter) -> tuple[dict, list[str], list[s
         if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
             per_lesson = value
         else:
-            report.add(path, _key_line(mlines, 0, "per_lesson"), "exam per_lesson must be a whole number from 1 to 100")
+            report.add(path, _key_line(mlines, 0, "per_lesson"),
+                       "exam per_lesson must be a whole number from 1 to 100")
     return meta, mlines, list(slugs), labs, per_lesson
 
 
 def _safe_slug(slug: str) -> bool:
     """A lesson folder is a plain name inside lessons/ (no path separators, no ..)."""
-    return bool(slug) and slug not in (".", "..") and "/" not in slug and "\\" not in slug and not has_control(slug)
+    return (bool(slug) and slug not in (".", "..") and "/" not in slug and "\\" not in slug
+            and not has_control(slug))
 
 
 def load_course(root: Path | str | None = None) -> Course:
@@ -680,7 +699,8 @@ def load_course(root: Path | str | None = None) -> Course:
     for slug in slugs:
         folder = root / "lessons" / slug
         if not _safe_slug(slug) or not folder.is_dir():
-            report.add(root / "course.toml", _find_line(mlines, slug), f"lesson folder '{slug}' does not exist")
+            report.add(root / "course.toml", _find_line(mlines, slug),
+                       f"lesson folder '{slug}' does not exist")
             continue
         try:
             lesson = _load_lesson(folder, ctx, report)
@@ -690,13 +710,15 @@ def load_course(root: Path | str | None = None) -> Course:
         if lesson is not None:
             lessons.append(lesson)
     reference = load_reference(root, report)
-    title = _text(meta.get("title", "genai-tutor"), root / "course.toml", _key_line(mlines, 0, "title"), report)
+    title = _text(meta.get("title", "genai-tutor"), root / "course.toml", _key_line(mlines, 0, "title"),
+                  report)
     if not isinstance(title, str) or not title.strip():
         report.add(root / "course.toml", _key_line(mlines, 0, "title"), "title must be a string")
         title = "genai-tutor"
     if lessons and not any(len(lesson.questions) >= per_lesson for lesson in lessons):
         report.add(root / "course.toml", _find_line(mlines, "per_lesson"),
-                   f"the final exam cannot be drawn: no lesson has {per_lesson} quiz question(s) (exam per_lesson)")
+                   f"the final exam cannot be drawn: no lesson has {per_lesson} quiz question(s) "
+                   "(exam per_lesson)")
     return Course(
         title=title,
         lessons=tuple(lessons),

@@ -192,5 +192,5 @@ class Course:
     def uncovered_concepts(self) -> list[str]:
         """Syllabus concept ids not yet both explained by a lesson and tested by a card or question."""
         explained = {c for lesson in self.lessons for c in lesson.concepts}
-        tested = {c for item in (*self.cards, *self.questions) for c in item.concepts}
+        tested = {c for item in self.cards + self.questions for c in item.concepts}
         return [c for c in self.syllabus.concept_ids if c not in explained or c not in tested]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,6 +113,7 @@ def line(n: int = 2048, seed: int = 0, noise: float = 0.03) -> Toy:
     return Toy("line", pts.astype(F32))
 
 
+TOYS: dict[str, Callable[..., Toy]]
 TOYS = {"ring": ring, "grid": grid, "moons": moons, "moons-bridge": moons_bridge,
         "spiral": spiral, "line": line}
 
@@ -171,7 +173,7 @@ def load_csv(path: str | Path) -> Toy:
         lines = raw_bytes.decode("utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read the file ({exc})") from None
-    rows = []
+    rows: list[tuple[float, float]] = []
     first = _first_content_line(lines)
     for number, raw in enumerate(lines, start=1):
         text = raw.split("#", 1)[0].strip()

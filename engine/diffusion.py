@@ -18,8 +18,8 @@ The algorithm box, top to bottom:
    shapes; the high frequencies let it bend sharply (a spiral's arms), for a slightly
    wider first layer.
 4. **Training step.** pick x_0 from the data, t uniform in 1..T, ε; minimise
-   ‖ε̂ - ε‖² (mean over elements; the net regresses ε - √(1-ᾱ_t)·x_t); Adam; an exponential moving average (EMA) of the
-   weights is what samples.
+   ‖ε̂ - ε‖² (mean over elements; the net regresses ε - √(1-ᾱ_t)·x_t); Adam; an exponential moving
+   average (EMA) of the weights is what samples.
 5. **Sampling.** start at x_T ~ N(0, I) and walk down a decreasing list of timesteps
    t -> s (all T of them, or a strided subset). At each step
        x̂_0 = (x_t - √(1-ᾱ_t) ε̂) / √ᾱ_t                 (the model's current guess)
@@ -198,7 +198,7 @@ def training_batch_rows(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, i
         _write_embedding(inp, i, d, float(t), freqs)
 
 
-def gaussian_guess(x, t: int, schedule: "Schedule", mean, var) -> np.ndarray:
+def gaussian_guess(x, t: int, schedule: Schedule, mean, var) -> np.ndarray:
     """E[ε | x_t] if every coordinate j of the data were Gaussian N(m_j, v_j), independent:
 
         ε̂_j = √(1-ᾱ_t) (x_j - √ᾱ_t m_j) / (ᾱ_t v_j + 1 - ᾱ_t)
@@ -343,6 +343,7 @@ class Step:
 
 class Diffusion:
     """An ε-prediction diffusion model; ``data`` is (N, *shape) float32 in data space."""
+    info: dict   # the saved metadata, set by load()
 
     def __init__(self, config: DiffusionConfig, data: np.ndarray | None = None,
                  labels: np.ndarray | None = None):
@@ -366,12 +367,12 @@ class Diffusion:
         self.labels = None if labels is None else np.asarray(labels, np.int64).reshape(-1, len(c.cond))
         self._cond_train = None if self.labels is None else self.condition(self.labels)
         self._drop_rng = np.random.default_rng([int(c.seed), 3])
-        self.last_labels = None                             # the labels the last sample() drew
-        self.basis = None                                   # (dim, dim) orthonormal columns
+        self.last_labels: np.ndarray | None = None          # the labels the last sample() drew
+        self.basis: np.ndarray | None = None                # (dim, dim) orthonormal columns
         self.mean, self.var = np.zeros(c.dim, F32), np.ones(c.dim, F32)
         if c.pca and self.data is not None:
             self.set_basis(*pca_basis(self.data))
-        self._train = None
+        self._train: np.ndarray | None = None
         b = c.batch
         self._inp = np.empty((b, c.dim + 2 * len(self.freqs)), F32)
         self._net_inp = np.empty((b, sizes[0]), F32)
@@ -462,10 +463,12 @@ class Diffusion:
     def step(self) -> float:
         """One training step on a random batch; returns the loss."""
         if self._train is None:
+            assert self.data is not None, "training needs data (Diffusion(config, data))"
             self._train = self._rotate(self.data)
         c = self.config
         if c.cond_dim and self._cond_train is None:
-            raise ValueError("a conditional model needs the training labels (Diffusion(config, data, labels))")
+            raise ValueError("a conditional model needs the training labels "
+                             "(Diffusion(config, data, labels))")
         training_batch_rows(self._train, self.schedule.sqrt_ab, self.schedule.sqrt_1mab,
                             self.freqs, float(c.skip), self.mean, self.var, self.state,
                             self._inp, self._eps, self._target, self._ts, self._rows)
@@ -476,6 +479,7 @@ class Diffusion:
             inp = self._net_inp
             expand_input(self._inp, d, k, self.ffreqs, inp)
             if c.cond_dim:   # each row's condition, dropped to the null c = 0 with p_uncond
+                assert self._cond_train is not None  # checked above
                 keep = self._drop_rng.random(len(inp)) >= c.p_uncond
                 inp[:, self.width:] = self._cond_train[self._rows] * keep[:, None].astype(F32)
             target = self._target if k == d else np.ascontiguousarray(self._target[:, :k])
@@ -545,7 +549,7 @@ class Diffusion:
             eps_hat = np.ascontiguousarray(eps_fn(x, int(t)), F32)
             denoise_step(x, eps_hat, float(s.alpha_bar[t]), float(s.alpha_bar[t_next]),
                          eta, float(self.config.clip), state, x0_hat)
-            if record:
+            if trajectory is not None:
                 trajectory.append(Step(t_next, x.copy(), x0_hat.copy()))
         return self.to_data(x), trajectory
 
@@ -572,7 +576,7 @@ class Diffusion:
         return weights.save(path, self.arrays(), self.meta(**extra))
 
     @classmethod
-    def load(cls, path, data: np.ndarray | None = None) -> "Diffusion":
+    def load(cls, path, data: np.ndarray | None = None) -> Diffusion:
         """A model from a weights file (raises engine.weights.WeightsError)."""
         from . import weights
         arrays, meta = weights.load(path, "diffusion", VERSION)

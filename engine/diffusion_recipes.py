@@ -11,9 +11,11 @@ conditioning and guidance scale s = 2, 97-99 % (DDIM-50, 64 to 256 samples).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +31,7 @@ DATASETS = IMAGE_SETS + POINT_SETS
 #: The sprite model is conditioned on the four attribute ids of engine.images (see
 #: engine.diffusion, step 6): sizes of SHAPES, COLOURS, POSITIONS, SIZES.
 SPRITE_COND = (len(imgs.SHAPES), len(imgs.COLOURS), len(imgs.POSITIONS), len(imgs.SIZES))
-_IMAGE = dict(shift=0.5, scale=0.5, clip=1.0, ema=0.999)   # pixels [0, 1] -> [-1, 1]
+_IMAGE: dict[str, Any] = dict(shift=0.5, scale=0.5, clip=1.0, ema=0.999)   # pixels [0, 1] -> [-1, 1]
 RECIPES = {
     "sprites": dict(steps=20000, config=DiffusionConfig(
         shape=(16, 16, 3), hidden=512, layers=3, emb=64, lr=1e-3, batch=128, pca=True,
@@ -98,7 +100,7 @@ def evaluate(model: Diffusion, dataset: str, samples: np.ndarray | None = None,
     metric is unavailable."""
     if samples is None:
         samples, _ = model.sample(n, steps=steps, sampler=sampler, seed=seed)
-    out = {"fid_lite": None, "attribute_accuracy": None, "copies": None}
+    out: dict[str, Any] = {"fid_lite": None, "attribute_accuracy": None, "copies": None}
     if dataset in IMAGE_SETS:
         real = load_dataset(dataset)
         images = np.clip(samples, 0.0, 1.0).reshape((len(samples),) + real.shape[1:])
@@ -108,6 +110,7 @@ def evaluate(model: Diffusion, dataset: str, samples: np.ndarray | None = None,
 
         toy = toys.toy(dataset, 4096, seed=0)
         if toy.modes is not None:
+            assert toy.std is not None  # every toy with modes has a std
             cov = metrics.mode_coverage(samples, toy.modes, toy.std)
             out["modes_covered"] = int(cov["modes_covered"])
             out["high_quality"] = float(cov["high_quality"])
@@ -124,10 +127,8 @@ def image_quality(images: np.ndarray, real: np.ndarray, dataset: str) -> dict:
     out = {"fid_lite": float(im.fid_lite(real, images)), "attribute_accuracy": None,
            "copies": int(np.sum(im.copies(images, real)))}
     if dataset == "sprites":
-        try:
+        with contextlib.suppress(WeightsError):
             out["attribute_accuracy"] = float(im.attribute_accuracy(images))
-        except WeightsError:
-            pass
     return out
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Callable
 
 import numpy as np
 
@@ -78,7 +78,7 @@ class GANConfig:
                 raise ValueError(f"{key} must be at least 1")
 
     @classmethod
-    def preset(cls, name: str, **overrides) -> "GANConfig":
+    def preset(cls, name: str, **overrides) -> GANConfig:
         """A named preset (see ``PRESETS``) with optional field overrides."""
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
@@ -145,7 +145,6 @@ class GAN:
         self.G = MLP([config.noise_dim] + [config.g_width] * config.g_layers + [2], act,
                      seed=g_seed)
         self.D = MLP([2] + [config.d_width] * config.d_layers + [1], act, seed=d_seed)
-        self.opt_g = self.opt_d = None
         self._build_optimizers()
         self._targets: dict[tuple[float, int], np.ndarray] = {}
         self._alloc(config.batch)
@@ -198,7 +197,7 @@ class GAN:
         learner's custom points are kept unless the dataset changes."""
         config = replace(self.config, **changes)
         points = self.real if config.dataset == "custom" else None
-        self.__init__(config, points=points)
+        self.__init__(config, points=points)  # type: ignore[misc]  # a reset in place, on purpose
 
     # -- one step of each network -----------------------------------------------------
     def _noise(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -329,6 +328,7 @@ class GAN:
         fake = self.sample(n)
         out = metrics.grid_divergences(self.real, fake)
         if self.toy.modes is not None:
+            assert self.toy.std is not None  # every toy with modes has a std
             cov = metrics.mode_coverage(fake, self.toy.modes, self.toy.std)
             out.update(modes_total=cov["modes_total"], modes_covered=cov["modes_covered"],
                        high_quality=cov["high_quality"])

@@ -30,7 +30,8 @@ from .transformer import Transformer, TransformerConfig, make_optimizer
 NEWLINE = 10   # the byte "\n": the token that ends an answer
 
 
-def encode_episode(tok: BPE, ep: Episode, documents: tuple[str, ...] | None = None) -> tuple[list[int], list[bool]]:
+def encode_episode(tok: BPE, ep: Episode,
+                   documents: tuple[str, ...] | None = None) -> tuple[list[int], list[bool]]:
     """Token ids of prompt + completion (+ any further questions and answers) and which
     tokens are learned: the questions and the answers (with the newline after each).
 

@@ -19,6 +19,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -72,6 +73,7 @@ class ImageGAN:
     def step(self) -> dict:
         """One D update then one G update; returns both losses."""
         c = self.config
+        assert self.real is not None, "training needs data (ImageGAN(config, data))"
         idx = self.rng.integers(0, len(self.real), c.batch)
         np.take(self.real, idx, axis=0, out=self.x_real)
         self.rng.standard_normal(out=self.z, dtype=F32)
@@ -110,7 +112,7 @@ class ImageGAN:
         return weights.save(path, {"G": self.G.params, "D": self.D.params}, meta)
 
     @classmethod
-    def load(cls, path: str | Path, data: np.ndarray | None = None) -> "ImageGAN":
+    def load(cls, path: str | Path, data: np.ndarray | None = None) -> ImageGAN:
         arrays, meta = weights.load(path, "image_gan", VERSION)
         config = weights.model_config(meta, ImageGanConfig, path)
         with weights.building(path):
@@ -129,6 +131,7 @@ def pretrained(dataset: str) -> ImageGAN:
     return ImageGAN.load(pretrained_path(dataset))
 
 
+RECIPES: dict[str, dict[str, Any]]
 RECIPES = {"sprites": dict(steps=6000, config=ImageGanConfig("sprites", g_width=512, d_width=256)),
            "digits": dict(steps=6000, config=ImageGanConfig("digits", g_width=256, d_width=128))}
 

@@ -47,8 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from . import images as imgs
-from . import nn
-from . import weights
+from . import nn, weights
 from .runtime import kernel, register_warmup
 
 F32 = np.float32
@@ -227,7 +226,7 @@ class SpriteClassifier:
         return weights.save(path, {"params": self.mlp.params}, meta)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "SpriteClassifier":
+    def load(cls, path: str | Path | None = None) -> SpriteClassifier:
         path = weights.default_dir() / "sprite_classifier.npz" if path is None else path
         arrays, meta = weights.load(path, "sprite_classifier", CLASSIFIER_VERSION)
         config = weights.model_config(meta, ClassifierConfig, path)

@@ -245,7 +245,7 @@ def sgd_step(p, g, buf, lr, momentum, weight_decay):
 @kernel
 def all_finite(x):
     """True when no element of the flat array is NaN or +-inf."""
-    for i in range(x.shape[0]):
+    for i in range(x.shape[0]):  # noqa: SIM110 - a numba kernel: a loop, not all() over a generator
         if not math.isfinite(x[i]):
             return False
     return True

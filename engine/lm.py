@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -128,7 +128,10 @@ class LanguageModel:
         self.opt = Adam(self.params, self.grads, lr=c.lr)
         self.rng = np.random.default_rng(c.seed + 1)
         self.steps = 0
-        self.train_X = self.train_Y = self.val_X = self.val_Y = None
+        self.train_X: np.ndarray | None = None
+        self.train_Y: np.ndarray | None = None
+        self.val_X: np.ndarray | None = None
+        self.val_Y: np.ndarray | None = None
         self._x: dict[int, np.ndarray] = {}
         self._dlogits: dict[int, np.ndarray] = {}
 
@@ -169,7 +172,7 @@ class LanguageModel:
     # -- training --------------------------------------------------------------------
     def step(self) -> float:
         """One Adam step on a random batch of training windows; returns its loss."""
-        if self.train_X is None:
+        if self.train_X is None or self.train_Y is None:
             raise RuntimeError("attach() training text before training")
         idx = self.rng.integers(0, self.train_X.shape[0], self.config.batch)
         loss = self.loss_and_grad(self.train_X[idx], self.train_Y[idx])
@@ -188,6 +191,7 @@ class LanguageModel:
         """Mean cross-entropy (nats per word) on held-out windows (default: validation)."""
         X = self.val_X if X is None else X
         Y = self.val_Y if Y is None else Y
+        assert X is not None and Y is not None, "no validation windows attached"
         total = 0.0
         for start in range(0, X.shape[0], batch):
             xb = np.ascontiguousarray(X[start:start + batch])
@@ -238,7 +242,7 @@ class LanguageModel:
         return W.save(path, arrays, record)
 
     @classmethod
-    def load(cls, path: str | Path) -> tuple["LanguageModel", dict]:
+    def load(cls, path: str | Path) -> tuple[LanguageModel, dict]:
         """Rebuild a saved model; raises weights.WeightsError with a plain message."""
         arrays, meta = W.load(path, MODEL, VERSION, allow_text=frozenset({"vocab"}))
         config = W.model_config(meta, LMConfig, path)
@@ -249,9 +253,11 @@ class LanguageModel:
         # The vocabulary is printed by `sample` and the temperature lab: a word holding ESC
         # or another control character could drive the terminal, and split_words never
         # makes one, so such a file was not written by training.
-        odd = next((i for i, w in enumerate(words) if not w or any(c.isspace() or not c.isprintable() for c in w)), None)
+        odd = next((i for i, w in enumerate(words)
+                    if not w or any(c.isspace() or not c.isprintable() for c in w)), None)
         if odd is not None:
-            raise W.unusable(path, f"vocabulary word {odd} ({words[odd].encode('unicode_escape').decode()!r}) "
+            raise W.unusable(path,
+                             f"vocabulary word {odd} ({words[odd].encode('unicode_escape').decode()!r}) "
                              "is empty or holds spaces or control characters")
         with W.building(path):
             model = cls(Tokenizer(words), config)

@@ -219,6 +219,6 @@ def sample_quality(samples: np.ndarray, data: np.ndarray, modes: np.ndarray | No
 # ReLU features, matrix square roots via eigh) and the sprite attribute classifier live
 # in engine/image_metrics.py, which documents the features and thresholds; they are
 # re-exported here so `from engine.metrics import fid_lite` works too.
-from .image_metrics import (  # noqa: E402
+from .image_metrics import (  # noqa: E402, F401, I001 - a re-export after the 2-D metrics
     CONFIDENCE, COPY_RMS, attribute_accuracy, attribute_agreement, copies, fid_features,
     fid_lite, frechet_distance, nearest_neighbours, sqrtm_psd)

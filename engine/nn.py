@@ -21,6 +21,7 @@ For the same reason a model is used by one thread at a time (engine.gan holds a 
 from __future__ import annotations
 
 import math
+from typing import Literal, overload
 
 import numpy as np
 
@@ -141,6 +142,12 @@ class MLP:
 
     __call__ = forward
 
+    @overload
+    def backward(self, dy: np.ndarray, accumulate: bool = ..., param_grads: bool = ...,
+                 input_grad: Literal[True] = ...) -> np.ndarray: ...
+    @overload
+    def backward(self, dy: np.ndarray, accumulate: bool = ..., param_grads: bool = ...,
+                 *, input_grad: bool) -> np.ndarray | None: ...
     def backward(self, dy: np.ndarray, accumulate: bool = False,
                  param_grads: bool = True, input_grad: bool = True) -> np.ndarray | None:
         """Back-propagate dL/d(output) of the last ``forward``; return dL/d(input).
@@ -166,6 +173,7 @@ class MLP:
             x = self._x if i == 0 else work.a[i - 1]
             if param_grads:
                 if accumulate:
+                    assert self._scratch_dw is not None  # allocated above when accumulating
                     np.matmul(x.T, dz, out=self._scratch_dw[i])
                     np.add(layer.dW, self._scratch_dw[i], out=layer.dW)
                 else:
@@ -193,7 +201,7 @@ class MLP:
         self.params[...] = params
 
     @classmethod
-    def from_state(cls, state: dict) -> "MLP":
+    def from_state(cls, state: dict) -> MLP:
         model = cls(**state["config"])
         model.load_state_dict(state)
         return model

@@ -60,7 +60,8 @@ def read_png(path: str | Path) -> np.ndarray:
     while pos < len(blob):
         length, kind = struct.unpack(">I4s", blob[pos:pos + 8])
         data = blob[pos + 8:pos + 8 + length]
-        if zlib.crc32(kind + data) & 0xFFFFFFFF != struct.unpack(">I", blob[pos + 8 + length:pos + 12 + length])[0]:
+        if (zlib.crc32(kind + data) & 0xFFFFFFFF
+                != struct.unpack(">I", blob[pos + 8 + length:pos + 12 + length])[0]):
             raise ValueError(f"{path}: bad CRC in chunk {kind!r}")
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", data)

@@ -32,7 +32,9 @@ from pathlib import Path
 import numpy as np
 
 WORD = re.compile(r"[^\W_]+")
-STOP = frozenset(["a", "an", "the", "of", "in", "on", "at", "to", "is", "are", "was", "were", "be", "and", "or", "it", "its", "this", "that", "what", "which", "who", "whom", "where", "when", "how", "do", "does", "did", "for", "with", "as", "by", "from"])
+STOP = frozenset(["a", "an", "the", "of", "in", "on", "at", "to", "is", "are", "was", "were", "be", "and",
+                  "or", "it", "its", "this", "that", "what", "which", "who", "whom", "where", "when", "how",
+                  "do", "does", "did", "for", "with", "as", "by", "from"])
 
 
 def terms(text: str) -> list[str]:

@@ -41,8 +41,8 @@ import os
 import pkgutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def _use_user_cache() -> None:
@@ -177,12 +177,12 @@ set_blas_threads(_blas)
 def configured() -> dict:
     """What this process runs with (for tests, benchmarks and the about screen)."""
     return {
-        "threading_layer": numba.config.THREADING_LAYER,
+        "threading_layer": numba.config.THREADING_LAYER,  # type: ignore[attr-defined]  # set at import
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "blas_threads": blas_threads(),
         "parallel_kernels": False,
         "cpu_count": os.cpu_count(),
-        "numba_cache_dir": numba.config.CACHE_DIR or None,
+        "numba_cache_dir": numba.config.CACHE_DIR or None,  # type: ignore[attr-defined]  # set at import
     }
 
 

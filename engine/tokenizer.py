@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class Tokenizer:
         self.end_id, self.unk_id = 0, 1
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], min_count: int = 3) -> "Tokenizer":
+    def from_texts(cls, texts: Iterable[str], min_count: int = 3) -> Tokenizer:
         """Every word seen at least ``min_count`` times, most frequent first (ties: A-Z)."""
         counts = Counter(w for text in texts for w in split_words(text))
         words = sorted((w for w, n in counts.items() if n >= min_count),

@@ -300,7 +300,7 @@ class Transformer:
         c, p = self.config, self.p
         ids = np.ascontiguousarray(ids, dtype=np.int32)
         B, T = ids.shape
-        if T > c.context:
+        if c.context < T:
             raise ValueError(f"{T} tokens do not fit the context of {c.context}")
         x = (p["wte"][ids] + p["wpe"][:T]).reshape(B * T, c.d)
         saved = []
@@ -320,7 +320,8 @@ class Transformer:
         """Add to the gradients given dL/dh for the last ``hidden`` call (h is (B*T, d))."""
         c, p, g, cache = self.config, self.p, self.g, self.cache
         B, T = cache["B"], cache["T"]
-        dx = self._ln_back(np.ascontiguousarray(dh, dtype=F32), cache["lnf"], p["lnf.g"], g["lnf.g"], g["lnf.b"])
+        dx = self._ln_back(np.ascontiguousarray(dh, dtype=F32), cache["lnf"], p["lnf.g"], g["lnf.g"],
+                           g["lnf.b"])
         for i in reversed(range(c.layers)):
             ln1, at, ln2, ml = cache["saved"][i]
             dm = self._mlp_back(dx, ml, i)

@@ -29,13 +29,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import images as imgs
 from . import kernels as K
-from . import nn
-from . import weights
+from . import nn, weights
 from .runtime import kernel, register_warmup
 
 F32 = np.float32
@@ -258,7 +258,7 @@ class VAE:
         return weights.save(path, {"params": self.params}, meta)
 
     @classmethod
-    def load(cls, path: str | Path, data: np.ndarray | None = None) -> "VAE":
+    def load(cls, path: str | Path, data: np.ndarray | None = None) -> VAE:
         arrays, meta = weights.load(path, "vae", WEIGHTS_VERSION)
         config = weights.model_config(meta, VaeConfig, path)
         with weights.building(path):
@@ -278,6 +278,7 @@ def pretrained(dataset: str) -> VAE:
 
 
 # The recipe of the shipped weights (``genai-tutor train vae --dataset D``).
+RECIPES: dict[str, dict[str, Any]]
 RECIPES = {"digits": dict(steps=20000, config=VaeConfig("digits", latent=2, hidden=256)),
            "sprites": dict(steps=20000, config=VaeConfig("sprites", latent=2, hidden=256))}
 

@@ -29,6 +29,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
@@ -41,6 +42,14 @@ MAX_CONFIG_INT = 2048                # widths, sizes, steps of a config (shipped
 CONFIG_INT_LIMITS = {"seed": 2**63 - 1, "T": 10_000, "layers": 8, "batch": 65_536}
 MAX_CONFIG_PRODUCT = 65_536          # a list of sizes (an image shape) multiplied out
 _DTYPE_KINDS = "fiub"                # float, int, uint, bool; "U" (text) only where allowed
+
+
+class _Dataclass(Protocol):
+    """Any dataclass (what `model_config` builds), for type checking."""
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+_Config = TypeVar("_Config", bound=_Dataclass)
 
 
 class WeightsError(Exception):
@@ -77,7 +86,8 @@ def save(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
         raise ValueError(f"'{META_KEY}' is reserved")
     record = dict(meta, checksum=checksum(arrays))
     blob = np.frombuffer(json.dumps(record, sort_keys=True).encode(), dtype=np.uint8)
-    return write_atomic(path, lambda handle: np.savez_compressed(handle, **arrays, **{META_KEY: blob}))
+    # numpy's stub types savez's **kwds like its bool flag, so a **dict of arrays does not fit it
+    return write_atomic(path, lambda handle: np.savez_compressed(handle, **arrays, **{META_KEY: blob}))  # type: ignore[arg-type]
 
 
 def write_atomic(path: str | Path, write: Callable, mode: int = 0o644) -> Path:
@@ -155,7 +165,8 @@ def load(path: str | Path, model: str, version: int,
     except WeightsError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError, TypeError, MemoryError) as exc:
-        raise WeightsError(f"the weights file {path.name} cannot be read ({type(exc).__name__}: {exc})") from exc
+        raise WeightsError(f"the weights file {path.name} cannot be read "
+                           f"({type(exc).__name__}: {exc})") from exc
     blob = arrays.pop(META_KEY, None)
     if blob is None:
         raise WeightsError(f"the weights file {path.name} has no metadata")
@@ -201,7 +212,8 @@ def _check_value(key: str, value: object, path: Path) -> None:
             _check_value(key, item, path)
         numbers = [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
         if math.prod(numbers) > MAX_CONFIG_PRODUCT:
-            raise unusable(path, f"its config's {key} = {value} multiplies out to over {MAX_CONFIG_PRODUCT:,}")
+            raise unusable(path,
+                           f"its config's {key} = {value} multiplies out to over {MAX_CONFIG_PRODUCT:,}")
     elif isinstance(value, dict):
         if len(json.dumps(value)) > 10_000:
             raise unusable(path, f"its config's {key} is too long")
@@ -209,7 +221,7 @@ def _check_value(key: str, value: object, path: Path) -> None:
         raise unusable(path, f"its config's {key} has an odd type")
 
 
-def model_config(meta: dict, cls: type, path: str | Path, **convert: Callable) -> object:
+def model_config(meta: dict, cls: type[_Config], path: str | Path, **convert: Callable) -> _Config:
     """The config dataclass `cls` built from ``meta["config"]``, checked first: only the
     dataclass's fields, every int in a sane range (a config saying hidden = 10**9 would
     allocate gigabytes before any shape check), every float finite. `convert` maps a
@@ -239,8 +251,10 @@ def building(path: str | Path) -> Iterator[None]:
         yield
     except WeightsError:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, OverflowError, ZeroDivisionError, MemoryError) as exc:
-        raise unusable(path, f"its settings do not describe a working model ({type(exc).__name__}: {exc})") from exc
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError, ZeroDivisionError,
+            MemoryError) as exc:
+        raise unusable(path,
+                       f"its settings do not describe a working model ({type(exc).__name__}: {exc})") from exc
 
 
 def fill(buffer: np.ndarray, arrays: dict[str, np.ndarray], name: str, path: str | Path) -> None:
@@ -254,7 +268,8 @@ def fill(buffer: np.ndarray, arrays: dict[str, np.ndarray], name: str, path: str
         raise WeightsError(f"{Path(path).name} does not fit this model's layer sizes "
                            f"('{name}' is {arrays[name].shape}, the model needs {buffer.shape})")
     if arrays[name].dtype.kind != buffer.dtype.kind:
-        raise unusable(path, f"array '{name}' holds {arrays[name].dtype} numbers, the model needs {buffer.dtype}")
+        raise unusable(path,
+                       f"array '{name}' holds {arrays[name].dtype} numbers, the model needs {buffer.dtype}")
     buffer[...] = arrays[name]
 
 

@@ -21,6 +21,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from content.schema import Question
 
@@ -61,7 +62,8 @@ def normalise(text: str) -> str:
     """
     text = unicodedata.normalize("NFKD", str(text)).casefold()
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(" " if unicodedata.category(c) == "Pd" else c for c in text if not unicodedata.combining(c))
+    text = "".join(" " if unicodedata.category(c) == "Pd" else c
+                   for c in text if not unicodedata.combining(c))
     text = _SPACE.sub(" ", text).strip()
     start, end = 0, len(text)
     while start < end and (_is_punctuation(text[start]) or text[start].isspace()):
@@ -71,7 +73,7 @@ def normalise(text: str) -> str:
     return text[start:end]
 
 
-def _is_index(value: object) -> bool:
+def _is_index(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -84,6 +86,7 @@ def _join(items: list[str]) -> str:
 
 
 def _grade_single(question: Question, response: object) -> Result:
+    assert question.answer is not None  # the loader requires an answer for single
     expected = _choice(question, int(question.answer))
     if response is None:
         return Result(False, expected, "No choice was made.")
@@ -247,6 +250,7 @@ def option_marks(question: Question, response: object) -> dict[int, str]:
         right = {0 if question.answer else 1}
         chosen = {0 if response else 1} if isinstance(response, bool) else set()
     elif question.kind == "single":
+        assert question.answer is not None  # the loader requires an answer for single
         right = {int(question.answer)}
         chosen = {response} if _is_index(response) else set()
     elif question.kind == "multi":

@@ -19,11 +19,18 @@ from datetime import datetime, time, timedelta, timezone, tzinfo
 from content.schema import Card, Course, Question
 from quizzes.grading import Result, choice_order, grade, shuffled_order
 from quizzes.scheduler import (
-    RATINGS, CardState, StudyScheduler, dumps_state, format_interval, loads_state, utc,
+    RATINGS,
+    CardState,
+    StudyScheduler,
+    dumps_state,
+    format_interval,
+    loads_state,
+    utc,
 )
 from quizzes.store import AttemptRecord, Store, UndoRefused
 
-__all__ = ["MY_CARDS", "QuizSession", "study_deck", "ReviewSession", "ReviewSummary", "Score", "build_exam", "day_bounds",
+__all__ = ["MY_CARDS", "QuizSession", "study_deck", "ReviewSession", "ReviewSummary", "Score", "build_exam",
+           "day_bounds",
            "new_left_today"]
 
 # A card graded into a step due within this window comes back later in the same session

@@ -34,15 +34,16 @@ import json
 import os
 import sqlite3
 import stat
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from quizzes.scheduler import utc
 
-__all__ = ["ATTEMPT_KINDS", "BACKUP_VERSION", "SCHEMA_VERSION", "AnswerRecord", "AttemptRecord", "BackupError",
+__all__ = ["ATTEMPT_KINDS", "BACKUP_VERSION", "SCHEMA_VERSION", "AnswerRecord", "AttemptRecord",
+           "BackupError",
            "LessonRecord", "OwnCard", "Store", "StoreError", "UndoRefused", "default_path", "is_corrupt",
            "reason"]
 
@@ -409,13 +410,14 @@ class Store:
         columns = [(row[1], str(row[2]).upper()) for row in db.execute("PRAGMA table_info(schema_version)")]
         if columns[:2] != [("version", "INTEGER"), ("applied_at", "TEXT")]:
             raise _Foreign("its schema_version table is not genai-tutor's")
-        odd = db.execute("SELECT COUNT(*) FROM schema_version WHERE typeof(version) != 'integer'").fetchone()[0]
+        odd = db.execute("SELECT COUNT(*) FROM schema_version "
+                         "WHERE typeof(version) != 'integer'").fetchone()[0]
         if odd:
             raise _Foreign("its schema_version table holds non-integer versions")
         current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
         if current > SCHEMA_VERSION:
             raise _NewerSchema(current)
-        if current >= 1 and not OUR_TABLES <= tables:
+        if current >= 1 and not tables >= OUR_TABLES:
             raise _Foreign(f"it lacks the tables {', '.join(sorted(OUR_TABLES - tables))}")
 
     @staticmethod
@@ -465,7 +467,7 @@ class Store:
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return self._begin(self._db)
 
-    def _write(self, statements: list[tuple[str, tuple]]) -> list[int]:
+    def _write(self, statements: list[tuple[str, tuple]]) -> list[int | None]:
         """Run statements in one transaction and commit; returns each statement's lastrowid."""
         with self._transaction() as db:
             return [db.execute(sql, args).lastrowid for sql, args in statements]
@@ -563,6 +565,7 @@ class Store:
                        "state = excluded.state, due = excluded.due, "
                        "updated_at = excluded.updated_at",
                        (card_id, state, due_text, when))
+        assert log_id is not None  # an INSERT always sets lastrowid
         return int(log_id)
 
     @_db_errors
@@ -616,9 +619,11 @@ class Store:
         if kind not in ATTEMPT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(ATTEMPT_KINDS)}, not {kind!r}")
         ids = json.dumps(list(question_ids))
-        return self._write([("INSERT INTO quiz_attempt (kind, lesson_id, seed, question_ids, "
-                             "started_at) VALUES (?, ?, ?, ?, ?)",
-                             (kind, lesson_id, seed, ids, _iso(now)))])[0]
+        row_id = self._write([("INSERT INTO quiz_attempt (kind, lesson_id, seed, question_ids, "
+                               "started_at) VALUES (?, ?, ?, ?, ?)",
+                               (kind, lesson_id, seed, ids, _iso(now)))])[0]
+        assert row_id is not None  # an INSERT always sets lastrowid
+        return row_id
 
     @_db_errors
     def record_answer(self, attempt_id: int, question_id: str, response: object,
@@ -626,6 +631,7 @@ class Store:
         """Save one answered question, and with `finish` also close the attempt, in one
         transaction. Sets become sorted lists in the stored JSON."""
         when = _iso(now)
+        statements: list[tuple[str, tuple]]
         statements = [("INSERT INTO quiz_answer (attempt_id, question_id, response, correct, "
                        "answered_at) VALUES (?, ?, ?, ?, ?)",
                        (attempt_id, question_id, _to_json(response), int(bool(correct)), when))]
@@ -686,17 +692,6 @@ class Store:
         """The newest attempt of `kind` that was left before its last answer, if any."""
         open_ones = [a for a in self.attempts(kind) if a.finished_at is None]
         return open_ones[-1] if open_ones else None
-
-    # ---- settings -----------------------------------------------------------------------
-
-    def setting(self, key: str, default: str | None = None) -> str | None:
-        """A learner's setting (text), or `default` when it was never set."""
-        row = self._db.execute("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
-
-    def set_setting(self, key: str, value: str) -> None:
-        self._write([("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) "
-                      "DO UPDATE SET value = excluded.value", (key, str(value)))])
 
     # ---- the learner's own cards --------------------------------------------------------
 

@@ -203,7 +203,8 @@ def gpt_logits(p, config, ids):
     for i in range(config.layers):
         a = layernorm(x, p[f"h{i}.ln1.g"], p[f"h{i}.ln1.b"])
         q, k, v = np.split(a @ p[f"h{i}.attn.w"] + p[f"h{i}.attn.b"], 3, axis=-1)
-        heads = lambda t: t.reshape(B, T, H, hd).transpose(0, 2, 1, 3)
+        def heads(t):
+            return t.reshape(B, T, H, hd).transpose(0, 2, 1, 3)
         q, k, v = heads(q), heads(k), heads(v)
         att = causal_softmax(q @ k.transpose(0, 1, 3, 2) / np.sqrt(hd))
         y = (att @ v).transpose(0, 2, 1, 3).reshape(B, T, d)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import tempfile
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timezone, tzinfo
-from functools import partial
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -248,7 +247,8 @@ class TutorApp(App):
         from tutor import labs
 
         if not labs.available(lab_id):
-            self.notify(plain(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon."), severity="information")
+            self.notify(plain(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon."),
+                        severity="information")
             return
         screen = labs.create(lab_id)
         self._lab_screens[screen] = lab_id

@@ -50,7 +50,7 @@ def _run_app(start: tuple[str, str] | None = None) -> int:
     except StoreError as error:
         print(visible(f"genai-tutor: {error}"), file=sys.stderr)
         return 1
-    except Exception as error:  # noqa: BLE001 - any crash: a short line and a report, never a traceback
+    except Exception as error:  # any crash: a short line and a report, never a traceback
         print(crash_message(error, write_crash_report(error)), file=sys.stderr)
         return 1
     if app.crash_line is not None:
@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lab_id")
     p = sub.add_parser("review", help="review the flashcards that are due")
     p.add_argument("--plain", action="store_true", help="plain lines for screen readers and scripts")
-    p = sub.add_parser("quiz", help="take a lesson's quiz ('genai-tutor quiz L03') or the final exam ('quiz exam')")
+    p = sub.add_parser("quiz",
+                       help="take a lesson's quiz ('genai-tutor quiz L03') or the final exam ('quiz exam')")
     p.add_argument("lesson_id")
     p.add_argument("--plain", action="store_true", help="plain lines for screen readers and scripts")
     p = sub.add_parser("validate", help="check the course files and report problems as file:line: message")

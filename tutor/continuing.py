@@ -31,7 +31,8 @@ def continue_entry(course: Course, store: Store, open_lab: str | None) -> Sugges
     if open_lab is not None and open_lab in course.labs:
         home = next((lesson for lesson in course.lessons if open_lab in lesson.labs), None)
         where = f" · from {home.id}" if home is not None else ""
-        return Suggestion("lab", open_lab, f"Continue: {course.labs[open_lab]}", f"the lab you left open{where}")
+        return Suggestion("lab", open_lab, f"Continue: {course.labs[open_lab]}",
+                          f"the lab you left open{where}")
     record = store.last_opened_lesson()
     if record is None or record.lesson_id not in {lesson.id for lesson in course.lessons}:
         return None

@@ -49,11 +49,16 @@ class Entry:
 
 
 PAGES: list[Entry] = [
-    Entry("Review flashcards", "Study the cards that are due now", lambda app: app.open_review(), discover=True),
-    Entry("Final exam", "A balanced exam drawn from every lesson", lambda app: app.open_exam(), discover=True),
-    Entry("Progress", "What you have read, reviewed and scored", lambda app: app.open_progress(), discover=True),
-    Entry("Stats", "Due forecast, retention, heatmap, weakest concepts", lambda app: app.open_stats(), discover=True),
-    Entry("Reference", "Glossary, FAQ, timeline, cheat sheets, next steps", lambda app: app.open_reference(None),
+    Entry("Review flashcards", "Study the cards that are due now", lambda app: app.open_review(),
+          discover=True),
+    Entry("Final exam", "A balanced exam drawn from every lesson", lambda app: app.open_exam(),
+          discover=True),
+    Entry("Progress", "What you have read, reviewed and scored", lambda app: app.open_progress(),
+          discover=True),
+    Entry("Stats", "Due forecast, retention, heatmap, weakest concepts", lambda app: app.open_stats(),
+          discover=True),
+    Entry("Reference", "Glossary, FAQ, timeline, cheat sheets, next steps",
+          lambda app: app.open_reference(None),
           discover=True),
     Entry("Glossary", "Every term, searchable by any word of its definition",
           lambda app: app.open_reference("glossary")),
@@ -88,8 +93,9 @@ def course_entries(app: App) -> Iterator[Entry]:
         yield Entry(f"Reference: {page.title}", page.summary or "A reference page",
                     partial(_open_reference, page_id=page.id), words=page.body[:2000])
     for entry in course.glossary:
+        also = f" (also: {', '.join(entry.aliases)})" if entry.aliases else ""
         yield Entry(f"Term: {entry.term}", _excerpt(entry.definition),
-                    partial(_show_term, term_id=entry.id), words=entry.definition + (f" (also: {', '.join(entry.aliases)})" if entry.aliases else ""))
+                    partial(_show_term, term_id=entry.id), words=entry.definition + also)
 
 
 def theme_entries(app: App) -> Iterator[Entry]:

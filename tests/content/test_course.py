@@ -62,7 +62,8 @@ def test_final_exam_is_balanced():
 # errors the review found must not come back. Sources are named in the lessons' Further reading.
 FACTS = {
     "L01": ["loss", "weights", "w = 1 + 0.05 × 16 = 1.8", "5.76"],
-    "L02": ["Christiano et al. introduced it in 2017", "Stiennon et al. applied it to summarising text in 2020",
+    "L02": ["Christiano et al. introduced it in 2017",
+            "Stiennon et al. applied it to summarising text in 2020",
             "InstructGPT (Ouyang et al., 2022)", "lower bound on the log-likelihood", "≈ 0.51", "≈ 0.37"],
     "L03": ["Π p(x_t | x_<t)", "0.84 × 0.90", "≈ 0.76", "**Post-training**", "verifiable rewards", "DPO",
             "mixed precision", "distributed training", "TPUs"],

@@ -22,7 +22,8 @@ def test_random_captions_use_synonyms_and_word_orders():
     for word in ("big", "large", "violet", "purple", "disc", "middle", "centre"):
         assert word in joined, word
     assert any(t.startswith("in the") for t in texts)          # "where" first
-    assert (slots == -1).any() and (slots[slots >= 0] == np.broadcast_to(attrs, slots.shape)[slots >= 0]).all()
+    assert (slots == -1).any()
+    assert (slots[slots >= 0] == np.broadcast_to(attrs, slots.shape)[slots >= 0]).all()
     assert C.match_matrix(attrs[:1], slots).all()              # every phrasing is true of it
 
 

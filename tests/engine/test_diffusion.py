@@ -35,7 +35,8 @@ def test_linear_schedule_alpha_bar_matches_closed_form():
 def test_cosine_schedule_matches_its_definition():
     T, eps = 1000, 0.008
     s = D.Schedule("cosine", T)
-    f = lambda t: np.cos((t / T + eps) / (1 + eps) * np.pi / 2) ** 2
+    def f(t):
+        return np.cos((t / T + eps) / (1 + eps) * np.pi / 2) ** 2
     for t in (1, 100, 500, 900):
         assert s.alpha_bar[t] == pytest.approx(f(t) / f(0), rel=1e-6)
     assert np.all(np.diff(s.alpha_bar) < 0)

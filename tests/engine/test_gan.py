@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from engine import data
-from engine.gan import GAN, GANConfig, PRESETS, grid_points, train_headless
+from engine.gan import GAN, PRESETS, GANConfig, grid_points, train_headless
 
 SMALL = {"g_width": 16, "d_width": 16, "batch": 32}
 

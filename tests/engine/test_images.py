@@ -7,7 +7,7 @@ from engine import images as I
 def test_sprites_shapes_ranges_and_captions():
     s = I.sprites(300, seed=0)
     assert s.images.shape == (300, 16, 16, 3) and s.images.dtype == np.float32
-    assert 0.0 <= s.images.min() and s.images.max() <= 1.0
+    assert s.images.min() >= 0.0 and s.images.max() <= 1.0
     for ids, vocab in ((s.shape, I.SHAPES), (s.colour, I.COLOURS),
                        (s.position, I.POSITIONS), (s.size, I.SIZES)):
         assert ids.shape == (300,) and set(np.unique(ids)) == set(range(len(vocab)))

@@ -35,7 +35,8 @@ def test_importing_an_engine_module_configures_before_numba():
 
 
 def test_kernels_are_serial_cached_and_nogil():
-    dispatchers = [getattr(K, n) for n in dir(K) if isinstance(getattr(K, n), numba.core.registry.CPUDispatcher)]
+    dispatchers = [getattr(K, n) for n in dir(K)
+                   if isinstance(getattr(K, n), numba.core.registry.CPUDispatcher)]
     dispatchers += [f for trio in K._SPECIALISED for f in trio]
     assert len(dispatchers) > 10
     for d in dispatchers:

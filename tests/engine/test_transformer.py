@@ -61,7 +61,8 @@ def test_layernorm_forward_and_backward():
     dg, db = np.zeros(6, F32), np.zeros(6, F32)
     dx = tr.Transformer._ln_back(dy, saved, g, dg, db)
     x64, g64, b64 = x.astype(float), g.astype(float), b.astype(float)
-    loss = lambda x_, g_=g64, b_=b64: float((ref.layernorm(x_, g_, b_) * dy).sum())
+    def loss(x_, g_=g64, b_=b64):
+        return float((ref.layernorm(x_, g_, b_) * dy).sum())
     np.testing.assert_allclose(dx, numeric_grad(loss, x64), atol=1e-4)
     np.testing.assert_allclose(dg, numeric_grad(lambda g_: loss(x64, g_), g64.copy()), atol=1e-4)
     np.testing.assert_allclose(db, numeric_grad(lambda b_: loss(x64, g64, b_), b64.copy()), atol=1e-4)
@@ -195,7 +196,8 @@ def test_training_lowers_the_loss_and_is_deterministic():
 
 def test_sampling_is_seeded():
     model = tiny(context=16)
-    draw = lambda s: model.generate([1, 2], 6, np.random.default_rng(s), temperature=1.5)[0]
+    def draw(s):
+        return model.generate([1, 2], 6, np.random.default_rng(s), temperature=1.5)[0]
     assert draw(4) == draw(4)
     assert len({tuple(draw(s)) for s in range(6)}) > 1
 

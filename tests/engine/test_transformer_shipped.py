@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.slow,
 def setup():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("bench_transformer", ROOT / "benchmarks" / "bench_transformer.py")
+    spec = importlib.util.spec_from_file_location("bench_transformer",
+                                                  ROOT / "benchmarks" / "bench_transformer.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     model, _ = Transformer.load(SHIPPED)

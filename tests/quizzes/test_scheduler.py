@@ -4,7 +4,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from quizzes.scheduler import (
-    NaiveDatetimeError, State, StudyScheduler, dumps_state, format_interval, loads_state,
+    NaiveDatetimeError,
+    State,
+    StudyScheduler,
+    dumps_state,
+    format_interval,
+    loads_state,
 )
 from tests.quizzes import T0
 

@@ -77,7 +77,8 @@ def run_in_pty(argv: list[str], env: dict, timeout: float = 240) -> tuple[int, b
             break
         if time.monotonic() > deadline:
             process.kill()
-            raise AssertionError(f"{argv} did not finish in {timeout} s; output so far: {bytes(out[-400:])!r}")
+            raise AssertionError(f"{argv} did not finish in {timeout} s; "
+                                 f"output so far: {bytes(out[-400:])!r}")
     process.wait(timeout=30)
     os.close(master)
     return process.returncode, bytes(out)
@@ -138,7 +139,8 @@ def test_content_escapes_never_reach_the_terminal_raw(tmp_path, tutor_home):
 def test_validate_prints_no_escape_byte(tmp_path, tutor_home):
     root = malicious_course(tmp_path / "course")
     for extra in ([], ["--json"]):
-        code, out = run_in_pty([sys.executable, "-m", "tutor", "validate", str(root), *extra], _env(tutor_home), 120)
+        code, out = run_in_pty([sys.executable, "-m", "tutor", "validate", str(root), *extra],
+                               _env(tutor_home), 120)
         assert b"\x1b" not in out and b"\x07" not in out, out
         assert code == 1  # the control characters are reported as problems
         assert b"control character" in out

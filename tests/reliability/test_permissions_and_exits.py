@@ -85,6 +85,6 @@ def test_a_crash_is_one_line_with_the_report_path_and_exit_1(tutor_home):
     assert "Traceback" not in shown
     # Textual drives the terminal on stderr; what remains without its control sequences:
     text = re.sub(r"\x1b\[[^a-zA-Z]*[a-zA-Z]|\x1b\][^\x07]*\x07|\x07", "", done.stderr)
-    expected = ("genai-tutor stopped because of an unexpected error (ZeroDivisionError); the full report is in "
-                f"{reports[0]}")
+    expected = ("genai-tutor stopped because of an unexpected error (ZeroDivisionError); "
+                f"the full report is in {reports[0]}")
     assert [line for line in text.splitlines() if line.strip()] == [expected]

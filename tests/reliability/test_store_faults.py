@@ -257,7 +257,8 @@ def _path_cases(base: Path) -> dict[str, tuple[str, str]]:
     (base / "a-file").write_text("not a folder")
     cases["home is a file"] = (str(base / "a-file"), "is a file, not a folder")
     cases["home under a file"] = (str(base / "a-file" / "home"), "cannot create the data folder")
-    cases["home on a read-only file system"] = ("/proc/genai-tutor-test/home", "cannot create the data folder")
+    cases["home on a read-only file system"] = ("/proc/genai-tutor-test/home",
+                                                "cannot create the data folder")
     home = base / "foreign"
     home.mkdir()
     raw = sqlite3.connect(home / "progress.db")
@@ -299,5 +300,6 @@ def test_a_path_problem_exits_1_from_a_real_process(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     done = _start(str(tmp_path / "a-file"))
     assert done.returncode == 1
-    expected = f"genai-tutor: the data folder {tmp_path / 'a-file'} is a file, not a folder (check GENAI_TUTOR_HOME)"
+    expected = (f"genai-tutor: the data folder {tmp_path / 'a-file'} is a file, not a folder "
+                "(check GENAI_TUTOR_HOME)")
     assert done.stderr.strip().splitlines() == [expected]

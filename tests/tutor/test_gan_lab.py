@@ -9,8 +9,8 @@ import pytest
 from textual.app import App
 
 import tutor
-from tutor.labs.base import CodePanel, KnobPanel, LabScreen, TextPanel
 from engine.gan import GANConfig
+from tutor.labs.base import CodePanel, KnobPanel, LabScreen, TextPanel
 from tutor.labs.gan2d import OWN, GanLab
 
 SIZE = (80, 24)

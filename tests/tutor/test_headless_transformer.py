@@ -76,7 +76,8 @@ def test_ask_answers_from_the_learners_own_file(capsys):
     out = run_json(capsys, ["ask", "What is the capital of Quorvania?", "--docs", str(FIXTURE), "--json"])
     assert out["answer"] == "Belmistra"
     assert "".join(t["token"] for t in out["tokens"]).strip() == "Belmistra"
-    out = run_json(capsys, ["ask", "What is the name of the cat of Ilvana?", "--docs", str(FIXTURE), "--json"])
+    out = run_json(capsys,
+                   ["ask", "What is the name of the cat of Ilvana?", "--docs", str(FIXTURE), "--json"])
     assert out["answer"] == "Fiddlewump"
 
 

@@ -78,11 +78,13 @@ async def answer_by_keys(pilot, screen, question, correct=True):
         return
     choices = screen.query_one("#choices", ChoiceList)
     if question.kind == "single":
-        target = question.answer if correct else next(i for i in range(len(question.choices)) if i != question.answer)
+        wrong = next(i for i in range(len(question.choices)) if i != question.answer)
+        target = question.answer if correct else wrong
         position = choices.order.index(target)
         await pilot.press(*(["down"] * position), "enter")
     elif question.kind == "multi":
-        wanted = set(question.answers) if correct else {i for i in range(len(question.choices)) if i not in question.answers}
+        wrong_set = {i for i in range(len(question.choices)) if i not in question.answers}
+        wanted = set(question.answers) if correct else wrong_set
         for position in range(len(choices.order)):
             if choices.order[position] in wanted:
                 await pilot.press("space")

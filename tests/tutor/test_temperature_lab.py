@@ -212,9 +212,10 @@ async def test_untrained_model_trains_with_step():
 async def test_missing_weights_fall_back_to_an_untrained_model(monkeypatch, tmp_path):
     from content import paths
 
-    monkeypatch.setattr(paths, "weights_for", lambda name, prefer="yours": (tmp_path / "nowhere.npz", "shipped"))
+    monkeypatch.setattr(paths, "weights_for",
+                        lambda name, prefer="yours": (tmp_path / "nowhere.npz", "shipped"))
     app = host()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         lab = app.screen
         await lab.wait_idle()
         await lab.wait_idle()

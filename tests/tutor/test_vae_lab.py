@@ -43,7 +43,7 @@ async def test_cursor_moves_decode_a_different_image():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        assert lab.model is not None and lab.note == "" and lab.model.steps > 0     # the shipped weights loaded
+        assert lab.model is not None and lab.note == "" and lab.model.steps > 0  # the shipped weights loaded
         first = lab.last_frame["at"].copy()
         await pilot.press("l", "l", "l", "l", "i", "i")
         await lab.wait_idle()
@@ -105,9 +105,10 @@ def test_snapshot_vae_lab(snap_compare):
 async def test_missing_weights_are_reported_and_training_starts_from_scratch(monkeypatch, tmp_path):
     from content import paths
 
-    monkeypatch.setattr(paths, "weights_for", lambda name, prefer="yours": (tmp_path / "missing.npz", "shipped"))
+    monkeypatch.setattr(paths, "weights_for",
+                        lambda name, prefer="yours": (tmp_path / "missing.npz", "shipped"))
     app = host()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         lab = app.screen
         await lab.wait_idle()
         assert lab.model.steps == 0

@@ -1,7 +1,8 @@
 """`genai-tutor train clip` and `genai-tutor clip search|zero-shot`: the tiny CLIP headless.
 
 `train clip` trains from scratch and saves into the learner's data folder
-(``content.paths``; never into the package); `--out` picks another file. `clip search` and `clip zero-shot` use the
+(``content.paths``; never into the package); `--out` picks another file. `clip search` and
+`clip zero-shot` use the
 shipped weights (content/weights/clip_sprites.npz) unless `--weights` names another file.
 """
 

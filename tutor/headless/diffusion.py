@@ -162,7 +162,8 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
     p.add_argument("--steps", type=int_range(1, 1000), default=50, help="diffusion sampling steps (1..1000)")
     p.add_argument("--n", type=int_range(1, 1024), default=64, help="how many samples (1..1024)")
     p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--scale", type=int_range(1, 16), default=4, help="pixels per sample pixel in the PNG (1..16)")
+    p.add_argument("--scale", type=int_range(1, 16), default=4,
+                   help="pixels per sample pixel in the PNG (1..16)")
     p.add_argument("--out", type=output_file(".png", ".csv"), default=None,
                    help="the PNG grid, or a .csv of 2-D points (default: samples/ in your data folder)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from content.paths import shipped
 from tutor.headless import emit, progress_printer
@@ -28,11 +27,10 @@ def train_lm(args: argparse.Namespace) -> int:
 
 
 def sample_text(args: argparse.Namespace) -> int:
-    from content.safe import visible
-    from engine import lm, sampling
-    from engine.weights import WeightsError
-
     from content.paths import weights_for
+    from content.safe import visible
+    from engine import lm
+    from engine.weights import WeightsError
 
     path = args.weights if args.weights is not None else weights_for("lm.npz")[0]
     try:
@@ -89,14 +87,16 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_lm)
 
-    s = commands.add_parser("sample", help="next-token probabilities and a continuation from the language model")
+    s = commands.add_parser("sample",
+                            help="next-token probabilities and a continuation from the language model")
     s.add_argument("text", help="the prompt, e.g. \"The capital of France is\"")
     s.add_argument("--temperature", type=float_range(0.0, 10.0), default=1.0, help="0 = greedy; up to 10")
     s.add_argument("--top-k", type=int_range(0), default=0, help="keep the k most likely tokens (0 = off)")
     s.add_argument("--top-p", type=float_range(0.0, 1.0, inclusive_low=False), default=1.0,
                    help="keep the smallest set reaching p (1 = off)")
     s.add_argument("--seed", type=seed_int, default=0)
-    s.add_argument("--tokens", type=int_range(1, 1000), default=10, help="how many tokens to generate (1..1000)")
+    s.add_argument("--tokens", type=int_range(1, 1000), default=10,
+                   help="how many tokens to generate (1..1000)")
     s.add_argument("--weights", type=existing_file, default=None,
                    help="a weights file (default: yours from 'train lm' if any, else the shipped one)")
     s.add_argument("--json", action="store_true", help="print one JSON object (entropy in bits)")

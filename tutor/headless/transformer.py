@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from content.paths import shipped
 from tutor.headless import emit, progress_printer
@@ -92,11 +93,10 @@ def ask_result(model, tok, question: str, store=None, k: int = 3) -> dict:
 
 
 def ask(args: argparse.Namespace) -> int:
+    from content.paths import weights_for
     from engine import bpe
     from engine.transformer import Transformer
     from engine.weights import WeightsError
-
-    from content.paths import weights_for
 
     if not args.question.strip():
         return _error("the question is empty")
@@ -143,8 +143,10 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
     a.add_argument("--docs", action="append", default=[], metavar="FILE", type=existing_file,
                    help="a text file of your own documents (one per paragraph); may be repeated")
     a.add_argument("--no-retrieval", action="store_true", help="answer closed-book, from memory only")
-    a.add_argument("--k", type=int_range(1, 20), default=3, help="how many documents to retrieve (1..20, default 3)")
+    a.add_argument("--k", type=int_range(1, 20), default=3,
+                   help="how many documents to retrieve (1..20, default 3)")
     a.add_argument("--weights", type=existing_file, default=None,
-                   help="a weights file (default: yours from 'train transformer' if any, else the shipped one)")
+                   help="a weights file (default: yours from 'train transformer' if any, "
+                        "else the shipped one)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(handler=ask)

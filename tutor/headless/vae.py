@@ -59,7 +59,8 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
     p.add_argument("--steps", type=int_range(1, 1_000_000), default=None,
                    help="training steps (default: the shipped recipe)")
     p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--latent", type=int_range(1, 64), default=2, help="latent size 1..64 (2 draws the latent map)")
+    p.add_argument("--latent", type=int_range(1, 64), default=2,
+                   help="latent size 1..64 (2 draws the latent map)")
     p.add_argument("--beta", type=float_range(0.0, 100.0), default=1.0, help="weight of the KL term (0..100)")
     p.add_argument("--out", type=output_file(".npz"), default=None,
                    help="weights file (default: vae_DATASET.npz in your data folder)")

@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work as in_thread
 from textual.app import ComposeResult
@@ -465,7 +464,7 @@ class LabScreen(Screen):
 
     # ------------------------------------------------------------------ the UI side
 
-    def on_lab_screen_frame(self, message: "LabScreen.Frame") -> None:
+    def on_lab_screen_frame(self, message: LabScreen.Frame) -> None:
         if self._stopping or not self.is_attached:
             return
         frame = message.frame
@@ -490,12 +489,12 @@ class LabScreen(Screen):
                     "perhaps with a smaller learning rate.", "warning")
         return frame.pop("_notice", None)
 
-    def on_lab_screen_notice(self, message: "LabScreen.Notice") -> None:
+    def on_lab_screen_notice(self, message: LabScreen.Notice) -> None:
         if self._stopping or not self.is_attached:
             return
         self.notice(message.text, message.severity)
 
-    def on_lab_screen_done(self, message: "LabScreen.Done") -> None:
+    def on_lab_screen_done(self, message: LabScreen.Done) -> None:
         if self._stopping or not self.is_attached:
             return
         try:
@@ -503,7 +502,7 @@ class LabScreen(Screen):
         except NoMatches:
             return
 
-    def on_lab_screen_warm_up(self, message: "LabScreen.WarmUp") -> None:
+    def on_lab_screen_warm_up(self, message: LabScreen.WarmUp) -> None:
         if self._stopping or not self.is_attached:
             return
         try:
@@ -623,7 +622,7 @@ class LabScreen(Screen):
     def change_knob(self, knob: Knob, delta: int, wrap: bool = False) -> None:
         if not knob.step(delta, wrap=wrap):
             return
-        if knob.name == "preset" and knob.value == "custom":   # a state, never a choice
+        if knob.name == "preset" and knob.value == "custom":  # noqa: SIM102 - a state, never a choice: step on
             if not knob.step(delta, wrap=wrap):
                 return
         if knob.name == "preset":
@@ -649,7 +648,7 @@ class LabScreen(Screen):
         values = self.preset_values(preset.value)
         if values is None:
             return
-        if any(self.knob_value(n) != v for n, v in values.items()
+        if any(self.knob_value(n) != v for n, v in values.items()  # noqa: SIM102 - reads as two steps
                if any(k.name == n for k in self.knob_list)):
             if "custom" in preset.values:
                 preset.index = preset.values.index("custom")

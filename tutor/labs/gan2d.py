@@ -18,9 +18,9 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from engine import data as datasets
-from engine.gan import GAN, GANConfig, PRESETS
-from tutor.labs.base import Knob, KnobPanel, LabScreen
+from engine.gan import GAN, PRESETS, GANConfig
 from tutor.labs import gan2d_view as view
+from tutor.labs.base import Knob, KnobPanel, LabScreen
 from tutor.widgets.charts import LineChart
 from tutor.widgets.pixels import PixelCanvas
 

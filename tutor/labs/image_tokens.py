@@ -266,7 +266,8 @@ class ImageTokensLab(LabScreen):
             grid_picture(frame["image"], patch, i))
         r, c = divmod(i, g)
         self.query_one("#tok-info", Static).update(
-            f"patch row {r + 1}, col {c + 1}\n→ token {i + 1} of {g * g}\npixels ({patch * patch * 3} numbers):")
+            f"patch row {r + 1}, col {c + 1}\n→ token {i + 1} of {g * g}\n"
+            f"pixels ({patch * patch * 3} numbers):")
         self.query_one("#tok-pixels", PixelCanvas).update_pixels(pixel_strip(frame["patch_pixels"]))
         words = Text()
         if "embedding" in frame:

@@ -229,8 +229,8 @@ class TemperatureLab(LabScreen):
         return base, probs
 
     def view(self, metrics: dict) -> dict:
-        from engine import sampling
         from content.safe import visible as safe
+        from engine import sampling
 
         if self.model is None:
             return {}

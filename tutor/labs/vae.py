@@ -98,10 +98,14 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
     """
 
     BINDINGS = [
-        Binding("i", "move_cursor(0, 1)", "Cursor ↑", id="vae.up", show=False, tooltip="Move the map cursor up"),
-        Binding("k", "move_cursor(0, -1)", "Cursor ↓", id="vae.down", show=False, tooltip="Move the map cursor down"),
-        Binding("j", "move_cursor(-1, 0)", "Cursor ←", id="vae.left", show=False, tooltip="Move the map cursor left"),
-        Binding("l", "move_cursor(1, 0)", "Cursor →", id="vae.right", show=False, tooltip="Move the map cursor right"),
+        Binding("i", "move_cursor(0, 1)", "Cursor ↑", id="vae.up", show=False,
+                tooltip="Move the map cursor up"),
+        Binding("k", "move_cursor(0, -1)", "Cursor ↓", id="vae.down", show=False,
+                tooltip="Move the map cursor down"),
+        Binding("j", "move_cursor(-1, 0)", "Cursor ←", id="vae.left", show=False,
+                tooltip="Move the map cursor left"),
+        Binding("l", "move_cursor(1, 0)", "Cursor →", id="vae.right", show=False,
+                tooltip="Move the map cursor right"),
     ]
 
     def __init__(self) -> None:
@@ -118,7 +122,8 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
 
     def knobs(self) -> list[Knob]:
         return [
-            Knob("view", "View", VIEWS, key="m", help="Map, reconstructions, interpolations or prior samples"),
+            Knob("view", "View", VIEWS, key="m",
+                 help="Map, reconstructions, interpolations or prior samples"),
             Knob("beta", "β (KL weight)", BETAS, index=BETAS.index(1.0), key="b",
                  help="Weight of the KL term while training"),
             Knob("inputs", "Inputs / samples", list(range(1, 11)), key="n",

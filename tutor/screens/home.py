@@ -15,8 +15,8 @@ from textual.widgets.option_list import Option
 
 from content.safe import visible
 from quizzes import stats
-from tutor.storeguard import guarded
 from tutor.continuing import Suggestion, continue_entry, next_step
+from tutor.storeguard import guarded
 from tutor.widgets.keybar import KeyBar
 
 
@@ -25,10 +25,12 @@ class HomeScreen(Screen):
     BINDINGS = [
         Binding("r", "review", "Review", id="home.review", tooltip="Study the flashcards that are due"),
         Binding("x", "exam", "Final exam", id="home.exam", tooltip="A balanced exam drawn from every lesson"),
-        Binding("p", "progress", "Progress", id="home.progress", tooltip="What you have read, reviewed and scored"),
+        Binding("p", "progress", "Progress", id="home.progress",
+                tooltip="What you have read, reviewed and scored"),
         Binding("g", "reference", "Reference", id="home.reference",
                 tooltip="Glossary, FAQ, timeline, prompt cheat sheet, responsible use, next steps"),
-        Binding("s", "stats", "Stats", id="home.stats", tooltip="Due forecast, retention, heatmap, weakest concepts"),
+        Binding("s", "stats", "Stats", id="home.stats",
+                tooltip="Due forecast, retention, heatmap, weakest concepts"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
@@ -106,7 +108,8 @@ class HomeScreen(Screen):
     @staticmethod
     def _row(lesson, progress) -> Table:
         read = progress is not None and progress.read
-        lead = Text.assemble(("✓ " if read else "· ", "bold green" if read else "dim"), (visible(lesson.id), "bold"))
+        lead = Text.assemble(("✓ " if read else "· ", "bold green" if read else "dim"),
+                             (visible(lesson.id), "bold"))
         detail = ""
         if progress is not None:
             detail = f"cards {progress.cards_seen}/{progress.cards_total}"

@@ -75,7 +75,8 @@ class LessonScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="lesson.back"),
         Binding("n,right_square_bracket", "next", "Next", id="lesson.next", tooltip="The next lesson"),
-        Binding("p,left_square_bracket", "previous", "Prev", id="lesson.previous", tooltip="The previous lesson"),
+        Binding("p,left_square_bracket", "previous", "Prev", id="lesson.previous",
+                tooltip="The previous lesson"),
         Binding("c", "check", "Check yourself", id="lesson.check", tooltip="Take this lesson's quiz"),
         Binding("t", "try_it", "Try it", id="lesson.try", tooltip="Open this lesson's lab"),
         Binding("g", "glossary", "Glossary", id="lesson.glossary", tooltip="Terms this lesson introduces"),

@@ -5,7 +5,6 @@ first, and Home's x resumes it where it was left."""
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -191,7 +190,8 @@ class QuizScreen(Screen):
         if missed:
             lines.append(f"\n[b]You missed {len(missed)}[/b] (r reviews exactly these):")
             for number, question in enumerate(missed, 1):
-                lines.append(f"\n{number}. {plain(question.prompt)}\n   [dim]{plain(question.explanation)}[/]")
+                lines.append(f"\n{number}. {plain(question.prompt)}\n"
+                             f"   [dim]{plain(question.explanation)}[/]")
         else:
             lines.append("\nNothing missed. Well done.")
         self.query_one("#q-meta", Static).update("")

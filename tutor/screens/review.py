@@ -23,8 +23,10 @@ class ReviewScreen(Screen):
             "3 Good, 4 Easy. The scheduler (FSRS) spaces the next review by your grade.")
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="review.back"),
-        Binding("space", "space", "Show / Good", id="review.space", tooltip="Reveal the answer; once shown, grade Good"),
-        Binding("1", "grade(1)", "Again", id="review.again", show=False, tooltip="Forgot it: see it again soon"),
+        Binding("space", "space", "Show / Good", id="review.space",
+                tooltip="Reveal the answer; once shown, grade Good"),
+        Binding("1", "grade(1)", "Again", id="review.again", show=False,
+                tooltip="Forgot it: see it again soon"),
         Binding("2", "grade(2)", "Hard", id="review.hard", show=False, tooltip="Recalled with difficulty"),
         Binding("3", "grade(3)", "Good", id="review.good", show=False, tooltip="Recalled it"),
         Binding("4", "grade(4)", "Easy", id="review.easy", show=False, tooltip="Recalled it at once"),
@@ -45,7 +47,8 @@ class ReviewScreen(Screen):
             with Horizontal(id="grades"):
                 yield Button("Space  Show answer", id="reveal", compact=True)
                 for rating, name in RATING_NAMES.items():
-                    yield Button(f"{rating} {name}", id=f"grade-{rating}", compact=True, classes=f"grade -r{rating}")
+                    yield Button(f"{rating} {name}", id=f"grade-{rating}", compact=True,
+                                 classes=f"grade -r{rating}")
             yield Static(id="summary")
         yield Footer()
 
@@ -88,7 +91,8 @@ class ReviewScreen(Screen):
             button.display = session.revealed
             if rating in previews:
                 button.label = f"{rating} {name} · {previews[rating]}"
-        (self.query_one("#grade-3", Button) if session.revealed else self.query_one("#reveal", Button)).focus()
+        target = self.query_one("#grade-3", Button) if session.revealed else self.query_one("#reveal", Button)
+        target.focus()
 
     def _show_summary(self) -> None:
         summary = self.session.summary()
@@ -100,7 +104,8 @@ class ReviewScreen(Screen):
         lines = []
         if summary.reviewed:
             counts = " · ".join(f"{RATING_NAMES[r]} {summary.by_rating.get(r, 0)}" for r in RATING_NAMES)
-            lines.append(f"[b]You reviewed {summary.reviewed} card{'s' if summary.reviewed != 1 else ''}.[/b]")
+            lines.append(f"[b]You reviewed {summary.reviewed} "
+                         f"card{'s' if summary.reviewed != 1 else ''}.[/b]")
             lines.append(counts)
         else:
             lines.append("[b]No cards are due right now.[/b]")

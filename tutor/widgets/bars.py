@@ -13,7 +13,7 @@ legend row says which is which.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from rich.segment import Segment
 from textual.geometry import Size

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from rich.segment import Segment
@@ -23,9 +23,9 @@ from rich.style import Style
 from textual.app import ComposeResult
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.widgets import Label, Sparkline
 
 from tutor.widgets.lines import CachedLines
-from textual.widgets import Label, Sparkline
 
 COLORS = ("#5fafff", "#ffaf5f", "#87d787", "#ff87af")
 # braille dot bit for (column 0..1, row 0..3) inside one cell
