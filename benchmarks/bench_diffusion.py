@@ -34,10 +34,10 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from engine import diffusion_recipes as recipes
-from engine import runtime
-from engine.diffusion import Diffusion, Schedule, timestep_embedding_freqs
-from tests import reference as R
+from engine import diffusion_recipes as recipes  # noqa: E402 - after the sys.path line
+from engine import runtime  # noqa: E402 - after the sys.path line
+from engine.diffusion import Diffusion, Schedule, timestep_embedding_freqs  # noqa: E402 - after the sys.path line
+from tests import reference as R  # noqa: E402 - after the sys.path line
 
 
 def _rate(step, seconds: float, repeats: int) -> float:

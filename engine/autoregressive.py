@@ -107,7 +107,8 @@ class Autoregressive:
         self.opt_marginal = Adam(self.marginal, self.d_marginal, lr=c.lr)
         self.rng = np.random.default_rng([c.seed, 1])
         self.lo, self.hi = np.full(2, toys.VIEW[0]), np.full(2, toys.VIEW[1])
-        self.data = None
+        self.data: np.ndarray | None = None
+        self.info: dict = {}
         if data is not None:
             self.set_data(data, box)
         elif box is not None:

@@ -43,9 +43,9 @@ RECIPES = {
 #: each coordinate (engine.diffusion, step 3). Measured on the spiral, 4000 steps, DDIM-50
 #: (benchmarks/bench_diffusion.py --spiral): precision 0.78 -> 0.93, coverage 0.90 -> 0.94,
 #: at about 0.8x the raw recipe's steps per second.
-_POINTS_RAW = dict(steps=4000, config=DiffusionConfig(
-    shape=(2,), hidden=128, layers=3, emb=32, lr=2e-3, batch=256, ema=0.995))
-_POINTS = dict(steps=4000, config=replace(_POINTS_RAW["config"], fourier=4, fourier_scale=1.0))
+_POINTS_RAW_CONFIG = DiffusionConfig(shape=(2,), hidden=128, layers=3, emb=32, lr=2e-3, batch=256, ema=0.995)
+_POINTS_RAW = dict(steps=4000, config=_POINTS_RAW_CONFIG)
+_POINTS = dict(steps=4000, config=replace(_POINTS_RAW_CONFIG, fourier=4, fourier_scale=1.0))
 
 
 def recipe(dataset: str, fourier: bool = True) -> dict:

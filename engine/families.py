@@ -31,6 +31,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,8 @@ def frame_for(points: np.ndarray, reach: float = 1.6) -> Frame:
         return Frame()
     a, b = pts.min(0), pts.max(0)
     half = max(float((b - a).max()) / 2.0, 1e-6)
-    return Frame(tuple(float(v) for v in (a + b) / 2.0), reach / half)
+    centre = (a + b) / 2.0
+    return Frame((float(centre[0]), float(centre[1])), reach / half)
 
 
 # ------------------------------------------------------------------ one family
@@ -279,6 +281,7 @@ def load(family: str, path: str | Path, points: np.ndarray | None = None):
     A GAN needs the model-space ``points`` it was trained on to be rebuilt (its
     discriminator's data); the other families sample from the file alone.
     """
+    model: Any
     if family == "autoregressive":
         model = Autoregressive.load(path)
     elif family == "vae":
@@ -301,7 +304,7 @@ def load(family: str, path: str | Path, points: np.ndarray | None = None):
     if meta.get("family", family) != family:
         raise weights.WeightsError(f"{Path(path).name} holds a {meta.get('family')} model")
     fr = meta.get("frame", {"centre": [0.0, 0.0], "scale": 1.0})
-    return model, Frame(tuple(float(v) for v in fr["centre"]), float(fr["scale"])), meta
+    return model, Frame((float(fr["centre"][0]), float(fr["centre"][1])), float(fr["scale"])), meta
 
 
 def train_one(family: str, toy: toys.Toy, steps: int, seed: int = 0, progress=None,

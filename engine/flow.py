@@ -130,7 +130,8 @@ class Flow:
         self.rng = np.random.default_rng(seeds[-1])
         self.mean = np.zeros(2, F32)
         self.std = np.ones(2, F32)
-        self.data = None
+        self.data: np.ndarray | None = None
+        self.info: dict = {}
         if data is not None:
             self.set_data(data)
         self.steps = 0

@@ -334,6 +334,8 @@ class PointVAE:
     samples look blurred: every point is a decoded mean plus the decoder's noise.
     """
 
+    info: dict  # the saved metadata, set by load()
+
     def __init__(self, config: PointVaeConfig | None = None, data: np.ndarray | None = None):
         self.config = c = config or PointVaeConfig()
         if c.latent < 1 or c.hidden < 1 or c.batch < 1 or not c.noise > 0:
@@ -402,7 +404,7 @@ class PointVAE:
         return weights.save(path, {"params": self.params}, meta)
 
     @classmethod
-    def load(cls, path: str | Path) -> "PointVAE":
+    def load(cls, path: str | Path) -> PointVAE:
         arrays, meta = weights.load(path, "point-vae", WEIGHTS_VERSION)
         model = cls(PointVaeConfig(**meta["config"]))
         weights.fill(model.params, arrays, "params", path)

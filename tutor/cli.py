@@ -129,10 +129,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         for problem in course.problems:
             print(visible(problem))
-        warnings = len(course.problems) - len(errors)
+        loader_warnings = len(course.problems) - len(errors)
         print(f"{len(course.lessons)} lessons, {len(course.cards)} cards, {len(course.questions)} questions, "
               f"{len(course.glossary)} glossary terms; {len(errors)} problems"
-              + (f", {warnings} warnings" if warnings else ""))
+              + (f", {loader_warnings} warnings" if loader_warnings else ""))
         if uncovered:
             print(visible(f"concepts not yet both explained and tested: {', '.join(uncovered)}"))
         if missing_terms:

@@ -77,7 +77,7 @@ def test_gradients_match_the_reference_and_finite_differences():
         ref.marginal[k] += h
         assert (up - down) / (2 * h) == pytest.approx(d_marg[k], abs=1e-6)
     params = ref.net.parameters()
-    for p_idx, (a, flat_idx) in enumerate([(0, 3), (1, 2), (2, 5), (4, 7), (5, 1)]):
+    for a, flat_idx in [(0, 3), (1, 2), (2, 5), (4, 7), (5, 1)]:
         arr = params[a].reshape(-1)
         arr[flat_idx] += h
         up = ref.loss(tokens)

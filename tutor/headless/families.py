@@ -127,7 +127,8 @@ def train_families(args: argparse.Namespace) -> int:
 
 def format_table(result: dict) -> str:
     """The families table as plain text (what `train families` prints without --json)."""
-    head = f"{'family':<15}{'steps':>7}{'samples/s':>11}{'prec':>6}{'cover':>6}{'MMD':>8}{'modes':>7}{'NLL':>8}"
+    head = (f"{'family':<15}{'steps':>7}{'samples/s':>11}{'prec':>6}{'cover':>6}"
+            f"{'MMD':>8}{'modes':>7}{'NLL':>8}")
     lines = [f"{result['dataset']}: {result['budget_per_family_s']:g} s of training per family", head]
     for r in result["families"]:
         modes = "-" if r["modes_total"] is None else f"{r['modes_covered']}/{r['modes_total']}"

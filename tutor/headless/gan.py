@@ -15,7 +15,7 @@ def train_gan(args: argparse.Namespace) -> int:
     from engine import gan
 
     if args.steps is not None or args.dataset not in gan.datasets.TOYS:
-        from tutor.headless import families   # the families' GAN, saved for `generate`
+        from tutor.headless import families  # the families' GAN, saved for `generate`
         return families.train_family("gan", args)
 
     progress = progress_printer("training GAN", args.iterations, args.json)

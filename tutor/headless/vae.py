@@ -53,7 +53,8 @@ def _dataset(value: str) -> str:
 
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add `train vae` and `train classifier` (`commands` is for top-level commands)."""
-    p = models.add_parser("vae", help="the VAE of the VAE lab, or a VAE on 2-D points (saved under your data folder)")
+    p = models.add_parser("vae", help="the VAE of the VAE lab, or a VAE on 2-D points "
+                                      "(saved under your data folder)")
     p.add_argument("--dataset", default="digits", type=_dataset,
                    help="digits, sprites, or 2-D points: ring, moons, spiral, ..., csv:FILE")
     p.add_argument("--steps", type=int_range(1, 1_000_000), default=None,
