@@ -555,7 +555,9 @@ class CLIP:
         if meta.get("vocab") != list(C.VOCAB):
             raise weights.WeightsError(f"{Path(path).name} was trained with another "
                                        "vocabulary (retrain with 'genai-tutor train clip')")
-        model = cls(ClipConfig(**meta["config"]))
+        config = weights.model_config(meta, ClipConfig, path)
+        with weights.building(path):
+            model = cls(config)
         weights.fill(model.params, arrays, "params", path)
         model.steps = int(meta.get("steps", 0))
         return model

@@ -438,10 +438,9 @@ class Transformer:
     @classmethod
     def load(cls, path: str | Path) -> tuple[Transformer, dict]:
         arrays, meta = W.load(path, MODEL, VERSION)
-        try:
-            model = cls(TransformerConfig(**meta["config"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise W.WeightsError(f"{Path(path).name} does not describe a transformer ({exc})") from exc
+        config = W.model_config(meta, TransformerConfig, path)
+        with W.building(path):
+            model = cls(config)
         W.fill(model.params, arrays, "params", path)
         return model, meta
 

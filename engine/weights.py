@@ -39,7 +39,8 @@ MAX_ARRAY_ELEMENTS = 4_000_000       # the largest shipped array has 666,720
 MAX_TOTAL_ELEMENTS = 8_000_000
 MAX_META_BYTES = 1 * 2**20
 MAX_CONFIG_INT = 2048                # widths, sizes, steps of a config (shipped: at most 1000)
-CONFIG_INT_LIMITS = {"seed": 2**63 - 1, "T": 10_000, "layers": 8, "batch": 65_536}
+CONFIG_INT_LIMITS = {"seed": 2**63 - 1, "T": 10_000, "layers": 8, "batch": 65_536,
+                     "train_n": 200_000}  # train_n: a data-set size, not a layer width
 MAX_CONFIG_PRODUCT = 65_536          # a list of sizes (an image shape) multiplied out
 _DTYPE_KINDS = "fiub"                # float, int, uint, bool; "U" (text) only where allowed
 

@@ -205,8 +205,9 @@ class TutorApp(App):
                                         session=session))
             self.notify(f"Resuming your exam at question {session.index + 1}.")
             return
+        drawable = any(len(lesson.questions) >= self.course.exam_per_lesson for lesson in self.course.lessons)
         questions = build_exam(self.course, self.course.exam_per_lesson,
-                               seed=new_attempt_seed(self.store, self.now()))
+                               seed=new_attempt_seed(self.store, self.now())) if drawable else []
         if not questions:
             self.notify(f"No lesson has {self.course.exam_per_lesson} quiz questions yet, so there is no "
                         "final exam to draw.", severity="warning")

@@ -21,7 +21,7 @@ FILES = sorted(p.name for p in SHIPPED.glob("*.npz"))
 
 
 def _loader(name: str):
-    from engine import diffusion, image_gan, image_metrics, lm, vae
+    from engine import clip, diffusion, image_gan, image_metrics, lm, transformer, vae
 
     if name.startswith("diffusion_"):
         return diffusion.Diffusion.load
@@ -33,6 +33,10 @@ def _loader(name: str):
         return lambda path: lm.LanguageModel.load(path)[0]
     if name == "sprite_classifier.npz":
         return image_metrics.SpriteClassifier.load
+    if name == "clip_sprites.npz":
+        return clip.CLIP.load
+    if name == "transformer.npz":
+        return lambda path: transformer.Transformer.load(path)[0]
     raise AssertionError(f"no loader for {name}")
 
 
@@ -69,7 +73,7 @@ def _first_float(arrays: dict) -> str:
 
 
 def _first_int_key(config: dict) -> str:
-    return next(k for k in ("hidden", "g_width", "embed") if k in config)
+    return next(k for k in ("hidden", "g_width", "embed", "d") if k in config)
 
 
 def tamper(kind: str, name: str, out: Path) -> Path:

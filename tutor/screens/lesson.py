@@ -183,7 +183,9 @@ class LessonScreen(Screen):
             return
         reader = self.query_one("#reader", VerticalScroll)
         if reader.max_scroll_y == 0 or reader.scroll_y >= reader.max_scroll_y - 1:
-            self.app.store.mark_read(self._shown, self.app.now())
+            if self._shown != getattr(self, "_marked_read", None):   # one durable write, not one per idle
+                self.app.store.mark_read(self._shown, self.app.now())
+                self._marked_read = self._shown
 
     def on_idle(self) -> None:
         self._check_read()
@@ -204,8 +206,6 @@ class LessonScreen(Screen):
         if not 0 <= target < len(lessons):
             self.notify("That was the last lesson." if step > 0 else "This is the first lesson.")
             return
-        if step > 0:
-            self.call_after_refresh(self.app.store.mark_read, self.lesson_id, self.app.now())
         self.show_lesson(lessons[target].id)
 
     def action_next(self) -> None:
