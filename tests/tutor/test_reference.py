@@ -70,10 +70,12 @@ async def test_palette_lists_the_reference_pages(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        titles = {command.title for command in app.get_system_commands(app.screen)}
+        from tutor.palette import entries
+
+        titles = {entry.title for entry in entries(app)}
         assert {"Reference", "Glossary"} <= titles
         assert {f"Reference: {page.title}" for page in app.course.reference} <= titles
-        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Reference: Next steps")
-        command.callback()
+        entry = next(e for e in entries(app) if e.title == "Reference: Next steps")
+        entry.run(app)
         await pilot.pause()
         assert isinstance(app.screen, ReferencePageScreen) and app.screen.page_id == "next-steps"

@@ -28,7 +28,7 @@ class HomeScreen(Screen):
         Binding("p", "progress", "Progress", id="home.progress",
                 tooltip="What you have read, reviewed and scored"),
         Binding("g", "reference", "Reference", id="home.reference",
-                tooltip="Glossary, FAQ, timeline, prompt cheat sheet, responsible use, next steps"),
+                tooltip="Glossary, FAQ, timeline and cheat sheets"),
         Binding("s", "stats", "Stats", id="home.stats",
                 tooltip="Due forecast, retention, heatmap, weakest concepts"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
