@@ -172,3 +172,41 @@ def test_snapshot_families_lab(snap_compare):
         await lab.wait_idle()
 
     assert snap_compare(host(), terminal_size=SIZE, run_before=settle)
+
+
+async def test_points_drawn_in_the_gan_lab_train_the_families(tutor_home):
+    """The GAN lab saves the learner's drawing; the families lab offers it as a dataset."""
+    from tutor.labs.gan2d import GanLab
+    from tutor.labs.imaging import drawn_points_path
+
+    app = host(GanLab)
+    async with app.run_test(size=SIZE) as pilot:
+        gan = app.screen
+        await gan.wait_idle()
+        await pilot.press("o")                                 # draw mode
+        for move in ("enter", "right", "enter", "up", "enter", "left", "enter"):
+            await pilot.press(move)
+        await gan.wait_idle()
+    assert len(gan.points) == 4
+    saved = drawn_points_path().read_text().splitlines()
+    assert saved[0] == "x,y" and len(saved) == 5
+
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        knob = lab.knob("dataset")
+        lab.change_knob(knob, knob.values.index(fam_lab.DRAWN) - knob.index)
+        await lab.wait_idle()
+        assert lab.model is not None and len(lab.model.points) == 4
+
+
+async def test_no_drawing_yet_is_a_plain_notice(tutor_home):
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        knob = lab.knob("dataset")
+        lab.change_knob(knob, knob.values.index(fam_lab.DRAWN) - knob.index)
+        await lab.wait_idle()
+        assert lab.model is None and "Draw some points in the GAN lab" in lab._message

@@ -20,13 +20,15 @@ from textual.widgets import Input, Static
 from engine import render as R
 from engine.data import VIEW
 from tutor.labs.base import Knob, LabScreen
+from tutor.labs.imaging import drawn_points_path
 from tutor.widgets.pixels import PixelCanvas
 
 FAMILIES = ("autoregressive", "gan", "vae", "diffusion", "flow")
 TITLES = {"autoregressive": "AR", "gan": "GAN", "vae": "VAE", "diffusion": "diffusion",
           "flow": "flow"}
 OWN = "your CSV"
-DATASETS = ["ring", "moons", "moons-bridge", "spiral", OWN]
+DRAWN = "your GAN-lab drawing"
+DATASETS = ["ring", "moons", "moons-bridge", "spiral", OWN, DRAWN]
 BUDGETS = [2, 5, 10, 20, 40]           # seconds of one core per family
 DEFAULT_BUDGET = 10
 SIDE = 10                              # pixels per canvas side: 10 columns x 5 rows
@@ -171,6 +173,14 @@ class FamiliesLab(LabScreen):
                 self.tell("Press l to load a CSV file of x,y points first.")
                 return
             toy, test = data.from_points(self.points, self.points_name), None   # NLL on them
+        elif name == DRAWN:
+            path = drawn_points_path()
+            try:
+                toy, test = data.load_csv(str(path)), None
+            except (ValueError, OSError):
+                self.model = None
+                self.tell("Draw some points in the GAN lab first (L04, key o), then come back.")
+                return
         else:
             toy = data.toy(name, 2048, seed=self.seed)
             test = data.toy(name, 2048, seed=self.seed + 1000).points

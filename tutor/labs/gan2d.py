@@ -21,6 +21,7 @@ from engine import data as datasets
 from engine.gan import GAN, PRESETS, GANConfig
 from tutor.labs import gan2d_view as view
 from tutor.labs.base import Knob, KnobPanel, LabScreen
+from tutor.labs.imaging import save_drawn_points
 from tutor.widgets.charts import LineChart
 from tutor.widgets.pixels import PixelCanvas
 
@@ -364,6 +365,7 @@ class GanLab(LabScreen):
             self._points_changed()
 
     def _points_changed(self) -> None:
+        save_drawn_points(self.points)      # the families lab (L02) can train on them too
         self._show_canvas()
         self._show_stats()
         if len(self.points) >= 2 or self.model is not None:
@@ -408,6 +410,7 @@ class GanLab(LabScreen):
                         "warning")
             return
         self.points = result["csv_points"]
+        save_drawn_points(self.points)
         lo, hi = datasets.VIEW
         outside = sum(1 for x, y in self.points if max(abs(x), abs(y)) > hi)
         self.action_close_csv()
