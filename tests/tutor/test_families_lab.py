@@ -203,7 +203,7 @@ async def test_points_drawn_in_the_gan_lab_train_the_families(tutor_home):
 
 async def test_no_drawing_yet_is_a_plain_notice(tutor_home):
     app = host()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         lab = app.screen
         await lab.wait_idle()
         knob = lab.knob("dataset")

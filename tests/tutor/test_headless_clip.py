@@ -22,7 +22,7 @@ def run_json(capsys, argv) -> dict:
 def small_training(monkeypatch):
     """Train on a small set and measure on 200 sprites: the CLI path, not the recipe."""
     @dataclasses.dataclass(frozen=True)
-    class small(clip.ClipConfig):  # noqa: N801 - stands in for the class it replaces
+    class small(clip.ClipConfig):  # stands in for the class it replaces
         train_n: int = 500
         captions: int = 4
 

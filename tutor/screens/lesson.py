@@ -182,10 +182,10 @@ class LessonScreen(Screen):
         if self._shown is None or not self.is_current:
             return
         reader = self.query_one("#reader", VerticalScroll)
-        if reader.max_scroll_y == 0 or reader.scroll_y >= reader.max_scroll_y - 1:
-            if self._shown != getattr(self, "_marked_read", None):   # one durable write, not one per idle
-                self.app.store.mark_read(self._shown, self.app.now())
-                self._marked_read = self._shown
+        at_end = reader.max_scroll_y == 0 or reader.scroll_y >= reader.max_scroll_y - 1
+        if at_end and self._shown != getattr(self, "_marked_read", None):  # one durable write
+            self.app.store.mark_read(self._shown, self.app.now())
+            self._marked_read = self._shown
 
     def on_idle(self) -> None:
         self._check_read()
