@@ -225,7 +225,9 @@ class Autoregressive:
     @classmethod
     def load(cls, path: str | Path) -> Autoregressive:
         arrays, meta = weights.load(path, "autoregressive", VERSION)
-        model = cls(ARConfig(**meta["config"]))
+        config = weights.model_config(meta, ARConfig, path)  # checked before allocating
+        with weights.building(path):
+            model = cls(config)
         weights.fill(model.net.params, arrays, "params", path)
         weights.fill(model.marginal, arrays, "marginal", path)
         box = np.zeros((2, 2))

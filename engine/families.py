@@ -292,7 +292,7 @@ def load(family: str, path: str | Path, points: np.ndarray | None = None):
         model = Diffusion.load(path)
     elif family == "gan":
         arrays, meta = weights.load(path, "gan-2d", GAN_VERSION)
-        config = GANConfig(**meta["config"])
+        config = weights.model_config(meta, GANConfig, path)  # checked before allocating
         pts = points if points is not None else np.zeros((2, 2), F32)
         model = GAN(replace(config, dataset="custom"), points=pts)
         weights.fill(model.G.params, arrays, "g", path)

@@ -249,7 +249,9 @@ class Flow:
     def load(cls, path: str | Path, data: np.ndarray | None = None) -> Flow:
         """A flow from a weights file (raises engine.weights.WeightsError)."""
         arrays, meta = weights.load(path, "flow", VERSION)
-        model = cls(FlowConfig(**meta["config"]))
+        config = weights.model_config(meta, FlowConfig, path)  # checked before allocating
+        with weights.building(path):
+            model = cls(config)
         weights.fill(model.params, arrays, "params", path)
         weights.fill(model.mean, arrays, "mean", path)
         weights.fill(model.std, arrays, "std", path)

@@ -406,7 +406,9 @@ class PointVAE:
     @classmethod
     def load(cls, path: str | Path) -> PointVAE:
         arrays, meta = weights.load(path, "point-vae", WEIGHTS_VERSION)
-        model = cls(PointVaeConfig(**meta["config"]))
+        config = weights.model_config(meta, PointVaeConfig, path)  # checked before allocating
+        with weights.building(path):
+            model = cls(config)
         weights.fill(model.params, arrays, "params", path)
         model.steps = int(meta.get("steps", 0))
         model.info = meta

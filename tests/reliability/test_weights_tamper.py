@@ -209,3 +209,24 @@ def test_sample_with_unusable_weights_exits_1_with_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "unusable because" in err[0], (kind, err)
         path.unlink()
+
+
+@pytest.mark.parametrize("family", ["flow", "autoregressive", "vae"])
+def test_2d_family_weights_with_a_huge_config_are_refused_before_allocating(family, tmp_path):
+    """The 2-D families' files (made by `train flow|autoregressive|vae`) are checked too."""
+    from engine import autoregressive, flow, vae
+
+    model_of = {"flow": (flow.Flow, flow.FlowConfig()),
+                "autoregressive": (autoregressive.Autoregressive, autoregressive.ARConfig()),
+                "vae": (vae.PointVAE, vae.PointVaeConfig())}
+    cls, config = model_of[family]
+    path = tmp_path / f"{family}.npz"
+    cls(config, np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)).save(path)
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(arrays.pop(META_KEY).tobytes())
+    meta.pop("checksum")
+    meta["config"]["hidden"] = 10**9
+    weights.save(path, arrays, meta)
+    with pytest.raises(WeightsError, match="unusable"):
+        cls.load(path)
