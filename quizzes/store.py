@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from content.paths import user_home
 from quizzes.scheduler import utc
 
 __all__ = ["ATTEMPT_KINDS", "BACKUP_VERSION", "SCHEMA_VERSION", "AnswerRecord", "AttemptRecord",
@@ -54,7 +55,6 @@ BACKUP_VERSION = 1
 _BACKUP_TABLES = ("lesson_progress", "card_state", "review_log", "quiz_attempt",
                   "quiz_answer", "setting", "own_card")
 DB_NAME = "progress.db"
-ENV_HOME = "GENAI_TUTOR_HOME"
 
 # Migration N (1-based) takes a database from schema version N-1 to N. Append, never edit.
 _MIGRATIONS: tuple[str, ...] = (
@@ -226,13 +226,9 @@ def _default_folder() -> Path:
 
 
 def default_path() -> Path:
-    """The progress database path: GENAI_TUTOR_HOME if set, else the platform data dir."""
-    home = os.environ.get(ENV_HOME)
-    if home:
-        return Path(home).expanduser() / DB_NAME
-    import platformdirs
-
-    return platformdirs.user_data_path("genai-tutor") / DB_NAME
+    """The progress database path, in the learner's data folder (content.paths decides
+    where that is: GENAI_TUTOR_HOME if set, else the platform's data folder)."""
+    return user_home(create=False) / DB_NAME
 
 
 def _iso(moment: datetime | None) -> str:
