@@ -22,14 +22,13 @@ position inside the cell -- exactly how an LM writes a sentence word by word.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import data as toys
-from . import weights
+from . import training, weights
 from .nn import MLP, Adam
 from .runtime import kernel, register_warmup
 
@@ -193,11 +192,7 @@ class Autoregressive:
         return self.loss
 
     def train(self, n: int) -> dict:
-        total = 0.0
-        for _ in range(int(n)):
-            total += self.step()
-        loss = total / max(int(n), 1)
-        return {"loss": loss, "steps": self.steps, "diverged": not math.isfinite(loss)}
+        return training.mean_loss(self.step, n, lambda: self.steps)
 
     # -- sampling ---------------------------------------------------------------------
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
@@ -242,14 +237,8 @@ def train_points(points: np.ndarray, steps: int, seed: int = 0, progress=None,
                  chunk: int = 100, **overrides) -> tuple[Autoregressive, float]:
     """A model trained ``steps`` steps on ``points``; returns (model, seconds)."""
     model = Autoregressive(replace(ARConfig(), seed=int(seed), **overrides), points)
-    start, done = time.perf_counter(), 0
-    while done < steps:
-        k = min(chunk, steps - done)
-        model.train(k)
-        done += k
-        if progress is not None:
-            progress(done, steps)
-    return model, time.perf_counter() - start
+    _, seconds = training.in_chunks(model.train, steps, progress, chunk)
+    return model, seconds
 
 
 def _warm_up() -> None:

@@ -46,7 +46,6 @@ are numba kernels (one pass each, no temporaries).
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,7 @@ import numpy as np
 from . import captions as C
 from . import images as imgs
 from . import kernels as K
-from . import nn, weights
+from . import nn, training, weights
 from .runtime import kernel, register_warmup
 
 F32 = np.float32
@@ -664,16 +663,8 @@ def train_headless(out: str | Path, steps: int = RECIPE_STEPS, seed: int = 0, pr
     cfg = ClipConfig(seed=seed) if config is None else config
     model = CLIP(cfg)
     model._training_data()
-    start = time.perf_counter()
-    done = 0
-    last: dict = {}
-    while done < steps:
-        n = min(chunk, steps - done)
-        last = model.train(n)
-        done += n
-        if progress is not None:
-            progress(done, steps)
-    seconds = time.perf_counter() - start
+    chunks, seconds = training.in_chunks(model.train, steps, progress, chunk)
+    last: dict = chunks[-1] if chunks else {}
     figures = evaluate(model)
     path = Path(out)
     scalars = {k: v for k, v in figures.items() if isinstance(v, float)}

@@ -55,6 +55,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import kernels as K
+from . import training
 from .nn import MLP, Adam
 from .runtime import kernel, register_warmup
 
@@ -493,11 +494,7 @@ class Diffusion:
 
     def train(self, n: int) -> dict:
         """``n`` steps; returns {"loss": mean loss, "steps": total, "diverged": bool}."""
-        total = 0.0
-        for _ in range(int(n)):
-            total += self.step()
-        loss = total / max(int(n), 1)
-        return {"loss": loss, "steps": self.steps, "diverged": not math.isfinite(loss)}
+        return training.mean_loss(self.step, n, lambda: self.steps)
 
     # -- sampling ---------------------------------------------------------------------
     def guided_eps(self, x: np.ndarray, t: int, cond: np.ndarray, guidance: float) -> np.ndarray:

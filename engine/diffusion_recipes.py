@@ -12,7 +12,6 @@ conditioning and guidance scale s = 2, 97-99 % (DDIM-50, 64 to 256 samples).
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import numpy as np
 
 from . import data as toys
 from . import images as imgs
-from . import vae, weights
+from . import training, vae, weights
 from .diffusion import F32, Diffusion, DiffusionConfig
 
 IMAGE_SETS = ("sprites", "digits")
@@ -138,15 +137,8 @@ def train_headless(dataset: str, steps: int | None = None, seed: int = 0,
     """Train from the recipe, save the weights, return {"steps", "seconds", "loss", ...}."""
     steps = recipe(dataset)["steps"] if steps is None else int(steps)
     model = new_model(dataset, seed)
-    start = time.perf_counter()
-    done, losses = 0, []
-    while done < steps:
-        n = min(chunk, steps - done)
-        losses.append(model.train(n)["loss"])
-        done += n
-        if progress is not None:
-            progress(done, steps)
-    seconds = time.perf_counter() - start
+    chunks, seconds = training.in_chunks(model.train, steps, progress, chunk)
+    losses = [c["loss"] for c in chunks]
     loss = float(np.mean(losses[-4:])) if losses else float("nan")
     quality = evaluate(model, dataset, n=eval_n)
     path = pretrained_path(dataset) if out is None else Path(out)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import data as toys
-from . import metrics, runtime, weights
+from . import metrics, runtime, training, weights
 from .autoregressive import ARConfig, Autoregressive
 from .diffusion import Diffusion
 from .diffusion_recipes import recipe as diffusion_recipe
@@ -313,14 +313,8 @@ def train_one(family: str, toy: toys.Toy, steps: int, seed: int = 0, progress=No
     warm_up()
     frame = frame_for(toy.points)
     model = new_model(family, frame.to_model(toy.points), seed)
-    start, done = time.perf_counter(), 0
-    while done < steps:
-        k = min(chunk, steps - done)
-        model_train(family, model, k)
-        done += k
-        if progress is not None:
-            progress(done, steps)
-    return model, frame, time.perf_counter() - start
+    _, seconds = training.in_chunks(lambda k: model_train(family, model, k), steps, progress, chunk)
+    return model, frame, seconds
 
 
 #: Training steps of ``train_one`` when none are given (about 10-30 s each, one core).

@@ -34,13 +34,12 @@ standardisation alone (a Gaussian fitted to the data) and training bends it from
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import weights
+from . import training, weights
 from .nn import MLP, Adam, share_buffer
 from .runtime import kernel, register_warmup
 
@@ -214,11 +213,7 @@ class Flow:
 
     def train(self, n: int) -> dict:
         """``n`` steps; returns {"loss": mean NLL over them, "steps", "diverged"}."""
-        total = 0.0
-        for _ in range(int(n)):
-            total += self.step()
-        loss = total / max(int(n), 1)
-        return {"loss": loss, "steps": self.steps, "diverged": not math.isfinite(loss)}
+        return training.mean_loss(self.step, n, lambda: self.steps)
 
     # -- latent -> data ---------------------------------------------------------------
     def inverse(self, z: np.ndarray) -> np.ndarray:
@@ -266,14 +261,8 @@ def train_points(points: np.ndarray, steps: int, seed: int = 0, progress=None,
                  chunk: int = 100, **overrides) -> tuple[Flow, float]:
     """A flow trained ``steps`` steps on ``points``; returns (flow, seconds)."""
     model = Flow(replace(FlowConfig(), seed=int(seed), **overrides), points)
-    start, done = time.perf_counter(), 0
-    while done < steps:
-        k = min(chunk, steps - done)
-        model.train(k)
-        done += k
-        if progress is not None:
-            progress(done, steps)
-    return model, time.perf_counter() - start
+    _, seconds = training.in_chunks(model.train, steps, progress, chunk)
+    return model, seconds
 
 
 def _warm_up() -> None:

@@ -16,7 +16,6 @@ with β1 = 0.5 as in DCGAN). Noise comes from a seeded numpy Generator.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import kernels as K
-from . import vae, weights
+from . import training, vae, weights
 from .nn import MLP, Adam
 from .runtime import register_warmup
 
@@ -141,14 +140,8 @@ def train_headless(dataset: str, steps: int | None = None, seed: int = 0,
     recipe = RECIPES[dataset]
     steps = recipe["steps"] if steps is None else int(steps)
     model = ImageGAN(replace(recipe["config"], seed=seed), vae.load_dataset(dataset))
-    start, done, last = time.perf_counter(), 0, {}
-    while done < steps:
-        n = min(chunk, steps - done)
-        last = model.train(n)
-        done += n
-        if progress is not None:
-            progress(done, steps)
-    seconds = time.perf_counter() - start
+    chunks, seconds = training.in_chunks(model.train, steps, progress, chunk)
+    last = chunks[-1] if chunks else {}
     path = pretrained_path(dataset) if out is None else Path(out)
     model.save(path, d_loss=last.get("d_loss"), g_loss=last.get("g_loss"))
     return {"steps": steps, "seconds": round(seconds, 2), "d_loss": last.get("d_loss"),

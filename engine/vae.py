@@ -35,7 +35,7 @@ import numpy as np
 
 from . import images as imgs
 from . import kernels as K
-from . import nn, weights
+from . import nn, training, weights
 from .runtime import kernel, register_warmup
 
 F32 = np.float32
@@ -287,21 +287,12 @@ def train_headless(dataset: str, steps: int | None = None, seed: int = 0, latent
                    beta: float = 1.0, out: str | Path | None = None, progress=None,
                    chunk: int = 200) -> dict:
     """Train from the recipe, save the weights, return a JSON-ready summary."""
-    import time
 
     recipe = RECIPES[dataset]
     steps = recipe["steps"] if steps is None else int(steps)
     config = replace(recipe["config"], seed=seed, latent=latent, beta=beta)
     model = VAE(config)
-    start = time.perf_counter()
-    done = 0
-    while done < steps:
-        n = min(chunk, steps - done)
-        model.train(n)
-        done += n
-        if progress is not None:
-            progress(done, steps)
-    seconds = time.perf_counter() - start
+    _, seconds = training.in_chunks(model.train, steps, progress, chunk)
     ev = model.evaluate()
     path = pretrained_path(dataset) if out is None else Path(out)
     model.save(path, extra={"recon": ev["recon"], "kl": ev["kl"], "mse": ev["mse"]})
@@ -381,11 +372,7 @@ class PointVAE:
         return self.loss_value
 
     def train(self, n: int) -> dict:
-        total = 0.0
-        for _ in range(int(n)):
-            total += self.step()
-        loss = total / max(int(n), 1)
-        return {"loss": loss, "steps": self.steps, "diverged": not math.isfinite(loss)}
+        return training.mean_loss(self.step, n, lambda: self.steps)
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Decoder means (n, 2) for latents z (n, latent)."""
