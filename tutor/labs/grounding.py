@@ -50,25 +50,22 @@ CASES = [
         "1",
         "hallucination",
         "Who is the leader of Drosmia?",
-        "No document is about Drosmia. Closed book, the model invents a name; with retrieval "
-        "it reads the nearest documents, about other places, and copies from them. Nearest "
-        "is not relevant: raise m (min cosine) and see what is left.",
+        "no document is about Drosmia. Retrieval still returns the nearest ones (other "
+        "places' leaders) and the model answers anyway. Raise m (min cosine).",
     ),
     Case(
         "2",
         "grounded",
         "What is the capital of Oriost?",
-        "The atlas holds this invented fact; the model never trained on it. Closed book it "
-        "cannot know; with the document in the prompt, see where the first answer token "
-        "looks (the shaded words) and what it copies.",
+        "an invented fact from the atlas. Closed book the model cannot know it; with the "
+        "document, see which words the answer token reads (shaded).",
     ),
     Case(
         "3",
         "injection",
         "What is the capital of Bekdra?",
-        "A forum post about Bekdra plants 'Banana' and an order. It scores high, so it lands "
-        "in the prompt. Press d for a defence: filter text that gives orders, or quote the "
-        "documents as data, and compare the answers.",
+        "a forum post plants 'Banana' and an order, and lands in the prompt. Press d: "
+        "filter text that gives orders, or quote documents as data.",
     ),
 ]
 
@@ -355,7 +352,12 @@ class GroundingLab(LabScreen):
         height = box.size.height or PROMPT_ROWS
         box.update(prompt_text(frame["pieces"], frame["weights"], width, height, self.app.console))
         case = frame.get("case")
-        note = f"Case {case.key}, {case.name}: {case.note}" if case else ""
+        note = (
+            f"Case {case.key}, {case.name}: {case.note}"
+            if case
+            else "Your question. The store knows the course's facts and lessons and the atlas's "
+            "invented places and people; keys 1 2 3 bring back the teaching cases."
+        )
         self.query_one("#rag-note", Static).update(Text(note, overflow="ellipsis"))
 
     # ------------------------------------------------------------------ actions
@@ -484,7 +486,7 @@ def line_name(line: str, docs: int) -> str:
     return "note"
 
 
-SHADES = ["", "on #303030", "on #4e4e4e", "on #6c6c6c"]
+SHADES = ["", "on #3a3000", "on #5f4f00", "on #877000"]
 
 
 def prompt_text(pieces: list[str], weights: list[float], width: int, height: int, console) -> Text:
