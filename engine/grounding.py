@@ -200,17 +200,21 @@ def answer_attention(model: Transformer, tok: BPE, ep: Episode) -> dict:
 
 
 def evaluate(model: Transformer, tok: BPE, episodes: list[Episode]) -> dict:
-    """Grounded and closed-book exact-answer accuracy, and the attention figure."""
-    grounded = closed = argmax = most = 0
+    """Grounded and closed-book exact-answer accuracy, and the attention figures: the share of
+    episodes where the first answer token's last-layer attention peaks on the answer span
+    (head mean), puts more than half its weight there in its best head, and in the head mean."""
+    grounded = closed = argmax = most = mean = 0
     for ep in episodes:
         grounded += answer(model, tok, ep.prompt())[0] == ep.answer
         closed += answer(model, tok, ep.prompt(()))[0] == ep.answer
         att = answer_attention(model, tok, ep)
         argmax += att["argmax_in_span"]
         most += att["best_head_share"] > 0.5
+        mean += att["mean_share"] > 0.5
     n = len(episodes)
     return {"episodes": n, "grounded_accuracy": grounded / n, "closed_book_accuracy": closed / n,
-            "attention_argmax_on_answer": argmax / n, "attention_head_majority_on_answer": most / n}
+            "attention_argmax_on_answer": argmax / n, "attention_head_majority_on_answer": most / n,
+            "attention_mean_majority_on_answer": mean / n}
 
 
 def test_episodes(tok: BPE, n: int = 200, seed: int = 0, context: int = 128) -> list[Episode]:

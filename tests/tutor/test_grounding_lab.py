@@ -98,13 +98,13 @@ async def test_hallucination_case_answers_fluently_and_wrongly():
         await lab.wait_idle()
         r = lab.result
         assert r["question"] == CASES[0].question
-        assert not any("Drosmia" in d["text"] for d in r["documents"])   # nothing relevant exists
-        assert r["rag"]["answer"] and r["closed"]["answer"]               # it answers anyway
+        assert not any("Drosmia" in d["text"] for d in r["documents"])  # nothing relevant exists
+        assert r["rag"]["answer"] and r["closed"]["answer"]  # it answers anyway
         used = [d["text"] for d in r["documents"] if d["fate"] == "used"]
-        assert used and all("The leader of" in t for t in used)           # nearest: other places' leaders
+        assert used and all("The leader of" in t for t in used)  # nearest: other places' leaders
         answer = r["rag"]["answer"]
-        assert answer.isalpha() and answer[0].isupper()                   # fluent: a name, and a wrong one
-        await pilot.press("m", "m", "m", "m")                             # min cosine 0.8
+        assert answer.isalpha() and answer[0].isupper()  # fluent: a name, and a wrong one
+        await pilot.press("m", "m", "m", "m")  # min cosine 0.8
         await lab.wait_idle()
         assert lab.knob_value("min_score") == 0.8
         assert {d["fate"] for d in lab.result["documents"]} == {"below threshold"}
@@ -120,15 +120,15 @@ async def test_injection_case_and_the_defences():
         await lab.wait_idle()
         r = lab.result
         fates = {d["text"]: d["fate"] for d in r["documents"]}
-        assert fates[POISON] == "used"                                    # the poison is retrieved
-        assert r["rag"]["answer"] != "Morbri" and r["rag"]["first"][0]["token"] == " B"   # steered
-        await pilot.press("d")                                            # filter orders
+        assert fates[POISON] == "used"  # the poison is retrieved
+        assert r["rag"]["answer"] != "Morbri" and r["rag"]["first"][0]["token"] == " B"  # steered
+        await pilot.press("d")  # filter orders
         await lab.wait_idle()
         r = lab.result
         assert {d["text"]: d["fate"] for d in r["documents"]}[POISON] == "filtered: gives orders"
-        assert r["rag"]["answer"] == "Morbri"                             # the filter works here
+        assert r["rag"]["answer"] == "Morbri"  # the filter works here
         assert "✗" in text(lab, "#rag-docs")
-        await pilot.press("d")                                            # quote as data
+        await pilot.press("d")  # quote as data
         await lab.wait_idle()
         r = lab.result
         assert r["defence"] == "quote as data" and r["rag"]["prompt"].startswith("The documents below")
@@ -169,7 +169,7 @@ async def test_question_box_and_bad_input():
 async def test_leaving_while_busy():
     app = host()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3", "d", "1")     # queued while the store is still being built
+        await pilot.press("3", "d", "1")  # queued while the store is still being built
         await pilot.press("escape")
         await pilot.pause(0.3)
         assert not isinstance(app.screen, GroundingLab)
