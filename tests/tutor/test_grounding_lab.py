@@ -109,6 +109,7 @@ async def test_hallucination_case_answers_fluently_and_wrongly():
         assert lab.knob_value("min_score") == 0.8
         assert {d["fate"] for d in lab.result["documents"]} == {"below threshold"}
         assert lab.result["rag"]["prompt"] == lab.result["closed"]["prompt"]
+        assert "No retrieved document was passed on" in lab._message
 
 
 async def test_injection_case_and_the_defences():

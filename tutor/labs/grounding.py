@@ -275,6 +275,11 @@ class GroundingLab(LabScreen):
             self.knob_value("defence"),
             ANSWER_TOKENS,
         )
+        if self.result["documents"] and not self.result["grounded"]:
+            self.tell(
+                "No retrieved document was passed on (below the min cosine, filtered, or "
+                "too long for the context): the answer with docs is the model's memory alone."
+            )
         return {}
 
     def release_lab(self) -> None:
