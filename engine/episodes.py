@@ -140,3 +140,15 @@ def corpus_facts(paragraphs: list[str]) -> list[tuple[str, str, str]]:
 
 def closed_book(question: str, answer: str) -> Episode:
     return Episode((), question, answer, -1)
+
+
+def atlas(seed: int, n: int) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``n`` documents of invented facts (test-split names: the model never trained on
+    them), each with the (question, answer) pairs it can answer: a world to ask about."""
+    gen = Generator(seed, "test")
+    used: set[tuple[str, str]] = set()
+    out = []
+    for _ in range(n):
+        facts = gen.document(used)
+        out.append((" ".join(f[0] for f in facts), [(f[1], f[2]) for f in facts]))
+    return out

@@ -55,7 +55,8 @@ def test_cannot_answer_invented_facts_without_the_document(reading):
 def test_attention_of_the_first_answer_token_lands_on_the_answer(reading):
     """In a last-layer head, more than half of the weight of the position that writes the
     first answer token falls on the answer's tokens in the document (measured: 89 %; the
-    head-averaged attention peaks on the answer in 68 %)."""
+    head-averaged attention peaks on the answer in 68 %, and puts more than half of its
+    weight there in 10.5 %: the heads divide the work)."""
     assert reading["attention_head_majority_on_answer"] >= 0.7, reading
 
 

@@ -272,3 +272,56 @@ def test_train_lm_command_json(capsys, tmp_path):
     assert out["saved"] == str(tmp_path / "lm.npz")
     assert out["steps"] == 20 and out["val_perplexity"] < out["vocab_size"]
     assert (tmp_path / "lm.npz").is_file()
+
+
+# ------------------------------------------------------------------ the transformer (x)
+
+async def test_x_switches_to_the_transformer_and_shows_its_attention():
+    from engine import sampling
+    from tutor.labs.temperature import TransformerLM
+
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle()
+        assert lab.knob_value("model") == "word MLP" and not isinstance(lab.model, TransformerLM)
+        await pilot.press("x")
+        await lab.wait_idle()
+        model = lab.model
+        assert isinstance(model, TransformerLM) and lab.knob_value("model") == "transformer"
+        ids = model.tok.bpe.encode("The capital of France is")
+        assert lab.prompt_ids == ids
+        # the bars are the transformer's own next-token distribution, labelled by sub-word piece
+        logits, _ = model.model.start(ids)
+        np.testing.assert_allclose(lab.base, sampling.softmax(logits.astype(np.float64)), rtol=1e-6)
+        assert bars(lab)[0].split()[0] == model.tok.label(int(np.argmax(lab.base)))
+        assert model.tok.label(ids[1]) == "␣capital"
+        # attention of the position predicting the next token: last layer, mean of the heads
+        model.model.hidden(np.asarray([ids], np.int32))
+        expected = model.model.attention()[-1][0, :, -1, :].mean(0)
+        np.testing.assert_allclose(model.attention, expected, rtol=1e-6)
+        assert abs(model.attention.sum() - 1) < 1e-5 and len(model.attention) == len(ids)
+        top = model.tok.label(ids[int(np.argmax(expected))])
+        assert f"attention: {top}" in info(lab)
+        assert str(lab.query_one("#temp-text").render()) == "The capital of France is"
+        await pilot.press("g")                                # generate N with its own loop
+        await lab.wait_idle()
+        assert 1 <= len(lab.generated) <= 10 and len(model.attention) == len(ids) + len(lab.generated)
+        assert str(lab.query_one("#temp-text").render()).startswith("The capital of France is")
+        await pilot.press("space")                            # training is the word model's only
+        await lab.wait_idle()
+        assert not lab.playing and "train transformer" in lab._message
+        await pilot.press("x")                                # back to the word model
+        await lab.wait_idle()
+        assert not isinstance(lab.model, TransformerLM) and bars(lab)[0].split()[0] == "Paris"
+
+
+def test_snapshot_transformer(snap_compare):
+    async def settle(pilot):
+        await pilot.app.screen.wait_idle()
+        await pilot.press("x")
+        await pilot.app.screen.wait_idle()
+        await pilot.press("1")
+        await pilot.app.screen.wait_idle()
+
+    assert snap_compare(host(), terminal_size=SIZE, run_before=settle)

@@ -4,7 +4,9 @@ The learner types a prompt (or picks one), sees the model's next-token probabili
 after temperature, top-k and top-p (with the untempered distribution faint beside them),
 samples one token at a time, generates a few, or draws 1000 samples and compares the
 histogram with the bars. The model is the shipped word-level MLP language model; the
-"model" knob swaps in an untrained one that the learner can train live with Space.
+"weights" knob swaps in an untrained one that the learner can train live with Space.
+The "model" knob (x) switches to the grounding transformer (sub-word tokens, 128 of
+context), and then the context line is shaded by its attention for the next token.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ TEMPERATURES = [0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.
 PRESETS = {"custom": None, "coding T 0.2": 0.2, "chat T 0.7": 0.7, "chat T 1.0": 1.0,
            "creative T 1.5": 1.5}
 BAR_ROWS, HIST_ROWS, MANY = 8, 5, 1000
-KEYS = "1 sample · g gen N · m ×1000 · i prompt · c clear"
+KEYS = "1 sample · g gen N · m ×1000 · i prompt · x model"
+MODELS = ["word MLP", "transformer"]
+SHADES = ["", "on #3a3000", "on #5f4f00", "on #877000"]
 TRAIN_CHUNK = 8
 
 HELP = """\
@@ -44,12 +48,20 @@ daily routines and the lesson text) scores every word it knows as the next one.
 - **Order**, as in LLM libraries: temperature → top-k → top-p → renormalise → draw.
 - **Histogram**: `m` draws 1000 tokens with the current settings; the frequencies
   (upper) should match the probabilities (faint).
+- **Model** (`x`): the word-level MLP above, which reads only the previous five words,
+  or a small **transformer** (2 layers, 4 heads) that reads up to 128 sub-word tokens
+  (byte-level BPE, 1,024 pieces; `␣` marks a piece's leading space, `⏎` a new line).
+  With the transformer, the context line is shaded by its **attention**: how much
+  weight the last position (the one predicting the next token) puts on each earlier
+  token, in the last layer, averaged over the heads. The most-read token is reversed.
+  It was trained by `genai-tutor train transformer`, not here: Space trains only the
+  word model.
 
 Keys: `i` edit the prompt (Enter done) · `w` next preset prompt · `1` sample one ·
 `g` generate N · `m` sample 1000 times · `c` clear the generated text · `t` `k` `p`
 temperature, top-k, top-p · `o` presets (coding 0.2, chat 0.7-1.0, creative 1.5) ·
 `n` N · `u` show or mask `<unk>` · `e` new seed · `f` weights: yours, shipped or untrained
-(Space trains it) · `v` the code.
+(Space trains it) · `x` word model or transformer · `v` the code.
 """
 
 
@@ -66,6 +78,55 @@ class PromptInput(Input):
         self.screen.query_one("#knobs", KnobPanel).focus()
 
 
+class PieceTokenizer:
+    """The BPE tokenizer as the lab reads a tokenizer: ``encode`` gives (ids, unknown
+    words), ``vocab`` the bar labels; a byte-level tokenizer has no unknown words."""
+
+    def __init__(self, bpe) -> None:
+        self.bpe = bpe
+        self.vocab = [self.label(i) for i in range(len(bpe))]
+        self.index = {label: i for i, label in enumerate(self.vocab)}
+        self.end_id = 10                      # the byte "\n": the end of a paragraph
+
+    def encode(self, text: str) -> tuple[list[int], list[str]]:
+        return self.bpe.encode(text), []
+
+    def piece(self, i: int) -> str:
+        return self.bpe.piece(i)
+
+    def label(self, i: int) -> str:
+        """A piece as a bar label: a leading space shows as ␣, a new line as ⏎."""
+        piece = self.bpe.piece(i).replace("\n", "⏎")
+        return "␣" + piece[1:] if piece.startswith(" ") else piece
+
+
+class TransformerLM:
+    """The transformer behind the lab's bars: the same three calls as engine.lm's model
+    (``next_logits``, ``generate``, ``tok``), plus the attention of the position that
+    predicts the next token (last layer, mean over heads), kept from ``next_logits``."""
+
+    train_X = None
+
+    def __init__(self, model, bpe) -> None:
+        self.model, self.tok = model, PieceTokenizer(bpe)
+        self.attention: np.ndarray | None = None
+
+    def window(self, ids: list[int]) -> list[int]:
+        """The tokens the model reads: the last ``context`` of them."""
+        return list(ids)[-self.model.config.context:] if ids else [self.tok.end_id]
+
+    def next_logits(self, ids: list[int]) -> np.ndarray:
+        logits, _ = self.model.start(self.window(ids))
+        self.attention = self.model.attention()[-1][0, :, -1, :].mean(0).astype(np.float64)
+        return logits.astype(np.float64)
+
+    def generate(self, ids: list[int], n: int, rng: np.random.Generator, temperature: float = 1.0,
+                 top_k: int = 0, top_p: float = 1.0, banned: list[int] | None = None) -> list[int]:
+        new, _ = self.model.generate(self.window(ids), n, rng, temperature, top_k, top_p,
+                                     stop=self.tok.end_id)
+        return new
+
+
 class TemperatureLab(LabScreen):
     LAB_ID = "temperature"
     LAB_TITLE = "The temperature lab"
@@ -73,7 +134,8 @@ class TemperatureLab(LabScreen):
     CODE = ("engine.sampling:warp", "engine.sampling:tempered_softmax",
             "engine.sampling:top_k_top_p", "engine.sampling:draw",
             "engine.lm:LanguageModel.next_logits", "engine.lm:LanguageModel.generate",
-            "engine.sampling:sample_many")
+            "engine.sampling:sample_many", "engine.transformer:Transformer.start",
+            "engine.transformer:Transformer.generate", "engine.transformer:Transformer.attention")
     PLAY = "Train"         # only an untrained model ("f") has much to learn
     autoplay = False       # the shipped model is ready: never start by training it
     AUTO_FOCUS = "#knobs"  # keys drive the lab; `i` moves into the prompt box
@@ -117,6 +179,8 @@ class TemperatureLab(LabScreen):
             Knob("unk", "Show <unk>", ["masked", "shown"], key="u",
                  help="The unknown-word token: masked out when sampling, or allowed"),
             self.weights_knob("f"),
+            Knob("model", "Model", MODELS, key="x", resets=True,
+                 help="The word-level MLP (5 words back) or the transformer (128 sub-word tokens)"),
         ]
 
     def preset_values(self, name: str) -> dict | None:
@@ -145,6 +209,9 @@ class TemperatureLab(LabScreen):
 
         self.rng = np.random.default_rng(self.seed)
         self.generated, self.counts, self.loss, self.notice_text = [], None, None, ""
+        if self.knob_value("model") == "transformer":
+            self.model = self._transformer()
+            return
         path = self.weights_file("lm.npz")
         if path is not None:
             try:
@@ -157,9 +224,32 @@ class TemperatureLab(LabScreen):
         self.model = lm.build(lm.read_corpus(CORPUS), lm.LMConfig(seed=self.seed))
         self.notice_text = "Untrained: the bars are nearly flat. Space trains it."
 
+    def _transformer(self) -> TransformerLM:
+        """Worker: the grounding transformer (yours, shipped, or untrained) behind the bars."""
+        from engine import bpe
+        from engine.transformer import Transformer, TransformerConfig
+        from engine.weights import WeightsError
+
+        tok = bpe.shipped()
+        path = self.weights_file("transformer.npz")
+        if path is not None:
+            try:
+                return TransformerLM(Transformer.load(path)[0], tok)
+            except WeightsError as exc:
+                self.weights_label = "weights: untrained"
+                self.tell(f"{plain(str(exc))}. Run 'genai-tutor train transformer' to make it.", "warning")
+        self.notice_text = "Untrained transformer: the bars are nearly flat."
+        return TransformerLM(Transformer(TransformerConfig(vocab=len(tok), seed=self.seed)), tok)
+
     def advance(self) -> dict:
         from engine import lm
         from tutor.headless.lm import CORPUS
+
+        if isinstance(self.model, TransformerLM):
+            self.playing = False
+            self.tell("Space trains the word model only; the transformer trains with "
+                      "'genai-tutor train transformer' (minutes, not seconds).")
+            return {"steps": 0}
 
         if self.model.train_X is None:   # shipped weights: load the text on demand
             self.model.attach(*lm.split(lm.read_corpus(CORPUS)))
@@ -247,6 +337,12 @@ class TemperatureLab(LabScreen):
         if self.unknown:
             info.append(f"\nnever seen: {', '.join(safe(w) for w in self.unknown)} (became <unk>)",
                         style="bold")
+        elif isinstance(self.model, TransformerLM) and self.model.attention is not None:
+            att = self.model.attention
+            top = int(np.argmax(att))
+            ids = self.model.window(self.prompt_ids + self.generated)
+            info.append(f"\nattention: {safe(self.model.tok.label(ids[top]))} {att[top] * 100:.0f}% "
+                        "(last layer, mean of heads)")
         elif self.loss is not None:
             info.append(f"\ntraining: step {self.model.steps}, loss {self.loss:.2f}")
         elif self.notice_text:
@@ -261,6 +357,8 @@ class TemperatureLab(LabScreen):
         """The prompt as the model sees it, then the generated tokens (the newest reversed)."""
         from content.safe import visible as safe
 
+        if isinstance(self.model, TransformerLM):
+            return self.attention_text()
         vocab = self.model.tok.vocab
         text = Text(overflow="ellipsis")
         words = [(vocab[i], "dim" if vocab[i] == "<unk>" else "") for i in self.prompt_ids]
@@ -272,6 +370,28 @@ class TemperatureLab(LabScreen):
             if n and word not in ".,!?;:":
                 text.append(" ")
             text.append(safe(word), style=style)
+        tail = len(text.plain) - 100          # two rows: keep the end in view
+        return text[tail:] if tail > 0 else text
+
+    def attention_text(self) -> Text:
+        """Transformer: the context as pieces, shaded by the next token's attention on each;
+        generated pieces bold green, the most-read piece reversed."""
+        from content.safe import visible as safe
+
+        model = self.model
+        ids = model.window(self.prompt_ids + self.generated)
+        first_new = len(ids) - len(self.generated)
+        att = model.attention if model.attention is not None else np.zeros(len(ids))
+        peak = float(att.max()) if att.size else 0.0
+        top = int(np.argmax(att)) if peak > 0 else -1
+        text = Text(overflow="ellipsis")
+        for n, i in enumerate(ids):
+            style = "bold green" if n >= first_new else ""
+            if peak > 0 and att[n] > 0.02:
+                style += " " + SHADES[min(3, int(4 * att[n] / peak))]
+            if n == top:
+                style = "bold reverse"
+            text.append(safe(model.tok.piece(i).replace("\n", "⏎")), style=style.strip())
         tail = len(text.plain) - 100          # two rows: keep the end in view
         return text[tail:] if tail > 0 else text
 
