@@ -50,6 +50,7 @@ DIFFUSION = {"ddpm": ("ddpm", 100), "ddim": ("ddim", 50)}
 PROMPT_TEMPLATE = C.TRAIN_TEMPLATES[0]          # "a {size} {colour} {shape} {where}"
 OTHER_DOMAIN = ("data", "other_domain.txt")
 SHUFFLE_SEED = 11
+TEXTS = ("held_out", "shuffled", "other_domain")
 
 Progress = Callable[[int, int, str], None]
 
@@ -87,12 +88,12 @@ class Evaluator:
     when a shipped model is missing."""
 
     def __init__(self) -> None:
-        from . import vae
-
-        self.train = vae.load_dataset("sprites")
-        self._train_features: np.ndarray | None = None
+        self._train: np.ndarray | None = None
+        self._train_fit: tuple[np.ndarray, np.ndarray] | None = None
         self._models: dict[str, object] = {}
         self.sets: dict[tuple[str, int], SampleSet] = {}
+        self._text: dict[str, dict] = {}
+        self._text_sets: dict[str, list[str]] = {}
 
     # -- models -------------------------------------------------------------------------
     def model(self, name: str):
@@ -116,10 +117,19 @@ class Evaluator:
         return self._models[name]
 
     @property
-    def train_features(self) -> np.ndarray:
-        if self._train_features is None:
-            self._train_features = im.fid_features(self.train)
-        return self._train_features
+    def train(self) -> np.ndarray:
+        """The 20,000 training sprites (made on first use: about a second)."""
+        if self._train is None:
+            from . import vae
+            self._train = vae.load_dataset("sprites")
+        return self._train
+
+    def fid_lite(self, images: np.ndarray) -> float:
+        """im.fid_lite(self.train, images), with the training set's Gaussian fitted once."""
+        if self._train_fit is None:
+            self._train_fit = im.gaussian_fit(im.fid_features(self.train))
+        mu, cov = im.gaussian_fit(im.fid_features(images))
+        return im.frechet_distance(*self._train_fit, mu, cov)
 
     # -- samples ------------------------------------------------------------------------
     def draw_chunk(self, family: str, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -182,7 +192,7 @@ class Evaluator:
         mem = im.memorisation(images, self.train)
         clf = self.model("classifier")
         row = {"family": family, "name": NAMES[family], "n": int(n),
-               "fid_lite": im.fid_lite(self.train, images),
+               "fid_lite": self.fid_lite(images),
                "precision": pr["precision"], "recall": pr["recall"],
                "attribute_accuracy": im.attribute_accuracy(images, clf),
                "clipscore": None if attrs is None else float(np.mean(self.clipscore(images, attrs))),
@@ -207,8 +217,30 @@ class Evaluator:
 
     def fid_curve(self, family: str, sizes, seed: int) -> list[tuple[int, float]]:
         """FID-lite of the first m samples for each m in ``sizes`` (the small-sample bias)."""
-        return [(int(m), im.fid_lite(self.train, self.samples(family, int(m), seed)[0]))
-                for m in sizes]
+        return [(int(m), self.fid_lite(self.samples(family, int(m), seed)[0])) for m in sizes]
+
+    # -- text ---------------------------------------------------------------------------
+    def text(self, name: str) -> dict:
+        """Perplexity of the shipped language model on one of :func:`text_sets` (cached)."""
+        if name not in self._text:
+            if "lm" not in self._models:
+                from . import lm
+                self._models["lm"], _ = lm.LanguageModel.load(shipped("weights", "lm.npz"))
+            if not self._text_sets:
+                self._text_sets = text_sets()
+            self._text[name] = perplexity(self._models["lm"], self._text_sets[name])
+        return self._text[name]
+
+    def has_text(self, name: str) -> bool:
+        return name in self._text
+
+    def vocab_size(self) -> int:
+        """The language model's vocabulary size: the perplexity of knowing nothing."""
+        self.text(TEXTS[-1])
+        return len(self._models["lm"].tok)
+
+    def text_table(self) -> dict[str, dict]:
+        return {name: self.text(name) for name in TEXTS}
 
     # -- per sample, for "why people still look" ---------------------------------------
     def per_sample(self, images: np.ndarray, n_reference: int, seed: int) -> dict[str, np.ndarray]:

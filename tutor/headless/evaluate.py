@@ -51,7 +51,7 @@ def evaluate(args: argparse.Namespace) -> int:
         ev = evaluation.Evaluator()
         rows = ev.table(args.n, args.seed, progress=lambda done, _t, _f: bar(done, total))
         bar(total, total)
-        text = evaluation.text_table()
+        text = ev.text_table()
     except (WeightsError, OSError) as exc:
         print(visible(f"genai-tutor evaluate: {exc}"), file=sys.stderr)
         return 1

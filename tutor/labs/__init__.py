@@ -21,6 +21,7 @@ LABS["image-tokens"] = "tutor.labs.image_tokens:ImageTokensLab"
 LABS["clip"] = "tutor.labs.clip:ClipLab"
 LABS["families"] = "tutor.labs.families:FamiliesLab"
 LABS["art"] = "tutor.labs.art:ArtLab"
+LABS["metrics"] = "tutor.labs.metrics:MetricsLab"
 
 
 def available(lab_id: str) -> bool:
