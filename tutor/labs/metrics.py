@@ -51,6 +51,14 @@ def table_text(rows: list[dict], curve: list[tuple[int, float]], family_curve: l
     lines.append("real  " + " ".join(f"{m}:{v:.3f}" for m, v in curve))
     if family != "real":
         lines.append(f"{SHORT[family]:<5} " + " ".join(f"{m}:{v:.3f}" for m, v in family_curve))
+    models = [r for r in rows if r["family"] != "real"]
+    lines.append("")
+    lines.append("families, best first:")
+    for label, key, sign in (("FID-lite", "fid_lite", 1), ("precision", "precision", -1),
+                             ("attributes", "attribute_accuracy", -1)):
+        ranked = sorted(models, key=lambda r: (sign * r[key], r["family"]))
+        lines.append(f"  by {label:<11}" + " ".join(SHORT[r["family"]] for r in ranked))
+    lines.append("m: copies, text, rate · n: samples (space measures)")
     return "\n".join(lines)
 
 
