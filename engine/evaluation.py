@@ -103,7 +103,9 @@ class Evaluator:
                 self._models[name] = image_gan.pretrained("sprites")
             elif name == "vae":
                 from . import vae
-                self._models[name] = vae.pretrained("sprites")
+                # sampling needs no training data: one placeholder row, not 20,000 sprites
+                self._models[name] = vae.VAE.load(vae.pretrained_path("sprites"),
+                                                  data=np.zeros((1, imgs.SIZE, imgs.SIZE, 3), F32))
             elif name == "diffusion":
                 from . import diffusion_recipes
                 self._models[name] = diffusion_recipes.pretrained("sprites")
