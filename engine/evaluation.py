@@ -25,11 +25,13 @@ held-out paragraphs, on the same paragraphs with their words shuffled, and on
 paragraphs from another domain (sailing, chess and gardening, ``content/data/
 other_domain.txt``: words and topics the corpus never holds).
 """
+
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -43,11 +45,16 @@ F32 = np.float32
 CHUNK = 32
 FAMILIES = ("gan", "vae", "ddpm", "ddim")
 ROWS = FAMILIES + ("real",)
-NAMES = {"gan": "GAN", "vae": "VAE", "ddpm": "diffusion DDPM", "ddim": "diffusion DDIM",
-         "real": "real sprites"}
+NAMES = {
+    "gan": "GAN",
+    "vae": "VAE",
+    "ddpm": "diffusion DDPM",
+    "ddim": "diffusion DDIM",
+    "real": "real sprites",
+}
 #: Diffusion samplers: (sampler, steps). DDPM is the stochastic sampler (η = 1).
 DIFFUSION = {"ddpm": ("ddpm", 100), "ddim": ("ddim", 50)}
-PROMPT_TEMPLATE = C.TRAIN_TEMPLATES[0]          # "a {size} {colour} {shape} {where}"
+PROMPT_TEMPLATE = C.TRAIN_TEMPLATES[0]  # "a {size} {colour} {shape} {where}"
 OTHER_DOMAIN = ("data", "other_domain.txt")
 SHUFFLE_SEED = 11
 TEXTS = ("held_out", "shuffled", "other_domain")
@@ -90,7 +97,7 @@ class Evaluator:
     def __init__(self) -> None:
         self._train: np.ndarray | None = None
         self._train_fit: tuple[np.ndarray, np.ndarray] | None = None
-        self._models: dict[str, object] = {}
+        self._models: dict[str, Any] = {}
         self.sets: dict[tuple[str, int], SampleSet] = {}
         self._text: dict[str, dict] = {}
         self._text_sets: dict[str, list[str]] = {}
@@ -100,17 +107,22 @@ class Evaluator:
         if name not in self._models:
             if name == "gan":
                 from . import image_gan
+
                 self._models[name] = image_gan.pretrained("sprites")
             elif name == "vae":
                 from . import vae
+
                 # sampling needs no training data: one placeholder row, not 20,000 sprites
-                self._models[name] = vae.VAE.load(vae.pretrained_path("sprites"),
-                                                  data=np.zeros((1, imgs.SIZE, imgs.SIZE, 3), F32))
+                self._models[name] = vae.VAE.load(
+                    vae.pretrained_path("sprites"), data=np.zeros((1, imgs.SIZE, imgs.SIZE, 3), F32)
+                )
             elif name == "diffusion":
                 from . import diffusion_recipes
+
                 self._models[name] = diffusion_recipes.pretrained("sprites")
             elif name == "clip":
                 from . import clip
+
                 self._models[name] = clip.pretrained()
             elif name == "classifier":
                 self._models[name] = im.shipped_classifier()
@@ -123,6 +135,7 @@ class Evaluator:
         """The 20,000 training sprites (made on first use: about a second)."""
         if self._train is None:
             from . import vae
+
             self._train = vae.load_dataset("sprites")
         return self._train
 
@@ -193,19 +206,26 @@ class Evaluator:
         pr = im.precision_recall(im.fid_features(real), im.fid_features(images))
         mem = im.memorisation(images, self.train)
         clf = self.model("classifier")
-        row = {"family": family, "name": NAMES[family], "n": int(n),
-               "fid_lite": self.fid_lite(images),
-               "precision": pr["precision"], "recall": pr["recall"],
-               "attribute_accuracy": im.attribute_accuracy(images, clf),
-               "clipscore": None if attrs is None else float(np.mean(self.clipscore(images, attrs))),
-               "nearest_train_median": mem["median_distance"],
-               "nearest_train_min": mem["min_distance"], "copies": mem["copies"]}
+        row = {
+            "family": family,
+            "name": NAMES[family],
+            "n": int(n),
+            "fid_lite": self.fid_lite(images),
+            "precision": pr["precision"],
+            "recall": pr["recall"],
+            "attribute_accuracy": im.attribute_accuracy(images, clf),
+            "clipscore": None if attrs is None else float(np.mean(self.clipscore(images, attrs))),
+            "nearest_train_median": mem["median_distance"],
+            "nearest_train_min": mem["min_distance"],
+            "copies": mem["copies"],
+        }
         if attrs is not None:
             row["attribute_agreement"] = im.attribute_agreement(images, attrs[:, 0], attrs[:, 1], clf)
         return row
 
-    def table(self, n: int, seed: int, rows: tuple[str, ...] = ROWS,
-              progress: Progress | None = None) -> list[dict]:
+    def table(
+        self, n: int, seed: int, rows: tuple[str, ...] = ROWS, progress: Progress | None = None
+    ) -> list[dict]:
         """Every row, drawing chunk by chunk (progress(done, total, family) after each)."""
         total = sum(max(0, math.ceil(n / CHUNK) - self.sample_set(f, seed).chunks) for f in rows)
         done = 0
@@ -227,6 +247,7 @@ class Evaluator:
         if name not in self._text:
             if "lm" not in self._models:
                 from . import lm
+
                 self._models["lm"], _ = lm.LanguageModel.load(shipped("weights", "lm.npz"))
             if not self._text_sets:
                 self._text_sets = text_sets()
@@ -270,12 +291,20 @@ class Evaluator:
         j = np.argmin(d, axis=1)
         realism = radii[j] / np.maximum(d[np.arange(len(d)), j], 1e-12)
         dist, _ = im.nearest_neighbours(images, self.train)
-        return {"classifier": conf.astype(np.float64), "clip": clip_best.astype(np.float64),
-                "realism": realism, "nearness": -dist}
+        return {
+            "classifier": conf.astype(np.float64),
+            "clip": clip_best.astype(np.float64),
+            "realism": realism,
+            "nearness": -dist,
+        }
 
 
-METRIC_NAMES = {"classifier": "classifier confidence", "clip": "CLIPScore-lite (best caption)",
-                "realism": "inside the real manifold", "nearness": "near a training sprite"}
+METRIC_NAMES = {
+    "classifier": "classifier confidence",
+    "clip": "CLIPScore-lite (best caption)",
+    "realism": "inside the real manifold",
+    "nearness": "near a training sprite",
+}
 
 
 def rating_set(ev: Evaluator, seed: int, per_family: int = 3) -> tuple[np.ndarray, list[str]]:
@@ -305,6 +334,7 @@ def plant_copy(images: np.ndarray, train: np.ndarray, position: int, seed: int) 
 
 # ------------------------------------------------------------------------- text side
 
+
 def text_sets(seed: int = SHUFFLE_SEED) -> dict[str, list[str]]:
     """The three texts: held-out corpus paragraphs, the same with shuffled words, and
     paragraphs from another domain."""
@@ -317,8 +347,11 @@ def text_sets(seed: int = SHUFFLE_SEED) -> dict[str, list[str]]:
     for paragraph in held_out:
         words = split_words(paragraph)
         shuffled.append(" ".join(words[i] for i in rng.permutation(len(words))))
-    other = [line.strip() for line in shipped(*OTHER_DOMAIN).read_text(encoding="utf-8").splitlines()
-             if line.strip()]
+    other = [
+        line.strip()
+        for line in shipped(*OTHER_DOMAIN).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return {"held_out": held_out, "shuffled": shuffled, "other_domain": other}
 
 
@@ -338,5 +371,6 @@ def text_table(model=None, seed: int = SHUFFLE_SEED) -> dict[str, dict]:
     """Perplexity of the language model (the shipped one unless given) on the three texts."""
     if model is None:
         from . import lm
+
         model, _ = lm.LanguageModel.load(shipped("weights", "lm.npz"))
     return {name: perplexity(model, texts) for name, texts in text_sets(seed).items()}

@@ -33,7 +33,7 @@ def shared():
 @pytest.fixture(autouse=True)
 def paused(monkeypatch, shared):
     monkeypatch.setattr(LabScreen, "autoplay", False)
-    monkeypatch.setattr(E, "Evaluator", lambda: shared)   # samples drawn once per module
+    monkeypatch.setattr(E, "Evaluator", lambda: shared)  # samples drawn once per module
 
 
 def small_lab() -> MetricsLab:
@@ -80,16 +80,16 @@ async def test_table_matches_the_engine_and_the_n_knob_shows_the_bias(shared):
         assert "space measures" in text_of(lab, "#metrics-text")
         await measure(pilot, lab)
         rows = lab.last_frame["rows"]
-        assert rows == [shared.row(f, N, 0) for f in E.ROWS]       # the command's numbers
+        assert rows == [shared.row(f, N, 0) for f in E.ROWS]  # the command's numbers
         shown = text_of(lab, "#metrics-text")
         assert "DDIM" in shown and f"{rows[0]['fid_lite']:8.4f}" in shown
         assert f"n = {N} each" in shown
-        await pilot.press("n")                                  # 32 -> 64: not measured yet
+        await pilot.press("n")  # 32 -> 64: not measured yet
         await lab.wait_idle(240)
         assert lab.knob_value("n") == 2 * N and "rows" not in lab.last_frame
         await measure(pilot, lab)
         curve = dict(lab.last_frame["curve"])
-        assert set(curve) == {N, 2 * N} and curve[2 * N] < curve[N]   # real sprites: bias shrinks
+        assert set(curve) == {N, 2 * N} and curve[2 * N] < curve[N]  # real sprites: bias shrinks
         assert "real  32:" in text_of(lab, "#metrics-text")
 
 
@@ -98,7 +98,7 @@ async def test_plant_a_copy_and_see_it_caught():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await measure(pilot, lab)
-        await pilot.press("m")                                  # table -> copies
+        await pilot.press("m")  # table -> copies
         await lab.wait_idle(240)
         frame = lab.last_frame
         assert frame["view"] == "copies" and frame["copies"] == 0 and frame["planted"] == 0
@@ -109,7 +109,7 @@ async def test_plant_a_copy_and_see_it_caught():
             frame = lab.last_frame
             assert frame["planted"] == k and frame["caught"] == k and frame["copies"] == k
         top = frame["pairs"][0]
-        assert top[3] and top[2] == pytest.approx(0.0, abs=1e-6)   # the closest one is a copy
+        assert top[3] and top[2] == pytest.approx(0.0, abs=1e-6)  # the closest one is a copy
         np.testing.assert_array_equal(top[0], top[1])
         assert "COPY" in text_of(lab, "#metrics-text") and "caught 2" in text_of(lab, "#metrics-text")
         assert lab.query_one("#metrics-pics").display
@@ -120,7 +120,7 @@ async def test_perplexity_panel(shared):
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await measure(pilot, lab)
-        await pilot.press("m", "m")                             # -> text
+        await pilot.press("m", "m")  # -> text
         await lab.wait_idle(240)
         shown = text_of(lab, "#metrics-text")
         for name in ("held-out text", "words shuffled", "another domain"):
@@ -134,7 +134,7 @@ async def test_rating_flow_gives_a_rank_correlation_per_metric(shared):
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await measure(pilot, lab)
-        await pilot.press("1")                                  # first press: go to the rate view
+        await pilot.press("1")  # first press: go to the rate view
         await lab.wait_idle(240)
         assert lab.knob_value("view") == "rate" and lab.ratings == []
         assert "sample 1 of 12" in text_of(lab, "#metrics-text")
@@ -144,7 +144,7 @@ async def test_rating_flow_gives_a_rank_correlation_per_metric(shared):
         wanted = [1 + int(4 * r / (RATINGS - 1)) for r in np.argsort(np.argsort(conf, kind="stable"))]
         for k, r in enumerate(wanted):
             await pilot.press(str(r))
-            if k == 3:                                          # take one back and redo it
+            if k == 3:  # take one back and redo it
                 await pilot.press("backspace", str(r))
         await lab.wait_idle(240)
         assert lab.ratings == wanted
@@ -153,7 +153,7 @@ async def test_rating_flow_gives_a_rank_correlation_per_metric(shared):
         assert agree["classifier"] > 0.9
         shown = text_of(lab, "#metrics-text")
         assert "Spearman" in shown and "classifier confidence" in shown
-        await pilot.press("5")                                  # a 13th rating is ignored
+        await pilot.press("5")  # a 13th rating is ignored
         await lab.wait_idle(240)
         assert len(lab.ratings) == RATINGS
 
@@ -161,7 +161,7 @@ async def test_rating_flow_gives_a_rank_correlation_per_metric(shared):
 async def test_leave_while_measuring(shared):
     shared.sets.pop(("ddpm", 7), None)
     lab = small_lab()
-    lab.seed = 7                                               # nothing drawn for this seed yet
+    lab.seed = 7  # nothing drawn for this seed yet
     app = host(lab)
     async with app.run_test(size=SIZE) as pilot:
         await lab.wait_idle(240)
@@ -186,7 +186,7 @@ async def test_lesson_card_opens_the_lab(make_app):
 
 
 def test_snapshot_metrics_lab(snap_compare, monkeypatch):
-    monkeypatch.setattr(E, "Evaluator", FRESH_EVALUATOR)    # the same steps whatever ran before
+    monkeypatch.setattr(E, "Evaluator", FRESH_EVALUATOR)  # the same steps whatever ran before
 
     async def settle(pilot):
         await measure(pilot, pilot.app.screen)
@@ -195,6 +195,7 @@ def test_snapshot_metrics_lab(snap_compare, monkeypatch):
 
 
 # ---------------------------------------------------------------------- genai-tutor evaluate
+
 
 def test_evaluate_command_prints_the_labs_numbers(capsys, shared):
     assert cli.main(["evaluate", "--n", str(N), "--json"]) == 0
@@ -212,11 +213,14 @@ def test_evaluate_command_text_table(capsys):
     assert "diffusion DDIM" in shown and "perplexity held_out" in shown
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--n", "4"], "out of range: use a sample count from 8 to 2048"),
-    (["--n", "lots"], "'lots' is not a sample count"),
-    (["--seed", "-3"], "out of range: use a seed"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--n", "4"], "out of range: use a sample count from 8 to 2048"),
+        (["--n", "lots"], "'lots' is not a sample count"),
+        (["--seed", "-3"], "out of range: use a seed"),
+    ],
+)
 def test_evaluate_bad_arguments_exit_2(capsys, argv, message):
     with pytest.raises(SystemExit) as exc:
         cli.main(["evaluate", *argv])

@@ -26,16 +26,23 @@ def _figure(value, fmt: str) -> str:
 def print_table(rows: list[dict], text: dict) -> None:
     from content.safe import visible
 
-    print(f"{'family':<15} {'FID-lite':>8} {'prec':>5} {'recall':>6} {'attr':>5} "
-          f"{'CLIP':>5} {'near':>6} {'copies':>6}")
+    print(
+        f"{'family':<15} {'FID-lite':>8} {'prec':>5} {'recall':>6} {'attr':>5} "
+        f"{'CLIP':>5} {'near':>6} {'copies':>6}"
+    )
     for r in rows:
-        print(visible(f"{r['name']:<15} {r['fid_lite']:8.4f} {r['precision']:5.2f} {r['recall']:6.2f} "
-                      f"{r['attribute_accuracy']:5.2f} {_figure(r['clipscore'], '5.1f')} "
-                      f"{r['nearest_train_median']:6.3f} {r['copies']:6d}"))
+        print(
+            visible(
+                f"{r['name']:<15} {r['fid_lite']:8.4f} {r['precision']:5.2f} {r['recall']:6.2f} "
+                f"{r['attribute_accuracy']:5.2f} {_figure(r['clipscore'], '5.1f')} "
+                f"{r['nearest_train_median']:6.3f} {r['copies']:6d}"
+            )
+        )
     print(f"n = {rows[0]['n']} samples each; near = median RMS distance to the nearest training sprite")
     for name, t in text.items():
-        print(f"perplexity {name:<13} {t['perplexity']:9.1f}   ({t['words']} words, "
-              f"{t['unknown']:.0%} unknown)")
+        print(
+            f"perplexity {name:<13} {t['perplexity']:9.1f}   ({t['words']} words, {t['unknown']:.0%} unknown)"
+        )
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -64,10 +71,15 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add the top-level `evaluate` command (no model to train)."""
-    p = commands.add_parser("evaluate", help="measure every sprite family and the language model "
-                                             "(the metrics lab's table)")
-    p.add_argument("--n", type=int_range(8, MAX_N, "a sample count"), default=256,
-                   help=f"samples per family (8..{MAX_N}; FID-lite needs 256 or more to be fair)")
+    p = commands.add_parser(
+        "evaluate", help="measure every sprite family and the language model (the metrics lab's table)"
+    )
+    p.add_argument(
+        "--n",
+        type=int_range(8, MAX_N, "a sample count"),
+        default=256,
+        help=f"samples per family (8..{MAX_N}; FID-lite needs 256 or more to be fair)",
+    )
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=evaluate)

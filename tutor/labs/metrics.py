@@ -26,7 +26,7 @@ from tutor.widgets.pixels import PixelCanvas
 
 VIEWS = ["table", "copies", "text", "rate"]
 SIZES = [32, 64, 128, 256, 512]
-SHOWN_COPIES = 3          # sample / nearest training pairs in the copies view
+SHOWN_COPIES = 3  # sample / nearest training pairs in the copies view
 RATINGS = 12
 BG = (16, 16, 24)
 COPY = (255, 80, 80)
@@ -37,14 +37,17 @@ def _fmt(value, spec: str, width: int) -> str:
     return f"{'—':>{width}}" if value is None else f"{value:{width}{spec}}"
 
 
-def table_text(rows: list[dict], curve: list[tuple[int, float]], family_curve: list[tuple[int, float]],
-               family: str) -> str:
+def table_text(
+    rows: list[dict], curve: list[tuple[int, float]], family_curve: list[tuple[int, float]], family: str
+) -> str:
     """The table view's text (53 columns at most)."""
     lines = ["family  FID-lite prec  rec attr  CLIP  near cp"]
     for r in rows:
-        lines.append(f"{SHORT[r['family']]:<7} {r['fid_lite']:8.4f} {r['precision']:4.2f} "
-                     f"{r['recall']:4.2f} {r['attribute_accuracy']:4.2f} "
-                     f"{_fmt(r['clipscore'], '.1f', 5)} {r['nearest_train_median']:5.3f} {r['copies']:2d}")
+        lines.append(
+            f"{SHORT[r['family']]:<7} {r['fid_lite']:8.4f} {r['precision']:4.2f} "
+            f"{r['recall']:4.2f} {r['attribute_accuracy']:4.2f} "
+            f"{_fmt(r['clipscore'], '.1f', 5)} {r['nearest_train_median']:5.3f} {r['copies']:2d}"
+        )
     lines.append(f"n = {rows[0]['n']} each. Lower FID-lite is better;")
     lines.append("real sprites are the bar a perfect model meets.")
     lines.append("FID-lite by n (the truth for real sprites is ~0):")
@@ -54,8 +57,11 @@ def table_text(rows: list[dict], curve: list[tuple[int, float]], family_curve: l
     models = [r for r in rows if r["family"] != "real"]
     lines.append("")
     lines.append("families, best first:")
-    for label, key, sign in (("FID-lite", "fid_lite", 1), ("precision", "precision", -1),
-                             ("attributes", "attribute_accuracy", -1)):
+    for label, key, sign in (
+        ("FID-lite", "fid_lite", 1),
+        ("precision", "precision", -1),
+        ("attributes", "attribute_accuracy", -1),
+    ):
         ranked = sorted(models, key=lambda r: (sign * r[key], r["family"]))
         lines.append(f"  by {label:<11}" + " ".join(SHORT[r["family"]] for r in ranked))
     lines.append("m: copies, text, rate · n: samples (space measures)")
@@ -68,10 +74,13 @@ def text_panel(text: dict, vocab: int) -> str:
     for key, label in names.items():
         t = text[key]
         lines.append(f"{label:<15} {t['perplexity']:8.1f}  {t['words']:>6} words, {t['unknown']:.0%} unknown")
-    lines += ["", f"A model that knew nothing would score {vocab:,}",
-              "(its vocabulary). Shuffled words break every",
-              "pattern it learned; sailing, chess and gardening",
-              "use words it never saw (they become <unk>)."]
+    lines += [
+        "",
+        f"A model that knew nothing would score {vocab:,}",
+        "(its vocabulary). Shuffled words break every",
+        "pattern it learned; sailing, chess and gardening",
+        "use words it never saw (they become <unk>).",
+    ]
     return "\n".join(lines)
 
 
@@ -80,13 +89,22 @@ class MetricsLab(LabScreen):
     LAB_TITLE = "Measuring generated samples"
     PLAY = "Measure"
     STEP = "Step"
-    CODE = ("engine.evaluation:Evaluator.row", "engine.image_metrics:fid_lite",
-            "engine.image_metrics:frechet_distance", "engine.image_metrics:precision_recall",
-            "engine.image_metrics:manifold_share", "engine.image_metrics:knn_radii",
-            "engine.image_metrics:memorisation", "engine.image_metrics:nearest_neighbours",
-            "engine.evaluation:Evaluator.clipscore", "engine.evaluation:Evaluator.per_sample",
-            "engine.metrics:spearman", "engine.metrics:average_ranks",
-            "engine.evaluation:perplexity", "engine.evaluation:plant_copy")
+    CODE = (
+        "engine.evaluation:Evaluator.row",
+        "engine.image_metrics:fid_lite",
+        "engine.image_metrics:frechet_distance",
+        "engine.image_metrics:precision_recall",
+        "engine.image_metrics:manifold_share",
+        "engine.image_metrics:knn_radii",
+        "engine.image_metrics:memorisation",
+        "engine.image_metrics:nearest_neighbours",
+        "engine.evaluation:Evaluator.clipscore",
+        "engine.evaluation:Evaluator.per_sample",
+        "engine.metrics:spearman",
+        "engine.metrics:average_ranks",
+        "engine.evaluation:perplexity",
+        "engine.evaluation:plant_copy",
+    )
     HELP_MD = """
 Four families drew sprites from the same training set: the **GAN**, the **VAE**, and
 **diffusion** sampled two ways (**DDPM**, stochastic, 100 steps; **DDIM**, deterministic,
@@ -122,12 +140,32 @@ them exactly as you did, 0 not at all.
     """
 
     BINDINGS = [
-        Binding("c", "plant_copy", "Plant copy", id="metrics.plant",
-                tooltip="Plant a training sprite among the samples (copies view)"),
-        *[Binding(str(k), f"rate({k})", f"Rate {k}", id=f"metrics.rate{k}", show=False,
-                  tooltip=f"Rate the sample {k} (1 bad … 5 great)") for k in range(1, 6)],
-        Binding("backspace", "unrate", "Back one", id="metrics.unrate", show=False,
-                tooltip="Go back to the previous sample to rate it again"),
+        Binding(
+            "c",
+            "plant_copy",
+            "Plant copy",
+            id="metrics.plant",
+            tooltip="Plant a training sprite among the samples (copies view)",
+        ),
+        *[
+            Binding(
+                str(k),
+                f"rate({k})",
+                f"Rate {k}",
+                id=f"metrics.rate{k}",
+                show=False,
+                tooltip=f"Rate the sample {k} (1 bad … 5 great)",
+            )
+            for k in range(1, 6)
+        ],
+        Binding(
+            "backspace",
+            "unrate",
+            "Back one",
+            id="metrics.unrate",
+            show=False,
+            tooltip="Go back to the previous sample to rate it again",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -142,10 +180,23 @@ them exactly as you did, 0 not at all.
 
         return [
             Knob("view", "View", VIEWS, key="m", help="Table, copies, text or rate"),
-            Knob("n", "Samples n", SIZES, index=SIZES.index(128), key="n",
-                 help="Samples per family: FID-lite is biased when n is small"),
-            Knob("family", "Family (copies)", list(ROWS), index=ROWS.index("ddim"), key="f",
-                 fmt=lambda v: SHORT[v], help="Whose samples the copies view checks"),
+            Knob(
+                "n",
+                "Samples n",
+                SIZES,
+                index=SIZES.index(128),
+                key="n",
+                help="Samples per family: FID-lite is biased when n is small",
+            ),
+            Knob(
+                "family",
+                "Family (copies)",
+                list(ROWS),
+                index=ROWS.index("ddim"),
+                key="f",
+                fmt=lambda v: SHORT[v],
+                help="Whose samples the copies view checks",
+            ),
         ]
 
     def compose_lab(self) -> ComposeResult:
@@ -174,16 +225,20 @@ them exactly as you did, 0 not at all.
         rows = self._results.setdefault(("rows", n), {})
         for family in E.ROWS:
             if family not in rows:
+
                 def measure(f: str = family) -> None:
                     rows[f] = ev.row(f, n, seed)
+
                 return f"measuring {E.NAMES[family]}", measure
         for name in E.TEXTS:
             if not ev.has_text(name):
                 return f"perplexity: {name.replace('_', ' ')}", lambda t=name: ev.text(t)
         if "rating" not in self._results:
+
             def scores():
                 images, families = E.rating_set(ev, seed)
                 self._results["rating"] = (images, families, ev.per_sample(images, n, seed))
+
             return "scores to rate against", scores
         return None
 
@@ -231,10 +286,21 @@ them exactly as you did, 0 not at all.
                 self._results[key] = im.memorisation(images, ev.train)
             mem = self._results[key]
             order = np.argsort(mem["distance"], kind="stable")[:SHOWN_COPIES]
-            frame.update(pairs=[(images[j], ev.train[mem["index"][j]], float(mem["distance"][j]),
-                                 bool(mem["copy"][j]), int(j)) for j in order],
-                         copies=mem["copies"], planted=len(planted),
-                         caught=sum(bool(mem["copy"][p]) for p, _ in planted))
+            frame.update(
+                pairs=[
+                    (
+                        images[j],
+                        ev.train[mem["index"][j]],
+                        float(mem["distance"][j]),
+                        bool(mem["copy"][j]),
+                        int(j),
+                    )
+                    for j in order
+                ],
+                copies=mem["copies"],
+                planted=len(planted),
+                caught=sum(bool(mem["copy"][p]) for p, _ in planted),
+            )
         elif view == "text" and all(ev.has_text(t) for t in E.TEXTS):
             frame["text"] = ev.text_table()
             frame["vocab"] = ev.vocab_size()
@@ -266,9 +332,11 @@ them exactly as you did, 0 not at all.
             pics, body = self._rating_view(frame)
         else:
             done = frame["progress"]
-            body = "\n".join([f"Not measured yet for n = {frame['n']}: space measures.", ""] +
-                             [f"{E.NAMES[f]:<15} {done[f]:4d}/{frame['n']} samples" for f in E.ROWS] +
-                             (["", f"now: {frame['working']}"] if frame.get("working") else []))
+            body = "\n".join(
+                [f"Not measured yet for n = {frame['n']}: space measures.", ""]
+                + [f"{E.NAMES[f]:<15} {done[f]:4d}/{frame['n']} samples" for f in E.ROWS]
+                + (["", f"now: {frame['working']}"] if frame.get("working") else [])
+            )
         canvas.display = pics is not None
         if pics is not None:
             canvas.update_pixels(render.quantize(pics, 16 if self.wire.low_bandwidth else 32))
@@ -280,19 +348,22 @@ them exactly as you did, 0 not at all.
         pairs = frame["pairs"]
         tiles = [p[0] for p in pairs] + [p[1] for p in pairs]
         buf = render.image_grid(np.stack(tiles), cols=len(pairs), pad=1, pad_color=BG)[:-1]
-        step = 17                                # a 16-pixel sprite and a 1-pixel gap
+        step = 17  # a 16-pixel sprite and a 1-pixel gap
         for k, (*_, is_copy, _j) in enumerate(pairs):
-            if is_copy:                          # a red frame around a caught copy
+            if is_copy:  # a red frame around a caught copy
                 x0 = k * step
-                buf[0, x0:x0 + step + 1] = buf[step, x0:x0 + step + 1] = COPY
-                buf[0:step + 1, x0] = buf[0:step + 1, x0 + step] = COPY
+                buf[0, x0 : x0 + step + 1] = buf[step, x0 : x0 + step + 1] = COPY
+                buf[0 : step + 1, x0] = buf[0 : step + 1, x0 + step] = COPY
         dist = "".join(f"{p[2]:.4f}{' COPY' if p[3] else ''}".ljust(step) for p in pairs)
-        lines = [" " + dist.rstrip(),
-                 f"top: the {SHORT[frame['family']]} samples nearest a training sprite;",
-                 "below: that sprite. Copies are closer than 0.004.",
-                 f"copies among the {frame['n']} samples: {frame['copies']}",
-                 f"planted {frame['planted']}, caught {frame['caught']}" if frame["planted"]
-                 else "c: plant a training sprite among them"]
+        lines = [
+            " " + dist.rstrip(),
+            f"top: the {SHORT[frame['family']]} samples nearest a training sprite;",
+            "below: that sprite. Copies are closer than 0.004.",
+            f"copies among the {frame['n']} samples: {frame['copies']}",
+            f"planted {frame['planted']}, caught {frame['caught']}"
+            if frame["planted"]
+            else "c: plant a training sprite among them",
+        ]
         return buf, "\n".join(lines)
 
     def _rating_view(self, frame: dict) -> tuple[np.ndarray | None, str]:
@@ -302,22 +373,27 @@ them exactly as you did, 0 not at all.
         ratings, images = frame["ratings"], frame["rate_images"]
         if len(ratings) < RATINGS:
             k = len(ratings)
-            buf = render.upscale(render.image_grid(images[k:k + 1], cols=1, pad=0), 2)
-            lines = [f"sample {k + 1} of {RATINGS}: how good is it?",
-                     "1 broken … 3 so-so … 5 a perfect sprite",
-                     "your ratings: " + " ".join(str(r) for r in ratings)]
+            buf = render.upscale(render.image_grid(images[k : k + 1], cols=1, pad=0), 2)
+            lines = [
+                f"sample {k + 1} of {RATINGS}: how good is it?",
+                "1 broken … 3 so-so … 5 a perfect sprite",
+                "your ratings: " + " ".join(str(r) for r in ratings),
+            ]
             return buf, "\n".join(lines)
         agree = frame["agreement"]
         lines = ["Spearman's ρ between your ratings and:"]
         for key, name in E.METRIC_NAMES.items():
             rho = agree[key]
             lines.append(f"  {name:<30} {'—' if np.isnan(rho) else f'{rho:+.2f}'}")
-        by_family = {f: [r for r, g in zip(ratings, frame["rate_families"], strict=True) if g == f]
-                     for f in E.FAMILIES}
-        lines += ["+1: same order as you; 0: unrelated; —: all",
-                  "your ratings equal. Your mean rating per family:",
-                  "  ".join(f"{SHORT[f]} {np.mean(r):.1f}" for f, r in by_family.items()),
-                  "backspace: rate the last one again"]
+        by_family = {
+            f: [r for r, g in zip(ratings, frame["rate_families"], strict=True) if g == f] for f in E.FAMILIES
+        }
+        lines += [
+            "+1: same order as you; 0: unrelated; —: all",
+            "your ratings equal. Your mean rating per family:",
+            "  ".join(f"{SHORT[f]} {np.mean(r):.1f}" for f, r in by_family.items()),
+            "backspace: rate the last one again",
+        ]
         small = np.asarray(images, np.float32).reshape(len(images), 8, 2, 8, 2, 3).mean(axis=(2, 4))
         buf = render.image_grid(small, cols=RATINGS // 2, pad=1, pad_color=BG)[1:-1, 1:-1]
         return buf, "\n".join(lines)
@@ -350,8 +426,14 @@ them exactly as you did, 0 not at all.
 
         self.knob("view").select("copies")
         self.query_one("#knobs").redraw()
-        self.submit(plant, then=lambda r: self.notice(
-            f"planted training sprite {r['train_index']} as sample {r['planted_at']}") if r else None)
+        self.submit(
+            plant,
+            then=lambda r: (
+                self.notice(f"planted training sprite {r['train_index']} as sample {r['planted_at']}")
+                if r
+                else None
+            ),
+        )
 
     def action_rate(self, score: int) -> None:
         if self.knob_value("view") != "rate":
