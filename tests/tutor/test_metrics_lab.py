@@ -226,3 +226,11 @@ def test_evaluate_bad_arguments_exit_2(capsys, argv, message):
         cli.main(["evaluate", *argv])
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_command_from_nothing_reproduces_the_numbers(capsys, monkeypatch, shared):
+    monkeypatch.setattr(E, "Evaluator", FRESH_EVALUATOR)  # draws every sample again
+    assert cli.main(["evaluate", "--n", str(N), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["families"] == [shared.row(f, N, 0) for f in E.ROWS]
