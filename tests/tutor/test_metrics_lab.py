@@ -127,6 +127,7 @@ async def test_perplexity_panel(shared):
             assert name in shown
         assert f"{shared.text('held_out')['perplexity']:8.1f}" in shown
         assert f"{shared.vocab_size():,}" in shown
+        assert "worse than knowing nothing" in shown  # 3,702 against a vocabulary of 1,233
 
 
 async def test_rating_flow_gives_a_rank_correlation_per_metric(shared):

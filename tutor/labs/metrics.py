@@ -81,6 +81,11 @@ def text_panel(text: dict, vocab: int) -> str:
         "pattern it learned; sailing, chess and gardening",
         "use words it never saw (they become <unk>).",
     ]
+    if text["shuffled"]["perplexity"] > vocab:
+        lines += [
+            "Shuffled text scores worse than knowing nothing:",
+            "the model is sure of the wrong next word.",
+        ]
     return "\n".join(lines)
 
 
