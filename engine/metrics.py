@@ -6,6 +6,7 @@ Sections:
   3. discriminator accuracy                           -- GANs
   4. precision, coverage and MMD of 2-D samples     -- the families lab
   5. image metrics (FID-lite, nearest neighbour)      -- engine/image_metrics.py
+  6. rank correlation (Spearman)                      -- do people agree with a metric?
 
 Plain numpy: these run a few times per second at most, on a few thousand points.
 """
@@ -222,3 +223,33 @@ def sample_quality(samples: np.ndarray, data: np.ndarray, modes: np.ndarray | No
 from .image_metrics import (  # noqa: E402, F401, I001 - a re-export after the 2-D metrics
     CONFIDENCE, COPY_RMS, attribute_accuracy, attribute_agreement, copies, fid_features,
     fid_lite, frechet_distance, nearest_neighbours, sqrtm_psd)
+
+
+# ------------------------------------------------------------- 6. rank correlation
+
+
+def average_ranks(values) -> np.ndarray:
+    """Ranks 1..n of ``values`` (float64); tied values share the mean of their ranks."""
+    x = np.asarray(values, np.float64).ravel()
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x), np.float64)
+    sorted_x = x[order]
+    start = 0
+    for end in range(1, len(x) + 1):
+        if end == len(x) or sorted_x[end] != sorted_x[start]:
+            ranks[order[start:end]] = (start + 1 + end) / 2.0   # mean of ranks start+1..end
+            start = end
+    return ranks
+
+
+def spearman(a, b) -> float:
+    """Spearman's rank correlation: the Pearson correlation of the average ranks.
+
+    With no ties it equals 1 - 6 sum(d^2) / (n (n^2 - 1)). NaN when either side is
+    constant (every rating the same): no ordering to agree with."""
+    ra, rb = average_ranks(a), average_ranks(b)
+    if len(ra) != len(rb):
+        raise ValueError(f"spearman needs two equally long lists, not {len(ra)} and {len(rb)}")
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denom = float(np.sqrt((ra * ra).sum() * (rb * rb).sum()))
+    return float((ra * rb).sum() / denom) if denom > 0 else float("nan")

@@ -22,6 +22,7 @@ LABS["clip"] = "tutor.labs.clip:ClipLab"
 LABS["families"] = "tutor.labs.families:FamiliesLab"
 LABS["art"] = "tutor.labs.art:ArtLab"
 LABS["grounding"] = "tutor.labs.grounding:GroundingLab"
+LABS["metrics"] = "tutor.labs.metrics:MetricsLab"
 
 
 def available(lab_id: str) -> bool:
