@@ -322,6 +322,16 @@ class ClipLab(LabScreen):
             self.query_one("#clip-loss", MetricSparkline).push(frame["loss"])
             self.query_one("#clip-temp", MetricSparkline).push(frame["temperature"])
 
+    def headline(self, frame: dict) -> str:
+        loss = self.query_one("#clip-loss", MetricSparkline).data
+        temp = self.query_one("#clip-temp", MetricSparkline).data
+        parts = [frame.get("view", "")]
+        if loss:
+            parts.append(f"loss {loss[-1]:.2f}")
+        if temp:
+            parts.append(f"temp {temp[-1]:.3f}")
+        return "  ".join(p for p in parts if p)
+
     def _draw_search(self, frame: dict, pixels: PixelCanvas, side: Static, text: Static) -> None:
         out = Text()
         if "strip" in frame:

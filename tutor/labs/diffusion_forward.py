@@ -172,6 +172,15 @@ because the noise level, not the step number, is what it learned.
         self.query_one("#fwd-stats", Static).update("\n".join(lines))
         self.query_one("#fwd-chart", PixelCanvas).update_pixels(self.chart(v))
 
+    def headline(self, frame: dict) -> str:
+        if "alpha_bar" not in frame:
+            return ""
+        t = frame["t"]
+        out = f"t {t}/1000  ᾱ_t {frame['alpha_bar'][t]:.3f}"
+        if frame.get("error") is not None:
+            out += f"  error {frame['error']:.3f}"
+        return out
+
     def chart(self, v: dict) -> np.ndarray:
         from engine import render
 

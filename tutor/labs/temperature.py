@@ -196,6 +196,10 @@ class TemperatureLab(LabScreen):
     #temp-keys { dock: bottom; height: 1; padding: 0 1; color: $text-muted; }
     """
 
+    def headline(self, frame: dict) -> str:
+        info = frame.get("info")
+        return info.plain.split("\n")[0] if info is not None else ""
+
     def draw(self, frame: dict) -> None:
         if "bars" not in frame:
             return

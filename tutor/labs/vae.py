@@ -240,6 +240,14 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
                 line.data.clear()
                 line.push(frame["first"][key])
 
+    def headline(self, frame: dict) -> str:
+        recon = self.query_one("#vae-recon", MetricSparkline).data
+        kl = self.query_one("#vae-kl", MetricSparkline).data
+        z = frame.get("cursor")
+        parts = [f"recon {recon[-1]:.2f}" if recon else "", f"KL {kl[-1]:.2f}" if kl else "",
+                 f"z=({z[0]:+.2f},{z[1]:+.2f})" if z is not None else ""]
+        return "  ".join(p for p in parts if p)
+
     @staticmethod
     def _mark(buf: np.ndarray, z: np.ndarray) -> None:
         """A small cross on the map where the cursor is (if it is inside the map)."""
