@@ -608,6 +608,7 @@ class LabScreen(Screen):
         self._stopping = True
         self._stop.set()
         self.playing = False
+        self.app.theme_changed_signal.unsubscribe(self)   # the signal would keep the screen alive
         for worker in self.workers:
             worker.cancel()
         await asyncio.to_thread(self._finished.wait, JOIN_TIMEOUT)
