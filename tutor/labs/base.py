@@ -248,6 +248,7 @@ class LabScreen(Screen):
         self.canvas_fg: tuple[int, int, int] = FG
         """The theme's text colour, for axes and markers drawn in pictures."""
         self._headline = ""
+        self._strip_shown = ""
         self._bind_lab_keys()
 
     # ------------------------------------------------------------------ for subclasses
@@ -601,7 +602,10 @@ class LabScreen(Screen):
             parts.append(f"· {knob.label} ◂ {knob.shown()} ▸")
         if self._message:
             parts.append(f"· {self._message}")
-        strip.update(plain("  ".join(p for p in parts if p)))
+        text = "  ".join(p for p in parts if p)
+        if text != self._strip_shown:             # unchanged: nothing repaints, nothing is sent
+            self._strip_shown = text
+            strip.update(plain(text))
 
     async def on_unmount(self) -> None:
         """Stop the worker, wait for its chunk to end, and give the memory back."""

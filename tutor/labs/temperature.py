@@ -191,7 +191,7 @@ class TemperatureLab(LabScreen):
     #prompt { width: 1fr; }
     #temp-text { height: 2; padding: 0 1; }
     #temp-bars { margin: 0 1; }
-    #temp-info { height: 2; padding: 0 1; color: $text-muted; }
+    #temp-info { height: 2; padding: 0 1; color: $foreground; }
     #temp-hist { margin: 0 1; }
     #temp-keys { dock: bottom; height: 1; padding: 0 1; color: $text-muted; }
     """
