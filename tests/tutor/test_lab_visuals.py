@@ -47,14 +47,14 @@ def test_tile_grid_puts_one_gutter_between_tiles_and_none_outside():
     bg = (9, 200, 31)
     buf = tile_grid(tiles, cols=3, bg=bg)
     assert buf.shape[:2] == grid_size(5, (4, 3), 3) == (2 * 4 + GUTTER, 3 * 3 + 2 * GUTTER)
-    reference = render.image_grid(tiles, cols=3, pad=0)   # the same tiles with no gap
+    reference = render.image_grid(tiles, cols=3, pad=0)  # the same tiles with no gap
     for k in range(5):
         r, c = divmod(k, 3)
-        got = buf[r * (4 + GUTTER):r * (4 + GUTTER) + 4, c * (3 + GUTTER):c * (3 + GUTTER) + 3]
-        assert np.array_equal(got, reference[r * 4:r * 4 + 4, c * 3:c * 3 + 3])
-    assert (buf[4] == bg).all()                            # the gutter row
+        got = buf[r * (4 + GUTTER) : r * (4 + GUTTER) + 4, c * (3 + GUTTER) : c * (3 + GUTTER) + 3]
+        assert np.array_equal(got, reference[r * 4 : r * 4 + 4, c * 3 : c * 3 + 3])
+    assert (buf[4] == bg).all()  # the gutter row
     assert (buf[:, 3] == bg).all() and (buf[:, 7] == bg).all()  # the gutter columns
-    assert (buf[5:, 8:] == bg).all()                        # the missing sixth tile
+    assert (buf[5:, 8:] == bg).all()  # the missing sixth tile
 
 
 def test_blend_goes_from_one_colour_to_the_other():
@@ -67,10 +67,19 @@ def test_blend_goes_from_one_colour_to_the_other():
 
 
 def test_arrow_glyph_follows_the_direction():
-    centre = np.zeros((1, 2), np.float32)           # data (0, 0): the middle of the canvas
-    for vector, glyph in [((1, 0), "→"), ((1, 1), "↗"), ((0, 1), "↑"), ((-1, 1), "↖"),
-                          ((-1, 0), "←"), ((-1, -1), "↙"), ((0, -1), "↓"), ((1, -1), "↘"),
-                          ((1, 0.3), "→"), ((0.3, 1), "↑")]:
+    centre = np.zeros((1, 2), np.float32)  # data (0, 0): the middle of the canvas
+    for vector, glyph in [
+        ((1, 0), "→"),
+        ((1, 1), "↗"),
+        ((0, 1), "↑"),
+        ((-1, 1), "↖"),
+        ((-1, 0), "←"),
+        ((-1, -1), "↙"),
+        ((0, -1), "↓"),
+        ((1, -1), "↘"),
+        ((1, 0.3), "→"),
+        ((0.3, 1), "↑"),
+    ]:
         got = view.arrow_glyphs(centre, np.array([vector], np.float32))
         assert got == {(view.SIDE // 4, view.SIDE // 2): glyph}, vector
 
@@ -79,7 +88,7 @@ def test_arrow_glyphs_skip_weak_pushes_and_points_outside():
     points = np.array([[-1.9, 1.9], [0.5, -0.5], [5.0, 0.0]], np.float32)
     vectors = np.array([[0, 1], [0.01, 0], [1, 0]], np.float32)
     got = view.arrow_glyphs(points, vectors)
-    assert got == {(0, 0): "↑"}                     # top-left cell; weak and outside left out
+    assert got == {(0, 0): "↑"}  # top-left cell; weak and outside left out
     assert view.arrow_glyphs(points, np.zeros_like(vectors)) == {}
 
 
@@ -106,8 +115,16 @@ async def test_gan_arrows_are_glyphs_on_the_canvas():
 
 
 def test_stats_column_has_no_faint_text_and_no_repeated_names():
-    text = view.stats_text(iteration=5, rate=0.0, evaluation={"modes_total": 8, "modes_covered": 3},
-                           acc_real=0.5, acc_fake=0.5, arrows=True, drawing=False, n_points=0)
+    text = view.stats_text(
+        iteration=5,
+        rate=0.0,
+        evaluation={"modes_total": 8, "modes_covered": 3},
+        acc_real=0.5,
+        acc_fake=0.5,
+        arrows=True,
+        drawing=False,
+        n_points=0,
+    )
     assert not any("dim" in str(span.style) for span in text.spans)
     assert "ring" not in text.plain and "healthy" not in text.plain
     assert "modes 3/8" in text.plain
@@ -159,7 +176,7 @@ async def test_theme_change_repaints_the_pictures():
     async with app.run_test(size=SIZE) as pilot:
         lab = pilot.app.screen
         with lab.model_lock:
-            lab.model = None                       # no model: the picture is the empty square
+            lab.model = None  # no model: the picture is the empty square
         await rgb(lab, pilot)
         dark = lab.last_frame["picture"][0, 0].tolist()
         app.theme = "textual-light"
@@ -179,16 +196,17 @@ async def test_selected_knob_is_always_visible():
         lab = pilot.app.screen
         await lab.wait_idle()
         panel = lab.query_one("#knobs", KnobPanel)
-        for _ in range(len(lab.knob_list) - 1):   # down to the last knob, one by one
+        for _ in range(len(lab.knob_list) - 1):  # down to the last knob, one by one
             await pilot.press("right_square_bracket")
             await pilot.pause()
             index = panel.highlighted
             assert index is not None
             top = panel.scroll_offset.y
-            option_rows = 2                          # label, then ◂ value ▸
+            option_rows = 2  # label, then ◂ value ▸
             first = index * option_rows
-            assert top <= first and first + option_rows <= top + panel.scrollable_content_region.height, \
+            assert top <= first and first + option_rows <= top + panel.scrollable_content_region.height, (
                 lab.knob_list[index].label
+            )
         assert lab.knob_list[panel.highlighted].name == "activation"
 
 
@@ -203,8 +221,8 @@ async def test_compact_strip_at_60x20_keeps_the_key_numbers():
         assert not lab.query_one("#lab-side").display or lab.query_one("#lab-side").size.width == 0
         strip = str(lab.query_one("#lab-strip").render())
         assert "modes" in strip and "/8" in strip and "D loss" in strip and "G loss" in strip
-        assert "Preset" in strip                 # the selected knob, as the column is hidden
-        await pilot.press("t")                   # a knob letter: the strip shows that knob
+        assert "Preset" in strip  # the selected knob, as the column is hidden
+        await pilot.press("t")  # a knob letter: the strip shows that knob
         await pilot.pause()
         assert "Dataset" in str(lab.query_one("#lab-strip").render())
     async with Host().run_test(size=SIZE) as pilot:
