@@ -116,6 +116,18 @@ def test_snapshot_vae_lab_light_theme(snap_compare):
     assert snap_compare(app, terminal_size=SIZE, run_before=_settle_in_rgb)
 
 
+async def test_compact_strip_keeps_recon_and_kl_at_60x20():
+    async with host().run_test(size=(60, 20)) as pilot:
+        lab = pilot.app.screen
+        await lab.wait_idle()
+        await pilot.press("l")
+        await lab.wait_idle()
+        await pilot.pause()
+        strip = str(lab.query_one("#lab-strip").render())
+        assert lab.has_class("-compact") and "recon" in strip and "KL" in strip
+        assert "z=(+0.25,+0.00)" in strip
+
+
 async def test_map_has_gutters_in_the_theme_background():
     """Every tile of the map is framed by the theme's background, a pixel wide."""
     app = host()

@@ -293,6 +293,12 @@ class ImageTokensLab(LabScreen):
         text.append(arithmetic_text(patch))
         self.query_one("#tok-text", Static).update(text)
 
+    def headline(self, frame: dict) -> str:
+        if "patch" not in frame:
+            return ""
+        g = 16 // frame["patch"]
+        return f"patch {frame['patch']}: token {frame['highlight'] + 1} of {g * g}"
+
     # -- actions ----------------------------------------------------------------------
     def action_fetch(self) -> None:
         self.query_one("#tok-fetch", Input).focus()
