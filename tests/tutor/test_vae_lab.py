@@ -14,6 +14,7 @@ from tutor import labs
 from tutor.app import TutorApp
 from tutor.labs.base import LabScreen
 from tutor.labs.vae import VaeLab
+from tutor.widgets.pixels import PixelCanvas
 
 SIZE = (80, 24)
 
@@ -93,13 +94,62 @@ async def test_from_scratch_and_sprites():
         assert lab.last_frame["at"].shape == (16, 16, 3)
 
 
-def test_snapshot_vae_lab(snap_compare):
-    async def settle(pilot):
-        await pilot.app.screen.wait_idle()
-        await pilot.press("l", "l", "i")
-        await pilot.app.screen.wait_idle()
+async def _settle_in_rgb(pilot):
+    """RGB pixels (the snapshot terminal would otherwise pick shade glyphs), cursor moved."""
+    lab = pilot.app.screen
+    for canvas in lab.query(PixelCanvas):
+        canvas.monochrome = False
+    await lab.wait_idle()
+    await pilot.press("l", "l", "i")
+    await lab.wait_idle()
 
-    assert snap_compare(host(), terminal_size=SIZE, run_before=settle)
+
+def test_snapshot_vae_lab(snap_compare):
+    """The map with a one-pixel gutter between its 25 tiles."""
+    assert snap_compare(host(), terminal_size=SIZE, run_before=_settle_in_rgb)
+
+
+def test_snapshot_vae_lab_light_theme(snap_compare):
+    """textual-light: the pictures' background, gutters and texts follow the theme."""
+    app = host()
+    app.theme = "textual-light"
+    assert snap_compare(app, terminal_size=SIZE, run_before=_settle_in_rgb)
+
+
+async def test_compact_strip_keeps_recon_and_kl_at_60x20():
+    async with host().run_test(size=(60, 20)) as pilot:
+        lab = pilot.app.screen
+        await lab.wait_idle()
+        await pilot.press("l")
+        await lab.wait_idle()
+        await pilot.pause()
+        strip = str(lab.query_one("#lab-strip").render())
+        assert lab.has_class("-compact") and "recon" in strip and "KL" in strip
+        assert "z=(+0.25,+0.00)" in strip
+
+
+async def test_map_has_gutters_in_the_theme_background():
+    """Every tile of the map is framed by the theme's background, a pixel wide."""
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle_in_rgb(pilot)
+        lab = pilot.app.screen
+        buf = lab.query_one("#vae-view", PixelCanvas)._pixels
+        assert buf.shape[:2] == (44, 44)                    # 5 tiles of 8 + 4 gutters
+        bg = np.array(lab.canvas_bg, np.uint8)
+        for k in range(1, 5):                               # the gutter rows and columns
+            gutter = 8 * k + (k - 1)
+            assert (buf[gutter, :, :] == bg).all(axis=-1).mean() > 0.9   # the cursor may cross
+            assert (buf[:, gutter, :] == bg).all(axis=-1).mean() > 0.9
+        dark = app.get_css_variables()["surface"]
+        app.theme = "textual-light"
+        await pilot.pause()
+        await lab.wait_idle()
+        light_bg = lab.canvas_bg
+        assert light_bg != tuple(bg) and sum(light_bg) > sum(bg.tolist())
+        assert app.get_css_variables()["surface"] != dark
+        buf = lab.query_one("#vae-view", PixelCanvas)._pixels
+        assert (buf[8, :, :] == np.array(light_bg, np.uint8)).all(axis=-1).mean() > 0.9
 
 
 async def test_missing_weights_are_reported_and_training_starts_from_scratch(monkeypatch, tmp_path):

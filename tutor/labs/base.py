@@ -44,13 +44,16 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, ProgressBar, Static
+from textual.widgets import Header, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from content.safe import plain, visible
+from tutor.labs.imaging import BG, FG, theme_background, theme_foreground
 from tutor.screens import help as help_screens
 from tutor.screens.help import MarkdownPanel
+from tutor.widgets.keybar import KeyBar
+from tutor.widgets.pixels import PixelCanvas
 from tutor.wire import FramePacer, WireSettings
 
 JOIN_TIMEOUT = 2.0  # seconds to wait for the worker to finish its chunk on leaving
@@ -239,6 +242,13 @@ class LabScreen(Screen):
         self.weights_label = ""
         self.last_frame: dict = {}
         """The frame `draw` was last given (tests and benchmarks read it)."""
+        self.canvas_bg: tuple[int, int, int] = BG
+        """The theme's colour behind the lab's pictures (RGB); set on the UI thread, read by
+        `view` and `draw` to paint the background of pixel buffers (`imaging.tile_grid`)."""
+        self.canvas_fg: tuple[int, int, int] = FG
+        """The theme's text colour, for axes and markers drawn in pictures."""
+        self._headline = ""
+        self._strip_shown = ""
         self._bind_lab_keys()
 
     # ------------------------------------------------------------------ for subclasses
@@ -275,6 +285,13 @@ class LabScreen(Screen):
     def preset_values(self, name: str) -> dict[str, Any] | None:
         """The knob values preset `name` stands for (None: no presets / "custom")."""
         return None
+
+    def headline(self, frame: dict) -> str:
+        """UI thread: the few numbers that matter most in `frame`, one short line.
+
+        Shown on the status line, and kept when a small terminal (under 70x22) hides the
+        knob column and the lab's side texts, so the learner still sees them."""
+        return ""
 
     # ------------------------------------------------------------------ helpers for labs
 
@@ -335,17 +352,20 @@ class LabScreen(Screen):
         yield Header()
         with Horizontal(id="lab-body"):
             with Vertical(id="lab-main"):
+                yield Static(id="lab-strip")
                 yield from self.compose_lab()
             with Vertical(id="lab-side"):
                 yield KnobPanel(self.knob_list, id="knobs")
                 yield Static(id="lab-status")
                 yield ProgressBar(id="lab-warmup", show_eta=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.title = self.LAB_TITLE
         self.sub_title = "Try it"
         self.query_one("#lab-warmup", ProgressBar).display = False
+        self._theme_colours()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.playing = self.autoplay and self.PLAY is not None
         self.submit(self._build, kind="build")
         self._started = True
@@ -471,6 +491,8 @@ class LabScreen(Screen):
         metrics = frame.get("_metrics", {})
         if "error" not in metrics:
             self.last_frame = frame
+            if self._theme_colours():     # e.g. a canvas switched to RGB: paint it again
+                self.submit()
             try:
                 self.draw(frame)
             except NoMatches:
@@ -518,9 +540,35 @@ class LabScreen(Screen):
             self._message = ""
         self._show_status()
 
+    def _theme_colours(self) -> bool:
+        """UI thread: read the theme's background for pictures; True if it changed."""
+        canvases = self.query(PixelCanvas)
+        widget = canvases.first() if canvases else self
+        bg, fg = theme_background(widget), theme_foreground(widget)
+        changed = (bg, fg) != (self.canvas_bg, self.canvas_fg)
+        self.canvas_bg, self.canvas_fg = bg, fg
+        return changed
+
+    def _theme_changed(self, _theme: object) -> None:
+        """The learner picked another theme: pictures get its background at once."""
+        if not self._stopping and self.is_attached and self._theme_colours():
+            self.submit()
+
+    COMPACT = (70, 22)
+    """Below this many columns or rows the knob column hides and a one-line strip at the
+    top keeps the lab's headline numbers (knob letters and ←/→ still work)."""
+
+    def on_resize(self, event: Any) -> None:
+        width, height = event.size
+        self.set_class(width < self.COMPACT[0] or height < self.COMPACT[1], "-compact")
+        self._show_strip()
+
     def _show_status(self) -> None:
         if self._stopping:
             return
+        if self.last_frame:
+            self._headline = self.headline(self.last_frame)
+        self._show_strip()
         state = (f"▶ {self.PLAY.lower()}" if self.playing and self.PLAY else "⏸ paused")
         lines = [f"{state}  seed {self.seed}", f"it {self.iterations}"]
         if self.playing and self._rate:
@@ -538,11 +586,33 @@ class LabScreen(Screen):
             return
         self._status_shown = text
 
+    def _show_strip(self) -> None:
+        """The compact strip: play state, the headline, and the selected knob's value."""
+        if not self.has_class("-compact"):
+            return
+        state = "▶" if self.playing and self.PLAY else "⏸"
+        parts = [state, self._headline] if self._headline else [state, f"it {self.iterations}"]
+        try:
+            panel = self.query_one("#knobs", KnobPanel)
+            strip = self.query_one("#lab-strip", Static)
+        except NoMatches:
+            return
+        if panel.highlighted is not None and panel.highlighted < len(self.knob_list):
+            knob = self.knob_list[panel.highlighted]
+            parts.append(f"· {knob.label} ◂ {knob.shown()} ▸")
+        if self._message:
+            parts.append(f"· {self._message}")
+        text = "  ".join(p for p in parts if p)
+        if text != self._strip_shown:             # unchanged: nothing repaints, nothing is sent
+            self._strip_shown = text
+            strip.update(plain(text))
+
     async def on_unmount(self) -> None:
         """Stop the worker, wait for its chunk to end, and give the memory back."""
         self._stopping = True
         self._stop.set()
         self.playing = False
+        self.app.theme_changed_signal.unsubscribe(self)   # the signal would keep the screen alive
         for worker in self.workers:
             worker.cancel()
         await asyncio.to_thread(self._finished.wait, JOIN_TIMEOUT)
@@ -652,6 +722,10 @@ class LabScreen(Screen):
                if any(k.name == n for k in self.knob_list)):
             if "custom" in preset.values:
                 preset.index = preset.values.index("custom")
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.id == "knobs":
+            self._show_strip()
 
     def action_lab_help(self) -> None:
         self.app.push_screen(TextPanel(f"# {self.LAB_TITLE}: what am I looking at?\n\n{self.HELP_MD}"))

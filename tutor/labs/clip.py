@@ -26,6 +26,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from tutor.labs.base import Knob, KnobPanel, LabScreen
+from tutor.labs.imaging import BG, GUTTER, tile_grid
 from tutor.widgets.charts import MetricSparkline
 from tutor.widgets.pixels import PixelCanvas
 
@@ -37,21 +38,20 @@ THUMB = 8                # thumbnail side in pixels (sprites averaged down from 
 POOL = 300               # fresh sprites for search, zero-shot and the gap
 STEPS_PER_WORK = 4
 LAB_TRAIN_N, LAB_CAPTIONS = 8000, 16    # a smaller training set: the lab builds in a blink
-BG = (16, 16, 24)
 IMAGE_DOT, TEXT_DOT = (255, 170, 60), (90, 200, 255)
 DEFAULT_QUERY = "a big blue cross"
 CLOUD = (40, 24)         # the gap view's scatter, pixels (width, height)
 
 
-def thumbnails(images: np.ndarray) -> np.ndarray:
-    """(N, 16, 16, 3) in [0, 1] -> one uint8 strip (THUMB, N * THUMB, 3)."""
-    from engine import render
-
+def thumbnails(images: np.ndarray, bg=BG) -> np.ndarray:
+    """(N, 16, 16, 3) in [0, 1] -> one uint8 strip (THUMB, N * STEP - GUTTER, 3): the
+    sprites side by side, a gutter of `bg` between them (one text cell per pixel column,
+    so a sprite and the numbers under it share STEP columns)."""
     x = np.asarray(images, np.float32)
     n = len(x)
     f = x.shape[1] // THUMB
     small = x.reshape(n, THUMB, f, THUMB, f, 3).mean(axis=(2, 4))
-    return render.image_grid(small, cols=n, pad=0)
+    return tile_grid(small, cols=n, bg=bg)
 
 
 def cell_style(value: float) -> str:
@@ -63,8 +63,9 @@ def cell_style(value: float) -> str:
 
 
 def matrix_text(sim: np.ndarray, captions: list[str], width: int = 54) -> Text:
-    """Rows: captions (numbered), columns: sprites; each cell the cosine, coloured."""
-    text = Text("sprites →  (◆ marks each sprite's own caption)\n", style="dim")
+    """Rows: captions (numbered), columns: sprites; each cell the cosine, coloured, under
+    its sprite (THUMB columns, then the gutter's column)."""
+    text = Text("sprites →  (◆ marks each sprite's own caption)\n")
     n = sim.shape[1]
     for j in range(sim.shape[0]):
         for i in range(n):
@@ -72,9 +73,10 @@ def matrix_text(sim: np.ndarray, captions: list[str], width: int = 54) -> Text:
             mark = "◆" if i == j else " "
             text.append(f"{value:+.2f}{mark}"[:THUMB - 1].rjust(THUMB - 1) + " ",
                         style=cell_style(value))
-        text.append(f" {j + 1}\n")
+            text.append(" " * GUTTER if i < n - 1 else "")
+        text.append(f"{j + 1}\n")
     for j, caption in enumerate(captions):
-        text.append(f"{j + 1} {caption}"[:width] + "\n", style="dim")
+        text.append(f"{j + 1} {caption}"[:width] + "\n")
     return text
 
 
@@ -307,7 +309,7 @@ class ClipLab(LabScreen):
         text = self.query_one("#clip-text", Static)
         view = frame["view"]
         if view == "matrix":
-            pixels.update_pixels(thumbnails(frame["strip"]))
+            pixels.update_pixels(thumbnails(frame["strip"], self.canvas_bg))
             side.update("")
             text.update(matrix_text(frame["sim"], frame["captions"]))
         elif view == "search":
@@ -320,17 +322,29 @@ class ClipLab(LabScreen):
             self.query_one("#clip-loss", MetricSparkline).push(frame["loss"])
             self.query_one("#clip-temp", MetricSparkline).push(frame["temperature"])
 
+    def headline(self, frame: dict) -> str:
+        loss = self.query_one("#clip-loss", MetricSparkline).data
+        temp = self.query_one("#clip-temp", MetricSparkline).data
+        parts = [frame.get("view", "")]
+        if loss:
+            parts.append(f"loss {loss[-1]:.2f}")
+        if temp:
+            parts.append(f"temp {temp[-1]:.3f}")
+        return "  ".join(p for p in parts if p)
+
     def _draw_search(self, frame: dict, pixels: PixelCanvas, side: Static, text: Static) -> None:
         out = Text()
         if "strip" in frame:
-            strip = thumbnails(np.concatenate([frame["strip"], frame["picked"][None]]))
-            strip[:, 5 * THUMB:5 * THUMB + 2] = BG          # a gap before the picked sprite
-            pixels.update_pixels(strip)
-            out.append(" ".join(f"{c:+.2f}".rjust(THUMB - 1) for c in frame["cosines"])
+            bg = self.canvas_bg
+            found, picked = thumbnails(frame["strip"], bg), thumbnails(frame["picked"][None], bg)
+            gap = np.empty((THUMB, 1 + GUTTER, 3), np.uint8)   # a wider gap before the picked one
+            gap[:] = bg
+            pixels.update_pixels(np.concatenate([found, gap, picked], axis=1))
+            out.append(" ".join(f"{c:+.2f}".rjust(THUMB) for c in frame["cosines"])
                        + "  ← picked (p)\n")
-            out.append(f"1st: {frame['found'][0]}\n", style="dim")
+            out.append(f"1st: {frame['found'][0]}\n")
         else:
-            pixels.update_pixels(thumbnails(frame["picked"][None]))
+            pixels.update_pixels(thumbnails(frame["picked"][None], self.canvas_bg))
             out.append("no known word to search for\n", style="bold")
         if frame["unknown"]:
             out.append(f"ignored (unknown): {', '.join(frame['unknown'])}\n", style="yellow")
@@ -341,7 +355,7 @@ class ClipLab(LabScreen):
         text.update(out)
 
     def _draw_zero_shot(self, frame: dict, pixels: PixelCanvas, side: Static, text: Static) -> None:
-        pixels.update_pixels(np.zeros((2, 1, 3), np.uint8) + np.uint8(BG[0]))
+        pixels.update_pixels(np.full((2, 1, 3), self.canvas_bg, np.uint8))
         side.update("")
         out = Text(f"{POOL} fresh sprites, labelled by captions alone:\n", style="bold")
         for name, per in frame["zero_shot"].items():
@@ -349,16 +363,15 @@ class ClipLab(LabScreen):
                 out.append(f"{name:9s}{acc:6.0%}  {template}\n")
         sup = frame.get("supervised")
         if sup:
-            out.append(f"supervised classifier: shape {sup['shape']:.0%}, colour {sup['colour']:.0%}\n",
-                       style="dim")
-        out.append("/ adds a template, e.g. a photo of a {colour} thing\n", style="dim")
+            out.append(f"supervised classifier: shape {sup['shape']:.0%}, colour {sup['colour']:.0%}\n")
+        out.append("/ adds a template, e.g. a photo of a {colour} thing\n")
         text.update(out)
 
     def _draw_gap(self, frame: dict, pixels: PixelCanvas, side: Static, text: Static) -> None:
         from engine import render
 
         w, h = CLOUD
-        buf = render.canvas(h, w, BG)
+        buf = render.canvas(h, w, self.canvas_bg)
         both = np.concatenate([frame["cloud_images"], frame["cloud_texts"]])
         lim = float(np.abs(both).max()) * 1.05 + 1e-6
         extent = (-lim, lim, -lim, lim)

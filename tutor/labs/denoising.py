@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from tutor.labs.base import Knob, LabScreen
-from tutor.labs.imaging import BG, to_tiles
+from tutor.labs.imaging import quantize_keeping, tile_grid, to_tiles
 from tutor.widgets.pixels import PixelCanvas
 
 STEPS = [10, 20, 50, 100, 250, 1000]
@@ -272,7 +272,7 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         k = self._frame_index()
         step = traj[k]
         if self.dataset == "ring":
-            buf = render.canvas(POINTS_H, POINTS_W, BG)
+            buf = render.canvas(POINTS_H, POINTS_W, self.canvas_bg)
             ext = (-2.0, 2.0, -2.0, 2.0)
             render.scatter(buf, self.real[:800], (70, 70, 90), ext)
             render.scatter(buf, self.model.to_data(step.x), (95, 175, 255), ext)
@@ -280,9 +280,8 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         else:
             tiles = to_tiles(np.concatenate([step.x, step.x0_hat if k else np.zeros_like(step.x)]),
                              self.model.config.shape)
-            buf = render.image_grid(tiles, cols=3, pad=1, value_range=(-1.0, 1.0),
-                                    pad_color=BG)[:-1]          # 34 px: 17 rows
-            buf = render.quantize(buf, 16 if self.wire.low_bandwidth else 32)
+            buf = tile_grid(tiles, cols=3, value_range=(-1.0, 1.0), bg=self.canvas_bg)
+            buf = quantize_keeping(buf, 16 if self.wire.low_bandwidth else 32, self.canvas_bg)
             title = "top: x_t now · bottom: the model's guess x̂_0"
         bar = "".join("●" if i == round(k / max(len(traj) - 1, 1) * 12) else "─" for i in range(13))
         t_gan, t_diff = run["gan_vs"]
@@ -317,11 +316,10 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         f = fam[shown]
         if "missing" in f:
             return {"title": f"{shown}: {f['missing']}", "stats": stats,
-                    "picture": render.canvas(2, 2, BG)}
+                    "picture": render.canvas(2, 2, self.canvas_bg)}
         tiles = to_tiles(f["samples"][:6] * 2.0 - 1.0, self.real.shape[1:])
         return {"title": f"{shown} samples (g: next family)", "stats": stats,
-                "picture": render.image_grid(tiles, cols=3, pad=1, value_range=(-1.0, 1.0),
-                                             pad_color=BG)[:-1]}
+                "picture": tile_grid(tiles, cols=3, value_range=(-1.0, 1.0), bg=self.canvas_bg)}
 
     def action_toggle_play(self) -> None:
         super().action_toggle_play()

@@ -13,13 +13,13 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from tutor.labs.base import Knob, KnobPanel, LabScreen
-from tutor.labs.imaging import BG, to_tiles
+from tutor.labs.imaging import blend, tile_grid, to_tiles
 from tutor.widgets.pixels import PixelCanvas
 
 T_VALUES = [0, 1, 5, 10, 25, 50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800, 900, 1000]
 CHART_W, CHART_H = 52, 14
 ERROR_TS = np.unique(np.round(np.geomspace(1, 1000, 26)).astype(int))
-AXIS, CURVE, ERR, MARK = (70, 70, 80), (95, 175, 255), (255, 175, 95), (230, 230, 230)
+CURVE, ERR = (95, 175, 255), (255, 175, 95)   # data; the axes and the t marker follow the theme
 
 
 
@@ -151,7 +151,6 @@ because the noise level, not the step number, is what it learned.
 
     # -- UI ---------------------------------------------------------------------------
     def draw(self, frame: dict) -> None:
-        from engine import render
 
         v = frame
         if "xt" not in v:
@@ -159,7 +158,7 @@ because the noise level, not the step number, is what it learned.
         if v.get("t_moved"):
             self.query_one("#knobs", KnobPanel).redraw()
         tiles = to_tiles(np.concatenate([v["xt"], v["eps"] / 2.0, v["guess"] / 2.0]), v["shape"])
-        grid = render.image_grid(tiles, cols=3, pad=1, value_range=(-1.0, 1.0), pad_color=BG)
+        grid = tile_grid(tiles, cols=3, value_range=(-1.0, 1.0), bg=self.canvas_bg)
         self.query_one("#fwd-images", PixelCanvas).update_pixels(grid)
         t, ab = v["t"], v["alpha_bar"][v["t"]]
         lines = [f"t = {t}/1000 ({v['schedule']})  ᾱ_t = {ab:.3f}",
@@ -173,12 +172,22 @@ because the noise level, not the step number, is what it learned.
         self.query_one("#fwd-stats", Static).update("\n".join(lines))
         self.query_one("#fwd-chart", PixelCanvas).update_pixels(self.chart(v))
 
+    def headline(self, frame: dict) -> str:
+        if "alpha_bar" not in frame:
+            return ""
+        t = frame["t"]
+        out = f"t {t}/1000  ᾱ_t {frame['alpha_bar'][t]:.3f}"
+        if frame.get("error") is not None:
+            out += f"  error {frame['error']:.3f}"
+        return out
+
     def chart(self, v: dict) -> np.ndarray:
         from engine import render
 
-        buf = render.canvas(CHART_H, CHART_W, BG)
-        buf[-1, :] = AXIS
-        buf[:, 0] = AXIS
+        buf = render.canvas(CHART_H, CHART_W, self.canvas_bg)
+        axis = blend(self.canvas_bg, self.canvas_fg, 0.35)
+        buf[-1, :] = axis
+        buf[:, 0] = axis
         ts = np.linspace(0, 1000, CHART_W * 2)
         ab = v["alpha_bar"][np.round(ts).astype(int)]
         pts = np.stack([ts, ab], axis=1).astype(np.float32)
@@ -188,7 +197,7 @@ because the noise level, not the step number, is what it learned.
             pts = np.stack([ERROR_TS.astype(np.float32), err], axis=1).astype(np.float32)
             self._plot(buf, pts, ERR, line=False)
         col = int(round(v["t"] / 1000 * (CHART_W - 1)))
-        buf[:, col] = MARK
+        buf[:, col] = self.canvas_fg
         return buf
 
     @staticmethod

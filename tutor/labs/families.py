@@ -20,7 +20,7 @@ from textual.widgets import Input, Static
 from engine import render as R
 from engine.data import VIEW
 from tutor.labs.base import Knob, LabScreen
-from tutor.labs.imaging import drawn_points_path
+from tutor.labs.imaging import blend, drawn_points_path
 from tutor.widgets.pixels import PixelCanvas
 
 FAMILIES = ("autoregressive", "gan", "vae", "diffusion", "flow")
@@ -73,12 +73,14 @@ The panel at the bottom points at what the numbers show right now.
 """
 
 
-def canvas_frame(data: np.ndarray, samples: np.ndarray | None, mono: bool = False) -> np.ndarray:
-    """One family's square: the data in grey, its samples in magenta on top.
+def canvas_frame(data: np.ndarray, samples: np.ndarray | None, mono: bool = False,
+                 bg: tuple[int, int, int] = EMPTY) -> np.ndarray:
+    """One family's square on `bg` (the lab passes a shade of its theme's background): the
+    data in grey, its samples in magenta on top.
 
     ``mono`` (16 colours or NO_COLOR: one shade glyph per cell from the luminance): black
     background, data mid grey, samples white, so the samples are the brightest cells."""
-    buf = R.canvas(SIDE, SIDE, (0, 0, 0) if mono else EMPTY)
+    buf = R.canvas(SIDE, SIDE, (0, 0, 0) if mono else bg)
     R.scatter(buf, data, (110, 110, 110) if mono else DATA, EXTENT)
     if samples is not None:
         R.scatter(buf, samples, (255, 255, 255) if mono else SAMPLE, EXTENT)
@@ -145,7 +147,8 @@ class FamiliesLab(LabScreen):
         self._samples: dict[str, np.ndarray] = {}
         self.points: np.ndarray | None = None      # the learner's CSV points
         self.points_name = ""
-        self._mono = self._pictures_mono = False
+        self._mono = False
+        self._pictures_key: tuple = (False, EMPTY)   # (mono, square colour) of _pictures
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -195,7 +198,7 @@ class FamiliesLab(LabScreen):
         self._rows[family] = row
         samples = self.model.frame.to_model(samples[:N_SHOW])
         self._samples[family] = samples
-        self._pictures[family] = canvas_frame(self._data_show, samples, self._mono)
+        self._pictures[family] = canvas_frame(self._data_show, samples, *self._pictures_key)
 
     def advance(self) -> dict:
         if self.model is None:
@@ -220,16 +223,22 @@ class FamiliesLab(LabScreen):
             return {"rows": {}, "pictures": {}, "notes": [], "budget": budget, "spent": {},
                     "family": None}
         spent = {f: m.seconds for f, m in self.model.members.items()}
-        if self._mono != self._pictures_mono:          # the colour mode changed: redraw
-            self._pictures = {f: canvas_frame(self._data_show, s, self._mono)
+        key = (self._mono, self.square_colour())
+        if key != self._pictures_key:          # the colour mode or the theme changed: redraw
+            self._pictures_key = key
+            self._pictures = {f: canvas_frame(self._data_show, s, *key)
                               for f, s in self._samples.items()}
-        self._pictures_mono = self._mono
         rows = [dict(self._rows[f]) for f in FAMILIES if f in self._rows]
         trained = [r for r in rows if r["steps"] > 0]
         return {"rows": {r["family"]: r for r in rows},
                 "pictures": dict(self._pictures),
                 "notes": families.what_to_notice(trained) if len(trained) == len(FAMILIES) else [],
                 "budget": budget, "spent": spent, "family": metrics.get("family")}
+
+    def square_colour(self) -> tuple[int, int, int]:
+        """The data square: the theme's background, a shade towards its text colour, so
+        the square's edges show in dark and light themes alike."""
+        return blend(self.canvas_bg, self.canvas_fg, 0.07)
 
     def release_lab(self) -> None:
         self._rows, self._pictures, self._samples = {}, {}, {}

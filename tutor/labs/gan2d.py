@@ -12,18 +12,23 @@ import time
 from dataclasses import fields
 
 import numpy as np
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from engine import data as datasets
 from engine.gan import GAN, PRESETS, GANConfig
 from tutor.labs import gan2d_view as view
 from tutor.labs.base import Knob, KnobPanel, LabScreen
-from tutor.labs.imaging import save_drawn_points
+from tutor.labs.imaging import blend, save_drawn_points
 from tutor.widgets.charts import LineChart
-from tutor.widgets.pixels import PixelCanvas
+from tutor.widgets.pixels import PixelCanvas, _place
 
 OWN = "your points"
 CHUNK = 30          # rounds per work() while playing (~10-20 ms at the default sizes)
@@ -66,7 +71,11 @@ where real and fake points fall on a 20x20 grid (0 = the same).
 
 
 class GanCanvas(PixelCanvas):
-    """The picture; focusable in draw mode, where it moves a cursor and adds points."""
+    """The picture; focusable in draw mode, where it moves a cursor and adds points.
+
+    Gradient arrows are glyphs laid over the pixel cells (`set_glyphs`): the pixels'
+    own rows stay cached as the canvas keeps them, and only rows whose glyphs changed
+    are refreshed. A glyph's cell keeps the mean colour of its two pixels behind it."""
 
     BINDINGS = [
         Binding("up", "screen.move_cursor(0, 1)", "Up", show=False),
@@ -76,6 +85,57 @@ class GanCanvas(PixelCanvas):
         Binding("enter", "screen.add_point", "Add point"),
         Binding("backspace", "screen.remove_point", "Undo point"),
     ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.glyphs: dict[int, dict[int, str]] = {}
+        """{cell row: {column: glyph}} drawn over the pixels."""
+
+    def set_glyphs(self, glyphs: dict[tuple[int, int], str]) -> None:
+        rows: dict[int, dict[int, str]] = {}
+        for (row, col), glyph in glyphs.items():
+            rows.setdefault(row, {})[col] = glyph
+        if rows == self.glyphs:
+            return
+        changed = {r for r in set(rows) | set(self.glyphs) if rows.get(r) != self.glyphs.get(r)}
+        self.glyphs = rows
+        if self._keys is None or not self.is_mounted:
+            return
+        y_pad, src_y = _place(self._keys.shape[0], self.size.height)
+        for row in changed:
+            y = row - src_y + y_pad
+            if 0 <= y < self.size.height:
+                self.refresh(Region(0, y, self.size.width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        if not self.glyphs or self._keys is None or self._pixels is None:
+            return strip
+        rows, cols = self._keys.shape
+        width = self.size.width
+        y_pad, src_y = _place(rows, self.size.height)
+        marks = self.glyphs.get(y - y_pad + src_y)
+        if not marks:
+            return strip
+        x_pad, src_x = _place(cols, width)
+        row = y - y_pad + src_y
+        for col, glyph in sorted(marks.items()):
+            x = x_pad + col - src_x
+            if 0 <= x < width and 0 <= col < cols:
+                cell = Segment(glyph, self._glyph_style(row, col))
+                strip = Strip.join([strip.crop(0, x), Strip([cell], 1), strip.crop(x + 1, width)])
+        return strip
+
+    def _glyph_style(self, row: int, col: int) -> Style:
+        """Bold black or white (whichever reads) on the mean of the cell's two pixels;
+        in shade mode the canvas's own colours."""
+        if self.shade_mode:
+            return (self._base or self.rich_style) + Style(bold=True)
+        pair = self._pixels[2 * row:2 * row + 2, col].astype(np.float32).mean(axis=0)
+        light = pair @ np.array([0.299, 0.587, 0.114], np.float32) > 140
+        back = Color.from_rgb(*(int(v) for v in pair))
+        return Style(bold=True, color=Color.from_rgb(0, 0, 0) if light else
+                     Color.from_rgb(*view.ARROW), bgcolor=back)
 
 
 class CsvInput(Input):
@@ -121,6 +181,8 @@ class GanLab(LabScreen):
         self._shown: dict = {}
         self._fresh = True
         self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None)
+        self._glyphs: dict[tuple[int, int], str] = {}
+        self._losses: tuple[float | None, float | None] = (None, None)
         self._speed = (time.monotonic(), 0, 0.0)  # (time, iteration, iterations/s)
 
     def on_mount(self) -> None:
@@ -238,14 +300,18 @@ class GanLab(LabScreen):
         self._fresh = False
         levels = 8 if self.wire.low_bandwidth else 16
         if gan is None:
-            self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None, mono=self._mono)
+            self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None, mono=self._mono,
+                                          bg=blend(self.canvas_bg, self.canvas_fg, 0.07))
+            self._glyphs = {}
         elif not gan.diverged:
             with np.errstate(all="ignore"):
                 grid = gan.discriminator_grid(view.SIDE)
-                arrows = gan.generator_gradients(view.N_ARROWS) if self.arrows else None
                 self._base_frame = view.frame(grid, gan.real[:view.N_REAL], gan.sample(view.N_FAKE),
-                                              arrows, self._mono, levels=levels)
+                                              self._mono, levels=levels)
+                self._glyphs = (view.arrow_glyphs(*gan.generator_gradients(view.N_ARROWS))
+                                if self.arrows else {})
         frame["picture"] = self._base_frame
+        frame["glyphs"] = self._glyphs
         return frame
 
     def _measure(self, iteration: int) -> None:
@@ -275,8 +341,10 @@ class GanLab(LabScreen):
         chart = self.query_one("#gan-chart", LineChart)
         if frame.get("fresh"):
             chart.clear()
+            self._losses = (None, None)
         if "d_loss" in frame and "g_loss" in frame and frame.get("trained"):
             chart.push({"D loss": frame["d_loss"], "G loss": frame["g_loss"]})
+            self._losses = (frame["d_loss"], frame["g_loss"])
         self._shown = frame
         self._show_canvas()
         self._show_stats()
@@ -291,12 +359,17 @@ class GanLab(LabScreen):
         buf = self._shown.get("picture", self._base_frame)
         if self.drawing:
             buf = view.with_cursor(buf, self.points, self.cursor, self._mono)
-        self.query_one("#gan-canvas", GanCanvas).update_pixels(buf)
+        canvas = self.query_one("#gan-canvas", GanCanvas)
+        canvas.update_pixels(buf)
+        canvas.set_glyphs({} if self.drawing else self._shown.get("glyphs", {}))
+
+    def headline(self, frame: dict) -> str:
+        return view.headline(evaluation=frame.get("evaluation", {}),
+                             d_loss=self._losses[0], g_loss=self._losses[1])
 
     def _show_stats(self) -> None:
         f = self._shown
         text = view.stats_text(
-            dataset=self.knob_value("dataset"), preset=self.knob_value("preset"),
             iteration=f.get("iteration", 0),
             rate=self._speed[2] if self.playing else 0.0,
             evaluation=f.get("evaluation", {}), acc_real=f.get("acc_real"),

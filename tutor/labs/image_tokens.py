@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from tutor.labs.base import Knob, KnobPanel, LabScreen
+from tutor.labs.imaging import blend
 from tutor.widgets.pixels import PixelCanvas
 
 PATCHES = [2, 4, 8]
@@ -35,13 +36,14 @@ WORDS = ("red", "orange", "yellow", "green", "blue", "purple", "circle", "square
          "diamond", "cross", "heart", "small", "large", "left", "right", "top", "bottom", "centre")
 
 
-def grid_picture(image: np.ndarray, patch: int, highlight: int) -> np.ndarray:
-    """The sprite with a 1-pixel line between patches; the highlighted patch's frame red."""
+def grid_picture(image: np.ndarray, patch: int, highlight: int, line=GRID) -> np.ndarray:
+    """The sprite with a 1-pixel line (colour `line`) between patches; the highlighted
+    patch's frame red."""
     side = image.shape[0]
     g = side // patch
     step = patch + 1
     pix = (np.clip(image, 0, 1) * 255).astype(np.uint8)
-    out = np.full((g * step + 1, g * step + 1, 3), GRID, np.uint8)
+    out = np.full((g * step + 1, g * step + 1, 3), line, np.uint8)
     for r in range(g):
         for c in range(g):
             out[r * step + 1:r * step + 1 + patch, c * step + 1:c * step + 1 + patch] = \
@@ -72,11 +74,12 @@ def pixel_strip(patch_pixels: np.ndarray, width: int = 48) -> np.ndarray:
     return np.repeat((np.clip(flat, 0, 1) * 255).astype(np.uint8)[None], 2, axis=0)
 
 
-def sequence_strip(patch_means: np.ndarray, highlight: int) -> np.ndarray:
-    """Image tokens in reading order, SEQ_ROW per row, each one cell of its mean colour."""
+def sequence_strip(patch_means: np.ndarray, highlight: int, bg=BG) -> np.ndarray:
+    """Image tokens in reading order, SEQ_ROW per row, each one cell of its mean colour
+    (the rest of the last row is the background `bg`)."""
     n = len(patch_means)
     rows = -(-n // SEQ_ROW)
-    out = np.full((rows * 2, min(n, SEQ_ROW), 3), BG, np.uint8)
+    out = np.full((rows * 2, min(n, SEQ_ROW), 3), bg, np.uint8)
     colours = (np.clip(patch_means, 0, 1) * 255).astype(np.uint8)
     for i in range(n):
         r, c = divmod(i, SEQ_ROW)
@@ -262,8 +265,9 @@ class ImageTokensLab(LabScreen):
         self.last_frame = frame
         patch, i = frame["patch"], frame["highlight"]
         g = 16 // patch
+        line = blend(self.canvas_bg, self.canvas_fg, 0.3)     # the patch lines: theme chrome
         self.query_one("#tok-grid", PixelCanvas).update_pixels(
-            grid_picture(frame["image"], patch, i))
+            grid_picture(frame["image"], patch, i, line))
         r, c = divmod(i, g)
         self.query_one("#tok-info", Static).update(
             f"patch row {r + 1}, col {c + 1}\n→ token {i + 1} of {g * g}\n"
@@ -276,16 +280,24 @@ class ImageTokensLab(LabScreen):
             for word, cos in frame["words"]:
                 words.append(f" {word} {cos:+.2f}\n")
         else:
-            self.query_one("#tok-embed", PixelCanvas).update_pixels(np.zeros((2, 1, 3), np.uint8))
-            words.append(f"(CLIP words: patch {CLIP_PATCH}\n and CLIP weights)\n", style="dim")
+            self.query_one("#tok-embed", PixelCanvas).update_pixels(
+                np.full((2, 1, 3), self.canvas_bg, np.uint8))
+            words.append(f"(CLIP words: patch {CLIP_PATCH}\n and CLIP weights)\n")
         self.query_one("#tok-words", Static).update(words)
-        self.query_one("#tok-seq", PixelCanvas).update_pixels(sequence_strip(frame["means"], i))
+        self.query_one("#tok-seq", PixelCanvas).update_pixels(
+            sequence_strip(frame["means"], i, self.canvas_bg))
         text = Text()
         text.append(f"[{g * g} image tokens] ", style="bold")
         text.append(" ".join(C.words(frame["caption"])), style="italic")
         text.append(f"  ({len(C.words(frame['caption']))} text tokens)\n")
-        text.append(arithmetic_text(patch), style="dim")
+        text.append(arithmetic_text(patch))
         self.query_one("#tok-text", Static).update(text)
+
+    def headline(self, frame: dict) -> str:
+        if "patch" not in frame:
+            return ""
+        g = 16 // frame["patch"]
+        return f"patch {frame['patch']}: token {frame['highlight'] + 1} of {g * g}"
 
     # -- actions ----------------------------------------------------------------------
     def action_fetch(self) -> None:

@@ -281,10 +281,14 @@ class TemperatureLab(LabScreen):
     #prompt { width: 1fr; }
     #temp-text { height: 2; padding: 0 1; }
     #temp-bars { margin: 0 1; }
-    #temp-info { height: 2; padding: 0 1; color: $text-muted; }
+    #temp-info { height: 2; padding: 0 1; color: $foreground; }
     #temp-hist { margin: 0 1; }
     #temp-keys { dock: bottom; height: 1; padding: 0 1; color: $text-muted; }
     """
+
+    def headline(self, frame: dict) -> str:
+        info = frame.get("info")
+        return info.plain.split("\n")[0] if info is not None else ""
 
     def draw(self, frame: dict) -> None:
         if "bars" not in frame:

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from tutor.labs.base import Knob, LabScreen
+from tutor.labs.imaging import GUTTER, quantize_keeping, tile_grid
 from tutor.widgets.charts import MetricSparkline
 from tutor.widgets.pixels import PixelCanvas
 
@@ -27,7 +28,6 @@ CURSOR_LIMIT = 3.0
 VIEWS = ["map", "reconstruct", "interpolate", "prior"]
 BETAS = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
 STEPS_PER_WORK = {"digits": 10, "sprites": 4}
-BG = (24, 24, 32)
 CURSOR = (255, 80, 80)
 
 CAPTIONS = {   # at most 16 characters a line (the info column's width)
@@ -90,11 +90,11 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
 """
 
     DEFAULT_CSS = """
-    #vae-row { height: 20; }
-    #vae-view { width: 40; }
-    #vae-right { width: 16; height: 20; }
+    #vae-row { height: 1fr; }
+    #vae-view { width: 44; }
+    #vae-right { width: 17; height: 1fr; padding-left: 1; }
     #vae-zoom { width: 16; height: 8; }
-    #vae-info { height: 12; }
+    #vae-info { height: 1fr; }
     """
 
     BINDINGS = [
@@ -117,8 +117,8 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
 
     def on_mount(self) -> None:
         super().on_mount()
-        # two columns more for the pictures (inline style: the app's CSS sets 26)
-        self.query_one("#lab-side").styles.width = 24
+        # six columns more for the pictures and their gutters (inline: the app's CSS sets 26)
+        self.query_one("#lab-side").styles.width = 19
 
     def knobs(self) -> list[Knob]:
         return [
@@ -139,8 +139,8 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
             with Vertical(id="vae-right"):
                 yield PixelCanvas(id="vae-zoom")
                 yield Static("", id="vae-info")
-        yield MetricSparkline("recon", fmt="{:.2f}", id="vae-recon")
-        yield MetricSparkline("KL   ", fmt="{:.2f}", id="vae-kl")
+                yield MetricSparkline("recon", fmt="{:.2f}", id="vae-recon")
+                yield MetricSparkline("KL   ", fmt="{:.2f}", id="vae-kl")
 
     # -- worker -----------------------------------------------------------------------
     def build(self) -> None:
@@ -215,12 +215,12 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
         if "tiles" not in frame:
             return
         tiles = to_tiles(frame["tiles"])
+        bg = self.canvas_bg
         if frame["view"] == "reconstruct":   # a gap between the two input/reconstruction pairs
-            blank = np.full((GRID,) + tiles.shape[1:], BG[0] / 255.0, np.float32)
+            blank = np.broadcast_to(np.float32(bg) / 255.0, (GRID,) + tiles.shape[1:])
             tiles = np.concatenate([tiles[:2 * GRID], blank, tiles[2 * GRID:]])
-        buf = render.image_grid(tiles, cols=GRID, pad=0, pad_color=BG)
         levels = 16 if self.wire.low_bandwidth else 32
-        buf = render.quantize(buf, levels)
+        buf = quantize_keeping(tile_grid(tiles, cols=GRID, bg=bg), levels, bg)
         if frame["view"] == "map":
             self._mark(buf, frame["cursor"])
         self.query_one("#vae-view", PixelCanvas).update_pixels(buf)
@@ -240,10 +240,18 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
                 line.data.clear()
                 line.push(frame["first"][key])
 
+    def headline(self, frame: dict) -> str:
+        recon = self.query_one("#vae-recon", MetricSparkline).data
+        kl = self.query_one("#vae-kl", MetricSparkline).data
+        z = frame.get("cursor")
+        parts = [f"recon {recon[-1]:.2f}" if recon else "", f"KL {kl[-1]:.2f}" if kl else "",
+                 f"z=({z[0]:+.2f},{z[1]:+.2f})" if z is not None else ""]
+        return "  ".join(p for p in parts if p)
+
     @staticmethod
     def _mark(buf: np.ndarray, z: np.ndarray) -> None:
         """A small cross on the map where the cursor is (if it is inside the map)."""
-        span = (GRID - 1) * TILE
+        span = (GRID - 1) * (TILE + GUTTER)
         col = TILE / 2 + (z[0] + EXTENT) / (2 * EXTENT) * span
         row = TILE / 2 + (EXTENT - z[1]) / (2 * EXTENT) * span
         r, c = int(round(row - 0.5)), int(round(col - 0.5))
