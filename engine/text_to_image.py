@@ -42,6 +42,7 @@ sprites (both right on >= 99 % of fresh real sprites; tests). CLIPScore-lite
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -186,7 +187,7 @@ def prompt_slots(text: str) -> np.ndarray:
     circle") keep the first."""
     low = " " + " ".join(C.words(text)) + " "
     slots = np.full(4, -1, np.int64)
-    tables: tuple[dict[str, tuple[str, ...]], ...] = (
+    tables: tuple[Mapping[str, tuple[str, ...]], ...] = (
         C.SHAPE_WORDS,
         C.COLOUR_WORDS,
         C.WHERE_WORDS,
