@@ -63,6 +63,7 @@ GUIDANCE = 3.0  # the default guidance scale s
 SWEEP = (0.0, 1.0, 3.0, 7.5)  # the guidance sweep of the lab and the figures
 LATENT_GRID = (4, 4, 4)  # the autoencoder's latent, as a grid
 CAPTIONS_PER_COMBO = 48  # training phrasings drawn per attribute combination
+FULL_SHARE = 0.75  # of them, the share in phrasings that state all four
 EXAMPLE_PROMPTS = (
     "a big blue cross at the top",
     "a small red heart on the left",
@@ -78,10 +79,10 @@ _IMAGE: dict[str, Any] = dict(shift=0.5, scale=0.5, clip=1.0)
 #: The recipes of the shipped weights (``genai-tutor train text-to-image --kind K``).
 RECIPES: dict[str, dict[str, Any]] = {
     "pixel": dict(
-        steps=4000,
+        steps=6000,
         config=DiffusionConfig(
             shape=(16, 16, 3),
-            hidden=384,
+            hidden=512,
             layers=3,
             emb=64,
             lr=1e-3,
@@ -97,7 +98,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         ),
     ),
     "latent": dict(
-        steps=4000,
+        steps=6000,
         autoencoder_steps=3000,
         config=DiffusionConfig(
             shape=(int(np.prod(LATENT_GRID)),),
@@ -216,17 +217,39 @@ def combo_index(attrs: np.ndarray) -> np.ndarray:
     return ((a[:, 0] * sizes[1] + a[:, 1]) * sizes[2] + a[:, 2]) * sizes[3] + a[:, 3]
 
 
+def condition(embeddings: np.ndarray) -> np.ndarray:
+    """What the denoiser reads: the unit CLIP embeddings times √E, so each of the E numbers
+    is about ±1 like the rest of the net's input (a unit vector's entries are ~1/√E, and
+    the net would learn to read them several times more slowly)."""
+    v = np.asarray(embeddings, F32)
+    return (v * F32(np.sqrt(v.shape[-1]))).astype(F32)
+
+
+def bank_captions(per_combo: int = CAPTIONS_PER_COMBO, seed: int = 0) -> list[str]:
+    """``per_combo`` random *training* phrasings of each of the 360 combinations, grouped
+    by combination: the first ``FULL_SHARE`` of each group in templates stating all four
+    attributes, the rest in any training template (partial ones included)."""
+    combos = C.all_combinations()
+    full = tuple(t for t in C.TRAIN_TEMPLATES if len(C.template_slots(t)) == 4)
+    n_full = int(round(FULL_SHARE * per_combo))
+    n_any = per_combo - n_full
+    rng = np.random.default_rng([int(seed), 14])
+    a, _ = C.random_captions(np.repeat(combos, n_full, axis=0), rng, full)
+    b, _ = C.random_captions(np.repeat(combos, n_any, axis=0), rng, C.TRAIN_TEMPLATES)
+    texts: list[str] = []
+    for i in range(len(combos)):
+        texts += a[i * n_full : (i + 1) * n_full] + b[i * n_any : (i + 1) * n_any]
+    return texts
+
+
 def caption_bank(
     text_encoder: clip_mod.CLIP, per_combo: int = CAPTIONS_PER_COMBO, seed: int = 0
 ) -> np.ndarray:
-    """(360, per_combo, E) frozen-CLIP embeddings of random *training* phrasings of every
-    attribute combination (held-out combinations included in the table, but no training
-    image ever looks them up)."""
-    combos = C.all_combinations()
-    rng = np.random.default_rng([int(seed), 14])
-    texts, _ = C.random_captions(np.repeat(combos, per_combo, axis=0), rng, C.TRAIN_TEMPLATES)
-    emb = text_encoder.encode_texts(texts)
-    return emb.reshape(len(combos), per_combo, -1).astype(F32)
+    """(360, per_combo, E) conditions (:func:`condition`) of :func:`bank_captions` through
+    the frozen CLIP text encoder (held-out combinations are in the table, but no
+    training image ever looks them up)."""
+    emb = text_encoder.encode_texts(bank_captions(per_combo, seed))
+    return condition(emb).reshape(360, per_combo, -1)
 
 
 def training_set() -> tuple[np.ndarray, np.ndarray]:
@@ -276,8 +299,9 @@ class TextToImage:
         return C.unknown_words(prompt)
 
     def encode_prompt(self, prompt: str) -> np.ndarray:
-        """The prompt's pooled CLIP embedding (E,); ValueError when no word is known."""
-        return self.text_encoder.encode_texts([prompt])[0]
+        """What the denoiser reads for the prompt (:func:`condition` of its pooled CLIP
+        embedding, E numbers); ValueError when no word is known."""
+        return condition(self.text_encoder.encode_texts([prompt]))[0]
 
     # -- sampling -----------------------------------------------------------------------
     def to_images(self, x: np.ndarray) -> np.ndarray:
@@ -301,7 +325,7 @@ class TextToImage:
         prompts (one picture each), and with ``record`` the film: a list of
         (t, x_t as pictures, predicted x̂_0 as pictures), from pure noise to the end."""
         texts = [prompts] * (1 if n is None else int(n)) if isinstance(prompts, str) else list(prompts)
-        cond = self.text_encoder.encode_texts(texts)
+        cond = condition(self.text_encoder.encode_texts(texts))
         x, trajectory = self.diffusion.sample(
             len(texts), steps=steps, sampler=sampler, seed=seed, guidance=guidance, cond=cond, record=record
         )

@@ -152,14 +152,24 @@ def test_combo_index_numbers_all_combinations_in_order():
 def test_training_set_and_caption_bank_keep_the_held_out_parts_out():
     images, attrs = T.training_set()
     assert len(images) == len(attrs) > 15000 and not np.any(C.is_held_out(attrs))
+    texts = T.bank_captions(per_combo=4, seed=1)
+    assert len(texts) == 360 * 4
+    # each combination's captions describe it, the first three of four stating all four
+    for i in (0, 7, 359):
+        combo = C.all_combinations()[i]
+        slots = np.array([T.prompt_slots(x) for x in texts[4 * i : 4 * i + 4]])
+        assert np.all((slots == combo) | (slots < 0))
+        assert np.all(slots[:3] >= 0)
+    # marks of three held-out phrasings that no training template has
+    for mark in ("and the shape is", ": a ", ", the "):
+        assert not any(mark in x for x in texts)
+        assert any(mark in t for t in C.HELD_OUT_TEMPLATES)
     enc = clip_mod.pretrained()
     bank = T.caption_bank(enc, per_combo=4, seed=1)
     assert bank.shape == (360, 4, enc.config.embed)
-    np.testing.assert_allclose(np.linalg.norm(bank, axis=2), 1.0, atol=1e-5)
-    # the bank is the encoder's embeddings of training phrasings, drawn from the seed
-    rng = np.random.default_rng([1, 14])
-    texts, _ = C.random_captions(np.repeat(C.all_combinations(), 4, axis=0), rng, C.TRAIN_TEMPLATES)
-    np.testing.assert_allclose(bank[7, 2], enc.encode_texts([texts[7 * 4 + 2]])[0], atol=1e-6)
+    # the conditions are the encoder's unit embeddings times √E
+    np.testing.assert_allclose(np.linalg.norm(bank, axis=2), np.sqrt(enc.config.embed), rtol=1e-5)
+    np.testing.assert_allclose(bank[7, 2], np.sqrt(32) * enc.encode_texts([texts[7 * 4 + 2]])[0], atol=1e-5)
 
 
 def test_clip_score_is_clipped_cosine_times_100():

@@ -21,6 +21,7 @@ LABS["image-tokens"] = "tutor.labs.image_tokens:ImageTokensLab"
 LABS["clip"] = "tutor.labs.clip:ClipLab"
 LABS["families"] = "tutor.labs.families:FamiliesLab"
 LABS["art"] = "tutor.labs.art:ArtLab"
+LABS["text-to-image"] = "tutor.labs.text_to_image:TextToImageLab"
 
 
 def available(lab_id: str) -> bool:
