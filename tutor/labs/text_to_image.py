@@ -84,10 +84,15 @@ class TextToImageLab(LabScreen):
     PLAY = "Play film"
     STEP = "Next frame"
     AUTO_FOCUS = "#knobs"
-    CODE = ("engine.text_to_image:TextToImage.generate", "engine.diffusion:Diffusion.guided_eps",
-            "engine.diffusion:Diffusion.sample", "engine.diffusion:denoise_step",
-            "engine.clip:CLIP.encode_texts", "engine.clip:CLIP.clip_score",
-            "engine.text_to_image:read_attributes")
+    CODE = (
+        "engine.text_to_image:TextToImage.generate",
+        "engine.diffusion:Diffusion.guided_eps",
+        "engine.diffusion:Diffusion.sample",
+        "engine.diffusion:denoise_step",
+        "engine.clip:CLIP.encode_texts",
+        "engine.clip:CLIP.clip_score",
+        "engine.text_to_image:read_attributes",
+    )
     DEFAULT_CSS = """
     #t2i-prompt { height: 1; }
     #t2i-row { height: auto; }
@@ -112,26 +117,71 @@ class TextToImageLab(LabScreen):
 
     def knobs(self) -> list[Knob]:
         return [
-            Knob("example", "Example prompt", list(range(len(self.examples))), key="p",
-                 fmt=lambda i: self.examples[i][:18], help="Put an example prompt in the box"),
-            Knob("guidance", "Guidance s", GUIDANCES, index=GUIDANCES.index(3.0), key="g",
-                 help="Classifier-free guidance scale (0 ignores the prompt)"),
-            Knob("scrub", "Scrub noise→picture", SCRUB, index=len(SCRUB) - 1, key="t",
-                 fmt=lambda v: f"{v} %", help="Where in the sampling run to look"),
+            Knob(
+                "example",
+                "Example prompt",
+                list(range(len(self.examples))),
+                key="p",
+                fmt=lambda i: self.examples[i][:15],
+                help="Put an example prompt in the box",
+            ),
+            Knob(
+                "guidance",
+                "Guidance s",
+                GUIDANCES,
+                index=GUIDANCES.index(3.0),
+                key="g",
+                help="Classifier-free guidance scale (0 ignores the prompt)",
+            ),
+            Knob(
+                "scrub",
+                "Scrub noise→picture",
+                SCRUB,
+                index=len(SCRUB) - 1,
+                key="t",
+                fmt=lambda v: f"{v} %",
+                help="Where in the sampling run to look",
+            ),
             Knob("steps", "Steps", STEPS, index=STEPS.index(50), key="n", help="Denoising steps"),
-            Knob("sampler", "Sampler", ["ddim", "ddpm"], key="m", fmt=str.upper,
-                 help="DDIM (deterministic) or DDPM (fresh noise each step)"),
-            Knob("kind", "Diffuse in", ["pixel", "latent"], key="l", resets=True,
-                 help="The 768 pixel values or the autoencoder's 64-number latent"),
-            Knob("show", "Film shows", ["x_t", "x̂_0"], key="f",
-                 help="What the sampler holds now, or the model's guess of the end"),
-            Knob("view", "View", ["film", "sweep"], key="o",
-                 help="Four seeds' film, or the guidance sweep 0, 1, 3, 7.5"),
+            Knob(
+                "sampler",
+                "Sampler",
+                ["ddim", "ddpm"],
+                key="m",
+                fmt=str.upper,
+                help="DDIM (deterministic) or DDPM (fresh noise each step)",
+            ),
+            Knob(
+                "kind",
+                "Diffuse in",
+                ["pixel", "latent"],
+                key="l",
+                resets=True,
+                help="The 768 pixel values or the autoencoder's 64-number latent",
+            ),
+            Knob(
+                "show",
+                "Film shows",
+                ["x_t", "x̂_0"],
+                key="f",
+                help="What the sampler holds now, or the model's guess of the end",
+            ),
+            Knob(
+                "view",
+                "View",
+                ["film", "sweep"],
+                key="o",
+                help="Four seeds' film, or the guidance sweep 0, 1, 3, 7.5",
+            ),
         ]
 
     def compose_lab(self) -> ComposeResult:
-        yield PromptInput(self.prompt, id="t2i-prompt", compact=True,
-                          placeholder="/ to type a prompt, e.g. a small red heart on the left")
+        yield PromptInput(
+            self.prompt,
+            id="t2i-prompt",
+            compact=True,
+            placeholder="/ to type a prompt, e.g. a small red heart on the left",
+        )
         yield Static("", id="t2i-asks")
         from textual.containers import Horizontal
 
@@ -149,8 +199,8 @@ class TextToImageLab(LabScreen):
         self.results: dict = {}
         self.run, self.sweep, self.frame = None, None, None
         self.dirty, self.hold, self.note = False, 0, ""
-        try:
-            self.model = t2i.pretrained(self.kind)
+        try:  # loaded afresh (not the engine's cached copy), so leaving frees it
+            self.model = t2i.TextToImage.load(t2i.pretrained_path(self.kind))
         except WeightsError as exc:
             self.model = None
             self.note = f"{exc}. Train it: genai-tutor train text-to-image --kind {self.kind}"
@@ -159,8 +209,13 @@ class TextToImageLab(LabScreen):
         self.sample_run()
 
     def _key(self) -> tuple:
-        return (self.prompt, float(self.knob_value("guidance")), int(self.knob_value("steps")),
-                self.knob_value("sampler"), self.seed)
+        return (
+            self.prompt,
+            float(self.knob_value("guidance")),
+            int(self.knob_value("steps")),
+            self.knob_value("sampler"),
+            self.seed,
+        )
 
     def _seeds(self) -> list[int]:
         return [SEEDS * self.seed + i for i in range(SEEDS)]
@@ -172,22 +227,36 @@ class TextToImageLab(LabScreen):
         steps, sampler = int(self.knob_value("steps")), self.knob_value("sampler")
         pictures, films, start = [], [], _clock()
         for seed in self._seeds():
-            image, film = self.model.generate(self.prompt, n=1, seed=seed, guidance=guidance,
-                                              steps=steps, sampler=sampler, record=record)
+            image, film = self.model.generate(
+                self.prompt, n=1, seed=seed, guidance=guidance, steps=steps, sampler=sampler, record=record
+            )
             pictures.append(image[0])
             films.append(film)
         per_sample = (_clock() - start) / SEEDS
         images = np.stack(pictures)
         read = t2i.read_attributes(images)
         wanted = t2i.prompt_slots(self.prompt)
-        out = {"images": images, "read": read, "per_sample": per_sample,
-               "right": t2i.requested_right(read, np.tile(wanted, (SEEDS, 1))),
-               "scores": self.model.text_encoder.clip_score(images, [self.prompt] * SEEDS),
-               "diversity": float(np.mean([np.sqrt(np.mean((images[i] - images[j]) ** 2))
-                                           for i in range(SEEDS) for j in range(i + 1, SEEDS)]))}
+        out = {
+            "images": images,
+            "read": read,
+            "per_sample": per_sample,
+            "right": t2i.requested_right(read, np.tile(wanted, (SEEDS, 1))),
+            "scores": self.model.text_encoder.clip_score(images, [self.prompt] * SEEDS),
+            "diversity": float(
+                np.mean(
+                    [
+                        np.sqrt(np.mean((images[i] - images[j]) ** 2))
+                        for i in range(SEEDS)
+                        for j in range(i + 1, SEEDS)
+                    ]
+                )
+            ),
+        }
         if record:  # frames: (t, x_t of the four seeds, x̂_0 of the four seeds)
-            out["film"] = [(films[0][k][0], np.stack([f[k][1][0] for f in films]),
-                            np.stack([f[k][2][0] for f in films])) for k in range(len(films[0]))]
+            out["film"] = [
+                (films[0][k][0], np.stack([f[k][1][0] for f in films]), np.stack([f[k][2][0] for f in films]))
+                for k in range(len(films[0]))
+            ]
         return out
 
     def sample_run(self) -> None:
@@ -295,10 +364,12 @@ class TextToImageLab(LabScreen):
         last = len(run["film"]) - 1
         bar = "".join("●" if i == round(k / max(last, 1) * 10) else "─" for i in range(11))
         label = "x̂_0" if show_x0 and k else ("decoded x_t" if self.kind == "latent" else "x_t")
-        stats = (f"noise {bar} picture {k}/{last} t={t} · {label}\n"
-                 f"{self.kind} s={self.knob_value('guidance'):g} "
-                 f"{self.knob_value('sampler').upper()}-{self.knob_value('steps')}: "
-                 f"{_ms(run['per_sample'])}/sample · {int(run['right'].sum())}/{SEEDS} right")
+        stats = (
+            f"noise {bar} picture {k}/{last} t={t} · {label}\n"
+            f"{self.kind} s={self.knob_value('guidance'):g} "
+            f"{self.knob_value('sampler').upper()}-{self.knob_value('steps')}: "
+            f"{_ms(run['per_sample'])}/sample · {int(run['right'].sum())}/{SEEDS} right"
+        )
         return {"picture": self._grid(pictures), "side": side, "stats": stats}
 
     def view_sweep(self) -> dict:
@@ -308,11 +379,14 @@ class TextToImageLab(LabScreen):
         side = Text("s    right  CS   div\n", style="bold")
         for g in scales:
             r = self.sweep[g]
-            side.append(f"{g:<4g} {int(r['right'].sum())}/{SEEDS}  {r['scores'].mean():4.1f} "
-                        f"{r['diversity']:.2f}\n")
+            side.append(
+                f"{g:<4g} {int(r['right'].sum())}/{SEEDS}  {r['scores'].mean():4.1f} {r['diversity']:.2f}\n"
+            )
         pictures = np.stack([self.sweep[g]["images"][0] for g in scales])
-        stats = ("seed 1 at s = " + ", ".join(f"{g:g}" for g in scales) + " (reading order)\n"
-                 "CS: mean CLIPScore-lite · div: mean pixel distance of the 4 seeds")
+        stats = (
+            "seed 1 at s = " + ", ".join(f"{g:g}" for g in scales) + " (reading order)\n"
+            "CS: mean CLIPScore-lite · div: mean pixel distance of the 4 seeds"
+        )
         return {"picture": self._grid(pictures), "side": side, "stats": stats}
 
     # -- UI -----------------------------------------------------------------------------
@@ -337,8 +411,11 @@ class TextToImageLab(LabScreen):
         from engine import captions
 
         if not captions.tokenize(text):
-            self.notice(f"no word of {text!r} is in the model's vocabulary (it knows words "
-                        "such as red, heart, small, left); the prompt is unchanged", "warning")
+            self.notice(
+                f"no word of {text!r} is in the model's vocabulary (it knows words "
+                "such as red, heart, small, left); the prompt is unchanged",
+                "warning",
+            )
             self.query_one("#t2i-prompt", Input).value = self.prompt
             return
         unknown = captions.unknown_words(text)
