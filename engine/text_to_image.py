@@ -63,7 +63,7 @@ GUIDANCE = 3.0  # the default guidance scale s
 SWEEP = (0.0, 1.0, 3.0, 7.5)  # the guidance sweep of the lab and the figures
 LATENT_GRID = (4, 4, 4)  # the autoencoder's latent, as a grid
 CAPTIONS_PER_COMBO = 48  # training phrasings drawn per attribute combination
-FULL_SHARE = 0.75  # of them, the share in phrasings that state all four
+SHARES = (0.5, 0.25, 0.25)  # of them: full phrasings, any training phrasing, two joined
 EXAMPLE_PROMPTS = (
     "a big blue cross at the top",
     "a small red heart on the left",
@@ -227,18 +227,29 @@ def condition(embeddings: np.ndarray) -> np.ndarray:
 
 def bank_captions(per_combo: int = CAPTIONS_PER_COMBO, seed: int = 0) -> list[str]:
     """``per_combo`` random *training* phrasings of each of the 360 combinations, grouped
-    by combination: the first ``FULL_SHARE`` of each group in templates stating all four
-    attributes, the rest in any training template (partial ones included)."""
+    by combination, in the proportions :data:`SHARES`: templates stating all four
+    attributes; any training template (partial ones included); and two training
+    phrasings of the same sprite joined by "and" ("a red shape and a small heart on the
+    left"). The joined ones are augmentation: without them the denoiser learned the
+    twenty templates' exact embeddings (95 % right on a training phrasing, 55 % on the
+    same prompt in a held-out one, latent model at s = 3); a held-out phrasing states
+    its attributes in several clauses, and the frozen encoder averages its words, so
+    the denoiser must learn to read mixtures of clauses. No held-out template is used."""
     combos = C.all_combinations()
     full = tuple(t for t in C.TRAIN_TEMPLATES if len(C.template_slots(t)) == 4)
-    n_full = int(round(FULL_SHARE * per_combo))
-    n_any = per_combo - n_full
+    n_full = int(round(SHARES[0] * per_combo))
+    n_any = int(round(SHARES[1] * per_combo))
+    n_join = per_combo - n_full - n_any
     rng = np.random.default_rng([int(seed), 14])
     a, _ = C.random_captions(np.repeat(combos, n_full, axis=0), rng, full)
     b, _ = C.random_captions(np.repeat(combos, n_any, axis=0), rng, C.TRAIN_TEMPLATES)
+    first, _ = C.random_captions(np.repeat(combos, n_join, axis=0), rng, C.TRAIN_TEMPLATES)
+    second, _ = C.random_captions(np.repeat(combos, n_join, axis=0), rng, C.TRAIN_TEMPLATES)
+    joined = [f"{x} and {y}" for x, y in zip(first, second)]
     texts: list[str] = []
     for i in range(len(combos)):
         texts += a[i * n_full : (i + 1) * n_full] + b[i * n_any : (i + 1) * n_any]
+        texts += joined[i * n_join : (i + 1) * n_join]
     return texts
 
 
@@ -444,18 +455,28 @@ def train(model: TextToImage, steps: int, progress=None, chunk: int = 200) -> fl
 
 
 def train_headless(
-    kind: str, out: str | Path, steps: int | None = None, seed: int = 0, progress=None, eval_n: int = 100
+    kind: str,
+    out: str | Path,
+    steps: int | None = None,
+    seed: int = 0,
+    progress=None,
+    eval_n: int = 100,
+    autoencoder: str | Path | None = None,
 ) -> dict:
     """Train from the recipe (the autoencoder first for ``latent``), save to ``out`` and
     return a JSON-ready summary with the figures of :func:`evaluate`.
 
-    ``out`` has no default: the caller decides (the CLI: the learner's data folder)."""
+    ``out`` has no default: the caller decides (the CLI: the learner's data folder).
+    ``autoencoder``: a trained sprite autoencoder's file to reuse instead of training one
+    (training is deterministic, so the same seed's file gives the same model)."""
     recipe = RECIPES[kind]
     steps = recipe["steps"] if steps is None else int(steps)
     start = time.perf_counter()
     data = training_set()
     ae = None
-    if kind == "latent":
+    if kind == "latent" and autoencoder is not None:
+        ae = vae_mod.VAE.load(autoencoder, data=data[0][:1])
+    elif kind == "latent":
         ae_steps = max(1, steps * recipe["autoencoder_steps"] // recipe["steps"])
         ae = train_autoencoder(data[0], ae_steps, seed, progress)
     model = new_model(kind, seed, autoencoder=ae, data=data)

@@ -110,3 +110,10 @@ def test_train_text_to_image_saves_into_the_given_file(capsys, tmp_path, monkeyp
     assert out["kind"] == "pixel" and out["steps"] == 3 and out["saved"] == str(tmp_path / "m.npz")
     assert {"held_out_phrasings", "held_out_combinations", "copies", "clip_score"} <= set(out)
     assert t2i.TextToImage.load(tmp_path / "m.npz").kind == "pixel"
+
+
+def test_train_text_to_image_autoencoder_goes_with_latent(capsys, tmp_path):
+    ae = tmp_path / "ae.npz"
+    ae.write_bytes(b"x")
+    assert cli.main(["train", "text-to-image", "--kind", "pixel", "--autoencoder", str(ae)]) == 2
+    assert "--autoencoder goes with --kind latent" in capsys.readouterr().err

@@ -20,7 +20,7 @@ import sys
 import time
 
 from tutor.headless import emit, progress_printer
-from tutor.headless.args import int_range, output_file, saved_path, seed_int
+from tutor.headless.args import existing_file, int_range, output_file, saved_path, seed_int
 
 
 def train_text_to_image(args: argparse.Namespace) -> int:
@@ -28,8 +28,13 @@ def train_text_to_image(args: argparse.Namespace) -> int:
 
     steps = t2i.RECIPES[args.kind]["steps"] if args.steps is None else args.steps
     out = saved_path(args.out, t2i.pretrained_path(args.kind).name)
+    if args.autoencoder is not None and args.kind != "latent":
+        print(
+            "genai-tutor train text-to-image: error: --autoencoder goes with --kind latent", file=sys.stderr
+        )
+        return 2
     total = steps
-    if args.kind == "latent":  # the autoencoder's steps come first, in the same bar
+    if args.kind == "latent" and args.autoencoder is None:  # its steps come first, same bar
         recipe = t2i.RECIPES["latent"]
         total = steps + max(1, steps * recipe["autoencoder_steps"] // recipe["steps"])
     bar = progress_printer(f"training text-to-image ({args.kind})", total, args.json)
@@ -41,7 +46,9 @@ def train_text_to_image(args: argparse.Namespace) -> int:
         offset[1] = done
         bar(offset[0] + done, total)
 
-    result = t2i.train_headless(args.kind, out, steps=steps, seed=args.seed, progress=progress)
+    result = t2i.train_headless(
+        args.kind, out, steps=steps, seed=args.seed, progress=progress, autoencoder=args.autoencoder
+    )
     result["saved"] = str(out)
     emit(result, args.json)
     return 0
@@ -169,6 +176,12 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument(
         "--out", type=output_file(".npz"), default=None, help="weights file (default: under your data folder)"
+    )
+    p.add_argument(
+        "--autoencoder",
+        type=existing_file,
+        default=None,
+        help="--kind latent: reuse this trained autoencoder (*_autoencoder.npz) instead of training one",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_text_to_image)
