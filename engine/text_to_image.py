@@ -98,7 +98,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         ),
     ),
     "latent": dict(
-        steps=6000,
+        steps=12000,
         autoencoder_steps=3000,
         config=DiffusionConfig(
             shape=(int(np.prod(LATENT_GRID)),),

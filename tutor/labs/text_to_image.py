@@ -316,8 +316,9 @@ class TextToImageLab(LabScreen):
     def _asks(self) -> str:
         from engine import text_to_image as t2i
 
-        wanted = {k: v for k, v in t2i.attribute_names(t2i.prompt_slots(self.prompt)).items() if v != "?"}
-        asks = "asks for: " + (" ".join(wanted.values()) if wanted else "nothing in particular")
+        names = t2i.attribute_names(t2i.prompt_slots(self.prompt))
+        wanted = [names[k] for k in ("size", "colour", "shape", "position") if names[k] != "?"]
+        asks = "asks for: " + (" ".join(wanted) if wanted else "nothing in particular")
         unknown = t2i.TextToImage.unknown_words(self.prompt)
         return asks + (f" · ignored: {' '.join(unknown)}" if unknown else "")
 
@@ -337,7 +338,7 @@ class TextToImageLab(LabScreen):
         order = (3, 1, 0, 2)
         words = [(tables[i][read_row[k]] if read_row[k] >= 0 else "?") for i, k in enumerate(order)]
         words[0] = short.get(words[0], words[0])
-        return " ".join(words)
+        return f"{words[0]} {words[1]}\n  {words[2]} {words[3]}"  # two lines fit the column
 
     def view(self, metrics: dict) -> dict:
         if self.model is None:
