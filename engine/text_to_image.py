@@ -549,7 +549,7 @@ def evaluate(
     copies = int(np.sum(im.copies(np.concatenate([main["images"], combos["images"]]), real)))
     out: dict[str, Any] = {
         "guidance": float(model.diffusion.config.guidance),
-        "steps": steps,
+        "sampling_steps": steps,
         "held_out_phrasings": main["accuracy"],
         "prompts": len(texts),
         "clip_score": main["clip_score"],
