@@ -124,3 +124,17 @@ def test_snapshot_text_to_image_lab(snap_compare):
         await pilot.app.screen.wait_idle(300)
 
     assert snap_compare(host(), terminal_size=SIZE, run_before=settle)
+
+
+async def test_l10_try_it_card_opens_the_lab(make_app):
+    from tutor.screens.lesson import LabCard
+
+    app = make_app(start=("lesson", "L10"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        cards = list(app.screen.query(LabCard))
+        assert cards and "coming soon" not in str(cards[0].label)
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TextToImageLab)
+        await app.screen.wait_idle(300)
