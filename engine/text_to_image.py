@@ -79,7 +79,7 @@ _IMAGE: dict[str, Any] = dict(shift=0.5, scale=0.5, clip=1.0)
 #: The recipes of the shipped weights (``genai-tutor train text-to-image --kind K``).
 RECIPES: dict[str, dict[str, Any]] = {
     "pixel": dict(
-        steps=6000,
+        steps=12000,
         config=DiffusionConfig(
             shape=(16, 16, 3),
             hidden=512,
