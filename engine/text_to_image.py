@@ -20,7 +20,8 @@ same denoiser (engine.diffusion, no copy of it) reads the *prompt*:
    a held-out colour-shape pair (engine.captions.HELD_OUT_PAIRS); each time a row is
    drawn it gets a random caption of its own attributes in a random *training*
    phrasing (engine.captions.TRAIN_TEMPLATES, with synonyms; partial captions such as
-   "a red heart" too). The held-out phrasings are never seen.
+   "a red heart" too; and two phrasings joined by "and", see :func:`bank_captions`).
+   The held-out phrasings are never seen.
 3. **Classifier-free guidance with a learned null prompt.** With probability
    p_uncond = 0.1 a row's condition is replaced by a trained vector ∅ (not the
    embedding of any text), so one net learns ε̂(x_t, t, v) and ε̂(x_t, t, ∅); sampling

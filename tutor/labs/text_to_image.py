@@ -52,7 +52,8 @@ picture and prompt in CLIP's space, 0–100).
 **Guidance** (**g**): classifier-free guidance mixes the model's prediction with the
 prompt and without it (a learned "null prompt"): ε = ε(∅) + s·(ε(prompt) − ε(∅)).
 s = 0 ignores the prompt, 1 is plain conditioning, higher pushes harder: truer to the
-prompt, less varied, and at 10–15 colours burn out. **Sweep** shows s = 0, 1, 3, 7.5 on
+prompt and less varied, up to a point: on the shipped models s = 7.5 already gets fewer
+attributes right than s = 3. **Sweep** shows s = 0, 1, 3, 7.5 on
 the same seeds with accuracy, CLIPScore-lite and diversity (how different the four are).
 
 **Pixel / latent** (**l**): diffuse the 16×16×3 = 768 pixel values, or the 4×4×4 = 64
