@@ -109,7 +109,7 @@ async def test_guidance_sweep_and_latent_toggle():
         await lab.wait_idle(300)
         assert list(lab.sweep) == [0.0, 1.0, 3.0, 7.5]
         rows = text(lab, "#t2i-side").splitlines()
-        assert rows[0].split() == ["s", "right", "CS", "div"] and len(rows) >= 5
+        assert rows[0].split() == ["s", "ok", "CS", "div"] and len(rows) >= 5
         await pilot.press("g")  # guidance 3 -> 5: the film samples again
         await lab.wait_idle(300)
         assert lab.run is lab.results[lab._key()] and lab._key()[1] == 5.0

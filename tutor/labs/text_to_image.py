@@ -378,16 +378,16 @@ class TextToImageLab(LabScreen):
         if self.sweep is None:
             return {"side": "", "stats": "sampling the sweep (4 scales × 4 seeds)…"}
         scales = list(self.sweep)
-        side = Text("s    right  CS   div\n", style="bold")
+        side = Text("s   ok  CS   div\n", style="bold")  # 17 columns beside the pictures
         for g in scales:
             r = self.sweep[g]
             side.append(
-                f"{g:<4g} {int(r['right'].sum())}/{SEEDS}  {r['scores'].mean():4.1f} {r['diversity']:.2f}\n"
+                f"{g:<3g} {int(r['right'].sum())}/{SEEDS} {r['scores'].mean():4.1f} {r['diversity']:.2f}\n"
             )
         pictures = np.stack([self.sweep[g]["images"][0] for g in scales])
         stats = (
             "seed 1 at s = " + ", ".join(f"{g:g}" for g in scales) + " (reading order)\n"
-            "CS: mean CLIPScore-lite · div: mean pixel distance of the 4 seeds"
+            "ok: seeds right · CS: CLIPScore-lite · div: spread"
         )
         return {"picture": self._grid(pictures), "side": side, "stats": stats}
 
