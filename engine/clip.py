@@ -466,6 +466,19 @@ class CLIP:
         ids, positions, offsets = C.encode(list(texts), self.config.max_len)
         return self._text_forward(ids, positions, offsets).copy()
 
+    def clip_score(self, images: np.ndarray, texts: list[str]) -> np.ndarray:
+        """CLIPScore-lite of each (image, caption) pair, row for row: 100 · max(cos, 0).
+
+        CLIPScore (Hessel et al., 2021) rates how well a picture fits a caption with no
+        reference picture: the clipped cosine of their CLIP embeddings, times a constant
+        (2.5 in the paper, 100 in torchmetrics; we use 100, so 0..100). "Lite": this
+        tiny sprite CLIP stands in for ViT-B/32, so numbers compare only with each other.
+        """
+        u, v = self.encode_images(images), self.encode_texts(list(texts))
+        if len(u) != len(v):
+            raise ValueError(f"{len(u)} images but {len(v)} captions; pair them row for row")
+        return 100.0 * np.maximum(np.sum(u * v, axis=1), 0.0)
+
     def search(self, text: str, images: np.ndarray, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosines) of the ``n`` sprites most similar to ``text``, best first."""
         cos = self.encode_images(images) @ self.encode_texts([text])[0]

@@ -40,6 +40,13 @@ The algorithm box, top to bottom:
    sample further towards "looks like c" (sharper, less varied). Without given labels the
    sampler draws each attribute uniformly from the seed, so ``sample(n, seed=...)``
    still needs nothing but a seed.
+   **Any condition vector** (``config.cond_vec = E``): instead of one-hots the net can read
+   an E-wide vector per training row from a callable ``conditions(rows)`` (engine's
+   text-to-image model: a frozen text encoder's embedding of a random caption of the
+   row's image). A vector has no natural "empty" value, so the null condition ∅ is
+   then a **learned** vector n (``config.learned_null``, as in DALL·E 2 and Imagen):
+   dropped rows read n, and n is trained by the gradient the net sends back to its
+   input, dL/dn = Σ over dropped rows of dL/d(input)[row, cond columns].
 
 Noise comes from a small counter-based generator inside the kernels (splitmix64 +
 Box-Muller), so a seed fixes every number whichever thread runs the model.
@@ -322,12 +329,14 @@ class DiffusionConfig:
     guidance: float = 1.0        # default classifier-free guidance scale s while sampling
     fourier: int = 0             # Fourier features: frequencies per input coordinate (0 = raw input)
     fourier_scale: float = 1.0   # the lowest of them; each next one doubles
+    cond_vec: int = 0            # width of a free condition vector (0 = one-hots of ``cond``)
+    learned_null: bool = False   # the null condition is a trained vector, not zeros
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
     def cond_dim(self) -> int:
-        return int(sum(self.cond))
+        return int(self.cond_vec) if self.cond_vec else int(sum(self.cond))
 
     @property
     def dim(self) -> int:
@@ -347,7 +356,7 @@ class Diffusion:
     info: dict   # the saved metadata, set by load()
 
     def __init__(self, config: DiffusionConfig, data: np.ndarray | None = None,
-                 labels: np.ndarray | None = None):
+                 labels: np.ndarray | None = None, conditions=None):
         self.config = c = config
         c.shape = tuple(int(s) for s in c.shape)
         c.cond = tuple(int(s) for s in c.cond)
@@ -366,7 +375,12 @@ class Diffusion:
         self.steps = 0
         self.data = None if data is None else self.to_model(data)
         self.labels = None if labels is None else np.asarray(labels, np.int64).reshape(-1, len(c.cond))
-        self._cond_train = None if self.labels is None else self.condition(self.labels)
+        # the training rows' conditions: an (N, cond_dim) array or a callable rows -> array
+        self._cond_train = conditions if self.labels is None else self.condition(self.labels)
+        self.null = np.zeros(c.cond_dim, F32)                # the null condition ∅
+        self.null_grad = np.zeros_like(self.null)
+        self.ema_null = self.null.copy()
+        self.null_opt = Adam(self.null, self.null_grad, lr=c.lr)
         self._drop_rng = np.random.default_rng([int(c.seed), 3])
         self.last_labels: np.ndarray | None = None          # the labels the last sample() drew
         self.basis: np.ndarray | None = None                # (dim, dim) orthonormal columns
@@ -440,7 +454,7 @@ class Diffusion:
     def predict_eps(self, x: np.ndarray, t: int, ema: bool = True,
                     cond: np.ndarray | None = None) -> np.ndarray:
         """ε̂(x_t, t, c) for a (n, dim) model-space batch (a copy). ``cond``: (n, cond_dim)
-        condition vectors (see :meth:`condition`); None is the null condition."""
+        condition vectors (see :meth:`condition`); None is the null condition ∅."""
         y = self._rotate(np.ascontiguousarray(x, F32))
         a, b = float(self.schedule.sqrt_ab[int(t)]), float(self.schedule.sqrt_1mab[int(t)])
         scaled = ((y - F32(a) * self.mean) / np.sqrt(F32(a * a) * self.var + F32(b * b))).astype(F32)
@@ -453,7 +467,8 @@ class Diffusion:
             inp = np.empty((len(y), self.net.sizes[0]), F32)
             expand_input(base, k, k, self.ffreqs, inp)
             if self.config.cond_dim:
-                inp[:, self.width:] = 0.0 if cond is None else np.asarray(cond, F32)
+                inp[:, self.width:] = (self.ema_null if ema else self.null) if cond is None \
+                    else np.asarray(cond, F32)
         out = np.zeros_like(y)
         out[:, :k] = (self.ema_net if ema else self.net).forward(inp)
         if self.config.skip:
@@ -468,8 +483,8 @@ class Diffusion:
             self._train = self._rotate(self.data)
         c = self.config
         if c.cond_dim and self._cond_train is None:
-            raise ValueError("a conditional model needs the training labels "
-                             "(Diffusion(config, data, labels))")
+            raise ValueError("a conditional model needs the training labels or conditions "
+                             "(Diffusion(config, data, labels) or conditions=...)")
         training_batch_rows(self._train, self.schedule.sqrt_ab, self.schedule.sqrt_1mab,
                             self.freqs, float(c.skip), self.mean, self.var, self.state,
                             self._inp, self._eps, self._target, self._ts, self._rows)
@@ -479,17 +494,40 @@ class Diffusion:
         else:  # the net sees the first k (PCA) coordinates, their Fourier features, emb(t), c
             inp = self._net_inp
             expand_input(self._inp, d, k, self.ffreqs, inp)
-            if c.cond_dim:   # each row's condition, dropped to the null c = 0 with p_uncond
-                assert self._cond_train is not None  # checked above
+            if c.cond_dim:   # each row's condition, dropped to the null ∅ with p_uncond
                 keep = self._drop_rng.random(len(inp)) >= c.p_uncond
-                inp[:, self.width:] = self._cond_train[self._rows] * keep[:, None].astype(F32)
+                inp[:, self.width:] = np.where(keep[:, None], self.train_conditions(self._rows),
+                                               self.null)
             target = self._target if k == d else np.ascontiguousarray(self._target[:, :k])
-        pred = self.net.forward(inp)
-        loss = K.mse_loss(pred, target, self._grad, 1.0)
-        self.net.backward(self._grad)
+        loss = self.loss_and_grads(inp, target, None if not c.cond_dim else ~keep)
         self.opt.step()
         ema_update(self.ema_params, self.net.params, self.config.ema)
+        if c.learned_null:
+            self.null_opt.step()
+            ema_update(self.ema_null, self.null, self.config.ema)
         self.steps += 1
+        return loss
+
+    def train_conditions(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), cond_dim) conditions of training rows (a callable may draw them
+        afresh each time: a random caption of each row's image)."""
+        assert self._cond_train is not None  # step() checks this first
+        if callable(self._cond_train):
+            return np.asarray(self._cond_train(rows), F32)
+        return self._cond_train[rows]
+
+    def loss_and_grads(self, inp: np.ndarray, target: np.ndarray,
+                       dropped: np.ndarray | None) -> float:
+        """Mean squared error of the net on one built batch; fills the net's gradients
+        and, for a learned null, ``null_grad`` = Σ over ``dropped`` rows of dL/d(input)
+        over the condition columns (those rows read ∅ = ``self.null``)."""
+        pred = self.net.forward(inp)
+        loss = K.mse_loss(pred, target, self._grad[:len(inp)], 1.0)
+        learn_null = self.config.learned_null and dropped is not None
+        dinp = self.net.backward(self._grad[:len(inp)], input_grad=learn_null)
+        if learn_null:
+            assert dinp is not None and dropped is not None
+            self.null_grad[...] = dinp[dropped, self.width:].sum(axis=0)
         return float(loss)
 
     def train(self, n: int) -> dict:
@@ -506,13 +544,14 @@ class Diffusion:
             return self.predict_eps(x, t)
         n = len(x)
         both = self.predict_eps(np.concatenate([x, x]), t,
-                                cond=np.concatenate([cond, np.zeros_like(cond)]))
+                                cond=np.concatenate([cond, np.broadcast_to(self.ema_null, cond.shape)]))
         e_c, e_u = both[:n], both[n:]
         return e_u + F32(s) * (e_c - e_u)
 
     def sample(self, n: int, steps: int = 50, sampler: str = "ddim", eta: float | None = None,
                seed: int = 0, record: bool = False, eps_fn=None, x_T: np.ndarray | None = None,
-               labels: np.ndarray | None = None, guidance: float | None = None):
+               labels: np.ndarray | None = None, guidance: float | None = None,
+               cond: np.ndarray | None = None):
         """Generate ``n`` samples; returns (data-space samples, trajectory or None).
 
         ``sampler``: "ddim" (η = 0 unless given) or "ddpm" (η = 1). ``steps``: how many
@@ -521,7 +560,8 @@ class Diffusion:
         first one being the starting noise at t = T.
         Conditional models only: ``labels`` (n, len(cond)) attribute ids to draw (drawn
         from the seed when None; kept in ``self.last_labels``) and the guidance scale s
-        (``config.guidance`` when None).
+        (``config.guidance`` when None); or ``cond``, the (n, cond_dim) condition
+        vectors themselves (a text embedding for a ``cond_vec`` model).
         """
         if sampler not in ("ddim", "ddpm"):
             raise ValueError(f"unknown sampler {sampler!r}; choose from ddim, ddpm")
@@ -531,13 +571,15 @@ class Diffusion:
         state = seed_state(seed, 2)
         x0_hat = np.zeros_like(x)
         if eps_fn is None and self.config.cond_dim:
-            labels = self.random_labels(n, seed) if labels is None else np.asarray(labels, np.int64)
-            self.last_labels = labels.reshape(n, len(self.config.cond))
-            cond = self.condition(self.last_labels)
+            if cond is None:
+                labels = self.random_labels(n, seed) if labels is None else np.asarray(labels, np.int64)
+                self.last_labels = labels.reshape(n, len(self.config.cond))
+                cond = self.condition(self.last_labels)
+            cond = np.ascontiguousarray(np.broadcast_to(np.asarray(cond, F32), (n, self.config.cond_dim)))
             scale = self.config.guidance if guidance is None else float(guidance)
 
-            def eps_fn(x_, t_):
-                return self.guided_eps(x_, t_, cond, scale)
+            def eps_fn(x_, t_, cond_=cond):
+                return self.guided_eps(x_, t_, cond_, scale)
         eps_fn = eps_fn or self.predict_eps
         ts = s.timesteps(steps)
         trajectory = [Step(int(s.T), x.copy(), np.zeros_like(x))] if record else None
@@ -562,6 +604,8 @@ class Diffusion:
         out = {"params": self.ema_params.copy(), "mean": self.mean, "var": self.var}
         if self.basis is not None:
             out["basis"] = self.basis
+        if self.config.learned_null:
+            out["null"] = self.ema_null.copy()
         return out
 
     def meta(self, **extra) -> dict:
@@ -573,13 +617,16 @@ class Diffusion:
         return weights.save(path, self.arrays(), self.meta(**extra))
 
     @classmethod
-    def load(cls, path, data: np.ndarray | None = None) -> Diffusion:
+    def load(cls, path, data: np.ndarray | None = None, conditions=None) -> Diffusion:
         """A model from a weights file (raises engine.weights.WeightsError)."""
         from . import weights
         arrays, meta = weights.load(path, "diffusion", VERSION)
         config = weights.model_config(meta, DiffusionConfig, path, shape=tuple, cond=tuple)
         with weights.building(path):
-            model = cls(config, data)
+            model = cls(config, data, conditions=conditions)
+            if config.learned_null:
+                weights.fill(model.null, arrays, "null", path)
+                model.ema_null[...] = model.null
             weights.fill(model.net.params, arrays, "params", path)
             model.ema_params[...] = arrays["params"]
             if "mean" in arrays:

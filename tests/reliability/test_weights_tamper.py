@@ -23,7 +23,9 @@ FILES = sorted(p.name for p in SHIPPED.glob("*.npz"))
 def _loader(name: str):
     from engine import clip, diffusion, image_gan, image_metrics, lm, transformer, vae
 
-    if name.startswith("diffusion_"):
+    if name.startswith("text_to_image_") and name.endswith("_autoencoder.npz"):
+        return vae.VAE.load
+    if name.startswith(("diffusion_", "text_to_image_")):  # text-to-image: a text-conditioned Diffusion
         return diffusion.Diffusion.load
     if name.startswith("gan_"):
         return image_gan.ImageGAN.load

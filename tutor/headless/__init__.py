@@ -19,7 +19,7 @@ from collections.abc import Callable
 # One module per model family; each adds its `train` model and any top-level commands.
 MODULES = ["tutor.headless.gan", "tutor.headless.lm", "tutor.headless.diffusion", "tutor.headless.vae",
            "tutor.headless.transformer", "tutor.headless.clip", "tutor.headless.families",
-           "tutor.headless.art", "tutor.headless.evaluate"]
+           "tutor.headless.art", "tutor.headless.evaluate", "tutor.headless.text_to_image"]
 
 
 def progress_printer(label: str, total: int, quiet: bool) -> Callable[[int, int], None]:

@@ -52,6 +52,20 @@ def float_range(low: float, high: float, inclusive_low: bool = True) -> Callable
     return parse
 
 
+def prompt_text(text: str) -> str:
+    """A text-to-image prompt: at most 200 characters with at least one word the model
+    knows (unknown words are allowed; the command reports them)."""
+    from engine import captions
+
+    if len(text) > 200:
+        raise argparse.ArgumentTypeError(f"the prompt has {len(text)} characters; use at most 200")
+    if not captions.tokenize(text):
+        raise argparse.ArgumentTypeError(
+            f"no word of {text!r} is in the model's vocabulary; it knows: {', '.join(captions.VOCAB)}"
+        )
+    return text
+
+
 def duration(text: str) -> float:
     """Seconds as "20", "20s" or "2m"; between 1 s and 1 hour."""
     raw = text.strip().lower()

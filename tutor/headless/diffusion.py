@@ -12,7 +12,7 @@ import sys
 import time
 
 from tutor.headless import emit, progress_printer
-from tutor.headless.args import int_range, output_file, saved_path, seed_int
+from tutor.headless.args import float_range, int_range, output_file, prompt_text, saved_path, seed_int
 
 DIFFUSION_SETS = ["sprites", "digits", "ring", "grid", "moons", "spiral", "line"]
 IMAGE_SETS = ("sprites", "digits")
@@ -88,6 +88,13 @@ def generate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from content.safe import visible
+    if args.prompt is not None:                 # text-to-image
+        from tutor.headless.text_to_image import generate_from_prompt
+        return generate_from_prompt(args)
+    if args.latent or args.guidance is not None:
+        print("genai-tutor generate: error: --latent and --guidance go with --prompt "
+              "(the text-to-image model)", file=sys.stderr)
+        return 2
     if args.dataset not in IMAGE_SETS:          # 2-D points: a CSV of samples
         from tutor.headless import families
         return families.generate_points(args)
@@ -166,5 +173,12 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
                    help="pixels per sample pixel in the PNG (1..16)")
     p.add_argument("--out", type=output_file(".png", ".csv"), default=None,
                    help="the PNG grid, or a .csv of 2-D points (default: samples/ in your data folder)")
+    p.add_argument("--prompt", type=prompt_text, default=None,
+                   help="draw sprites from a text prompt, e.g. \"a big blue cross at the top\" "
+                        "(the text-to-image model)")
+    p.add_argument("--guidance", type=float_range(0.0, 15.0), default=None,
+                   help="classifier-free guidance scale for --prompt, 0..15 (default: the model's)")
+    p.add_argument("--latent", action="store_true",
+                   help="with --prompt: diffuse in the autoencoder's 4x4x4 latent, not in pixels")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=generate)

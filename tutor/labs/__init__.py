@@ -23,6 +23,7 @@ LABS["families"] = "tutor.labs.families:FamiliesLab"
 LABS["art"] = "tutor.labs.art:ArtLab"
 LABS["grounding"] = "tutor.labs.grounding:GroundingLab"
 LABS["metrics"] = "tutor.labs.metrics:MetricsLab"
+LABS["text-to-image"] = "tutor.labs.text_to_image:TextToImageLab"
 
 
 def available(lab_id: str) -> bool:

@@ -1,0 +1,466 @@
+"""L10 lab `text-to-image`: type a prompt, watch four seeds denoise into it.
+
+Film view: four seeds of one prompt in a 2x2 grid; the scrub knob (and Space, which
+plays it) walks the sampling run from pure noise to the pictures, showing either x_t or
+the model's current guess x̂_0. Beside each seed: what the classifier and the geometry
+read back (✓ when every attribute the prompt asks for is there) and its CLIPScore-lite.
+Sweep view: the same four seeds at guidance 0, 1, 3 and 7.5; per scale the first seed's
+picture, the share of seeds right, mean CLIPScore-lite and the diversity of the four
+(mean pixel distance between them). Pixel or latent diffusion, the guidance scale, the
+steps and the sampler are knobs; every run reports its time per sample.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Input, Static
+
+from tutor.labs.base import Knob, KnobPanel, LabScreen
+from tutor.labs.imaging import BG
+from tutor.widgets.pixels import PixelCanvas
+
+GUIDANCES = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0]
+STEPS = [10, 20, 50, 100]
+SCRUB = list(range(0, 101, 5))
+SEEDS = 4
+FILM_FRAMES, FILM_FPS, FILM_HOLD = 50, 12, 12  # a run plays in ~50 frames, rests 1 s
+_clock = time.perf_counter  # one place to read the clock (tests fix it for snapshots)
+
+HELP = """
+Type a prompt with **/** (or pick one of the examples with **p**): the words go through
+the frozen text encoder of the CLIP lab and come out as one vector of 32 numbers; the
+denoiser reads that vector at every step. Words the encoder does not know are listed and
+ignored.
+
+**Why one pooled vector and not cross-attention?** Stable Diffusion's denoiser attends to
+every word's features. This tiny CLIP's text encoder has no attention between words, so
+a single word's feature does not know its neighbours; the pooled vector is what CLIP
+trained to match pictures, and one sprite's four attributes fit in it.
+
+**Film** (**o** switches views): four seeds side by side. **t** scrubs the run from pure
+noise (0 %) to the picture (100 %), **Space** plays it, **s** moves one frame. **f**
+shows either x_t (what the sampler holds now) or x̂_0 (the model's guess of the final
+picture). Beside each seed: what the classifier and the geometry read back (✓ = every
+attribute the prompt asked for) and its **CLIPScore-lite** (100 × the clipped cosine of
+picture and prompt in CLIP's space, 0–100).
+
+**Guidance** (**g**): classifier-free guidance mixes the model's prediction with the
+prompt and without it (a learned "null prompt"): ε = ε(∅) + s·(ε(prompt) − ε(∅)).
+s = 0 ignores the prompt, 1 is plain conditioning, higher pushes harder: truer to the
+prompt and less varied, up to a point: on the shipped models s = 7.5 already gets fewer
+attributes right than s = 3. **Sweep** shows s = 0, 1, 3, 7.5 on
+the same seeds with accuracy, CLIPScore-lite and diversity (how different the four are).
+
+**Pixel / latent** (**l**): diffuse the 16×16×3 = 768 pixel values, or the 4×4×4 = 64
+numbers of an autoencoder's latent and decode at the end (the idea of Stable
+Diffusion). Compare the ms per sample. In latent mode the film shows decoded latents.
+
+**Weak spots**: "a purple triangle" is a combination the model never saw in training;
+"a big small circle" contradicts itself. Watch what it draws instead.
+"""
+
+
+class PromptInput(Input):
+    """The prompt box: Enter runs it, Escape hands the keys back to the lab."""
+
+    BINDINGS = [Binding("escape", "done", "Done", show=False)]
+
+    def action_done(self) -> None:
+        self.screen.query_one("#knobs", KnobPanel).focus()
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms"
+
+
+class TextToImageLab(LabScreen):
+    LAB_ID = "text-to-image"
+    LAB_TITLE = "Text-to-image, tiny"
+    HELP_MD = HELP
+    PLAY = "Play film"
+    STEP = "Next frame"
+    AUTO_FOCUS = "#knobs"
+    CODE = (
+        "engine.text_to_image:TextToImage.generate",
+        "engine.diffusion:Diffusion.guided_eps",
+        "engine.diffusion:Diffusion.sample",
+        "engine.diffusion:denoise_step",
+        "engine.clip:CLIP.encode_texts",
+        "engine.clip:CLIP.clip_score",
+        "engine.text_to_image:read_attributes",
+    )
+    DEFAULT_CSS = """
+    #t2i-prompt { height: 1; }
+    #t2i-row { height: auto; }
+    #t2i-side { width: 1fr; height: auto; padding-left: 1; }
+    #t2i-stats { height: auto; }
+    """
+    BINDINGS = [
+        Binding("slash", "type", "Prompt", id="t2i.type", tooltip="Type your own prompt"),
+    ]
+
+    # state before the first build (knobs may be pressed while kernels compile)
+    run = sweep = frame = None
+    dirty, hold, note = False, 0, ""
+    _next_frame_at = 0.0
+
+    def __init__(self) -> None:
+        from engine.text_to_image import EXAMPLE_PROMPTS
+
+        self.examples = list(EXAMPLE_PROMPTS)
+        self.prompt = self.examples[0]
+        super().__init__()
+
+    def knobs(self) -> list[Knob]:
+        return [
+            Knob(
+                "example",
+                "Example prompt",
+                list(range(len(self.examples))),
+                key="p",
+                fmt=lambda i: self.examples[i][:15],
+                help="Put an example prompt in the box",
+            ),
+            Knob(
+                "guidance",
+                "Guidance s",
+                GUIDANCES,
+                index=GUIDANCES.index(3.0),
+                key="g",
+                help="Classifier-free guidance scale (0 ignores the prompt)",
+            ),
+            Knob(
+                "scrub",
+                "Scrub noise→picture",
+                SCRUB,
+                index=len(SCRUB) - 1,
+                key="t",
+                fmt=lambda v: f"{v} %",
+                help="Where in the sampling run to look",
+            ),
+            Knob("steps", "Steps", STEPS, index=STEPS.index(50), key="n", help="Denoising steps"),
+            Knob(
+                "sampler",
+                "Sampler",
+                ["ddim", "ddpm"],
+                key="m",
+                fmt=str.upper,
+                help="DDIM (deterministic) or DDPM (fresh noise each step)",
+            ),
+            Knob(
+                "kind",
+                "Diffuse in",
+                ["pixel", "latent"],
+                key="l",
+                resets=True,
+                help="The 768 pixel values or the autoencoder's 64-number latent",
+            ),
+            Knob(
+                "show",
+                "Film shows",
+                ["x_t", "x̂_0"],
+                key="f",
+                help="What the sampler holds now, or the model's guess of the end",
+            ),
+            Knob(
+                "view",
+                "View",
+                ["film", "sweep"],
+                key="o",
+                help="Four seeds' film, or the guidance sweep 0, 1, 3, 7.5",
+            ),
+        ]
+
+    def compose_lab(self) -> ComposeResult:
+        yield PromptInput(
+            self.prompt,
+            id="t2i-prompt",
+            compact=True,
+            placeholder="/ to type a prompt, e.g. a small red heart on the left",
+        )
+        yield Static("", id="t2i-asks")
+        from textual.containers import Horizontal
+
+        with Horizontal(id="t2i-row"):
+            yield PixelCanvas(id="t2i-canvas")
+            yield Static("", id="t2i-side")
+        yield Static("", id="t2i-stats")
+
+    # -- worker -------------------------------------------------------------------------
+    def build(self) -> None:
+        from engine import text_to_image as t2i
+        from engine.weights import WeightsError
+
+        self.kind = self.knob_value("kind")
+        self.results: dict = {}
+        self.run, self.sweep, self.frame = None, None, None
+        self.dirty, self.hold, self.note = False, 0, ""
+        try:  # loaded afresh (not the engine's cached copy), so leaving frees it
+            self.model = t2i.TextToImage.load(t2i.pretrained_path(self.kind))
+        except WeightsError as exc:
+            self.model = None
+            self.note = f"{exc}. Train it: genai-tutor train text-to-image --kind {self.kind}"
+            return
+        self.weights_label = f"weights: shipped ({self.kind})"
+        self.sample_run()
+
+    def _key(self) -> tuple:
+        return (
+            self.prompt,
+            float(self.knob_value("guidance")),
+            int(self.knob_value("steps")),
+            self.knob_value("sampler"),
+            self.seed,
+        )
+
+    def _seeds(self) -> list[int]:
+        return [SEEDS * self.seed + i for i in range(SEEDS)]
+
+    def _generate(self, guidance: float, record: bool) -> dict:
+        """Four seeds of the prompt at ``guidance``: pictures, film, readings, scores, time."""
+        from engine import text_to_image as t2i
+
+        steps, sampler = int(self.knob_value("steps")), self.knob_value("sampler")
+        pictures, films, start = [], [], _clock()
+        for seed in self._seeds():
+            image, film = self.model.generate(
+                self.prompt, n=1, seed=seed, guidance=guidance, steps=steps, sampler=sampler, record=record
+            )
+            pictures.append(image[0])
+            films.append(film)
+        per_sample = (_clock() - start) / SEEDS
+        images = np.stack(pictures)
+        read = t2i.read_attributes(images)
+        wanted = t2i.prompt_slots(self.prompt)
+        out = {
+            "images": images,
+            "read": read,
+            "per_sample": per_sample,
+            "right": t2i.requested_right(read, np.tile(wanted, (SEEDS, 1))),
+            "scores": self.model.text_encoder.clip_score(images, [self.prompt] * SEEDS),
+            "diversity": float(
+                np.mean(
+                    [
+                        np.sqrt(np.mean((images[i] - images[j]) ** 2))
+                        for i in range(SEEDS)
+                        for j in range(i + 1, SEEDS)
+                    ]
+                )
+            ),
+        }
+        if record:  # frames: (t, x_t of the four seeds, x̂_0 of the four seeds)
+            out["film"] = [
+                (films[0][k][0], np.stack([f[k][1][0] for f in films]), np.stack([f[k][2][0] for f in films]))
+                for k in range(len(films[0]))
+            ]
+        return out
+
+    def sample_run(self) -> None:
+        key = self._key()
+        if key not in self.results:
+            self.results[key] = self._generate(key[1], record=True)
+        self.run = self.results[key]
+        self.frame = None
+
+    def run_sweep(self) -> None:
+        from engine.text_to_image import SWEEP
+
+        key = ("sweep",) + self._key()[:1] + self._key()[2:]
+        if key not in self.results:
+            self.results[key] = {g: self._generate(g, record=False) for g in SWEEP}
+        self.sweep = self.results[key]
+
+    def advance(self) -> dict:
+        """Re-sample after a change; otherwise move the film on by one frame."""
+        if self.model is None:
+            self.playing = False
+            return {"steps": 0}
+        if self.knob_value("view") == "sweep":
+            self.playing = False
+            if self.sweep is None:
+                self.run_sweep()
+            return {"steps": 0}
+        if self.playing:  # the film's own pace, slept outside the lock
+            wait = self._next_frame_at - _clock()
+            if wait > 0:
+                return {"steps": 0, "_wait": min(wait, 0.1)}
+            self._next_frame_at = _clock() + 1.0 / FILM_FPS
+        if self.dirty or self.run is None:
+            self.dirty = False
+            self.sample_run()
+            return {"steps": 0}
+        last = len(self.run["film"]) - 1
+        k = self._frame_index()
+        if k >= last:
+            self.hold += 1
+            if self.hold > FILM_HOLD or not self.playing:  # rest on the picture, then rewind
+                self.hold, self.frame = 0, 0
+        else:
+            self.frame = min(last, k + max(1, last // FILM_FRAMES))
+        return {"steps": 1}
+
+    def _frame_index(self) -> int:
+        last = len(self.run["film"]) - 1
+        if self.frame is None:
+            return int(round(self.knob_value("scrub") / 100 * last))
+        return min(self.frame, last)
+
+    def release_lab(self) -> None:
+        self.results, self.run, self.sweep = {}, None, None
+
+    # -- the frame (worker) -------------------------------------------------------------
+    def _asks(self) -> str:
+        from engine import text_to_image as t2i
+
+        names = t2i.attribute_names(t2i.prompt_slots(self.prompt))
+        wanted = [names[k] for k in ("size", "colour", "shape", "position") if names[k] != "?"]
+        asks = "asks for: " + (" ".join(wanted) if wanted else "nothing in particular")
+        unknown = t2i.TextToImage.unknown_words(self.prompt)
+        return asks + (f" · ignored: {' '.join(unknown)}" if unknown else "")
+
+    @staticmethod
+    def _grid(images: np.ndarray) -> np.ndarray:
+        from engine import render
+
+        buf = render.image_grid(np.asarray(images, np.float32), cols=2, pad=1, pad_color=BG)
+        return buf[:-1]  # 34 px: 17 rows
+
+    @staticmethod
+    def _reading(read_row: np.ndarray) -> str:
+        from engine import images as imgs
+
+        short = {"large": "big", "small": "small"}
+        tables = (imgs.SIZES, imgs.COLOURS, imgs.SHAPES, imgs.POSITIONS)
+        order = (3, 1, 0, 2)
+        words = [(tables[i][read_row[k]] if read_row[k] >= 0 else "?") for i, k in enumerate(order)]
+        words[0] = short.get(words[0], words[0])
+        return f"{words[0]} {words[1]}\n  {words[2]} {words[3]}"  # two lines fit the column
+
+    def view(self, metrics: dict) -> dict:
+        if self.model is None:
+            return {"asks": "", "side": "", "stats": self.note or "loading…"}
+        frame = {"asks": self._asks()}
+        if self.knob_value("view") == "sweep":
+            return frame | self.view_sweep()
+        if self.run is None:
+            return frame
+        return frame | self.view_film()
+
+    def view_film(self) -> dict:
+        run = self.run
+        k = self._frame_index()
+        t, xt, x0 = run["film"][k]
+        show_x0 = self.knob_value("show") != "x_t"
+        pictures = x0 if show_x0 and k else xt
+        side = Text()
+        for i in range(SEEDS):
+            mark = "✓" if run["right"][i] else "✗"
+            style = "bold" if run["right"][i] else ""
+            side.append(f"{i + 1} {mark} CS {run['scores'][i]:4.1f}\n", style=style)
+            side.append(f"  {self._reading(run['read'][i])}\n", style="dim")
+        last = len(run["film"]) - 1
+        bar = "".join("●" if i == round(k / max(last, 1) * 10) else "─" for i in range(11))
+        label = "x̂_0" if show_x0 and k else ("decoded x_t" if self.kind == "latent" else "x_t")
+        stats = (
+            f"noise {bar} picture {k}/{last} t={t} · {label}\n"
+            f"{self.kind} s={self.knob_value('guidance'):g} "
+            f"{self.knob_value('sampler').upper()}-{self.knob_value('steps')}: "
+            f"{_ms(run['per_sample'])}/sample · {int(run['right'].sum())}/{SEEDS} right"
+        )
+        return {"picture": self._grid(pictures), "side": side, "stats": stats}
+
+    def view_sweep(self) -> dict:
+        if self.sweep is None:
+            return {"side": "", "stats": "sampling the sweep (4 scales × 4 seeds)…"}
+        scales = list(self.sweep)
+        side = Text("s   ok  CS   div\n", style="bold")  # 17 columns beside the pictures
+        for g in scales:
+            r = self.sweep[g]
+            side.append(
+                f"{g:<3g} {int(r['right'].sum())}/{SEEDS} {r['scores'].mean():4.1f} {r['diversity']:.2f}\n"
+            )
+        pictures = np.stack([self.sweep[g]["images"][0] for g in scales])
+        stats = (
+            "seed 1 at s = " + ", ".join(f"{g:g}" for g in scales) + " (reading order)\n"
+            "ok: seeds right · CS: CLIPScore-lite · div: spread"
+        )
+        return {"picture": self._grid(pictures), "side": side, "stats": stats}
+
+    # -- UI -----------------------------------------------------------------------------
+    def draw(self, frame: dict) -> None:
+        if "asks" not in frame:
+            return
+        self.query_one("#t2i-asks", Static).update(Text(frame["asks"], style="dim"))
+        self.query_one("#t2i-side", Static).update(frame.get("side", ""))
+        self.query_one("#t2i-stats", Static).update(Text(frame.get("stats", "")))
+        if "picture" in frame:
+            self.query_one("#t2i-canvas", PixelCanvas).update_pixels(frame["picture"])
+
+    def action_type(self) -> None:
+        self.query_one("#t2i-prompt", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.set_prompt(event.value.strip())
+        self.query_one("#knobs", KnobPanel).focus()
+
+    def set_prompt(self, text: str) -> None:
+        """Use ``text`` if the encoder knows at least one of its words; say which it ignores."""
+        from engine import captions
+
+        if not captions.tokenize(text):
+            self.notice(
+                f"no word of {text!r} is in the model's vocabulary (it knows words "
+                "such as red, heart, small, left); the prompt is unchanged",
+                "warning",
+            )
+            self.query_one("#t2i-prompt", Input).value = self.prompt
+            return
+        unknown = captions.unknown_words(text)
+        if unknown:
+            self.notice(f"not in the vocabulary, ignored: {', '.join(unknown)}", "warning")
+        self.prompt = text
+        self.submit(self._resample)
+
+    def action_toggle_play(self) -> None:
+        super().action_toggle_play()
+        if self.playing:
+            self.submit(self._rewind_if_done)
+
+    def _rewind_if_done(self) -> dict:
+        """Play from the noise, not from the end."""
+        if self.run is not None and self._frame_index() >= len(self.run["film"]) - 1:
+            self.frame, self.hold = 0, 0
+        return {}
+
+    def on_knob(self, knob: Knob) -> None:
+        if knob.resets:
+            self.action_reset()
+        elif knob.name == "example":
+            text = self.examples[knob.value]
+            self.query_one("#t2i-prompt", Input).value = text
+            self.set_prompt(text)
+        elif knob.name in ("scrub", "show", "view"):
+            self.submit(self._follow_knobs)
+        else:
+            self.query_one("#t2i-stats", Static).update("sampling four seeds…")
+            self.submit(self._resample)
+
+    def _follow_knobs(self) -> dict:
+        """Worker: the scrub knob takes over the film; the sweep samples once when shown."""
+        self.frame = None
+        if self.model is not None and self.knob_value("view") == "sweep":
+            self.run_sweep()
+        return {}
+
+    def _resample(self) -> dict:
+        if self.model is not None:
+            self.sample_run()
+            self.sweep = None
+            if self.knob_value("view") == "sweep":
+                self.run_sweep()
+        return {}
