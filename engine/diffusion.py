@@ -51,7 +51,10 @@ import numpy as np
 
 from . import kernels as K
 from .nn import MLP, Adam
-from .runtime import kernel, register_warmup
+from numba import prange
+
+from . import runtime
+from .runtime import kernel, parallel_kernel, register_warmup
 
 F32 = np.float32
 U64 = np.uint64
@@ -103,6 +106,23 @@ def timestep_embedding_freqs(dim: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ 2. fused kernels
+
+@kernel
+def _mix(z):
+    """splitmix64's output function of the counter value ``z``."""
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@kernel
+def _uniform_at(start, k):
+    """The ``k``-th (0-based) uniform a generator at counter ``start`` would return:
+    splitmix64 is counter-based, so any draw can be computed without the ones before
+    it, which lets a parallel kernel give every element its serial twin's numbers."""
+    z = _mix(start + (U64(k) + U64(1)) * _GOLDEN)
+    return (float(z >> _S11) + 1.0) * (1.0 / 9007199254740992.0)
+
 
 @kernel
 def _next_u64(state):
@@ -245,6 +265,49 @@ def denoise_step(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
                 u1 = _uniform(state)
                 v += sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * _uniform(state))
             x[i, j] = v
+
+
+@parallel_kernel
+def denoise_step_parallel(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
+    """``denoise_step`` with the rows shared over threads; same numbers as the serial
+    kernel (element (i, j) takes draws 2(i d + j) and 2(i d + j) + 1 of the generator)."""
+    n, d = x.shape
+    sa_t, s1_t = math.sqrt(ab_t), math.sqrt(1.0 - ab_t)
+    sa_s = math.sqrt(ab_s)
+    sigma = 0.0
+    if eta > 0.0 and ab_s > ab_t:
+        sigma = eta * math.sqrt((1.0 - ab_s) / (1.0 - ab_t)) * math.sqrt(1.0 - ab_t / ab_s)
+    c_dir = math.sqrt(max(1.0 - ab_s - sigma * sigma, 0.0))
+    inv_sa, inv_s1 = 1.0 / sa_t, 1.0 / s1_t
+    start = state[0]
+    for i in prange(n):
+        for j in range(d):
+            xt = float(x[i, j])
+            x0 = (xt - s1_t * float(eps_hat[i, j])) * inv_sa
+            if clip > 0.0:
+                x0 = min(max(x0, -clip), clip)
+            e = (xt - sa_t * x0) * inv_s1
+            x0_out[i, j] = x0
+            v = sa_s * x0 + c_dir * e
+            if sigma > 0.0:
+                k = 2 * (i * d + j)
+                u1 = _uniform_at(start, k)
+                v += sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(
+                    _TWO_PI * _uniform_at(start, k + 1))
+            x[i, j] = v
+    if sigma > 0.0:
+        state[0] = start + U64(2 * n * d) * _GOLDEN
+
+
+# Elements from which the sampler's update runs on every compute thread (measured with
+# benchmarks/bench_scaling.py --thresholds; DDPM's noise makes an element ~10x dearer).
+DENOISE_PARALLEL_MIN = 16 * 1024
+
+
+def denoise(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out) -> None:
+    """``denoise_step``, on every compute thread for a big enough batch."""
+    runtime.launch(denoise_step_parallel, denoise_step, x.size, DENOISE_PARALLEL_MIN,
+                   x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out)
 
 
 @kernel
@@ -502,7 +565,7 @@ class Diffusion:
         for k, t in enumerate(ts):
             t_next = int(ts[k + 1]) if k + 1 < len(ts) else 0
             eps_hat = np.ascontiguousarray(eps_fn(x, int(t)), F32)
-            denoise_step(x, eps_hat, float(s.alpha_bar[t]), float(s.alpha_bar[t_next]),
+            denoise(x, eps_hat, float(s.alpha_bar[t]), float(s.alpha_bar[t_next]),
                          eta, float(self.config.clip), state, x0_hat)
             if record:
                 trajectory.append(Step(t_next, x.copy(), x0_hat.copy()))
@@ -565,6 +628,9 @@ def _warm_up() -> None:
     model.sample(2, steps=2, sampler="ddpm")
     model.sample(2, steps=2, sampler="ddim")
     gaussian_fill(np.empty(3, F32), seed_state(0))
+    x = np.zeros((2, 2), F32)
+    for eta in (0.0, 1.0):
+        denoise_step_parallel(x, x.copy(), 0.5, 0.6, eta, 1.0, seed_state(0), x.copy())
 
 
-register_warmup("diffusion", _warm_up)
+register_warmup("diffusion", _warm_up, needs=("nn",))
