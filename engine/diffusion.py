@@ -299,14 +299,18 @@ def denoise_step_parallel(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
         state[0] = start + U64(2 * n * d) * _GOLDEN
 
 
-# Elements from which the sampler's update runs on every compute thread (measured with
-# benchmarks/bench_scaling.py --thresholds; DDPM's noise makes an element ~10x dearer).
-DENOISE_PARALLEL_MIN = 16 * 1024
+# Work (elements, a noisy element counting as NOISE_COST) from which the sampler's update
+# runs on every compute thread: the serial pass must take >= ~100 us (see
+# engine/kernels.py). Serial cost per element from benchmarks/bench_scaling.py
+# --thresholds: ~0.6 ns for DDIM, ~0.25 us with DDPM's noise (two draws, log, cos).
+DENOISE_PARALLEL_MIN = 128 * 1024
+NOISE_COST = 256
 
 
 def denoise(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out) -> None:
     """``denoise_step``, on every compute thread for a big enough batch."""
-    runtime.launch(denoise_step_parallel, denoise_step, x.size, DENOISE_PARALLEL_MIN,
+    work = x.size * (NOISE_COST if eta > 0.0 else 1)
+    runtime.launch(denoise_step_parallel, denoise_step, work, DENOISE_PARALLEL_MIN,
                    x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out)
 
 
@@ -457,7 +461,10 @@ class Diffusion:
         self._train = None
 
     def _rotate(self, x: np.ndarray) -> np.ndarray:
-        return x if self.basis is None else np.ascontiguousarray(x @ self.basis)
+        if self.basis is None:
+            return x
+        x = np.ascontiguousarray(x, F32)
+        return runtime.matmul(x, self.basis, np.empty((len(x), self.basis.shape[1]), F32))
 
     def predict_eps(self, x: np.ndarray, t: int, ema: bool = True,
                     cond: np.ndarray | None = None) -> np.ndarray:
@@ -476,7 +483,9 @@ class Diffusion:
         out[:, :k] = (self.ema_net if ema else self.net).forward(inp)
         if self.config.skip:
             out += gaussian_guess(y, int(t), self.schedule, self.mean, self.var)
-        return out if self.basis is None else out @ self.basis.T
+        if self.basis is None:
+            return out
+        return runtime.matmul(out, self.basis.T, np.empty((len(out), self.basis.shape[0]), F32))
 
     # -- training ---------------------------------------------------------------------
     def step(self) -> float:

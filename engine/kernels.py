@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from numba import prange
 
 from . import runtime
@@ -149,11 +148,12 @@ def _specialise(act: int):
 _SPECIALISED = [_specialise(code) for code in range(len(ACTIVATIONS))]
 
 
-# Sizes (elements) from which the parallel twin runs, measured on 2 cores with
-# ``python benchmarks/bench_scaling.py --thresholds``: below them waking the second
-# thread costs more than it saves.
-BIAS_ACT_PARALLEL_MIN = 64 * 1024
-ADAM_PARALLEL_MIN = 128 * 1024
+# Sizes (elements) from which the parallel twin runs. The rule: the serial pass must
+# take >= ~100 us, 3-5x what waking a sleeping (PASSIVE) OpenMP worker costs. Serial
+# cost per element from ``python benchmarks/bench_scaling.py --thresholds`` (2 cores):
+# Adam ~0.45 ns, bias + SiLU ~1 ns.
+BIAS_ACT_PARALLEL_MIN = 128 * 1024
+ADAM_PARALLEL_MIN = 256 * 1024
 
 
 def bias_act_forward(z, b, a, act: int, slope: float = 0.2) -> None:

@@ -124,9 +124,9 @@ def softmax_xent_parallel(logits, targets, grad, scale):
     return scale * total / B
 
 
-# Logits (rows x vocabulary) from which the loss runs on every compute thread (measured
-# with benchmarks/bench_scaling.py --thresholds).
-XENT_PARALLEL_MIN = 64 * 1024
+# Logits (rows x vocabulary) from which the loss runs on every compute thread: the serial
+# pass must take >= ~100 us (~7 ns a logit, benchmarks/bench_scaling.py --thresholds).
+XENT_PARALLEL_MIN = 16 * 1024
 
 
 def cross_entropy(logits, targets, grad, scale: float) -> float:

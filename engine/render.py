@@ -172,9 +172,9 @@ def _heatmap_kernel_parallel(values, lut, vmin, scale, out):
             out[i, j, 2] = lut[k, 2]
 
 
-# Cells from which a heatmap is coloured on every compute thread (measured with
-# benchmarks/bench_scaling.py --thresholds).
-HEATMAP_PARALLEL_MIN = 64 * 1024
+# Cells from which a heatmap is coloured on every compute thread: the serial pass must
+# take >= ~100 us (~4.5 ns a cell, benchmarks/bench_scaling.py --thresholds).
+HEATMAP_PARALLEL_MIN = 24 * 1024
 
 
 def heatmap(values, vmin: float | None = None, vmax: float | None = None,

@@ -55,7 +55,7 @@ import queue
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 THREADING_LAYER = "omp"
 FALLBACK_LAYER = "workqueue"
@@ -133,7 +133,8 @@ def configure() -> None:
 
 configure()
 
-import numba  # noqa: E402  (deliberately after configure())
+import numba  # deliberately after configure()
+import numpy as np
 
 
 def _choose_layer() -> str:
@@ -249,7 +250,6 @@ def launch(parallel, serial, work: int, threshold: int, *args):
 @functools.lru_cache(maxsize=1)
 def _blas():
     """threadpoolctl's controllers of the BLAS libraries loaded by numpy."""
-    import numpy  # noqa: F401  (loads numpy's BLAS so threadpoolctl can find it)
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController().select(user_api="blas")
@@ -274,9 +274,9 @@ _blas_env = os.environ.get("GENAI_TUTOR_BLAS_THREADS") or os.environ.get("OPENBL
 BLAS_OVERRIDDEN = bool(_blas_env)
 set_blas_threads(int(_blas_env) if _blas_env else DEFAULT_BLAS_THREADS)
 
-# Products smaller than this many multiply-adds stay on the calling thread (measured with
-# benchmarks/bench_scaling.py --thresholds on 2 cores: below ~4M the hand-off costs more than
-# the second core saves).
+# Products smaller than this many multiply-adds stay on the calling thread: the same rule
+# as the kernels' thresholds (the product must take >= ~100 us alone; waking a helper and
+# handing it the GIL costs 10-30 us). See benchmarks/bench_scaling.py --thresholds.
 GEMM_PARALLEL_MIN = 4_000_000
 
 
@@ -310,7 +310,7 @@ class _Helpers:
         try:
             while (i := next(counter)) < len(blocks):
                 blocks[i]()
-        except BaseException as exc:  # re-raised in the caller
+        except Exception as exc:  # noqa: BLE001  (re-raised in the caller)
             error = exc
         done.put(error)
 
@@ -334,7 +334,7 @@ def _row_blocks(rows: int, n: int) -> list[tuple[int, int]]:
     (thinner blocks run OpenBLAS's kernels below their efficient shape)."""
     count = max(1, min(2 * n, rows // 32))
     edges = [rows * k // count for k in range(count + 1)]
-    return list(zip(edges[:-1], edges[1:]))
+    return list(itertools.pairwise(edges))
 
 
 def matmul(a, b, out, threads_: int | None = None):
@@ -342,8 +342,6 @@ def matmul(a, b, out, threads_: int | None = None):
     ``a`` across the compute threads when it is big enough (see the module docstring).
     Row blocks are independent products: the result equals the one-call product up to
     float rounding (BLAS may pick a different inner kernel for a block's shape)."""
-    import numpy as np
-
     n = _threads if threads_ is None else threads_
     rows = a.shape[0]
     if n < 2 or BLAS_OVERRIDDEN or rows * a.shape[1] * b.shape[1] < GEMM_PARALLEL_MIN:
