@@ -200,8 +200,12 @@ def run(torch_python: str, threads: int, seconds: float, repeats: int) -> list[d
         med = {}
         torch_version = None
         for side, fused in (("engine", False), ("torch", False), ("torch", True)):
-            out = _run(torch_python if side == "torch" else sys.executable,
-                       dict(job, side=side, fused=fused))
+            try:
+                out = _run(torch_python if side == "torch" else sys.executable,
+                           dict(job, side=side, fused=fused))
+            except RuntimeError as exc:   # keep the other rows; say which side failed
+                print(exc, file=sys.stderr)
+                out = {"rates": [float("nan")]}
             key = "engine" if side == "engine" else ("torch_fused" if fused else "torch_eager")
             med[key] = statistics.median(out["rates"])
             torch_version = out.get("torch", torch_version)

@@ -329,28 +329,37 @@ class _Helpers:
 _helpers = _Helpers()
 
 
-def _row_blocks(rows: int, n: int) -> list[tuple[int, int]]:
-    """Two blocks per thread (so a late thread leaves less behind), >= 32 rows each
-    (thinner blocks run OpenBLAS's kernels below their efficient shape)."""
-    count = max(1, min(2 * n, rows // 32))
+MAX_BLOCKS = 16
+
+
+def _row_blocks(rows: int) -> list[tuple[int, int]]:
+    """Row blocks of a product: >= 32 rows each (thinner blocks run OpenBLAS's kernels
+    below their efficient shape), at most MAX_BLOCKS. They depend on the shape only,
+    never on the thread count, so every thread count computes the same blocks and
+    gets the same bits (a block's product can differ from the whole product's rows in
+    the last place: BLAS picks its inner kernel by shape)."""
+    count = max(1, min(MAX_BLOCKS, rows // 32))
     edges = [rows * k // count for k in range(count + 1)]
     return list(itertools.pairwise(edges))
 
 
 def matmul(a, b, out, threads_: int | None = None):
-    """``np.matmul(a, b, out=out)`` for 2-D float32 arrays, split over row blocks of
-    ``a`` across the compute threads when it is big enough (see the module docstring).
-    Row blocks are independent products: the result equals the one-call product up to
-    float rounding (BLAS may pick a different inner kernel for a block's shape)."""
+    """``np.matmul(a, b, out=out)`` for 2-D float32 arrays; a product of at least
+    GEMM_PARALLEL_MIN multiply-adds is cut into row blocks that the compute threads
+    share (see the module docstring). Same result at any thread count."""
     n = _threads if threads_ is None else threads_
     rows = a.shape[0]
-    if n < 2 or BLAS_OVERRIDDEN or rows * a.shape[1] * b.shape[1] < GEMM_PARALLEL_MIN:
+    if BLAS_OVERRIDDEN or rows * a.shape[1] * b.shape[1] < GEMM_PARALLEL_MIN:
         return np.matmul(a, b, out=out)
-    spans = _row_blocks(rows, n)
+    spans = _row_blocks(rows)
     if len(spans) < 2:
         return np.matmul(a, b, out=out)
-    _helpers.run([functools.partial(np.matmul, a[lo:hi], b, out=out[lo:hi])
-                  for lo, hi in spans], min(n, len(spans)) - 1)
+    blocks = [functools.partial(np.matmul, a[lo:hi], b, out=out[lo:hi]) for lo, hi in spans]
+    if n < 2:
+        for block in blocks:
+            block()
+    else:
+        _helpers.run(blocks, min(n, len(blocks)) - 1)
     return out
 
 
