@@ -26,10 +26,10 @@ core, the helper waits behind the neighbour for a scheduler slice (milliseconds)
   spins or hands off;
 * products big enough to share (:data:`GEMM_PARALLEL_MIN` multiply-adds, measured) are
   cut into row blocks that the caller and ``threads() - 1`` helper threads take from a
-  shared counter (:func:`matmul`). Waiting is a blocking queue get: a waiting thread
-  gives its core away, so a helper that was pushed off its core runs on the caller's,
-  and if the helper never gets a core, the caller takes the remaining blocks itself. The
-  worst case with a busy neighbour is the one-thread speed plus a few microseconds;
+  shared counter (:func:`matmul`). Waiting is blocking (an Event), never a spin: a
+  waiting thread gives its core away, so a helper that was pushed off its core runs on
+  the caller's; if the helper never gets a core, the caller takes the remaining blocks
+  itself and waits only for blocks a helper actually started;
 * numba ``parallel=True`` kernels run on the OpenMP layer (thread-safe, unlike
   ``workqueue``: the app runs kernels from several threads) with
   ``OMP_WAIT_POLICY=PASSIVE`` (idle workers sleep instead of spinning), each with a
@@ -280,13 +280,37 @@ set_blas_threads(int(_blas_env) if _blas_env else DEFAULT_BLAS_THREADS)
 GEMM_PARALLEL_MIN = 4_000_000
 
 
+class _Job:
+    """One split product: its blocks, a shared counter, and a count of finished blocks.
+
+    The caller waits only for blocks that a helper actually took: a helper that wakes
+    after the caller has taken every block finds nothing and signals nothing, so a
+    helper without a core costs the caller nothing."""
+
+    def __init__(self, blocks: list[Callable[[], None]]):
+        self.blocks, self.counter = blocks, itertools.count()
+        self.finished, self.error = 0, None
+        self.lock, self.done = threading.Lock(), threading.Event()
+
+    def work(self) -> None:
+        n = len(self.blocks)
+        while (i := next(self.counter)) < n:
+            try:
+                self.blocks[i]()
+            except Exception as exc:  # noqa: BLE001  (re-raised in the caller)
+                self.error = exc
+            with self.lock:
+                self.finished += 1
+                if self.finished == n:
+                    self.done.set()
+
+
 class _Helpers:
     """``threads() - 1`` daemon threads that take row blocks of a product.
 
-    One job = a list of blocks and a shared counter; every participant (the caller
-    included) takes the next block until none is left, so a helper that did not get a
-    core simply takes none. Waiting is a blocking ``get``, never a spin.
-    """
+    Every participant (the caller included) takes the next block of the job until none
+    is left, so a helper that did not get a core simply takes none and the caller does
+    its share. Waiting is a blocking Event, never a spin."""
 
     def __init__(self):
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -302,28 +326,17 @@ class _Helpers:
 
     def _serve(self) -> None:
         while True:
-            self._work(*self._inbox.get())
-
-    @staticmethod
-    def _work(blocks, counter, done) -> None:
-        error = None
-        try:
-            while (i := next(counter)) < len(blocks):
-                blocks[i]()
-        except Exception as exc:  # noqa: BLE001  (re-raised in the caller)
-            error = exc
-        done.put(error)
+            self._inbox.get().work()
 
     def run(self, blocks: list[Callable[[], None]], helpers: int) -> None:
         self._ensure(helpers)
-        counter, done = itertools.count(), queue.SimpleQueue()
+        job = _Job(blocks)
         for _ in range(helpers):
-            self._inbox.put((blocks, counter, done))
-        self._work(blocks, counter, done)
-        errors = [done.get() for _ in range(helpers + 1)]
-        for error in errors:
-            if error is not None:
-                raise error
+            self._inbox.put(job)
+        job.work()
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
 
 
 _helpers = _Helpers()

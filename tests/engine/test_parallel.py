@@ -271,6 +271,7 @@ def test_parallel_kernels_load_from_cache_in_a_second_process(tmp_path):
 
 def test_family_warm_up_runs_only_what_it_needs(monkeypatch):
     ran = []
+    runtime._import_engine_modules(runtime.FAMILIES["gan"] + runtime.FAMILIES["diffusion"])
     monkeypatch.setattr(runtime, "_DONE", set())
     for name, fn in list(runtime._WARMUPS.items()):
         monkeypatch.setitem(runtime._WARMUPS, name, lambda n=name: ran.append(n))
