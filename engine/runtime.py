@@ -492,9 +492,10 @@ def warm_up_in_background(families, progress: Callable[[int, int, str], None] | 
     """Start compiling the kernels of ``families`` in ONE low-priority daemon thread.
 
     For the app while a learner reads a lesson whose lab will need kernels: the thread
-    lowers its own scheduling priority (``nice``, Linux only; elsewhere it runs at normal
-    priority), compiles one warm-up at a time and releases the GIL inside numba's
-    compiler only between Python steps, so the UI keeps responding. A lab that opens
+    adds ``nice`` to its own nice value (Linux, where nice is per thread; elsewhere it
+    runs at normal priority) and compiles one warm-up at a time. Compiling holds the GIL
+    in bursts (numba's compiler is Python), so the UI thread still gets it every switch
+    interval (5 ms) and stays responsive. A lab that opens
     while it runs simply calls ``warm_up(family=...)``: finished warm-ups are skipped,
     the one in progress is waited for. Returns the started thread (``join()`` to wait).
     ``progress`` is called from that thread, as for :func:`warm_up`.
@@ -507,7 +508,8 @@ def warm_up_in_background(families, progress: Callable[[int, int, str], None] | 
 
     def run() -> None:
         try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+            me = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + nice))
         except (AttributeError, OSError):
             pass  # not Linux, or not allowed: normal priority still works
         for family in families:

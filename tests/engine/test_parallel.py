@@ -284,13 +284,31 @@ def test_family_warm_up_runs_only_what_it_needs(monkeypatch):
         runtime.warm_up(family="nope")
 
 
-def test_background_warm_up_finishes_and_reports(monkeypatch):
+def test_background_warm_up_runs_at_low_priority_and_reports(monkeypatch):
+    """One daemon thread, niced, running the family's warm-ups in order."""
+    import threading
+
+    runtime._import_engine_modules(runtime.FAMILIES["lm"])
     monkeypatch.setattr(runtime, "_DONE", set())
+    ran = []
+
+    def record(name):
+        nice = None
+        if hasattr(os, "getpriority"):
+            nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        ran.append((name, threading.current_thread().name, nice))
+
+    for name in list(runtime._WARMUPS):
+        monkeypatch.setitem(runtime._WARMUPS, name, lambda n=name: record(n))
     seen = []
-    thread = runtime.warm_up_in_background(["lm"], lambda d, t, n: seen.append((d, t, n)))
-    thread.join(timeout=120)
+    base = os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else None
+    thread = runtime.warm_up_in_background(["lm"], lambda d, t, n: seen.append(n), nice=5)
+    thread.join(timeout=60)
     assert not thread.is_alive()
-    assert seen[-1][2] == "done" and {"sampling", "lm"} <= {n for _, _, n in seen}
-    assert {"sampling", "lm", "nn", "kernels"} <= runtime._DONE
+    assert [r[0] for r in ran] == ["kernels", "nn", "sampling", "lm"]
+    assert {r[1] for r in ran} == {"engine-warm-up"}
+    if base is not None and base + 5 <= 19:
+        assert {r[2] for r in ran} == {base + 5}
+    assert seen[-1] == "done" and {"sampling", "lm", "nn", "kernels"} <= runtime._DONE
     with pytest.raises(ValueError, match="unknown model family"):
         runtime.warm_up_in_background("nope")
