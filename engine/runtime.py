@@ -271,8 +271,13 @@ def set_blas_threads(n: int) -> bool:
 
 DEFAULT_BLAS_THREADS = 1
 _blas_env = os.environ.get("GENAI_TUTOR_BLAS_THREADS") or os.environ.get("OPENBLAS_NUM_THREADS")
-BLAS_OVERRIDDEN = bool(_blas_env)
-set_blas_threads(int(_blas_env) if _blas_env else DEFAULT_BLAS_THREADS)
+try:
+    _blas_count = max(1, int(_blas_env)) if _blas_env else DEFAULT_BLAS_THREADS
+except ValueError:
+    _blas_count = DEFAULT_BLAS_THREADS
+# More than one BLAS thread asked for: OpenBLAS splits products itself, so we do not.
+BLAS_OVERRIDDEN = _blas_count > 1
+set_blas_threads(_blas_count)
 
 # Products smaller than this many multiply-adds stay on the calling thread: the same rule
 # as the kernels' thresholds (the product must take >= ~100 us alone; waking a helper and
