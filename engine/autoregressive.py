@@ -259,4 +259,4 @@ def _warm_up() -> None:
     model.log_prob(np.zeros((2, 2), F32))
 
 
-register_warmup("autoregressive", _warm_up)
+register_warmup("autoregressive", _warm_up, needs=("nn",))

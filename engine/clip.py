@@ -698,4 +698,4 @@ def _warm_up() -> None:
     contrastive_loss(pooled, np.eye(2, dtype=F32), np.empty_like(pooled))
 
 
-register_warmup("clip", _warm_up)
+register_warmup("clip", _warm_up, needs=("nn", "images"))

@@ -283,4 +283,4 @@ def _warm_up() -> None:
     model.log_prob(np.zeros((2, 2), F32))
 
 
-register_warmup("flow", _warm_up)
+register_warmup("flow", _warm_up, needs=("nn",))

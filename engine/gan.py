@@ -386,4 +386,4 @@ def _warm_up() -> None:
         gan.generator_gradients(3)
 
 
-register_warmup("gan", _warm_up)
+register_warmup("gan", _warm_up, needs=("nn",))

@@ -162,4 +162,4 @@ def _warm_up() -> None:
     gan.sample(2)
 
 
-register_warmup("image_gan", _warm_up)
+register_warmup("image_gan", _warm_up, needs=("nn", "vae"))

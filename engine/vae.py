@@ -425,4 +425,4 @@ def _warm_up() -> None:
     sigmoid_into(z, np.empty_like(z))
 
 
-register_warmup("vae", _warm_up)
+register_warmup("vae", _warm_up, needs=("nn", "images"))

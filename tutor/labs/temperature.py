@@ -69,6 +69,7 @@ class PromptInput(Input):
 class TemperatureLab(LabScreen):
     LAB_ID = "temperature"
     LAB_TITLE = "The temperature lab"
+    KERNELS = ("lm", "sampling")  # the language model and its sampler
     HELP_MD = HELP
     CODE = ("engine.sampling:warp", "engine.sampling:tempered_softmax",
             "engine.sampling:top_k_top_p", "engine.sampling:draw",
