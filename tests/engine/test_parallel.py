@@ -125,9 +125,11 @@ def test_helper_errors_reach_the_caller():
 
 
 def test_row_blocks_cover_every_row_once():
-    for rows in (1, 15, 16, 33, 512):
+    for rows in (1, 15, 16, 33, 127, 128, 255, 256, 512, 800, 100_000):
         spans = runtime._row_blocks(rows)
-        assert len(spans) <= runtime.MAX_BLOCKS and all(hi - lo >= min(rows, 32) for lo, hi in spans)
+        thinnest = runtime.MIN_BLOCK_ROWS if rows >= 2 * runtime.MIN_BLOCK_ROWS else rows // 2
+        assert len(spans) <= runtime.MAX_BLOCKS and all(hi - lo >= thinnest for lo, hi in spans)
+        assert (len(spans) > 1) == (rows >= runtime.MIN_BLOCK_ROWS)
         assert spans[0][0] == 0 and spans[-1][1] == rows
         assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
 
