@@ -684,6 +684,7 @@ def train_headless(out: str | Path, steps: int = RECIPE_STEPS, seed: int = 0, pr
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("relu")
     ids = np.zeros(3, np.int64)
     offsets = np.array([0, 1, 3], np.int64)
     t = np.empty((3, 2), F32)

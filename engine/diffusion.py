@@ -682,6 +682,7 @@ def pca_basis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("silu")
     model = Diffusion(DiffusionConfig(shape=(2,), hidden=8, layers=1, emb=4, batch=4),
                       np.zeros((3, 2), F32))
     model.step()

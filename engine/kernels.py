@@ -301,21 +301,31 @@ def all_finite(x):
     return True
 
 
-def _warm_up() -> None:
+def warm_up_activations(*names: str) -> None:
+    """Compile (or load) the bias+activation kernels of the named activations: forward,
+    backward, and the parallel twin when more than one thread can run it.
+
+    Each activation is its own set of compiled loops (see ``_specialise``), so a family's
+    warm-up names only the activations its models use: a lab opened cold compiles those
+    and nothing else (the others compile at their first use)."""
     f = np.float32
     z = np.ones((2, 3), f)
     a = np.empty_like(z)
     b = np.zeros(3, f)
     g = np.empty_like(z)
-    for act in ACTIVATIONS.values():
+    for name in names:
+        act = ACTIVATIONS[name]
         bias_act_forward(z, b, a, act, 0.2)
-        bias_act_forward(z, b, z, act, 0.2)
         act_backward(z, z, a, act, 0.2, g, b, False)
         if runtime.parallel_possible():
             _SPECIALISED[act][2](z, b, a, 0.2)
-    mse_loss(z, a, g, 1.0)
-    bce_with_logits(z, a, g, 1.0)
-    least_squares(z, 1.0, g, 1.0)
+
+
+def _warm_up() -> None:
+    """What every model uses: the output layer's identity and Adam. Losses and hidden
+    activations compile in the warm-ups of the families that use them."""
+    f = np.float32
+    warm_up_activations("identity")
     p = np.zeros(4, f)
     adam_step(p, p.copy(), p.copy(), p.copy(), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1)
     if runtime.parallel_possible():

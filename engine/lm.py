@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from numba import prange
 
+from . import kernels as K
 from . import runtime, sampling
 from . import weights as W
 from .nn import MLP, Adam
@@ -353,6 +354,7 @@ def train_headless(corpus: str | Path, steps: int = 6000, seed: int = 0, out: st
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("tanh")
     model = LanguageModel(Tokenizer(["a", "b", "."]), LMConfig(context=2, embed=2, hidden=3, batch=2))
     X = np.zeros((2, 2), np.int32)
     model.loss_and_grad(X, np.array([2, 3], np.int32))

@@ -416,6 +416,7 @@ class PointVAE:
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("relu")
     h = np.zeros((2, 4), F32)
     eps = np.zeros((2, 2), F32)
     z = np.empty((2, 2), F32)

@@ -314,3 +314,34 @@ def test_background_warm_up_runs_at_low_priority_and_reports(monkeypatch):
     assert seen[-1] == "done" and {"sampling", "lm", "nn", "kernels"} <= runtime._DONE
     with pytest.raises(ValueError, match="unknown model family"):
         runtime.warm_up_in_background("nope")
+
+
+def test_warm_up_of_named_modules_runs_them_and_their_needs_only(monkeypatch):
+    ran = []
+    runtime._import_engine_modules(("clip", "render"))
+    monkeypatch.setattr(runtime, "_DONE", set())
+    for name in list(runtime._WARMUPS):
+        monkeypatch.setitem(runtime._WARMUPS, name, lambda n=name: ran.append(n))
+    runtime.warm_up(modules=("clip", "render"))
+    assert ran == ["kernels", "nn", "images", "clip", "render"]
+
+
+def _specialised_signatures(act: int) -> list[int]:
+    return [len(d.signatures) for d in K._SPECIALISED[act]]
+
+
+def test_activation_warm_up_compiles_the_twin_only_where_it_can_run():
+    """One thread: forward and backward only (a 2-core app never launches a twin)."""
+    before = runtime.threads()
+    act = K.ACTIVATIONS["sigmoid"]
+    try:
+        runtime.set_threads(1)
+        fwd, bwd, twin = _specialised_signatures(act)
+        K.warm_up_activations("sigmoid")
+        after = _specialised_signatures(act)
+        assert after[0] >= 1 and after[1] >= 1 and after[2] == twin
+        runtime.set_threads(2)
+        K.warm_up_activations("sigmoid")
+        assert _specialised_signatures(act)[2] >= 1
+    finally:
+        runtime.set_threads(before)
