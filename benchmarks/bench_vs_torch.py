@@ -24,6 +24,7 @@ scheme and optimizer settings:
   whole ``Diffusion.step`` (which also draws the batch and noise), so the comparison
   favours PyTorch.
 
+``--cases`` and ``--batches`` pick a subset (e.g. ``--cases mlp --batches 512``).
 Rows report median steps/s over ``--repeats`` runs and the ratio engine / PyTorch.
 """
 from __future__ import annotations
@@ -40,6 +41,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MLP_SIZES = [800, 256, 256, 768]
 BATCHES = (32, 128, 512)
+CASES = ("mlp", "gan", "diffusion")
 
 
 def _rates(step, seconds: float, repeats: int) -> list[float]:
@@ -187,14 +189,17 @@ def diffusion_sizes() -> list[int]:
     return list(recipes.new_model("sprites", seed=0).net.sizes)
 
 
-def run(torch_python: str, threads: int, seconds: float, repeats: int) -> list[dict]:
+def run(torch_python: str, threads: int, seconds: float, repeats: int,
+        cases=CASES, batches=BATCHES) -> list[dict]:
     sys.path.insert(0, ROOT)
     from benchmarks.bench_train import gan_spec
 
     base = {"threads": threads, "seconds": seconds, "repeats": repeats}
-    jobs = [dict(base, case="mlp", batch=b) for b in BATCHES]
-    jobs.append(dict(base, case="gan", spec=gan_spec(), batch=gan_spec()["batch"]))
-    jobs.append(dict(base, case="diffusion", sizes=diffusion_sizes(), batch=128))
+    jobs = [dict(base, case="mlp", batch=b) for b in batches] if "mlp" in cases else []
+    if "gan" in cases:
+        jobs.append(dict(base, case="gan", spec=gan_spec(), batch=gan_spec()["batch"]))
+    if "diffusion" in cases:
+        jobs.append(dict(base, case="diffusion", sizes=diffusion_sizes(), batch=128))
     rows = []
     for job in jobs:
         med = {}
@@ -227,6 +232,10 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--torch-python", default=None,
                         help="a Python that can import torch (default: this one)")
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: "
+                        + ", ".join(CASES))
+    parser.add_argument("--batches", default=",".join(map(str, BATCHES)),
+                        help="MLP batch sizes, comma-separated")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -238,7 +247,15 @@ def main(argv=None) -> None:
               file=sys.stderr)
         raise SystemExit(2)
     load = os.getloadavg()[0]
-    rows = run(python, args.threads, args.seconds, args.repeats)
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        parser.error(f"unknown case {unknown[0]!r}; choose from {', '.join(CASES)}")
+    try:
+        batches = [int(b) for b in args.batches.split(",") if b]
+    except ValueError:
+        parser.error(f"--batches must be whole numbers separated by commas, got {args.batches!r}")
+    rows = run(python, args.threads, args.seconds, args.repeats, cases, batches)
     result = {"rows": rows, "load_average_before": round(load, 2),
               "load_average_after": round(os.getloadavg()[0], 2), "cores": os.cpu_count()}
     if args.json:
