@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as toys
+from . import kernels as K
 from . import training, weights
 from .nn import MLP, Adam
 from .runtime import kernel, register_warmup
@@ -242,10 +243,11 @@ def train_points(points: np.ndarray, steps: int, seed: int = 0, progress=None,
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("relu")
     model = Autoregressive(ARConfig(bins=4, hidden=4, batch=4), np.zeros((3, 2), F32))
     model.step()
     model.sample(2)
     model.log_prob(np.zeros((2, 2), F32))
 
 
-register_warmup("autoregressive", _warm_up)
+register_warmup("autoregressive", _warm_up, needs=("nn",))

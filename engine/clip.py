@@ -688,6 +688,7 @@ def train_headless(out: str | Path, steps: int = RECIPE_STEPS, seed: int = 0, pr
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("relu")
     ids = np.zeros(3, np.int64)
     offsets = np.array([0, 1, 3], np.int64)
     t = np.empty((3, 2), F32)
@@ -702,4 +703,4 @@ def _warm_up() -> None:
     contrastive_loss(pooled, np.eye(2, dtype=F32), np.empty_like(pooled))
 
 
-register_warmup("clip", _warm_up)
+register_warmup("clip", _warm_up, needs=("nn", "images"))

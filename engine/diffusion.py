@@ -60,11 +60,12 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from numba import prange
 
 from . import kernels as K
-from . import training
+from . import runtime, training
 from .nn import MLP, Adam
-from .runtime import kernel, register_warmup
+from .runtime import kernel, parallel_kernel, register_warmup
 
 F32 = np.float32
 U64 = np.uint64
@@ -116,6 +117,23 @@ def timestep_embedding_freqs(dim: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ 2. fused kernels
+
+@kernel
+def _mix(z):
+    """splitmix64's output function of the counter value ``z``."""
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@kernel
+def _uniform_at(start, k):
+    """The ``k``-th (0-based) uniform a generator at counter ``start`` would return:
+    splitmix64 is counter-based, so any draw can be computed without the ones before
+    it, which lets a parallel kernel give every element its serial twin's numbers."""
+    z = _mix(start + (U64(k) + U64(1)) * _GOLDEN)
+    return (float(z >> _S11) + 1.0) * (1.0 / 9007199254740992.0)
+
 
 @kernel
 def _next_u64(state):
@@ -286,6 +304,53 @@ def denoise_step(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
             x[i, j] = v
 
 
+@parallel_kernel
+def denoise_step_parallel(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
+    """``denoise_step`` with the rows shared over threads; same numbers as the serial
+    kernel (element (i, j) takes draws 2(i d + j) and 2(i d + j) + 1 of the generator)."""
+    n, d = x.shape
+    sa_t, s1_t = math.sqrt(ab_t), math.sqrt(1.0 - ab_t)
+    sa_s = math.sqrt(ab_s)
+    sigma = 0.0
+    if eta > 0.0 and ab_s > ab_t:
+        sigma = eta * math.sqrt((1.0 - ab_s) / (1.0 - ab_t)) * math.sqrt(1.0 - ab_t / ab_s)
+    c_dir = math.sqrt(max(1.0 - ab_s - sigma * sigma, 0.0))
+    inv_sa, inv_s1 = 1.0 / sa_t, 1.0 / s1_t
+    start = state[0]
+    for i in prange(n):
+        for j in range(d):
+            xt = float(x[i, j])
+            x0 = (xt - s1_t * float(eps_hat[i, j])) * inv_sa
+            if clip > 0.0:
+                x0 = min(max(x0, -clip), clip)
+            e = (xt - sa_t * x0) * inv_s1
+            x0_out[i, j] = x0
+            v = sa_s * x0 + c_dir * e
+            if sigma > 0.0:
+                k = 2 * (i * d + j)
+                u1 = _uniform_at(start, k)
+                v += sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(
+                    _TWO_PI * _uniform_at(start, k + 1))
+            x[i, j] = v
+    if sigma > 0.0:
+        state[0] = start + U64(2 * n * d) * _GOLDEN
+
+
+# Work (elements, a noisy element counting as NOISE_COST) from which the sampler's update
+# runs on every compute thread: the serial pass must take >= ~100 us (see
+# engine/kernels.py). Serial cost per element from benchmarks/bench_scaling.py
+# --thresholds: ~0.6 ns for DDIM, ~0.25 us with DDPM's noise (two draws, log, cos).
+DENOISE_PARALLEL_MIN = 128 * 1024
+NOISE_COST = 256
+
+
+def denoise(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out) -> None:
+    """``denoise_step``, on every compute thread for a big enough batch."""
+    work = x.size * (NOISE_COST if eta > 0.0 else 1)
+    runtime.launch(denoise_step_parallel, denoise_step, work, DENOISE_PARALLEL_MIN,
+                   x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out)
+
+
 @kernel
 def ema_update(ema, params, decay):
     """ema = decay · ema + (1 - decay) · params over a flat buffer."""
@@ -449,7 +514,10 @@ class Diffusion:
         self._train = None
 
     def _rotate(self, x: np.ndarray) -> np.ndarray:
-        return x if self.basis is None else np.ascontiguousarray(x @ self.basis)
+        if self.basis is None:
+            return x
+        x = np.ascontiguousarray(x, F32)
+        return runtime.matmul(x, self.basis, np.empty((len(x), self.basis.shape[1]), F32))
 
     def predict_eps(self, x: np.ndarray, t: int, ema: bool = True,
                     cond: np.ndarray | None = None) -> np.ndarray:
@@ -473,7 +541,9 @@ class Diffusion:
         out[:, :k] = (self.ema_net if ema else self.net).forward(inp)
         if self.config.skip:
             out += gaussian_guess(y, int(t), self.schedule, self.mean, self.var)
-        return out if self.basis is None else out @ self.basis.T
+        if self.basis is None:
+            return out
+        return runtime.matmul(out, self.basis.T, np.empty((len(out), self.basis.shape[0]), F32))
 
     # -- training ---------------------------------------------------------------------
     def step(self) -> float:
@@ -586,7 +656,7 @@ class Diffusion:
         for k, t in enumerate(ts):
             t_next = int(ts[k + 1]) if k + 1 < len(ts) else 0
             eps_hat = np.ascontiguousarray(eps_fn(x, int(t)), F32)
-            denoise_step(x, eps_hat, float(s.alpha_bar[t]), float(s.alpha_bar[t_next]),
+            denoise(x, eps_hat, float(s.alpha_bar[t]), float(s.alpha_bar[t_next]),
                          eta, float(self.config.clip), state, x0_hat)
             if trajectory is not None:
                 trajectory.append(Step(t_next, x.copy(), x0_hat.copy()))
@@ -655,6 +725,7 @@ def pca_basis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("silu")
     model = Diffusion(DiffusionConfig(shape=(2,), hidden=8, layers=1, emb=4, batch=4),
                       np.zeros((3, 2), F32))
     model.step()
@@ -665,6 +736,9 @@ def _warm_up() -> None:
     fourier.step()
     fourier.sample(2, steps=2)
     gaussian_fill(np.empty(3, F32), seed_state(0))
+    x = np.zeros((2, 2), F32)
+    for eta in (0.0, 1.0) if runtime.parallel_possible() else ():
+        denoise_step_parallel(x, x.copy(), 0.5, 0.6, eta, 1.0, seed_state(0), x.copy())
 
 
-register_warmup("diffusion", _warm_up)
+register_warmup("diffusion", _warm_up, needs=("nn",))

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import kernels as K
 from . import training, weights
 from .nn import MLP, Adam, share_buffer
 from .runtime import kernel, register_warmup
@@ -266,10 +267,11 @@ def train_points(points: np.ndarray, steps: int, seed: int = 0, progress=None,
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("silu")
     model = Flow(FlowConfig(layers=2, hidden=4, batch=4), np.arange(8, dtype=F32).reshape(4, 2))
     model.step()
     model.sample(3)
     model.log_prob(np.zeros((2, 2), F32))
 
 
-register_warmup("flow", _warm_up)
+register_warmup("flow", _warm_up, needs=("nn",))

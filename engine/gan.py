@@ -379,6 +379,7 @@ def train_headless(dataset: str = "ring", iterations: int = 4000, seed: int = 0,
 
 
 def _warm_up() -> None:
+    K.warm_up_activations(GANConfig().activation)  # other choices compile when picked
     for loss in LOSSES:
         gan = GAN(GANConfig(loss=loss, batch=4, g_width=4, d_width=4, pool=8))
         gan.train(1)
@@ -386,4 +387,4 @@ def _warm_up() -> None:
         gan.generator_gradients(3)
 
 
-register_warmup("gan", _warm_up)
+register_warmup("gan", _warm_up, needs=("nn",))

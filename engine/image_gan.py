@@ -149,10 +149,11 @@ def train_headless(dataset: str, steps: int | None = None, seed: int = 0,
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("leaky_relu", "tanh")
     gan = ImageGAN(ImageGanConfig("digits", noise=2, g_width=4, d_width=4, layers=1, batch=2),
                    np.zeros((3, 8, 8, 1), F32))
     gan.step()
     gan.sample(2)
 
 
-register_warmup("image_gan", _warm_up)
+register_warmup("image_gan", _warm_up, needs=("nn", "vae"))

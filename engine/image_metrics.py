@@ -358,4 +358,4 @@ def _warm_up() -> None:
     _two_head_ce(z, y, y, N_SHAPE, np.empty_like(z))
 
 
-register_warmup("image_metrics", _warm_up)
+register_warmup("image_metrics", _warm_up, needs=("nn", "images"))

@@ -1,8 +1,10 @@
 """Fused numba primitives for training tiny models on the CPU.
 
 Matmuls are not here: they go to BLAS through ``np.matmul(a, b, out=buf)`` (see nn.py).
-Everything else in a training step is one pass over memory in a serial, cached,
-GIL-releasing kernel (declared with ``runtime.kernel``):
+Everything else in a training step is one pass over memory in a cached, GIL-releasing
+kernel (declared with ``runtime.kernel``); where the work can be large (a wide batch's
+activations, Adam over a big buffer) a ``prange`` twin (``runtime.parallel_kernel``) runs
+above a measured size, through ``runtime.launch``:
 
 * ``bias_act_forward``  z += b ; a = f(z)                       (one pass)
 * ``act_backward``      dz = da * f'(z) ; db = sum_rows(dz)     (one pass)
@@ -19,8 +21,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
-from .runtime import kernel, register_warmup
+from . import runtime
+from .runtime import kernel, parallel_kernel, register_warmup
 
 # Activation codes (ints, so kernels branch on a constant instead of a Python object).
 IDENTITY, RELU, LEAKY_RELU, SILU, TANH, SIGMOID = range(6)
@@ -111,6 +115,18 @@ def _specialise(act: int):
                 z[i, j] = v
                 a[i, j] = _act(v, act, s)
 
+    @parallel_kernel
+    def forward_parallel(z, b, a, slope):
+        if a.shape != z.shape or b.shape[0] != z.shape[1]:
+            raise ValueError("bias_act_forward: shapes of z, b, a do not match")
+        s = _F(slope)
+        n, m = z.shape
+        for i in prange(n):
+            for j in range(m):
+                v = z[i, j] + b[j]
+                z[i, j] = v
+                a[i, j] = _act(v, act, s)
+
     @kernel
     def backward(da, z, a, slope, dz, db, accumulate):
         if z.shape != da.shape or a.shape != da.shape or dz.shape != da.shape \
@@ -126,15 +142,24 @@ def _specialise(act: int):
                 dz[i, j] = g
                 db[j] += g
 
-    return forward, backward
+    return forward, backward, forward_parallel
 
 
 _SPECIALISED = [_specialise(code) for code in range(len(ACTIVATIONS))]
 
 
+# Sizes (elements) from which the parallel twin runs. The rule: the serial pass must
+# take >= ~100 us, 3-5x what waking a sleeping (PASSIVE) OpenMP worker costs. Serial
+# cost per element from ``python benchmarks/bench_scaling.py --thresholds`` (2 cores):
+# Adam ~0.45 ns, bias + SiLU ~1 ns.
+BIAS_ACT_PARALLEL_MIN = 128 * 1024
+ADAM_PARALLEL_MIN = 256 * 1024
+
+
 def bias_act_forward(z, b, a, act: int, slope: float = 0.2) -> None:
     """z[i, j] += b[j]; a[i, j] = f(z[i, j]). ``a`` may be ``z`` itself."""
-    _SPECIALISED[act][0](z, b, a, slope)
+    kernels = _SPECIALISED[act]
+    runtime.launch(kernels[2], kernels[0], z.size, BIAS_ACT_PARALLEL_MIN, z, b, a, slope)
 
 
 def act_backward(da, z, a, act: int, slope: float, dz, db, accumulate: bool) -> None:
@@ -224,6 +249,31 @@ def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
         p[i] = p[i] * decay - step * mi / (math.sqrt(vi) * inv_sqrt_bc2 + e)
 
 
+@parallel_kernel
+def adam_step_parallel(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
+    """``adam_step`` with the elements shared over threads (same result, bit for bit)."""
+    if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
+        raise ValueError("adam_step: p, g, m, v shapes differ")
+    step = _F(lr / (1.0 - beta1 ** t))
+    inv_sqrt_bc2 = _F(1.0 / math.sqrt(1.0 - beta2 ** t))
+    decay = _F(1.0 - lr * weight_decay)
+    b1, c1, b2, c2 = _F(beta1), _F(1.0 - beta1), _F(beta2), _F(1.0 - beta2)
+    e = _F(eps)
+    for i in prange(p.shape[0]):
+        gi = g[i]
+        mi = b1 * m[i] + c1 * gi
+        vi = b2 * v[i] + c2 * gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] = p[i] * decay - step * mi / (math.sqrt(vi) * inv_sqrt_bc2 + e)
+
+
+def adam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t) -> None:
+    """``adam_step``, on every compute thread when the buffer is large enough."""
+    runtime.launch(adam_step_parallel, adam_step, p.shape[0], ADAM_PARALLEL_MIN,
+                   p, g, m, v, lr, beta1, beta2, eps, weight_decay, t)
+
+
 @kernel
 def sgd_step(p, g, buf, lr, momentum, weight_decay):
     """p -= lr * (g + wd p), with heavy-ball momentum buf = mu buf + g when mu > 0."""
@@ -251,21 +301,35 @@ def all_finite(x):
     return True
 
 
-def _warm_up() -> None:
+def warm_up_activations(*names: str) -> None:
+    """Compile (or load) the bias+activation kernels of the named activations: forward,
+    backward, and the parallel twin when more than one thread can run it.
+
+    Each activation is its own set of compiled loops (see ``_specialise``), so a family's
+    warm-up names only the activations its models use: a lab opened cold compiles those
+    and nothing else (the others compile at their first use)."""
     f = np.float32
     z = np.ones((2, 3), f)
     a = np.empty_like(z)
     b = np.zeros(3, f)
     g = np.empty_like(z)
-    for act in ACTIVATIONS.values():
+    for name in names:
+        act = ACTIVATIONS[name]
         bias_act_forward(z, b, a, act, 0.2)
-        bias_act_forward(z, b, z, act, 0.2)
         act_backward(z, z, a, act, 0.2, g, b, False)
-    mse_loss(z, a, g, 1.0)
-    bce_with_logits(z, a, g, 1.0)
-    least_squares(z, 1.0, g, 1.0)
+        if runtime.parallel_possible():
+            _SPECIALISED[act][2](z, b, a, 0.2)
+
+
+def _warm_up() -> None:
+    """What every model uses: the output layer's identity and Adam. Losses and hidden
+    activations compile in the warm-ups of the families that use them."""
+    f = np.float32
+    warm_up_activations("identity")
     p = np.zeros(4, f)
     adam_step(p, p.copy(), p.copy(), p.copy(), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1)
+    if runtime.parallel_possible():
+        adam_step_parallel(p, p.copy(), p.copy(), p.copy(), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1)
     sgd_step(p, p.copy(), p.copy(), 1e-3, 0.9, 0.0)
     all_finite(p)
 

@@ -27,11 +27,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import prange
 
-from . import sampling
+from . import kernels as K
+from . import runtime, sampling
 from . import weights as W
 from .nn import MLP, Adam
-from .runtime import kernel, register_warmup
+from .runtime import kernel, parallel_kernel, register_warmup
 from .tokenizer import Tokenizer, windows
 
 F32 = np.float32
@@ -92,6 +94,45 @@ def softmax_xent(logits, targets, grad, scale):
             grad[b, v] *= k
         grad[b, t] -= np.float32(inv)
     return scale * total / B
+
+
+@parallel_kernel
+def softmax_xent_parallel(logits, targets, grad, scale):
+    """``softmax_xent`` with the rows shared over threads. Each row's loss is kept and
+    the total is summed in row order afterwards, so the result is the serial one."""
+    B, V = logits.shape
+    inv = scale / B
+    row_loss = np.empty(B)
+    for b in prange(B):
+        m = logits[b, 0]
+        for v in range(1, V):
+            m = max(m, logits[b, v])
+        s = 0.0
+        for v in range(V):
+            e = math.exp(logits[b, v] - m)
+            grad[b, v] = e
+            s += e
+        t = targets[b]
+        row_loss[b] = m + math.log(s) - logits[b, t]
+        k = np.float32(inv / s)
+        for v in range(V):
+            grad[b, v] *= k
+        grad[b, t] -= np.float32(inv)
+    total = 0.0
+    for b in range(B):
+        total += row_loss[b]
+    return scale * total / B
+
+
+# Logits (rows x vocabulary) from which the loss runs on every compute thread: the serial
+# pass must take >= ~100 us (~7 ns a logit, benchmarks/bench_scaling.py --thresholds).
+XENT_PARALLEL_MIN = 16 * 1024
+
+
+def cross_entropy(logits, targets, grad, scale: float) -> float:
+    """``softmax_xent``, on every compute thread for a large enough batch."""
+    return runtime.launch(softmax_xent_parallel, softmax_xent, logits.size,
+                          XENT_PARALLEL_MIN, logits, targets, grad, scale)
 
 
 # ------------------------------------------------------------------------- model
@@ -164,7 +205,7 @@ class LanguageModel:
         Y = np.ascontiguousarray(Y, dtype=np.int32)
         logits = self.logits(X)
         _, dlogits = self._buffers(X.shape[0])
-        loss = softmax_xent(logits, Y, dlogits, 1.0)
+        loss = cross_entropy(logits, Y, dlogits, 1.0)
         dx = self.mlp.backward(dlogits)
         embed_scatter(dx, X, self.demb)
         return float(loss)
@@ -197,7 +238,7 @@ class LanguageModel:
             xb = np.ascontiguousarray(X[start:start + batch])
             logits = self.logits(xb)
             _, scratch = self._buffers(xb.shape[0])
-            total += softmax_xent(logits, np.ascontiguousarray(Y[start:start + batch]),
+            total += cross_entropy(logits, np.ascontiguousarray(Y[start:start + batch]),
                                   scratch, 1.0) * xb.shape[0]
         return total / X.shape[0]
 
@@ -313,11 +354,15 @@ def train_headless(corpus: str | Path, steps: int = 6000, seed: int = 0, out: st
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("tanh")
     model = LanguageModel(Tokenizer(["a", "b", "."]), LMConfig(context=2, embed=2, hidden=3, batch=2))
     X = np.zeros((2, 2), np.int32)
     model.loss_and_grad(X, np.array([2, 3], np.int32))
     model.opt.step()
     model.next_logits([2])
+    if runtime.parallel_possible():
+        softmax_xent_parallel(np.zeros((2, 3), np.float32), X[:, 0].copy(),
+                              np.empty((2, 3), np.float32), 1.0)
 
 
-register_warmup("lm", _warm_up)
+register_warmup("lm", _warm_up, needs=("nn", "sampling"))

@@ -7,7 +7,7 @@ and lets several models train under one optimizer (``share_buffer(encoder, decod
 
 One layer, forward and backward (x is the layer input, f the activation)::
 
-    z = x @ W + b          np.matmul into a preallocated buffer, then a fused kernel
+    z = x @ W + b          runtime.matmul into a preallocated buffer, then a fused kernel
     a = f(z)               adds the bias and applies f in the same pass
     dz = da * f'(z)        fused kernel, also sums db = dz over the batch
     dW = x.T @ dz          BLAS, straight into the gradient buffer's view
@@ -26,6 +26,8 @@ from typing import Literal, overload
 import numpy as np
 
 from . import kernels as K
+from . import runtime
+from .runtime import matmul
 
 F32 = np.float32
 
@@ -135,7 +137,7 @@ class MLP:
         work = self._buffers(x.shape[0])
         self._x = h = x
         for layer, z, a in zip(self.layers, work.z, work.a):
-            np.matmul(h, layer.W, out=z)
+            matmul(h, layer.W, z)
             K.bias_act_forward(z, layer.b, a, layer.act, layer.slope)
             h = a
         return h
@@ -174,13 +176,13 @@ class MLP:
             if param_grads:
                 if accumulate:
                     assert self._scratch_dw is not None  # allocated above when accumulating
-                    np.matmul(x.T, dz, out=self._scratch_dw[i])
+                    matmul(x.T, dz, self._scratch_dw[i])
                     np.add(layer.dW, self._scratch_dw[i], out=layer.dW)
                 else:
-                    np.matmul(x.T, dz, out=layer.dW)
+                    matmul(x.T, dz, layer.dW)
             if i == 0 and not input_grad:
                 return None
-            np.matmul(dz, layer.W.T, out=work.dx[i])
+            matmul(dz, layer.W.T, work.dx[i])
             da = work.dx[i]
         return da
 
@@ -244,7 +246,7 @@ class Adam:
 
     def step(self) -> None:
         self.t += 1
-        K.adam_step(self.params, self.grads, self.m, self.v, float(self.lr),
+        K.adam(self.params, self.grads, self.m, self.v, float(self.lr),
                     float(self.betas[0]), float(self.betas[1]), float(self.eps),
                     float(self.weight_decay), self.t)
 
@@ -292,7 +294,7 @@ def make_optimizer(kind: str, params: np.ndarray, grads: np.ndarray, lr: float, 
 
 
 def _warm_up() -> None:
-    model = MLP([2, 4, 1], activation="leaky_relu", seed=0)
+    model = MLP([2, 4, 1], activation="identity", seed=0)  # activations: the families' warm-ups
     out = model.forward(np.zeros((3, 2), F32))
     model.backward(np.ones_like(out))
     model.backward(np.ones_like(out), accumulate=True)
@@ -301,4 +303,4 @@ def _warm_up() -> None:
     SGD(model.params, model.grads, momentum=0.9).step()
 
 
-K.register_warmup("nn", _warm_up)
+runtime.register_warmup("nn", _warm_up, needs=("kernels",))

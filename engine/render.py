@@ -21,7 +21,8 @@ Coordinate conventions
 Markers stay distinguishable without colour when ``radius >= 1``: ``DOT`` is a filled
 disc, ``PLUS`` a ``+``, ``CROSS`` an ``x``, ``RING`` a hollow disc.
 
-Kernels are declared with ``engine.runtime.kernel`` (serial, cached, GIL released) and
+Kernels are declared with ``engine.runtime.kernel`` (serial, cached, GIL released; the
+heatmap of a large canvas has a ``prange`` twin above a measured size) and
 register a warm-up, so ``runtime.warm_up()`` compiles them in a worker; never make the
 first call from the UI thread. The Python wrappers drop NaN/inf points and cells before
 a kernel sees them (a NaN cannot become a pixel index).
@@ -30,8 +31,10 @@ a kernel sees them (a NaN cannot become a pixel index).
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from engine.runtime import kernel, register_warmup
+from engine import runtime
+from engine.runtime import kernel, parallel_kernel, register_warmup
 
 DOT, PLUS, CROSS, RING = 0, 1, 2, 3
 MARKERS = {"dot": DOT, "plus": PLUS, "cross": CROSS, "ring": RING}
@@ -154,6 +157,25 @@ def _heatmap_kernel(values, lut, vmin, scale, out):
             out[i, j, 2] = lut[k, 2]
 
 
+@parallel_kernel
+def _heatmap_kernel_parallel(values, lut, vmin, scale, out):
+    """``_heatmap_kernel`` with the rows shared over threads (large canvases)."""
+    top = lut.shape[0] - 1
+    for i in prange(values.shape[0]):
+        for j in range(values.shape[1]):
+            t = (values[i, j] - vmin) * scale
+            t = 0.0 if t < 0.0 else (top if t > top else t)
+            k = int(t + 0.5)
+            out[i, j, 0] = lut[k, 0]
+            out[i, j, 1] = lut[k, 1]
+            out[i, j, 2] = lut[k, 2]
+
+
+# Cells from which a heatmap is coloured on every compute thread: the serial pass must
+# take >= ~100 us (~4.5 ns a cell, benchmarks/bench_scaling.py --thresholds).
+HEATMAP_PARALLEL_MIN = 24 * 1024
+
+
 def heatmap(values, vmin: float | None = None, vmax: float | None = None,
             palette="diverging", origin: str = "upper", nan_color=(0, 0, 0)) -> np.ndarray:
     """2-D ``values`` ``(H, W)`` -> ``(H, W, 3)`` buffer through a palette.
@@ -176,7 +198,8 @@ def heatmap(values, vmin: float | None = None, vmax: float | None = None,
     else:
         clean = np.ascontiguousarray(np.where(finite, v, np.float32(lo)))
         scale = np.float32((lut.shape[0] - 1) / (hi - lo))
-        _heatmap_kernel(clean, lut, np.float32(lo), scale, out)
+        runtime.launch(_heatmap_kernel_parallel, _heatmap_kernel, clean.size,
+                       HEATMAP_PARALLEL_MIN, clean, lut, np.float32(lo), scale, out)
     out[~finite] = _rgb(nan_color)
     return out
 
@@ -389,6 +412,9 @@ def _warm_up() -> None:
     scatter(buf, pts, (255, 0, 0), (-1, 1, -1, 1), radius=1)
     arrows(buf, pts, pts + 1, (0, 255, 0), (-1, 1, -1, 1))
     heatmap(np.zeros((2, 2), dtype=np.float32), 0.0, 1.0)
+    if runtime.parallel_possible():
+        _heatmap_kernel_parallel(np.zeros((2, 2), dtype=np.float32), PALETTES["diverging"],
+                                 np.float32(0.0), np.float32(1.0), buf[:2, :2].copy())
     image_grid(np.zeros((2, 2, 2), dtype=np.float32))
     upscale(buf, 2)
     quantize(buf, 4)

@@ -457,4 +457,4 @@ def _warm_up() -> None:
     model.generate([1, 2], 2)
 
 
-register_warmup("transformer", _warm_up)
+register_warmup("transformer", _warm_up, needs=("nn", "sampling"))

@@ -403,6 +403,7 @@ class PointVAE:
 
 
 def _warm_up() -> None:
+    K.warm_up_activations("relu")
     h = np.zeros((2, 4), F32)
     eps = np.zeros((2, 2), F32)
     z = np.empty((2, 2), F32)
@@ -412,4 +413,4 @@ def _warm_up() -> None:
     sigmoid_into(z, np.empty_like(z))
 
 
-register_warmup("vae", _warm_up)
+register_warmup("vae", _warm_up, needs=("nn", "images"))

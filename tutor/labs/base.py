@@ -170,6 +170,9 @@ class LabScreen(Screen):
     """What `s` does while paused, or None."""
     WARM_UP = True
     """Compile (or load from cache) the engine's kernels before the first build."""
+    KERNELS: tuple[str, ...] | None = None
+    """The engine modules whose warm-ups the first build and frame need (what
+    ``engine.runtime.warm_up(modules=...)`` compiles); None warms up every module."""
     autoplay = True  # tests set this to False so labs start paused and deterministic
 
     BINDINGS = [
@@ -439,11 +442,16 @@ class LabScreen(Screen):
             return
         from engine import runtime
 
+        try:  # the app leaves one core for the UI (engine/runtime.py's thread policy)
+            runtime.set_context("app")
+        except runtime.ThreadsSettingError as exc:
+            self.post_message(self.Notice(f"{exc}; using the default", "warning"))
+
         def progress(done: int, total: int, name: str) -> None:
             if not (worker.is_cancelled or self._stop.is_set()):
                 self.post_message(self.WarmUp(done, total, name))
 
-        runtime.warm_up(progress)
+        runtime.warm_up(progress, modules=self.KERNELS)
         self.post_message(self.WarmUp(1, 1, ""))
 
     def _build(self) -> dict:

@@ -125,6 +125,7 @@ Keys: **m** view, **t** temperature, **b** batch, **n** other sprites, **f** wei
 class ClipLab(LabScreen):
     LAB_ID = "clip"
     LAB_TITLE = "CLIP: matching words and pictures"
+    KERNELS = ("clip", "render")  # CLIP model, sprites and the similarity grid's drawing
     HELP_MD = HELP
     HELP_TITLE = "The CLIP lab"
     HELP = """| Key | Does |

@@ -40,6 +40,7 @@ def _ms(seconds: float) -> str:
 class DenoisingLab(LabScreen):
     LAB_ID = "denoising"
     LAB_TITLE = "Denoising, step by step"
+    KERNELS = ("diffusion", "render")  # sampling film; the families view's VAE and GAN compile when chosen
     PLAY = "Play film"   # Space plays the sampling run from noise to picture
     STEP = "Next frame"
     CODE = ("engine.diffusion:Diffusion.sample", "engine.diffusion:denoise_step",

@@ -118,6 +118,7 @@ class CsvInput(Input):
 class FamiliesLab(LabScreen):
     LAB_ID = "families"
     LAB_TITLE = "Five families, one dataset"
+    KERNELS = ("autoregressive", "gan", "vae", "diffusion", "flow", "render")  # all five families
     HELP_MD = HELP_MD
     PLAY = "Train"
     STEP = "Train a chunk"

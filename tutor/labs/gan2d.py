@@ -145,6 +145,7 @@ class CsvInput(Input):
 class GanLab(LabScreen):
     LAB_ID = "gan-2d"
     LAB_TITLE = "GAN lab: forger vs detective"
+    KERNELS = ("gan", "render")  # training, D(x) heatmap and drawing
     HELP_MD = HELP_MD
     CODE = ("engine.gan:GAN.train", "engine.gan:GAN.step_d", "engine.gan:GAN.step_g",
             "engine.gan:GAN.discriminator_grid", "engine.gan:GAN.sample")

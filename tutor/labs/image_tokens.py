@@ -137,6 +137,7 @@ Keys: **k** patch size, **n** another sprite, **/** type a caption to fetch a sp
 class ImageTokensLab(LabScreen):
     LAB_ID = "image-tokens"
     LAB_TITLE = "Image tokens: cutting a picture into patches"
+    KERNELS = ("clip",)  # the CLIP model's patch tokens and closest words
     HELP_MD = HELP
     HELP_TITLE = "The image-token lab"
     HELP = """| Key | Does |

@@ -130,6 +130,7 @@ class TransformerLM:
 class TemperatureLab(LabScreen):
     LAB_ID = "temperature"
     LAB_TITLE = "The temperature lab"
+    KERNELS = ("lm", "sampling")  # the language model and its sampler
     HELP_MD = HELP
     CODE = ("engine.sampling:warp", "engine.sampling:tempered_softmax",
             "engine.sampling:top_k_top_p", "engine.sampling:draw",

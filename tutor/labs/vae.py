@@ -62,6 +62,7 @@ def zoom(image: np.ndarray) -> np.ndarray:
 class VaeLab(LabScreen):
     LAB_ID = "vae"
     LAB_TITLE = "The VAE lab: compress, then recreate"
+    KERNELS = ("vae", "render")  # the image VAE and drawing
     CODE = ("engine.vae:VAE.train", "engine.vae:VAE.loss", "engine.vae:reparameterise",
             "engine.vae:reparameterise_backward", "engine.vae:VAE.latent_map",
             "engine.vae:VAE.reconstruct", "engine.vae:VAE.interpolate", "engine.vae:VAE.sample")
