@@ -130,6 +130,7 @@ class GroundingLab(LabScreen):
         "engine.transformer:Transformer.generate",
     )
     PLAY = None
+    KERNELS = ("transformer",)  # the grounding transformer (retrieval is plain numpy)
     STEP = None
     AUTO_FOCUS = "#knobs"
 

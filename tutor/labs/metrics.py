@@ -93,6 +93,8 @@ class MetricsLab(LabScreen):
     LAB_ID = "metrics"
     LAB_TITLE = "Measuring generated samples"
     PLAY = "Measure"
+    # every family it samples and scores
+    KERNELS = ("image_gan", "vae", "diffusion", "image_metrics", "clip", "lm", "render")
     STEP = "Step"
     CODE = (
         "engine.evaluation:Evaluator.row",

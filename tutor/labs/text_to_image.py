@@ -83,6 +83,7 @@ class TextToImageLab(LabScreen):
     LAB_TITLE = "Text-to-image, tiny"
     HELP_MD = HELP
     PLAY = "Play film"
+    KERNELS = ("diffusion", "clip", "vae", "render")  # the denoiser, the text encoder, the latent decoder
     STEP = "Next frame"
     AUTO_FOCUS = "#knobs"
     CODE = (
