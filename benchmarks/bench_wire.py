@@ -2,10 +2,10 @@
 
 Each lab runs as `python -m tutor lab ID` in its own pseudo-terminal (80×24,
 TERM=xterm-256color, no COLORTERM, so 256 colours as over a typical SSH login). After
-the lab has loaded and its kernels are warm, the bench reads everything the app writes for `--seconds` while it
-plays (and counts frames: bursts of output), then presses Space and reads for
-`--paused` seconds more. Default settings and
-low-bandwidth mode (GENAI_TUTOR_LOW_BANDWIDTH=1) are measured separately.
+the lab has loaded and its kernels are warm, the bench reads everything the app writes
+for `--seconds` while it plays (and counts frames: bursts of output), then presses Space
+and reads for `--paused` seconds more. Default settings and low-bandwidth mode
+(GENAI_TUTOR_LOW_BANDWIDTH=1) are measured separately.
 
     python benchmarks/bench_wire.py --json [--seconds 20] [--labs gan-2d,vae]
 
