@@ -283,3 +283,76 @@ class FramePacer:
             wanted = spent / self.settings.budget
             self.interval = min(self.settings.slowest, max(1.0 / self.settings.fps, wanted))
         self._last_time = now
+
+
+class SignalWaker:
+    """Makes a signal wake the app's event loop, whichever thread the kernel gave it to.
+
+    Textual installs its SIGWINCH (resize) handler with ``signal.signal``. CPython runs
+    a Python handler on the main thread only, at that thread's next bytecode. The kernel
+    may deliver a process-wide signal to any thread that does not block it (it prefers
+    the main thread only while that one is running or has no signal pending), and the
+    tutor has several (the terminal writer and reader, workers). When another thread
+    gets it, an idle app's main thread sleeps on in its event loop and the resize is
+    drawn only at the next key press or timer: over SSH, a learner who resizes an idle
+    screen sees nothing change. ``signal.set_wakeup_fd`` makes CPython's C handler, on
+    any thread, write a byte that wakes the loop; the reader here just drains it, and
+    the pending Python handler runs as the main thread wakes.
+    """
+
+    def __init__(self) -> None:
+        self._sockets: tuple | None = None
+        self._loop = None
+
+    def install(self, loop) -> bool:
+        """Install on ``loop`` (from the main thread); False if another wakeup fd is set
+        (e.g. asyncio's own, from ``loop.add_signal_handler``) or this is not the main thread."""
+        import signal
+        import socket
+
+        if self._sockets is not None:
+            return True
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        try:
+            previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        except ValueError:  # not the main thread
+            reader.close()
+            writer.close()
+            return False
+        if previous != -1:  # someone else's: leave it
+            signal.set_wakeup_fd(previous)
+            reader.close()
+            writer.close()
+            return False
+        loop.add_reader(reader.fileno(), self._drain)
+        self._sockets, self._loop = (reader, writer), loop
+        return True
+
+    def _drain(self) -> None:
+        assert self._sockets is not None
+        try:
+            while self._sockets[0].recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def close(self) -> None:
+        """Remove the wakeup fd (main thread) and close the sockets."""
+        import signal
+
+        if self._sockets is None:
+            return
+        reader, writer = self._sockets
+        try:
+            current = signal.set_wakeup_fd(-1)
+            if current not in (-1, writer.fileno()):  # someone else's since: put it back
+                signal.set_wakeup_fd(current)
+        except ValueError:
+            pass
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(reader.fileno())
+        reader.close()
+        writer.close()
+        self._sockets = self._loop = None
