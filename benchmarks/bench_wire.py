@@ -8,6 +8,12 @@ and reads for `--paused` seconds more. Default settings and low-bandwidth mode
 (GENAI_TUTOR_LOW_BANDWIDTH=1) are measured separately.
 
     python benchmarks/bench_wire.py --json [--seconds 20] [--labs gan-2d,vae]
+    python benchmarks/bench_wire.py --json --canvas    # GAN frames' canvas bytes, no pty
+
+``--canvas`` is exact and needs no timing: the GAN lab's pictures (seed 0, 240 rounds
+between frames) go through a real Textual app on a 256-colour console whose driver
+records what it would write; it reports the bytes per frame as Textual writes them and
+after ``tutor.wire.SgrFolder``.
 
 Goals (lab-platform issue): <= 60 KB/s playing at default settings, <= 20 KB/s in
 low-bandwidth mode, 0 while paused.
@@ -126,14 +132,79 @@ def measure(lab_id: str, seconds: float, paused: float, low_bandwidth: bool) -> 
     }
 
 
+def canvas_bytes(frames: int = 40, rounds: int = 240) -> dict:
+    """Bytes per GAN-lab canvas frame, as written and after folding (median of frames)."""
+    import asyncio
+    import statistics
+
+    os.environ.pop("COLORTERM", None)
+    os.environ["TEXTUAL_COLOR_SYSTEM"] = "256"
+    import textual.constants
+    from textual.app import App
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    from engine.gan import GAN, GANConfig
+    from tutor.labs import gan2d_view as view
+    from tutor.widgets.pixels import PixelCanvas
+    from tutor.wire import SgrFolder
+
+    textual.constants.COLOR_SYSTEM = "256"
+    gan = GAN(GANConfig.preset("healthy", seed=0))
+    pictures = []
+    for _ in range(frames):
+        gan.train(rounds)
+        grid = gan.discriminator_grid(view.SIDE)
+        pictures.append(view.frame(grid, gan.real[: view.N_REAL], gan.sample(view.N_FAKE)))
+
+    class Recording(HeadlessDriver):
+        @property
+        def is_headless(self) -> bool:  # so the app renders and writes as on a terminal
+            return False
+
+        def write(self, data: str) -> None:
+            written.append(data)
+
+    class CanvasApp(App):
+        def compose(self):
+            yield PixelCanvas(pictures[0])
+
+    written: list[str] = []
+    raw, folded, folder = [], [], SgrFolder()
+
+    async def run() -> None:
+        app = CanvasApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            app._driver.__class__ = Recording
+            canvas = app.query_one(PixelCanvas)
+            for picture in pictures[1:]:
+                written.clear()
+                canvas.update_pixels(picture)
+                await pilot.pause()
+                await pilot.pause()
+                raw.append(sum(len(w.encode()) for w in written))
+                folded.append(sum(len(folder.fold(w).encode()) for w in written))
+
+    asyncio.run(run())
+    return {
+        "frames": len(raw),
+        "rounds_between_frames": rounds,
+        "bytes_per_frame_written": statistics.median(raw),
+        "bytes_per_frame_folded": statistics.median(folded),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--paused", type=float, default=5.0)
     parser.add_argument("--labs", default="", help="comma-separated lab ids (default: all)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--canvas", action="store_true", help="GAN canvas bytes per frame (no pty)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    if args.canvas:
+        print(json.dumps(canvas_bytes()))
+        return
     from tutor.labs import LABS
 
     labs = [x for x in args.labs.split(",") if x] or sorted(LABS)
