@@ -41,7 +41,7 @@ PROBE = textwrap.dedent(r"""
         f.write("x")
     mode = os.stat(os.path.join(home, "visits")).st_mode & 0o777
     keys = ["TERM", "COLORTERM", "GENAI_TUTOR_HOME", "GENAI_TUTOR_THREADS", "OMP_NUM_THREADS",
-            "OPENBLAS_NUM_THREADS", "NO_COLOR", "SECRET_FROM_CLIENT"]
+            "OPENBLAS_NUM_THREADS", "NO_COLOR", "SECRET_FROM_CLIENT", "COLUMNS", "LINES"]
     info = {k: os.environ.get(k) for k in keys}
     info["size"] = size()
     info["mode"] = mode
@@ -139,10 +139,10 @@ async def test_a_learner_sees_home_in_the_real_tutor(start) -> None:
 
 
 async def test_the_real_tutor_repaints_after_a_resize(start) -> None:
-    """Home is idle when the resize comes. It timed out under the parallel CI run because
-    the SIGWINCH could land on one of the tutor's other threads, and Textual's handler
-    (signal.signal, run on the main thread only) then waited for the idle loop's next
-    wake-up; tutor.wire.SignalWaker makes any signal wake the loop."""
+    """Home is idle when the resize comes. This timed out under the parallel run: a
+    pytest-xdist worker has COLUMNS=80 and LINES=24 in its environment, the server passed
+    them on, and Textual (shutil.get_terminal_size) then read 80x24 at every SIGWINCH and
+    repainted at the old size. The server now drops them (DROP_ENV)."""
     room = await start()
     async with room.connect("alice") as conn:
         proc = await open_tty(conn)
@@ -180,7 +180,9 @@ async def test_an_answer_given_over_ssh_is_there_after_reconnecting(start) -> No
     assert [p.name for p in (room.data / "learners").iterdir()] == ["lena"]
 
 
-async def test_session_env_size_and_resize_reach_the_child(start, probe) -> None:
+async def test_session_env_size_and_resize_reach_the_child(start, probe, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # as in a pytest-xdist worker: the server's own size
+    monkeypatch.setenv("LINES", "24")
     room = await start(command=probe)
     async with room.connect("bob") as conn:
         proc = await open_tty(conn, size=(80, 24), term="screen-256color",
@@ -189,6 +191,7 @@ async def test_session_env_size_and_resize_reach_the_child(start, probe) -> None
         assert info["TERM"] == "screen-256color"
         assert info["COLORTERM"] is None
         assert info["NO_COLOR"] == "1" and info["SECRET_FROM_CLIENT"] is None
+        assert info["COLUMNS"] is None and info["LINES"] is None  # they would pin the size
         assert info["GENAI_TUTOR_HOME"] == str(room.data / "learners" / "bob")
         assert info["GENAI_TUTOR_THREADS"] == info["OMP_NUM_THREADS"] == info["OPENBLAS_NUM_THREADS"] == "1"
         assert info["size"] == [80, 24]
