@@ -87,8 +87,34 @@ async def quiet_for(proc, seconds: float, limit: float = 10.0) -> int:
     return total
 
 
+def plays_on_open(lab: str) -> bool:
+    from tutor import labs
+
+    cls = type(labs.create(lab))
+    return bool(cls.autoplay and cls.PLAY)
+
+
+async def until_warm(proc, autoplay: bool, limit: float = 900.0) -> None:
+    """Wait out the kernels' warm-up (seconds, or minutes on a busy machine): an autoplay
+    lab shows "▶" once it trains; another lab stops saying "compiling" for 3 s."""
+    end, seen, quiet_since = time.monotonic() + limit, b"", time.monotonic()
+    while time.monotonic() < end:
+        try:
+            chunk = await asyncio.wait_for(proc.stdout.read(65536), 0.5)
+        except TimeoutError:
+            chunk = b""
+        seen = (seen + chunk)[-4096:]
+        if autoplay and "▶".encode() in seen:
+            return
+        if b"compiling" in chunk or b"%" in chunk:
+            quiet_since = time.monotonic()
+        if not autoplay and time.monotonic() - quiet_since >= 3.0:
+            return
+    raise RuntimeError("the lab's warm-up did not end")
+
+
 async def learner(port: int, name: str, seconds: float, start_play: asyncio.Event,
-                  rng: random.Random) -> dict:
+                  rng: random.Random, ready: asyncio.Event, autoplay: bool) -> dict:
     import asyncssh
 
     async with asyncssh.connect("127.0.0.1", port, username=name, known_hosts=None, client_keys=None,
@@ -100,7 +126,8 @@ async def learner(port: int, name: str, seconds: float, start_play: asyncio.Even
             if not chunk:
                 raise RuntimeError(f"{name}'s session ended before the lab showed")
             seen += chunk
-        await asyncio.sleep(2.0)  # the first build and kernel warm-up
+        await until_warm(proc, autoplay)
+        ready.set()
         await start_play.wait()
         # Some labs play as they open: if nothing flows for 0.5 s, press Space (play).
         if await quiet_for(proc, 0.5, limit=2.0) < 2000:
@@ -155,9 +182,21 @@ async def one_n(n: int, seconds: float, lab: str, seed: int) -> dict:
                 pass
             go = asyncio.Event()
             rng = random.Random(seed)
-            tasks = [asyncio.create_task(learner(port, f"l{i}", seconds, go, random.Random(rng.random())))
-                     for i in range(n)]
-            await asyncio.sleep(2.0 + 3.0 * n)  # everyone connected and warmed up
+            ready = [asyncio.Event() for _ in range(n)]
+            autoplay = plays_on_open(lab)
+            tasks = [asyncio.create_task(learner(port, f"l{i}", seconds, go, random.Random(rng.random()),
+                                                 ready[i], autoplay)) for i in range(n)]
+            waiting = {asyncio.create_task(r.wait()) for r in ready}
+            while waiting:  # everyone warmed up, or a learner failed (then report it)
+                done, _ = await asyncio.wait(waiting | set(tasks), timeout=1200,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    raise RuntimeError("the learners' labs never finished warming up")
+                for task in tasks:
+                    if task.done():
+                        task.result()
+                waiting -= done
+            await asyncio.sleep(1.0)  # everyone connected, warmed up and playing
             before, t0 = tree_usage(server.pid), time.monotonic()
             go.set()
             await asyncio.sleep(1.0 + seconds / 2)

@@ -109,6 +109,13 @@ class TutorApp(App):
         from tutor.screens.home import HomeScreen
 
         self.wire_meter.install(self._driver)
+        if not self.is_headless:  # a resize reaches an idle screen at once (tutor.wire)
+            import asyncio
+
+            from tutor.wire import SignalWaker
+
+            self._signal_waker = SignalWaker()
+            self._signal_waker.install(asyncio.get_running_loop())
         self._restore_theme()
         self.push_screen(HomeScreen())
         self.screen_change_signal.subscribe(self, self._track_open_lab)
@@ -143,6 +150,9 @@ class TutorApp(App):
             settings.save(theme=theme)
 
     def on_unmount(self) -> None:
+        waker = getattr(self, "_signal_waker", None)
+        if waker is not None:
+            waker.close()
         self.store.close()
 
     def _fatal_error(self) -> None:

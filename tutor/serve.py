@@ -49,8 +49,11 @@ LEARNER_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}$")
 ANY_LEARNER = "*"  # in --authorized-keys: a router's key, trusted to name the learner
 NAME_RULE = "use 1 to 32 letters, digits, '-', '_' or '.', not starting with '.'"
 # Environment the server's own shell may carry that must not reach a learner's tutor.
+# COLUMNS and LINES above all: Textual sizes its screen with shutil.get_terminal_size(),
+# which prefers them to the pty's size, so a tutor started with them ignores every resize.
 DROP_ENV = ("COLORTERM", "TERM", ENV_HOME, "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY",
-            "SSH_AUTH_SOCK", "TERM_PROGRAM", "TERM_PROGRAM_VERSION")
+            "SSH_AUTH_SOCK", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLUMNS", "LINES")
+WEB_DRIVER_ENV = ("TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLUMNS")  # textual-serve sets these
 # What a client may send (ssh -o SendEnv=NO_COLOR): accessibility and slow links only.
 CLIENT_ENV = ("NO_COLOR", "GENAI_TUTOR_LOW_BANDWIDTH")
 ONE_THREAD = {"GENAI_TUTOR_THREADS": "1", "GENAI_TUTOR_BLAS_THREADS": "1", "OMP_NUM_THREADS": "1",
@@ -576,7 +579,7 @@ def make_web_server(room: Classroom, user_header: str | None = None, public_url:
         def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
             env = super()._build_environment(width, height)
             for name in DROP_ENV:
-                if name not in ("TERM_PROGRAM", "TERM_PROGRAM_VERSION"):  # the web driver's own
+                if name not in WEB_DRIVER_ENV:  # the web driver's own (its size: COLUMNS, ROWS)
                     env.pop(name, None)
             env.update(self.extra_env)
             return env
