@@ -175,6 +175,7 @@ async def test_theme_change_repaints_the_pictures():
     app = Host("textual-dark")
     async with app.run_test(size=SIZE) as pilot:
         lab = pilot.app.screen
+        await lab.wait_idle()  # the first build is done: it must not put a model back
         with lab.model_lock:
             lab.model = None  # no model: the picture is the empty square
         await rgb(lab, pilot)
