@@ -1,8 +1,24 @@
 """Give freed memory back to the operating system after a lab closes.
 
-numpy's large arrays are returned to the system when freed, but the many small blocks a
-model leaves behind stay in the C allocator's heap; glibc's ``malloc_trim`` releases
-them. Elsewhere (macOS, musl) this is a no-op.
+Two kinds of memory stay resident after a lab has released its model:
+
+* **Heap.** numpy's large arrays are returned to the system when freed, but the many
+  small blocks a model leaves behind stay in the C allocator's heap; glibc's
+  ``malloc_trim`` releases them (:func:`trim`).
+* **The JIT's code pages.** Loading the engine's cached numba kernels runs LLVM, and
+  LLVM touches ~60 MiB of ``libllvmlite.so``'s machine code while it does. Those pages
+  are a clean, read-only view of the file on disk, so the kernel can drop them at any
+  time and read them back on the next access: ``madvise(MADV_DONTNEED)`` does exactly
+  that (:func:`release_code`). The compiled kernels themselves live elsewhere (LLVM's
+  own anonymous memory) and keep working; if LLVM runs again (a new kernel), the pages
+  it needs fault back in from the file.
+
+  Only mappings that are, when we look, wholly clean and file-backed are advised: no
+  write permission, no dirty, anonymous (copy-on-write) or swapped pages. Dropping a
+  relocated page (the RELRO segment, for instance) would replace patched pointers with
+  the file's unpatched bytes, which is why that check is strict.
+
+Both are no-ops outside Linux (macOS, and musl has no ``malloc_trim``) and never raise.
 """
 
 from __future__ import annotations
@@ -10,14 +26,115 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+JIT_LIBRARIES = ("libllvmlite",)
+"""Shared libraries whose clean pages :func:`release_code` returns by default."""
+
+MADV_DONTNEED = 4  # <sys/mman.h> on Linux, every architecture
+
+SMAPS = Path("/proc/self/smaps")
+
+_DIRTY_FIELDS = ("Private_Dirty", "Shared_Dirty", "Anonymous", "Swap", "LazyFree")
+"""smaps fields that must all read 0 kB for a mapping to be safe to drop."""
+
+
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
 
 
 def trim() -> bool:
     """Ask the C allocator to release free heap pages; returns whether it could."""
-    if not sys.platform.startswith("linux"):
+    libc = _libc()
+    if libc is None:
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return bool(libc.malloc_trim(0))
-    except (OSError, AttributeError):
+    except AttributeError:  # a libc without malloc_trim (musl)
         return False
+
+
+def clean_code_mappings(text: str, names: Iterable[str] = JIT_LIBRARIES) -> Iterator[tuple[int, int]]:
+    """The (start, end) of every mapping in an smaps ``text`` that is safe to drop.
+
+    Safe means: backed by a file whose name contains one of ``names``, not writable,
+    and with every field in `_DIRTY_FIELDS` at 0 kB (present or not, a field that is
+    missing from an old kernel's smaps cannot vouch for the mapping, so the mapping
+    must report Private_Dirty, Shared_Dirty and Anonymous at least).
+    """
+    wanted = tuple(names)
+    current: dict | None = None
+
+    def verdict(m: dict | None) -> tuple[int, int] | None:
+        if m is None or not m["ok"]:
+            return None
+        if not {"Private_Dirty", "Shared_Dirty", "Anonymous"} <= m["seen"]:
+            return None
+        return m["start"], m["end"]
+
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:  # a mapping header
+            found = verdict(current)
+            if found:
+                yield found
+            perms = fields[1]
+            path = " ".join(fields[5:]) if len(fields) >= 6 else ""
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            current = {
+                "start": start,
+                "end": end,
+                "seen": set(),
+                "ok": (
+                    path.startswith("/")
+                    and "w" not in perms
+                    and not path.endswith("(deleted)")
+                    and any(name in Path(path).name for name in wanted)
+                ),
+            }
+        elif current is not None and fields[0].endswith(":"):
+            key = fields[0][:-1]
+            if key in _DIRTY_FIELDS:
+                current["seen"].add(key)
+                if len(fields) < 2 or fields[1] != "0":
+                    current["ok"] = False
+    found = verdict(current)
+    if found:
+        yield found
+
+
+def release_code(names: Iterable[str] = JIT_LIBRARIES) -> int:
+    """Drop the resident, clean pages of the JIT's libraries; returns bytes advised.
+
+    Reads /proc/self/smaps at call time and advises only the mappings
+    :func:`clean_code_mappings` vouches for. Returns 0 when nothing could be done.
+    """
+    libc = _libc()
+    if libc is None:
+        return 0
+    try:
+        text = SMAPS.read_text()
+        madvise = libc.madvise
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        madvise.restype = ctypes.c_int
+        released = 0
+        for start, end in list(clean_code_mappings(text, names)):
+            if madvise(start, end - start, MADV_DONTNEED) == 0:
+                released += end - start
+        return released
+    except (OSError, AttributeError, ValueError):
+        return 0
+
+
+def release() -> None:
+    """Everything above: heap first, then the JIT's code pages. Never raises."""
+    trim()
+    release_code()

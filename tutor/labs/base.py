@@ -430,6 +430,9 @@ class LabScreen(Screen):
         self.build()
         self.iterations = 0
         self._ready = True
+        from tutor import memory
+
+        memory.release()  # the warm-up's and the build's garbage, and LLVM's code pages
         return {"built": True}
 
     def _run(self, kind: str, fn: Callable[[], dict | None] | None, send: bool) -> dict | None:
@@ -554,9 +557,9 @@ class LabScreen(Screen):
             self.model = None
             self.release_lab()
         gc.collect()
-        from tutor.memory import trim
+        from tutor import memory
 
-        trim()
+        memory.release()
 
     def release_lab(self) -> None:
         """Subclasses: drop their own large attributes (holding `model_lock`)."""
