@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,15 @@ def _kinds() -> dict:
 def _reset_peak() -> None:
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
+
+
+async def _released(pilot, lab, timeout: float = 30.0) -> None:
+    """Wait until the lab has left and released its model (on a loaded machine the
+    worker's last chunk can take seconds to end), then one more second."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (lab.is_attached or getattr(lab, "model", None) is not None):
+        await pilot.pause(0.1)
+    await pilot.pause(1.0)
 
 
 async def run(seconds: float, labs: list[str] | None = None) -> dict:
@@ -73,7 +83,7 @@ async def run(seconds: float, labs: list[str] | None = None) -> dict:
             peak = _status("VmHWM")
             playing = _kinds()
             await pilot.press("escape")
-            await pilot.pause(1.0)
+            await _released(pilot, lab)
             rows.append(
                 {
                     "lab": lab_id,

@@ -424,6 +424,9 @@ class LabScreen(Screen):
                 self.post_message(self.WarmUp(done, total, name))
 
         runtime.warm_up(progress)
+        from tutor import memory
+
+        memory.release()  # LLVM's code pages, before the build adds its own peak
         self.post_message(self.WarmUp(1, 1, ""))
 
     def _build(self) -> dict:
