@@ -157,3 +157,48 @@ def test_kernels_old_and_new_still_run_after_the_code_pages_are_dropped(tmp_path
     for result in results:
         assert result["released"] > 10 * 2**20  # LLVM's touched code is tens of MiB
         assert result["after"] < result["before"] - 10  # and it left the resident set
+
+
+@pytest.mark.skipif(not LINUX, reason="glibc's mallopt")
+def test_large_blocks_go_back_to_the_system_after_the_threshold_is_fixed():
+    """Without the fixed threshold glibc serves a 4 MiB block from the heap once a block
+    that size has been freed, and the heap keeps it; with it, freeing gives it back."""
+    script = textwrap.dedent(
+        """
+        import ctypes, json, sys
+        from tutor import memory
+        fixed = sys.argv[1] == "fixed"
+        if fixed:
+            assert memory.large_blocks_to_system()
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc.restype = ctypes.c_void_p
+        libc.malloc.argtypes = [ctypes.c_size_t]
+        libc.free.argtypes = [ctypes.c_void_p]
+
+        def anon():
+            for line in open("/proc/self/status"):
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) / 1024
+
+        size = 4 << 20
+        libc.free(libc.malloc(size))            # glibc raises its threshold here
+        base = anon()
+        blocks = [libc.malloc(size) for _ in range(8)]
+        pins = []
+        for b in blocks:
+            ctypes.memset(b, 1, size)           # touch every page
+            pins.append(libc.malloc(100 << 10))  # a smaller live block after each big one
+        for b in blocks:
+            libc.free(b)
+        print(json.dumps({"kept": anon() - base}))
+        """
+    )
+    kept = {}
+    for mode in ("dynamic", "fixed"):
+        out = subprocess.run(
+            [sys.executable, "-c", script, mode], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        kept[mode] = json.loads(out.stdout.strip().splitlines()[-1])["kept"]
+    assert kept["fixed"] < 4, kept  # MiB: the 32 MiB went back
+    assert kept["dynamic"] > 16, kept  # the glibc behaviour this guards against

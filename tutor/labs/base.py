@@ -347,6 +347,9 @@ class LabScreen(Screen):
         self.sub_title = "Try it"
         self.query_one("#lab-warmup", ProgressBar).display = False
         self.playing = self.autoplay and self.PLAY is not None
+        from tutor import memory
+
+        memory.large_blocks_to_system()  # a lab's big arrays go back to the system when freed
         self.submit(self._build, kind="build")
         self._started = True
         self._loop()
