@@ -94,9 +94,9 @@ async def run(seconds: float, labs: list[str] | None = None) -> dict:
                     "home_after": _kinds(),
                 }
             )
-        # What the dead lab screens still held: a cancelled Textual worker keeps its
-        # CancelledError, whose traceback points back at the worker and its screen, a
-        # cycle made after the lab's own gc.collect(); the next full collection frees it.
+        # Is any of Home's figure garbage waiting for a collection (a cancelled Textual
+        # worker keeps its CancelledError, whose traceback points back at the worker and
+        # its screen)? A full collection and release on top answers it.
         gc.collect()
         from tutor import memory
 
