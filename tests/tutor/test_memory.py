@@ -202,3 +202,19 @@ def test_large_blocks_go_back_to_the_system_after_the_threshold_is_fixed():
         kept[mode] = json.loads(out.stdout.strip().splitlines()[-1])["kept"]
     assert kept["fixed"] < 4, kept  # MiB: the 32 MiB went back
     assert kept["dynamic"] > 16, kept  # the glibc behaviour this guards against
+
+
+def test_release_reads_smaps_only_when_file_backed_memory_grew(monkeypatch):
+    """Reading smaps costs tens of ms; release() runs after every build, so it advises
+    again only when LLVM may have touched its pages again (RssFile grew)."""
+    calls = []
+    readings = iter([100 << 20, 60 << 20, 62 << 20, 62 << 20, 90 << 20, 61 << 20])
+    monkeypatch.setattr(memory, "release_code", lambda: calls.append(1) or 0)
+    monkeypatch.setattr(memory, "_file_rss", lambda: next(readings))
+    monkeypatch.setattr(memory, "_file_rss_after_release", [])
+    memory.release()  # no baseline yet: 100 MiB -> advised, 60 MiB after
+    memory.release()  # 62 MiB: grew by 2 MiB only, skipped
+    assert len(calls) == 1
+    memory.release()  # 62 again: skipped
+    memory.release()  # 90 MiB: grew by 30 MiB -> advised again
+    assert len(calls) == 2
