@@ -132,6 +132,11 @@ def frechet_distance(mu1, cov1, mu2, cov2) -> float:
 _feature_weights: dict[int, np.ndarray] = {}
 
 
+FEATURE_CHUNK = 2048
+"""Rows centred at a time: centring a whole training set at once (20 000 sprites) would
+copy all of it (~60 MiB) for a result of 2.5 MiB."""
+
+
 def fid_features(images: np.ndarray) -> np.ndarray:
     """The documented FID-lite features: ReLU((x - 0.5) @ W), W fixed from FEATURE_SEED."""
     x = np.asarray(images, F32).reshape(len(images), -1)
@@ -140,7 +145,10 @@ def fid_features(images: np.ndarray) -> np.ndarray:
     if w is None:
         rng = np.random.default_rng(FEATURE_SEED)
         w = _feature_weights[d] = (rng.standard_normal((d, FEATURE_DIM)) / math.sqrt(d)).astype(F32)
-    return np.maximum((x - F32(0.5)) @ w, 0.0)
+    out = np.empty((len(x), FEATURE_DIM), F32)
+    for s in range(0, len(x), FEATURE_CHUNK):
+        np.maximum((x[s:s + FEATURE_CHUNK] - F32(0.5)) @ w, 0.0, out=out[s:s + FEATURE_CHUNK])
+    return out
 
 
 def gaussian_fit(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

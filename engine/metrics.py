@@ -138,16 +138,38 @@ def pairwise_sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) squared Euclidean distances, in float64 (never negative)."""
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
-    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.maximum(d2, 0.0)
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :]
+    ab = a @ b.T
+    ab *= 2.0                         # in place: two (len(a), len(b)) arrays, not four
+    d2 -= ab
+    return np.maximum(d2, 0.0, out=d2)
+
+
+ROW_CHUNK = 256
+"""Rows of a distance matrix held at once by the data-only measures below: 2048 points
+would otherwise need a 32 MiB matrix (and its temporaries) for a 16 KiB answer."""
 
 
 def knn_radii(points: np.ndarray, k: int = 5) -> np.ndarray:
     """Distance from each point to its k-th nearest OTHER point of the same set."""
-    d2 = pairwise_sq_dists(points, points)
-    np.fill_diagonal(d2, np.inf)
+    points = np.asarray(points, np.float64)
     k = min(int(k), len(points) - 1)
-    return np.sqrt(np.partition(d2, k - 1, axis=1)[:, k - 1])
+    out = np.empty(len(points), np.float64)
+    for s in range(0, len(points), ROW_CHUNK):
+        d2 = pairwise_sq_dists(points[s:s + ROW_CHUNK], points)
+        rows = np.arange(len(d2))
+        d2[rows, s + rows] = np.inf   # not its own neighbour
+        out[s:s + ROW_CHUNK] = np.sqrt(np.partition(d2, k - 1, axis=1)[:, k - 1])
+    return out
+
+
+def mean_gaussian_kernel(x: np.ndarray, y: np.ndarray, bandwidth: float = 0.2) -> float:
+    """mean over all pairs of exp(-|x_i - y_j|^2 / 2h^2), a block of rows at a time."""
+    g = -0.5 / float(bandwidth) ** 2
+    total = 0.0
+    for s in range(0, len(x), ROW_CHUNK):
+        total += float(np.exp(g * pairwise_sq_dists(x[s:s + ROW_CHUNK], y)).sum())
+    return total / (len(x) * len(y))
 
 
 def precision_coverage(samples: np.ndarray, data: np.ndarray, k: int = 5,
@@ -203,7 +225,7 @@ def sample_quality(samples: np.ndarray, data: np.ndarray, modes: np.ndarray | No
     cache = {} if cache is None else cache
     if "radii" not in cache:
         cache["radii"] = knn_radii(data, k)
-        cache["kyy"] = float(np.exp(-0.5 / 0.2 ** 2 * pairwise_sq_dists(data, data)).mean())
+        cache["kyy"] = mean_gaussian_kernel(np.asarray(data, np.float64), np.asarray(data, np.float64))
     out = precision_coverage(samples[finite], data, k, radii=cache["radii"])
     out["precision"] *= float(finite.mean()) if len(samples) else 0.0
     out["mmd"] = mmd(samples[finite], data, kyy=cache["kyy"]) if finite.any() else 2.0

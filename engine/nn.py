@@ -66,14 +66,30 @@ class Dense:
 
 
 class _Work:
-    """Per-batch-size buffers: for each layer z, a, and the gradient w.r.t. its input."""
+    """Per-batch-size buffers: for each layer z, a, and the gradient w.r.t. its input.
+
+    The gradient buffers are made on the first backward: a batch size that is only ever
+    evaluated (sampling, a held-out NLL) keeps half the memory."""
 
     def __init__(self, layers: list[Dense], batch: int):
         self.z = [np.empty((batch, l.n_out), F32) for l in layers]
         self.a = [z if l.act == K.IDENTITY else np.empty_like(z)
                   for z, l in zip(self.z, layers)]
-        self.dz = [np.empty_like(z) for z in self.z]
-        self.dx = [np.empty((batch, l.n_in), F32) for l in layers]
+        self._layers = layers
+        self._dz: list[np.ndarray] | None = None
+        self._dx: list[np.ndarray] | None = None
+
+    @property
+    def dz(self) -> list[np.ndarray]:
+        if self._dz is None:
+            self._dz = [np.empty_like(z) for z in self.z]
+        return self._dz
+
+    @property
+    def dx(self) -> list[np.ndarray]:
+        if self._dx is None:
+            self._dx = [np.empty((len(z), l.n_in), F32) for z, l in zip(self.z, self._layers)]
+        return self._dx
 
 
 class MLP:

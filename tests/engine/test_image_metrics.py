@@ -47,6 +47,16 @@ def test_fid_features_fixed_and_documented_size():
     np.testing.assert_array_equal(f, M.fid_features(x))
 
 
+def test_fid_features_in_row_blocks_match_the_formula():
+    """Features are computed FEATURE_CHUNK rows at a time (no centred copy of a whole
+    training set); across block boundaries they equal ReLU((x - 0.5) @ W)."""
+    x = images.sprites(M.FEATURE_CHUNK + 50, 2).images
+    f = M.fid_features(x)
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    w = M._feature_weights[flat.shape[1]].astype(np.float64)
+    np.testing.assert_allclose(f, np.maximum((flat - 0.5) @ w, 0.0), rtol=1e-4, atol=1e-5)
+
+
 def test_nearest_neighbour_flags_copies_not_fresh_samples():
     train = images.sprites(3000, 1).images
     fresh = images.sprites(64, 2).images

@@ -93,6 +93,20 @@ def test_knn_radius_on_a_line():
     np.testing.assert_allclose(metrics.knn_radii(pts, k=2), [2] + [1] * 8 + [2])
 
 
+def test_knn_radii_and_kernel_mean_in_row_blocks_match_the_whole_matrix():
+    """The data-only measures work a block of rows at a time (memory); across block
+    boundaries they must give what the whole distance matrix gives."""
+    rng = np.random.default_rng(3)
+    pts = rng.standard_normal((2 * metrics.ROW_CHUNK + 37, 2))
+    d2 = ((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d2, np.inf)
+    np.testing.assert_allclose(metrics.knn_radii(pts, k=5), np.sqrt(np.sort(d2, axis=1)[:, 4]),
+                               rtol=1e-10)
+    np.fill_diagonal(d2, 0.0)
+    np.testing.assert_allclose(metrics.mean_gaussian_kernel(pts, pts[:100], 0.3),
+                               np.exp(-d2[:, :100] / (2 * 0.3 ** 2)).mean(), rtol=1e-12)
+
+
 def test_perfect_samples_are_precise_and_complete():
     toy = data.ring(n=1000)
     pc = metrics.precision_coverage(toy.points, toy.points)

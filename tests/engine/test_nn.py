@@ -103,6 +103,19 @@ def test_work_buffers_are_reused_per_batch_size():
     assert a is b and c is not a and c.shape == (5, 2)
 
 
+def test_a_batch_size_only_evaluated_holds_no_gradient_buffers():
+    """Sampling and held-out NLLs run forward at batch sizes training never uses; their
+    cached buffers must not include the backward half until a backward needs it."""
+    model = MLP([2, 16, 16, 2], seed=0)
+    x = np.random.default_rng(0).standard_normal((9, 2)).astype(F32)
+    model.forward(x)
+    work = model._work[9]
+    assert work._dz is None and work._dx is None
+    model.backward(np.ones((9, 2), F32))   # its values: test_forward_backward_match_reference
+    assert [d.shape for d in work.dz] == [(9, 16), (9, 16), (9, 2)]
+    assert [d.shape for d in work.dx] == [(9, 2), (9, 16), (9, 16)]
+
+
 def test_float64_input_is_accepted():
     model = MLP([2, 4, 2], seed=0)
     out = model.forward(np.ones((3, 2)))

@@ -370,6 +370,9 @@ class LabScreen(Screen):
         self._theme_colours()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.playing = self.autoplay and self.PLAY is not None
+        from tutor import memory
+
+        memory.large_blocks_to_system()  # a lab's big arrays go back to the system when freed
         self.submit(self._build, kind="build")
         self._started = True
         self._loop()
@@ -452,12 +455,18 @@ class LabScreen(Screen):
                 self.post_message(self.WarmUp(done, total, name))
 
         runtime.warm_up(progress, modules=self.KERNELS)
+        from tutor import memory
+
+        memory.release()  # LLVM's code pages, before the build adds its own peak
         self.post_message(self.WarmUp(1, 1, ""))
 
     def _build(self) -> dict:
         self.build()
         self.iterations = 0
         self._ready = True
+        from tutor import memory
+
+        memory.release()  # the warm-up's and the build's garbage, and LLVM's code pages
         return {"built": True}
 
     def _run(self, kind: str, fn: Callable[[], dict | None] | None, send: bool) -> dict | None:
@@ -632,9 +641,9 @@ class LabScreen(Screen):
             self.model = None
             self.release_lab()
         gc.collect()
-        from tutor.memory import trim
+        from tutor import memory
 
-        trim()
+        memory.release()
 
     def release_lab(self) -> None:
         """Subclasses: drop their own large attributes (holding `model_lock`)."""
