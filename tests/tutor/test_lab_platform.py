@@ -12,12 +12,12 @@ SIZE = (80, 24)
 LAB_IDS = sorted(labs.LABS)
 
 
-@pytest.mark.parametrize("lab_id", LAB_IDS)
-async def test_open_play_and_leave_twenty_times(lab_id, make_app):
+async def open_play_and_leave(lab_id: str, make_app, rounds: int) -> None:
+    """Open the lab, play it, leave it with frames in flight, `rounds` times in a row."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         first: LabScreen | None = None
-        for round_ in range(20):
+        for round_ in range(rounds):
             app.open_lab(lab_id)
             await pilot.pause()
             lab = app.screen
@@ -34,6 +34,20 @@ async def test_open_play_and_leave_twenty_times(lab_id, make_app):
         await pilot.pause(0.3)  # late frames arrive at closed screens
         assert first is not None and first.model is None  # released after leaving
     assert app.return_code in (None, 0)
+
+
+@pytest.mark.parametrize("lab_id", LAB_IDS)
+async def test_open_play_and_leave_three_times(lab_id, make_app):
+    """The default run: every lab, three rounds (odd and even pauses both happen)."""
+    await open_play_and_leave(lab_id, make_app, rounds=3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab_id", LAB_IDS)
+async def test_open_play_and_leave_twenty_times(lab_id, make_app):
+    """The lab-platform issue's check: twenty rounds in a row per lab (about 4 minutes for
+    every lab on 2 cores, so it runs with `-m slow`)."""
+    await open_play_and_leave(lab_id, make_app, rounds=20)
 
 
 @pytest.mark.parametrize("lab_id", LAB_IDS)
