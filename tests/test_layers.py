@@ -28,8 +28,10 @@ def test_lower_layers_never_import_textual():
 
 
 def test_engine_imports_only_itself_numpy_numba_and_stdlib():
-    # platformdirs: engine/runtime.py puts numba's cache in the user cache folder (issue 10).
-    allowed = {"engine", "numpy", "numba", "platformdirs", "__future__"} | set(sys.stdlib_module_names)
+    # platformdirs: engine/runtime.py puts numba's cache in the user cache folder (issue 10);
+    # threadpoolctl: the same module sizes the BLAS pool with numba's (issue 18).
+    allowed = {"engine", "numpy", "numba", "platformdirs", "threadpoolctl", "__future__"}
+    allowed |= set(sys.stdlib_module_names)
     bad = [(f, m) for f, m in imported_modules("engine") if m not in allowed]
     assert bad == [], bad
 
