@@ -301,6 +301,38 @@ class LabScreen(Screen):
     def knob(self, name: str) -> Knob:
         return next(k for k in self.knob_list if k.name == name)
 
+    # -- films (a sampled trajectory played frame by frame) ------------------------------
+    # A lab with a film keeps `self.frame` (index, or None: follow the "scrub" knob) and
+    # `self.hold` (frames rested on the last picture); these three run on the worker.
+    frame: int | None = None
+    hold: int = 0
+
+    def film_index(self, length: int) -> int:
+        """The film frame shown: the playing position, else the scrub knob's (0..100 %)."""
+        last = length - 1
+        if self.frame is None:
+            return int(round(self.knob_value("scrub") / 100 * last))
+        return min(self.frame, last)
+
+    def film_advance(self, length: int, frames: int, hold: int) -> dict:
+        """Move the film on so it plays in about `frames` frames; rest `hold` frames on
+        the picture (or stop there when paused), then rewind to the noise."""
+        last = length - 1
+        k = self.film_index(length)
+        if k >= last:
+            self.hold += 1
+            if self.hold > hold or not self.playing:
+                self.hold, self.frame = 0, 0
+        else:
+            self.frame = min(last, k + max(1, last // frames))
+        return {"steps": 1}
+
+    def film_rewind_if_done(self, length: int | None) -> dict:
+        """Play from the noise, not from the end (`length` None: no film yet)."""
+        if length is not None and self.film_index(length) >= length - 1:
+            self.frame, self.hold = 0, 0
+        return {}
+
     def knob_value(self, name: str) -> Any:
         return self.knob(name).value
 

@@ -144,21 +144,10 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             self.dirty = False
             self.sample_run()
             return {"steps": 0}
-        last = len(self.run["trajectory"]) - 1
-        frame = self._frame_index()
-        if frame >= last:
-            self.hold += 1
-            if self.hold > FILM_HOLD or not self.playing:   # rest on the picture, then rewind
-                self.hold, self.frame = 0, 0
-        else:
-            self.frame = min(last, frame + max(1, last // FILM_FRAMES))
-        return {"steps": 1}
+        return self.film_advance(len(self.run["trajectory"]), FILM_FRAMES, FILM_HOLD)
 
     def _frame_index(self) -> int:
-        last = len(self.run["trajectory"]) - 1
-        if self.frame is None:
-            return int(round(self.knob_value("scrub") / 100 * last))
-        return min(self.frame, last)
+        return self.film_index(len(self.run["trajectory"]))
 
     def _quality(self, samples: np.ndarray) -> dict:
         from engine import diffusion_recipes
@@ -328,10 +317,7 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             self.submit(self._rewind_if_done)
 
     def _rewind_if_done(self) -> dict:
-        """Play from the noise, not from the end."""
-        if self.run is not None and self._frame_index() >= len(self.run["trajectory"]) - 1:
-            self.frame, self.hold = 0, 0
-        return {}
+        return self.film_rewind_if_done(None if self.run is None else len(self.run["trajectory"]))
 
     def on_knob(self, knob: Knob) -> None:
         if knob.resets:

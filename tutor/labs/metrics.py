@@ -221,7 +221,7 @@ them exactly as you did, 0 not at all.
     def release_lab(self) -> None:
         self._results = {}
 
-    def _todo(self):
+    def _next_task(self):
         """The next piece of work for the current knobs, or None when all is measured."""
         from engine import evaluation as E
 
@@ -252,13 +252,13 @@ them exactly as you did, 0 not at all.
     def advance(self) -> dict:
         if self.model is None:
             return {"steps": 0}
-        todo = self._todo()
-        if todo is None:
+        task = self._next_task()
+        if task is None:
             self.playing = False
             return {"steps": 0}
-        label, work = todo
+        label, work = task
         work()
-        following = self._todo()
+        following = self._next_task()
         if following is None:
             self.playing = False
             self.tell("measured: every figure is up to date")

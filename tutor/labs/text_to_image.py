@@ -295,21 +295,10 @@ class TextToImageLab(LabScreen):
             self.dirty = False
             self.sample_run()
             return {"steps": 0}
-        last = len(self.run["film"]) - 1
-        k = self._frame_index()
-        if k >= last:
-            self.hold += 1
-            if self.hold > FILM_HOLD or not self.playing:  # rest on the picture, then rewind
-                self.hold, self.frame = 0, 0
-        else:
-            self.frame = min(last, k + max(1, last // FILM_FRAMES))
-        return {"steps": 1}
+        return self.film_advance(len(self.run["film"]), FILM_FRAMES, FILM_HOLD)
 
     def _frame_index(self) -> int:
-        last = len(self.run["film"]) - 1
-        if self.frame is None:
-            return int(round(self.knob_value("scrub") / 100 * last))
-        return min(self.frame, last)
+        return self.film_index(len(self.run["film"]))
 
     def release_lab(self) -> None:
         self.results, self.run, self.sweep = {}, None, None
@@ -433,10 +422,7 @@ class TextToImageLab(LabScreen):
             self.submit(self._rewind_if_done)
 
     def _rewind_if_done(self) -> dict:
-        """Play from the noise, not from the end."""
-        if self.run is not None and self._frame_index() >= len(self.run["film"]) - 1:
-            self.frame, self.hold = 0, 0
-        return {}
+        return self.film_rewind_if_done(None if self.run is None else len(self.run["film"]))
 
     def on_knob(self, knob: Knob) -> None:
         if knob.resets:
