@@ -8,6 +8,7 @@ looked up, rounded to uint8) for the default recipe at 256x256 (the issue's budg
 52x32 canvas (one drift frame), and for a 1024x1024 export. ``load`` is the 1-minute
 load average while it ran: the machine is shared, so compare medians, not single runs.
 """
+
 from __future__ import annotations
 
 import argparse

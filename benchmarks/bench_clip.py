@@ -15,6 +15,7 @@ Figures: zero-shot accuracy per attribute on 1,000 fresh sprites (seed 2026), an
 text -> image top-1 retrieval on held-out phrasings and held-out combinations
 (engine.clip.evaluation_set). One BLAS thread (engine.runtime's default): one core.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,9 +64,13 @@ def time_to_bar(budget: float, chunk: int = 100) -> dict:
         figures = clip.evaluate(model, data)
         if clip.meets_bars(figures):
             break
-    return {"reached": clip.meets_bars(figures) if figures else False,
-            "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2),
-            "steps": model.steps, "figures": _rounded(figures)}
+    return {
+        "reached": clip.meets_bars(figures) if figures else False,
+        "seconds": round(elapsed, 2),
+        "cpu_seconds": round(cpu, 2),
+        "steps": model.steps,
+        "figures": _rounded(figures),
+    }
 
 
 def main() -> None:
@@ -74,11 +79,13 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=120.0, help="seconds of training at most")
     args = ap.parse_args()
     runtime.warm_up()
-    result = {"blas_threads": runtime.blas_threads(),
-              "load_average": round(os.getloadavg()[0], 2),
-              "steps_per_s": round(speed(), 1),
-              "to_bar": time_to_bar(args.budget),
-              "bars": clip.BARS}
+    result = {
+        "blas_threads": runtime.blas_threads(),
+        "load_average": round(os.getloadavg()[0], 2),
+        "steps_per_s": round(speed(), 1),
+        "to_bar": time_to_bar(args.budget),
+        "bars": clip.BARS,
+    }
     try:
         result["shipped"] = _rounded(clip.evaluate(clip.pretrained()))
     except WeightsError as exc:

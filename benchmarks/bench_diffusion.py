@@ -18,6 +18,7 @@ Fourier precision and coverage both >= raw, at >= 2/3 of raw's steps per second.
 
     python benchmarks/bench_diffusion.py --spiral --json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,7 +66,7 @@ def numpy_step_fn(model: Diffusion):
     s = Schedule(c.schedule, c.T)
     sab, s1ab = s.sqrt_ab, s.sqrt_1mab
     freqs = timestep_embedding_freqs(c.emb)
-    data = model._rotate(model.data)            # PCA coordinates (once, as the engine)
+    data = model._rotate(model.data)  # PCA coordinates (once, as the engine)
     mean, var, k = model.mean, model.var, model.k
     rng = np.random.default_rng(0)
 
@@ -78,8 +79,9 @@ def numpy_step_fn(model: Diffusion):
         s2 = a * a * var + b * b
         target = eps - b / s2 * u
         arg = t[:, None] * freqs[None, :]
-        inp = np.concatenate([(u / np.sqrt(s2))[:, :k], np.sin(arg).astype(np.float32),
-                              np.cos(arg).astype(np.float32)], axis=1)
+        inp = np.concatenate(
+            [(u / np.sqrt(s2))[:, :k], np.sin(arg).astype(np.float32), np.cos(arg).astype(np.float32)], axis=1
+        )
         R.train_step(ref, opt, inp, target[:, :k])
         for e, p in zip(ema, ref.parameters()):
             e *= np.float32(c.ema)
@@ -93,9 +95,14 @@ def bench_training(dataset: str, seconds: float, repeats: int) -> dict:
     e = _rate(model.step, seconds, repeats)
     n = _rate(numpy_step_fn(model), seconds, repeats)
     c = model.config
-    return {"dataset": dataset, "layers": list(model.net.sizes),
-            "batch": c.batch, "engine_steps_per_s": round(e, 1),
-            "numpy_steps_per_s": round(n, 1), "ratio": round(e / n, 2)}
+    return {
+        "dataset": dataset,
+        "layers": list(model.net.sizes),
+        "batch": c.batch,
+        "engine_steps_per_s": round(e, 1),
+        "numpy_steps_per_s": round(n, 1),
+        "ratio": round(e / n, 2),
+    }
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -132,20 +139,29 @@ def bench_spiral(seconds: float, repeats: int, steps: int | None = None, seed: i
         recipe = recipes.recipe("spiral", fourier=fourier)
         n_steps = recipe["steps"] if steps is None else steps
         model = Diffusion(replace(recipe["config"], seed=seed), recipes.load_dataset("spiral"))
-        rate = _rate(model.step, seconds, repeats)         # also trains a little first
+        rate = _rate(model.step, seconds, repeats)  # also trains a little first
         model.train(max(0, n_steps - model.steps))
         samples, _ = model.sample(2000, steps=50, sampler="ddim", seed=1)
         q = metrics.precision_coverage(samples, test)
-        rows[label] = {"steps": model.steps, "steps_per_s": round(rate, 1),
-                       "precision": round(q["precision"], 4), "coverage": round(q["coverage"], 4),
-                       "mmd": round(metrics.mmd(samples, test), 5),
-                       "fourier": model.config.fourier, "fourier_scale": model.config.fourier_scale,
-                       "first_layer": model.net.sizes[:2]}
+        rows[label] = {
+            "steps": model.steps,
+            "steps_per_s": round(rate, 1),
+            "precision": round(q["precision"], 4),
+            "coverage": round(q["coverage"], 4),
+            "mmd": round(metrics.mmd(samples, test), 5),
+            "fourier": model.config.fourier,
+            "fourier_scale": model.config.fourier_scale,
+            "first_layer": model.net.sizes[:2],
+        }
     raw, four = rows["raw"], rows["fourier"]
     speed = four["steps_per_s"] / raw["steps_per_s"]
-    return {**rows, "speed_ratio": round(speed, 3),
-            "meets_bar": bool(four["precision"] >= raw["precision"]
-                              and four["coverage"] >= raw["coverage"] and speed >= 2 / 3)}
+    return {
+        **rows,
+        "speed_ratio": round(speed, 3),
+        "meets_bar": bool(
+            four["precision"] >= raw["precision"] and four["coverage"] >= raw["coverage"] and speed >= 2 / 3
+        ),
+    }
 
 
 def main() -> None:
@@ -153,33 +169,38 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--spiral", action="store_true",
-                        help="only the raw vs Fourier-feature comparison on the spiral")
+    parser.add_argument(
+        "--spiral", action="store_true", help="only the raw vs Fourier-feature comparison on the spiral"
+    )
     args = parser.parse_args()
     runtime.warm_up(import_all=False)
     if args.spiral:
-        result = {"runtime": runtime.configured(),
-                  "spiral": bench_spiral(args.seconds, args.repeats)}
+        result = {"runtime": runtime.configured(), "spiral": bench_spiral(args.seconds, args.repeats)}
         print(json.dumps(result, indent=2))
         return
-    result = {"runtime": runtime.configured(),
-              "training": [bench_training(d, args.seconds, args.repeats)
-                           for d in ("sprites", "digits", "ring")],
-              "sampling_sprites": bench_sampling(args.repeats),
-              "spiral": bench_spiral(args.seconds, args.repeats)}
+    result = {
+        "runtime": runtime.configured(),
+        "training": [bench_training(d, args.seconds, args.repeats) for d in ("sprites", "digits", "ring")],
+        "sampling_sprites": bench_sampling(args.repeats),
+        "spiral": bench_spiral(args.seconds, args.repeats),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         for row in result["training"]:
-            print(f"train {row['dataset']:8s} engine {row['engine_steps_per_s']:8.1f}/s  "
-                  f"numpy {row['numpy_steps_per_s']:8.1f}/s  ratio {row['ratio']:.2f}")
+            print(
+                f"train {row['dataset']:8s} engine {row['engine_steps_per_s']:8.1f}/s  "
+                f"numpy {row['numpy_steps_per_s']:8.1f}/s  ratio {row['ratio']:.2f}"
+            )
         for key, value in result["sampling_sprites"].items():
             print(f"{key}: {value}")
         sp = result["spiral"]
         for label in ("raw", "fourier"):
             r = sp[label]
-            print(f"spiral {label:8s} {r['steps_per_s']:8.1f} steps/s  precision {r['precision']:.3f}  "
-                  f"coverage {r['coverage']:.3f}")
+            print(
+                f"spiral {label:8s} {r['steps_per_s']:8.1f} steps/s  precision {r['precision']:.3f}  "
+                f"coverage {r['coverage']:.3f}"
+            )
         print(f"spiral speed ratio {sp['speed_ratio']:.2f}, meets the bar: {sp['meets_bar']}")
 
 

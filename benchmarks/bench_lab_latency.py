@@ -14,6 +14,7 @@ the worker). Presses are spaced by a random 20-120 ms. Reported per lab: median,
 percentile and max in milliseconds, and the iterations per second during the
 measurement. Goal (lab-platform issue): p95 <= 50 ms while playing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,7 +66,7 @@ async def measure(lab_id: str, presses: int, training: bool, seed: int, full_pre
     app = host(lab_id)
     async with app.run_test(size=(80, 24)) as pilot:
         lab = app.screen
-        await lab.wait_idle(120)                  # warm-up and build
+        await lab.wait_idle(120)  # warm-up and build
         lab.playing = training and lab.PLAY is not None
         await asyncio.sleep(1.0)  # reach steady state
         start_it, start = lab.iterations, time.perf_counter()
@@ -87,10 +88,14 @@ async def measure(lab_id: str, presses: int, training: bool, seed: int, full_pre
         lab.playing = False
         await lab.wait_idle()
     latencies.sort()
-    return {"presses": presses, "median_ms": round(statistics.median(latencies), 2),
-            "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
-            "max_ms": round(latencies[-1], 2), "iterations_per_s": round(rounds, 1),
-            "trained_throughout": still_playing if training else None}
+    return {
+        "presses": presses,
+        "median_ms": round(statistics.median(latencies), 2),
+        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
+        "max_ms": round(latencies[-1], 2),
+        "iterations_per_s": round(rounds, 1),
+        "trained_throughout": still_playing if training else None,
+    }
 
 
 def main() -> None:
@@ -99,25 +104,33 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labs", default="", help="comma-separated lab ids (default: all)")
-    parser.add_argument("--pilot-press", action="store_true",
-                        help="use pilot.press() itself (slow: it waits for an idle CPU, "
-                             "which never comes while the lab trains)")
+    parser.add_argument(
+        "--pilot-press",
+        action="store_true",
+        help="use pilot.press() itself (slow: it waits for an idle CPU, "
+        "which never comes while the lab trains)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("GENAI_TUTOR_HOME", __import__("tempfile").mkdtemp(prefix="bench-latency-"))
     chosen = [x for x in args.labs.split(",") if x] or sorted(labs.LABS)
-    result = {lab_id: {
-        "playing": asyncio.run(measure(lab_id, args.presses, True, args.seed, args.pilot_press)),
-        "paused": asyncio.run(measure(lab_id, args.presses, False, args.seed, args.pilot_press))}
-        for lab_id in chosen}
+    result = {
+        lab_id: {
+            "playing": asyncio.run(measure(lab_id, args.presses, True, args.seed, args.pilot_press)),
+            "paused": asyncio.run(measure(lab_id, args.presses, False, args.seed, args.pilot_press)),
+        }
+        for lab_id in chosen
+    }
     if args.json:
         print(json.dumps(result))
         return
     for lab_id, cases in result.items():
         for case in ("playing", "paused"):
             r = cases[case]
-            print(f"{lab_id:<18} {case:8s} median {r['median_ms']:6.2f} ms  p95 {r['p95_ms']:6.2f} ms  "
-                  f"max {r['max_ms']:6.2f} ms  ({r['presses']} presses, "
-                  f"{r['iterations_per_s']:.0f} it/s)")
+            print(
+                f"{lab_id:<18} {case:8s} median {r['median_ms']:6.2f} ms  p95 {r['p95_ms']:6.2f} ms  "
+                f"max {r['max_ms']:6.2f} ms  ({r['presses']} presses, "
+                f"{r['iterations_per_s']:.0f} it/s)"
+            )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 Each figure is the median of several timed runs; the machine's thread set-up is printed
 alongside (see engine/runtime.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,12 @@ def main() -> None:
     shipped, _ = lm.LanguageModel.load(WEIGHTS)
     ids, _ = shipped.tok.encode("The weather today is")
     rng = np.random.default_rng(0)
-    tokens = rate(lambda: shipped.generate(ids, 20, rng, 0.8, 40, 0.95, stop_at_end=False),
-                  20, args.seconds, args.repeats)
+    tokens = rate(
+        lambda: shipped.generate(ids, 20, rng, 0.8, 40, 0.95, stop_at_end=False),
+        20,
+        args.seconds,
+        args.repeats,
+    )
     logits = shipped.next_logits(ids)
     warp = rate(lambda: sampling.warp(logits, 0.8, 40, 0.95), 1, args.seconds, args.repeats)
     probs = sampling.warp(logits, 1.5)

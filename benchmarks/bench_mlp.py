@@ -9,6 +9,7 @@ their ratio. ``blas_threads_compare`` reruns batch 128 with 1 and 2 OpenBLAS thr
 subprocesses: once with an empty
 NUMBA_CACHE_DIR (cold compile) and once more with the same directory (cached load).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,8 +82,12 @@ def bench_case(sizes, batch: int, activation: str, seconds: float, repeats: int)
             R.train_step(ref, ref_opt, x, y)
 
     e, n = _rates([engine_step, numpy_step], seconds, repeats)
-    return {"batch": batch, "engine_steps_per_s": round(e, 1),
-            "numpy_steps_per_s": round(n, 1), "ratio": round(e / n, 2)}
+    return {
+        "batch": batch,
+        "engine_steps_per_s": round(e, 1),
+        "numpy_steps_per_s": round(n, 1),
+        "ratio": round(e / n, 2),
+    }
 
 
 _WARM_CODE = """
@@ -105,8 +110,14 @@ def warm_up_seconds() -> dict:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("cold", "cached"):
-            res = subprocess.run([sys.executable, "-c", _WARM_CODE], env=env, cwd=ROOT,
-                                 capture_output=True, text=True, check=True)
+            res = subprocess.run(
+                [sys.executable, "-c", _WARM_CODE],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             info = json.loads(res.stdout.strip().splitlines()[-1])
             out[f"warm_up_{label}_s"] = round(info["warm_up_s"], 3)
             out[f"import_and_warm_up_{label}_s"] = round(info["total_s"], 3)
@@ -137,22 +148,35 @@ def main() -> None:
             break
         for name, sizes in SHAPES.items():
             row = bench_case(sizes, 128, args.activation, args.seconds, args.repeats)
-            blas.append({"case": name, "batch": 128, "blas_threads": threads,
-                         "engine_steps_per_s": row["engine_steps_per_s"]})
+            blas.append(
+                {
+                    "case": name,
+                    "batch": 128,
+                    "blas_threads": threads,
+                    "engine_steps_per_s": row["engine_steps_per_s"],
+                }
+            )
     if default is not None:
         runtime.set_blas_threads(default)
-    report = {"runtime": runtime.configured(), "mlp_train_step": rows,
-              "blas_threads_compare": blas, "warm_up": warm,
-              "load_average": os.getloadavg()}
+    report = {
+        "runtime": runtime.configured(),
+        "mlp_train_step": rows,
+        "blas_threads_compare": blas,
+        "warm_up": warm,
+        "load_average": os.getloadavg(),
+    }
     if args.json:
         print(json.dumps(report, indent=2))
         return
     for r in blas:
-        print(f"{r['case']:34s} batch 128, {r['blas_threads']} BLAS thread(s): "
-              f"{r['engine_steps_per_s']:9.1f}/s")
+        print(
+            f"{r['case']:34s} batch 128, {r['blas_threads']} BLAS thread(s): {r['engine_steps_per_s']:9.1f}/s"
+        )
     for r in rows:
-        print(f"{r['case']:34s} batch {r['batch']:4d}: engine {r['engine_steps_per_s']:9.1f}"
-              f"/s  numpy {r['numpy_steps_per_s']:9.1f}/s  x{r['ratio']}")
+        print(
+            f"{r['case']:34s} batch {r['batch']:4d}: engine {r['engine_steps_per_s']:9.1f}"
+            f"/s  numpy {r['numpy_steps_per_s']:9.1f}/s  x{r['ratio']}"
+        )
     print(json.dumps(warm, indent=2))
 
 

@@ -111,8 +111,12 @@ async def measure(rounds: int, pause: float) -> dict:
     from quizzes.store import Store
     from tutor.app import TutorApp
 
-    cases: dict[str, list[tuple[float, float]]] = {"first_open": [], "repeat_open": [],
-                                                   "n_through_course": [], "n_rapid": []}
+    cases: dict[str, list[tuple[float, float]]] = {
+        "first_open": [],
+        "repeat_open": [],
+        "n_through_course": [],
+        "n_rapid": [],
+    }
     with tempfile.TemporaryDirectory() as home:
         os.environ["GENAI_TUTOR_HOME"] = home
         app = TutorApp(store=Store.open())
@@ -136,11 +140,13 @@ async def measure(rounds: int, pause: float) -> dict:
     result = {}
     for case, samples in cases.items():
         painted = sorted(s[1] for s in samples)
-        result[case] = {"samples": len(samples),
-                        "median_ms": round(statistics.median(painted), 1),
-                        "p90_ms": round(painted[int(0.9 * (len(painted) - 1))], 1),
-                        "max_ms": round(painted[-1], 1),
-                        "first_frame_median_ms": round(statistics.median(s[0] for s in samples), 1)}
+        result[case] = {
+            "samples": len(samples),
+            "median_ms": round(statistics.median(painted), 1),
+            "p90_ms": round(painted[int(0.9 * (len(painted) - 1))], 1),
+            "max_ms": round(painted[-1], 1),
+            "first_frame_median_ms": round(statistics.median(s[0] for s in samples), 1),
+        }
     return result
 
 
@@ -159,9 +165,11 @@ def main() -> None:
     print(f"load average {load:.2f}")
     for case, r in result.items():
         if isinstance(r, dict):
-            print(f"{case:17s} median {r['median_ms']:7.1f} ms  p90 {r['p90_ms']:7.1f} ms  "
-                  f"max {r['max_ms']:7.1f} ms  (first frame {r['first_frame_median_ms']:.1f} ms, "
-                  f"{r['samples']} samples)")
+            print(
+                f"{case:17s} median {r['median_ms']:7.1f} ms  p90 {r['p90_ms']:7.1f} ms  "
+                f"max {r['max_ms']:7.1f} ms  (first frame {r['first_frame_median_ms']:.1f} ms, "
+                f"{r['samples']} samples)"
+            )
 
 
 if __name__ == "__main__":

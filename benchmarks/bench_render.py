@@ -11,6 +11,7 @@ all; "unchanged" re-sends the same frame (no row is rebuilt); "shade" is the 16-
 / NO_COLOR mode. Kernels: median time of scatter / heatmap / image grid / quantise once
 compiled; ``warm_up_s`` is the compile-or-cache-load time of all render kernels.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,9 +69,14 @@ def naive_rows(rgb: np.ndarray) -> list[Strip]:
     strips = []
     for r in range(0, rgb.shape[0], 2):
         top, bottom = rgb[r].tolist(), rgb[r + 1].tolist()
-        strips.append(Strip([
-            Segment("▀", Style(color=Color.from_rgb(*t), bgcolor=Color.from_rgb(*b)))
-            for t, b in zip(top, bottom)]))
+        strips.append(
+            Strip(
+                [
+                    Segment("▀", Style(color=Color.from_rgb(*t), bgcolor=Color.from_rgb(*b)))
+                    for t, b in zip(top, bottom)
+                ]
+            )
+        )
     return strips
 
 
@@ -120,11 +126,9 @@ def bench_kernels(repeats: int) -> dict:
     images = rng.uniform(size=(16, 16, 16)).astype(np.float32)
     frame = R.heatmap(values, -2.0, 2.0)
     return {
-        "scatter_512pts_r1_ms": median_ms(
-            lambda: R.scatter(buf, pts, (255, 0, 0), EXT, radius=1), repeats),
+        "scatter_512pts_r1_ms": median_ms(lambda: R.scatter(buf, pts, (255, 0, 0), EXT, radius=1), repeats),
         "heatmap_64x64_ms": median_ms(lambda: R.heatmap(values, -2.0, 2.0), repeats),
-        "arrows_256_ms": median_ms(
-            lambda: R.arrows(buf, pts[:256], -pts[:256], (0, 255, 0), EXT), repeats),
+        "arrows_256_ms": median_ms(lambda: R.arrows(buf, pts[:256], -pts[:256], (0, 255, 0), EXT), repeats),
         "image_grid_16x16x16_ms": median_ms(lambda: R.image_grid(images), repeats),
         "quantize_64x64_ms": median_ms(lambda: R.quantize(frame, 16), repeats),
         "upscale_64x64_x2_ms": median_ms(lambda: R.upscale(frame, 2), repeats),

@@ -23,6 +23,7 @@ the first training step, with an empty NUMBA_CACHE_DIR (cold: every kernel compi
 and again with the same folder (warm: loaded from the cache), warming up only the
 family's kernels (``runtime.warm_up(family=...)``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,7 @@ MLP_SIZES = [800, 256, 256, 768]
 
 # ------------------------------------------------------------------- inside a worker
 
+
 def build(case: str):
     """A zero-argument callable doing one unit of the case (imports the engine)."""
     import numpy as np
@@ -64,6 +66,7 @@ def build(case: str):
             K.mse_loss(model.forward(x), y, grad, 1.0)
             model.backward(grad, input_grad=False)
             opt.step()
+
         return step
     if case == "gan":
         from engine.gan import GAN, GANConfig
@@ -96,6 +99,7 @@ def _spinner():
     def run():
         while not stop:
             chunk(300_000)
+
     return run, stop
 
 
@@ -126,8 +130,12 @@ def time_case(case: str, seconds: float, repeats: int, busy: bool) -> dict:
         if spinner is not None:
             stop.append(1)
             spinner.join()
-    return {"rates": rates, "threads": runtime.threads(), "blas": runtime.blas_threads(),
-            "layer": runtime.configured()["threading_layer"]}
+    return {
+        "rates": rates,
+        "threads": runtime.threads(),
+        "blas": runtime.blas_threads(),
+        "layer": runtime.configured()["threading_layer"],
+    }
 
 
 FIRST_STEP_FAMILIES = ("gan", "diffusion", "vae", "image_gan")
@@ -164,17 +172,27 @@ def first_step(family: str) -> float:
 
 # ---------------------------------------------------------------- the parent process
 
+
 def _run(job: dict, env: dict) -> dict:
-    res = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
-                          json.dumps(job)], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(job)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"{job} failed:\n{res.stderr[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def _env(threads: int) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_NUM_THREADS", "GENAI_TUTOR_BLAS_THREADS", "NUMBA_NUM_THREADS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENBLAS_NUM_THREADS", "GENAI_TUTOR_BLAS_THREADS", "NUMBA_NUM_THREADS")
+    }
     env["GENAI_TUTOR_THREADS"] = str(threads)
     return env
 
@@ -187,16 +205,23 @@ def scaling(cases, seconds: float, repeats: int) -> list[dict]:
         base = None
         for threads in counts:
             for busy in (False, True):
-                out = _run({"mode": "time", "case": case, "seconds": seconds,
-                            "repeats": repeats, "busy": busy}, _env(threads))
+                out = _run(
+                    {"mode": "time", "case": case, "seconds": seconds, "repeats": repeats, "busy": busy},
+                    _env(threads),
+                )
                 rate = statistics.median(out["rates"])
                 if threads == 1 and not busy:
                     base = rate
-                row = {"case": case, "threads": out["threads"], "busy_neighbour": busy,
-                       "steps_per_s": round(rate, 2),
-                       "range": [round(min(out["rates"]), 2), round(max(out["rates"]), 2)],
-                       "vs_1_thread": round(rate / base, 2), "blas_threads": out["blas"],
-                       "layer": out["layer"]}
+                row = {
+                    "case": case,
+                    "threads": out["threads"],
+                    "busy_neighbour": busy,
+                    "steps_per_s": round(rate, 2),
+                    "range": [round(min(out["rates"]), 2), round(max(out["rates"]), 2)],
+                    "vs_1_thread": round(rate / base, 2),
+                    "blas_threads": out["blas"],
+                    "layer": out["layer"],
+                }
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr)
     return rows
@@ -225,36 +250,104 @@ def thresholds(repeats: int) -> list[dict]:
         return min(times) * 1e6
 
     def pair(piece, size, serial, parallel, *args):
-        rows.append({"piece": piece, "size": size, "serial_us": best(serial, *args),
-                     "parallel_us": best(parallel, *args)})
+        rows.append(
+            {
+                "piece": piece,
+                "size": size,
+                "serial_us": best(serial, *args),
+                "parallel_us": best(parallel, *args),
+            }
+        )
 
     rows: list[dict] = []
     for size in (4096, 16384, 65536, 262144, 1048576):
         p, g, m = (rng.standard_normal(size, dtype=np.float32) for _ in range(3))
-        pair("adam", size, K.adam_step, K.adam_step_parallel,
-             p, g, m, np.abs(m), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1)
+        pair(
+            "adam",
+            size,
+            K.adam_step,
+            K.adam_step_parallel,
+            p,
+            g,
+            m,
+            np.abs(m),
+            1e-3,
+            0.9,
+            0.999,
+            1e-8,
+            0.0,
+            1,
+        )
         z = rng.standard_normal((size // 256, 256), dtype=np.float32)
-        pair("bias_silu", size, K._SPECIALISED[K.SILU][0], K._SPECIALISED[K.SILU][2],
-             z, np.zeros(256, np.float32), np.empty_like(z), 0.2)
+        pair(
+            "bias_silu",
+            size,
+            K._SPECIALISED[K.SILU][0],
+            K._SPECIALISED[K.SILU][2],
+            z,
+            np.zeros(256, np.float32),
+            np.empty_like(z),
+            0.2,
+        )
         x = rng.standard_normal((size // 768 + 1, 768), dtype=np.float32)
         for eta in (0.0, 1.0):
-            pair(f"denoise_eta{eta:g}", x.size, D.denoise_step, D.denoise_step_parallel,
-                 x, np.zeros_like(x), .5, .6, eta, 1., D.seed_state(0), np.empty_like(x))
+            pair(
+                f"denoise_eta{eta:g}",
+                x.size,
+                D.denoise_step,
+                D.denoise_step_parallel,
+                x,
+                np.zeros_like(x),
+                0.5,
+                0.6,
+                eta,
+                1.0,
+                D.seed_state(0),
+                np.empty_like(x),
+            )
         vals = rng.standard_normal((size // 256, 256), dtype=np.float32)
-        pair("heatmap", size, render._heatmap_kernel, render._heatmap_kernel_parallel,
-             vals, render.PALETTES["diverging"], np.float32(-2), np.float32(60),
-             np.empty(vals.shape + (3,), np.uint8))
+        pair(
+            "heatmap",
+            size,
+            render._heatmap_kernel,
+            render._heatmap_kernel_parallel,
+            vals,
+            render.PALETTES["diverging"],
+            np.float32(-2),
+            np.float32(60),
+            np.empty(vals.shape + (3,), np.uint8),
+        )
         logits = rng.standard_normal((size // 512, 512), dtype=np.float32)
-        pair("softmax_xent", size, lm.softmax_xent, lm.softmax_xent_parallel,
-             logits, np.zeros(len(logits), np.int32), np.empty_like(logits), 1.0)
-    for mnk in ((32, 800, 256), (64, 256, 256), (128, 256, 256), (128, 800, 256),
-                (256, 256, 256), (512, 800, 256), (512, 256, 768)):
+        pair(
+            "softmax_xent",
+            size,
+            lm.softmax_xent,
+            lm.softmax_xent_parallel,
+            logits,
+            np.zeros(len(logits), np.int32),
+            np.empty_like(logits),
+            1.0,
+        )
+    for mnk in (
+        (32, 800, 256),
+        (64, 256, 256),
+        (128, 256, 256),
+        (128, 800, 256),
+        (256, 256, 256),
+        (512, 800, 256),
+        (512, 256, 768),
+    ):
         a = rng.standard_normal(mnk[:2], dtype=np.float32)
         w = rng.standard_normal(mnk[1:], dtype=np.float32)
         o = np.empty((mnk[0], mnk[2]), np.float32)
-        rows.append({"piece": "matmul " + "x".join(map(str, mnk)), "size": int(np.prod(mnk)),
-                     "serial_us": best(np.matmul, a, w, o),
-                     "parallel_us": best(runtime.matmul, a, w, o, 2)})
+        rows.append(
+            {
+                "piece": "matmul " + "x".join(map(str, mnk)),
+                "size": int(np.prod(mnk)),
+                "serial_us": best(np.matmul, a, w, o),
+                "parallel_us": best(runtime.matmul, a, w, o, 2),
+            }
+        )
     for r in rows:
         r["serial_us"], r["parallel_us"] = round(r["serial_us"], 1), round(r["parallel_us"], 1)
         r["speedup"] = round(r["serial_us"] / r["parallel_us"], 2)
@@ -282,10 +375,12 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=0.5, help="length of one timed run")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per row")
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated cases")
-    parser.add_argument("--thresholds", action="store_true",
-                        help="serial vs parallel time of each parallel piece by size")
-    parser.add_argument("--first-step", action="store_true",
-                        help="cold and warm seconds to a first step per model family")
+    parser.add_argument(
+        "--thresholds", action="store_true", help="serial vs parallel time of each parallel piece by size"
+    )
+    parser.add_argument(
+        "--first-step", action="store_true", help="cold and warm seconds to a first step per model family"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -293,8 +388,7 @@ def main(argv=None) -> None:
         if job["mode"] == "first":
             print(json.dumps({"end": first_step(job["family"])}))
         else:
-            print(json.dumps(time_case(job["case"], job["seconds"], job["repeats"],
-                                       job["busy"])))
+            print(json.dumps(time_case(job["case"], job["seconds"], job["repeats"], job["busy"])))
         return
     load = os.getloadavg()[0]
     if args.thresholds:
@@ -303,8 +397,12 @@ def main(argv=None) -> None:
         rows = first_steps(FIRST_STEP_FAMILIES)
     else:
         rows = scaling([c for c in args.cases.split(",") if c], args.seconds, args.repeats)
-    result = {"rows": rows, "load_average_before": round(load, 2),
-              "load_average_after": round(os.getloadavg()[0], 2), "cores": os.cpu_count()}
+    result = {
+        "rows": rows,
+        "load_average_before": round(load, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -20,6 +20,7 @@ and memory (sum of resident sizes) are sampled over the playing window. The repo
 which N kept every learner at >= 8 fps with key latency p95 <= 100 ms. Timings depend
 on the machine's load; say how loaded it was when you quote them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,13 @@ def run_server(port: int, data: Path, lab: str, sessions: int) -> None:
     """--server mode: a classroom whose sessions open the lab."""
     from tutor.serve import ServeConfig, serve_ssh
 
-    config = ServeConfig(port=port, data_dir=data, max_sessions=sessions, idle_timeout=3600,
-                         command=[sys.executable, "-m", "tutor", "lab", lab])
+    config = ServeConfig(
+        port=port,
+        data_dir=data,
+        max_sessions=sessions,
+        idle_timeout=3600,
+        command=[sys.executable, "-m", "tutor", "lab", lab],
+    )
     sys.exit(asyncio.run(serve_ssh(config)))
 
 
@@ -113,12 +119,20 @@ async def until_warm(proc, autoplay: bool, limit: float = 900.0) -> None:
     raise RuntimeError("the lab's warm-up did not end")
 
 
-async def learner(port: int, name: str, seconds: float, start_play: asyncio.Event,
-                  rng: random.Random, ready: asyncio.Event, autoplay: bool) -> dict:
+async def learner(
+    port: int,
+    name: str,
+    seconds: float,
+    start_play: asyncio.Event,
+    rng: random.Random,
+    ready: asyncio.Event,
+    autoplay: bool,
+) -> dict:
     import asyncssh
 
-    async with asyncssh.connect("127.0.0.1", port, username=name, known_hosts=None, client_keys=None,
-                                agent_path=None, config=None) as conn:
+    async with asyncssh.connect(
+        "127.0.0.1", port, username=name, known_hosts=None, client_keys=None, agent_path=None, config=None
+    ) as conn:
         proc = await conn.create_process(term_type="xterm-256color", term_size=(80, 24), encoding=None)
         seen = b""
         while b"Train" not in seen and b"Play" not in seen:
@@ -163,9 +177,12 @@ async def learner(port: int, name: str, seconds: float, start_play: asyncio.Even
                 pass
         proc.stdin.write(b"q")
     latencies.sort()
-    return {"fps": frames / seconds, "bytes_per_s": total / seconds,
-            "key_ms_p50": statistics.median(latencies),
-            "key_ms_p95": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]}
+    return {
+        "fps": frames / seconds,
+        "bytes_per_s": total / seconds,
+        "key_ms_p50": statistics.median(latencies),
+        "key_ms_p95": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
+    }
 
 
 async def one_n(n: int, seconds: float, lab: str, seed: int) -> dict:
@@ -174,8 +191,16 @@ async def one_n(n: int, seconds: float, lab: str, seed: int) -> dict:
         port = sock.getsockname()[1]
     with tempfile.TemporaryDirectory() as data:
         server = await asyncio.create_subprocess_exec(
-            sys.executable, os.path.abspath(__file__), "--server", str(port), data, lab, str(n),
-            stderr=asyncio.subprocess.PIPE, cwd=ROOT)
+            sys.executable,
+            os.path.abspath(__file__),
+            "--server",
+            str(port),
+            data,
+            lab,
+            str(n),
+            stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
         try:
             assert server.stderr is not None
             while b"serving genai-tutor" not in await asyncio.wait_for(server.stderr.readline(), 60):
@@ -184,12 +209,17 @@ async def one_n(n: int, seconds: float, lab: str, seed: int) -> dict:
             rng = random.Random(seed)
             ready = [asyncio.Event() for _ in range(n)]
             autoplay = plays_on_open(lab)
-            tasks = [asyncio.create_task(learner(port, f"l{i}", seconds, go, random.Random(rng.random()),
-                                                 ready[i], autoplay)) for i in range(n)]
+            tasks = [
+                asyncio.create_task(
+                    learner(port, f"l{i}", seconds, go, random.Random(rng.random()), ready[i], autoplay)
+                )
+                for i in range(n)
+            ]
             waiting = {asyncio.create_task(r.wait()) for r in ready}
             while waiting:  # everyone warmed up, or a learner failed (then report it)
-                done, _ = await asyncio.wait(waiting | set(tasks), timeout=1200,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    waiting | set(tasks), timeout=1200, return_when=asyncio.FIRST_COMPLETED
+                )
                 if not done:
                     raise RuntimeError("the learners' labs never finished warming up")
                 for task in tasks:
@@ -211,11 +241,17 @@ async def one_n(n: int, seconds: float, lab: str, seed: int) -> dict:
     cpu = (after[0] - before[0]) / TICK / (t1 - t0)
     fps = [r["fps"] for r in results]
     p95 = max(r["key_ms_p95"] for r in results)
-    return {"learners": n, "fps_min": min(fps), "fps_median": statistics.median(fps),
-            "bytes_per_s_median": statistics.median(r["bytes_per_s"] for r in results),
-            "key_ms_p50_median": statistics.median(r["key_ms_p50"] for r in results),
-            "key_ms_p95_max": p95, "server_cpu_cores": round(cpu, 2), "server_rss_mb": round(rss / 1024, 1),
-            "ok": min(fps) >= 8 and p95 <= 100}
+    return {
+        "learners": n,
+        "fps_min": min(fps),
+        "fps_median": statistics.median(fps),
+        "bytes_per_s_median": statistics.median(r["bytes_per_s"] for r in results),
+        "key_ms_p50_median": statistics.median(r["key_ms_p50"] for r in results),
+        "key_ms_p95_max": p95,
+        "server_cpu_cores": round(cpu, 2),
+        "server_rss_mb": round(rss / 1024, 1),
+        "ok": min(fps) >= 8 and p95 <= 100,
+    }
 
 
 def main() -> int:
@@ -236,11 +272,19 @@ def main() -> int:
         if not args.json:
             print(rows[-1], flush=True)
     passing = [r["learners"] for r in rows if r["ok"]]
-    report = {"lab": args.lab, "seconds": args.seconds, "cores": os.cpu_count(), "rows": rows,
-              "largest_n_ok": max(passing) if passing else None,
-              "load_average": os.getloadavg()}
-    print(json.dumps(report, indent=2) if args.json else f"largest N with >= 8 fps and p95 <= 100 ms: "
-          f"{report['largest_n_ok']}")
+    report = {
+        "lab": args.lab,
+        "seconds": args.seconds,
+        "cores": os.cpu_count(),
+        "rows": rows,
+        "largest_n_ok": max(passing) if passing else None,
+        "load_average": os.getloadavg(),
+    }
+    print(
+        json.dumps(report, indent=2)
+        if args.json
+        else f"largest N with >= 8 fps and p95 <= 100 ms: {report['largest_n_ok']}"
+    )
     return 0
 
 

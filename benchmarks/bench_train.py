@@ -26,6 +26,7 @@ then a short calibration that sizes one run to ``--seconds``, then ``--repeats``
 runs. A row holds the median steps/s of each side, their ratio, and each side's
 [min, max] over the runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,6 +52,7 @@ SIDES = ("engine", "numpy")
 
 # ------------------------------------------------------------------ plain-numpy GAN
 
+
 def _input_grad(model, dy):
     """dL/d(input) of a reference MLP's last forward, without its parameter gradients
     (the generator step only needs the gradient through the frozen discriminator)."""
@@ -72,8 +74,7 @@ class NumpyGAN:
     order, so ``from_engine`` reproduces an engine GAN's trajectory.
     """
 
-    def __init__(self, real, G, D, batch, noise_dim, g_lr, d_lr, rng,
-                 betas=(0.5, 0.999)):
+    def __init__(self, real, G, D, batch, noise_dim, g_lr, d_lr, rng, betas=(0.5, 0.999)):
         from tests import reference as R
 
         self.R, self.real, self.G, self.D, self.rng = R, real, G, D, rng
@@ -93,9 +94,17 @@ class NumpyGAN:
         from tests import reference as R
 
         c = gan.config
-        return cls(gan.real.copy(), R.MLP.from_engine(gan.G), R.MLP.from_engine(gan.D),
-                   c.batch, c.noise_dim, c.g_lr, c.d_lr, copy.deepcopy(gan.rng),
-                   betas=tuple(gan.opt_g.betas))
+        return cls(
+            gan.real.copy(),
+            R.MLP.from_engine(gan.G),
+            R.MLP.from_engine(gan.D),
+            c.batch,
+            c.noise_dim,
+            c.g_lr,
+            c.d_lr,
+            copy.deepcopy(gan.rng),
+            betas=tuple(gan.opt_g.betas),
+        )
 
     def _noise(self):
         return self.rng.standard_normal((self.batch, self.noise_dim), dtype=F32)
@@ -140,6 +149,7 @@ class NumpyGAN:
 
 # ------------------------------------------------------------- the timed step builders
 
+
 def _init_mlp(sizes, activation, seed):
     """A reference MLP initialised exactly as ``engine.nn.MLP(sizes, activation, seed)``
     for ReLU or SiLU hidden layers (He init; Xavier for the identity output layer; zero
@@ -149,8 +159,7 @@ def _init_mlp(sizes, activation, seed):
     rng = np.random.default_rng(seed)
     pairs = list(zip(sizes[:-1], sizes[1:]))
     stds = [np.sqrt(2.0 / i) for i, _ in pairs[:-1]] + [np.sqrt(2.0 / sum(pairs[-1]))]
-    weights = [rng.standard_normal(shape, dtype=F32) * F32(std)
-               for shape, std in zip(pairs, stds)]
+    weights = [rng.standard_normal(shape, dtype=F32) * F32(std) for shape, std in zip(pairs, stds)]
     return R.MLP(weights, [np.zeros(o, F32) for o in sizes[1:]], activation)
 
 
@@ -170,6 +179,7 @@ def _mlp_step(side: str, batch: int):
             K.mse_loss(model.forward(x), y, grad, 1.0)
             model.backward(grad, input_grad=False)
             opt.step()
+
         return step
 
     from tests import reference as R
@@ -180,6 +190,7 @@ def _mlp_step(side: str, batch: int):
     def step():
         with np.errstate(over="ignore"):
             R.train_step(ref, ref_opt, x, y)
+
     return step
 
 
@@ -191,10 +202,17 @@ def _gan_step(side: str, spec: dict):
     from engine import data  # plain numpy, no numba
 
     real = data.toy(spec["dataset"], n=spec["pool"], seed=0).points
-    gan = NumpyGAN(real, _init_mlp(spec["g_sizes"], spec["activation"], 1),
-                   _init_mlp(spec["d_sizes"], spec["activation"], 2), spec["batch"],
-                   spec["noise_dim"], spec["g_lr"], spec["d_lr"],
-                   np.random.default_rng(3), betas=tuple(spec["betas"]))
+    gan = NumpyGAN(
+        real,
+        _init_mlp(spec["g_sizes"], spec["activation"], 1),
+        _init_mlp(spec["d_sizes"], spec["activation"], 2),
+        spec["batch"],
+        spec["noise_dim"],
+        spec["g_lr"],
+        spec["d_lr"],
+        np.random.default_rng(3),
+        betas=tuple(spec["betas"]),
+    )
     return gan.step
 
 
@@ -206,17 +224,29 @@ def gan_spec() -> dict:
     from engine.gan import GANConfig
 
     c = GANConfig()
-    implemented = {"noise": "gaussian", "loss": "non-saturating", "g_optimizer": "adam",
-                   "d_optimizer": "adam", "k_d": 1, "k_g": 1}
+    implemented = {
+        "noise": "gaussian",
+        "loss": "non-saturating",
+        "g_optimizer": "adam",
+        "d_optimizer": "adam",
+        "k_d": 1,
+        "k_g": 1,
+    }
     differs = {k: v for k, v in asdict(c).items() if k in implemented and v != implemented[k]}
     if differs:
-        raise RuntimeError(f"GANConfig defaults changed ({differs}); NumpyGAN implements "
-                           f"{implemented}")
-    return {"batch": c.batch, "noise_dim": c.noise_dim, "activation": c.activation,
-            "g_sizes": [c.noise_dim] + [c.g_width] * c.g_layers + [2],
-            "d_sizes": [2] + [c.d_width] * c.d_layers + [1],
-            "g_lr": c.g_lr, "d_lr": c.d_lr, "betas": [0.5, 0.999],  # engine.gan's Adam
-            "dataset": c.dataset, "pool": c.pool}
+        raise RuntimeError(f"GANConfig defaults changed ({differs}); NumpyGAN implements {implemented}")
+    return {
+        "batch": c.batch,
+        "noise_dim": c.noise_dim,
+        "activation": c.activation,
+        "g_sizes": [c.noise_dim] + [c.g_width] * c.g_layers + [2],
+        "d_sizes": [2] + [c.d_width] * c.d_layers + [1],
+        "g_lr": c.g_lr,
+        "d_lr": c.d_lr,
+        "betas": [0.5, 0.999],  # engine.gan's Adam
+        "dataset": c.dataset,
+        "pool": c.pool,
+    }
 
 
 def _openblas_threads() -> int | None:
@@ -228,8 +258,12 @@ def _openblas_threads() -> int | None:
         return None
     for path in sorted(paths):
         lib = ctypes.CDLL(path)
-        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                     "openblas_get_num_threads64_", "openblas_get_num_threads"):
+        for name in (
+            "scipy_openblas_get_num_threads64_",
+            "scipy_openblas_get_num_threads",
+            "openblas_get_num_threads64_",
+            "openblas_get_num_threads",
+        ):
             fn = getattr(lib, name, None)
             if fn is not None:
                 return int(fn())
@@ -263,20 +297,38 @@ def _worker(job: dict) -> dict:
     else:
         step = _gan_step(job["side"], job["spec"])
     rates = time_step(step, job["steps"], job["seconds"], job["repeats"])
-    return {"rates": rates, "blas_threads": _openblas_threads(),
-            "numba_loaded": "numba" in sys.modules}
+    return {"rates": rates, "blas_threads": _openblas_threads(), "numba_loaded": "numba" in sys.modules}
 
 
-def measure(case: str, side: str, batch: int, blas_threads: int, *, steps=None,
-            seconds: float = 0.7, repeats: int = 5, spec: dict | None = None) -> dict:
+def measure(
+    case: str,
+    side: str,
+    batch: int,
+    blas_threads: int,
+    *,
+    steps=None,
+    seconds: float = 0.7,
+    repeats: int = 5,
+    spec: dict | None = None,
+) -> dict:
     """One side of one case, timed in a fresh ``python`` process."""
-    job = {"case": case, "side": side, "batch": batch, "steps": steps,
-           "seconds": seconds, "repeats": repeats, "spec": spec}
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads),
-               GENAI_TUTOR_BLAS_THREADS=str(blas_threads))
-    res = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
-                          json.dumps(job)], env=env, cwd=ROOT, capture_output=True,
-                         text=True)
+    job = {
+        "case": case,
+        "side": side,
+        "batch": batch,
+        "steps": steps,
+        "seconds": seconds,
+        "repeats": repeats,
+        "spec": spec,
+    }
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads), GENAI_TUTOR_BLAS_THREADS=str(blas_threads))
+    res = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(job)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"{case}/{side} batch {batch} failed:\n{res.stderr}")
     out = json.loads(res.stdout.strip().splitlines()[-1])
@@ -285,9 +337,16 @@ def measure(case: str, side: str, batch: int, blas_threads: int, *, steps=None,
     return out
 
 
-def measure_row(case: str, batch: int | None = None, *, blas_threads: int | None = None,
-                numpy_blas_threads: int | None = None, steps: int | None = None,
-                seconds: float = 0.7, repeats: int = 5) -> dict:
+def measure_row(
+    case: str,
+    batch: int | None = None,
+    *,
+    blas_threads: int | None = None,
+    numpy_blas_threads: int | None = None,
+    steps: int | None = None,
+    seconds: float = 0.7,
+    repeats: int = 5,
+) -> dict:
     """One output row: the engine and the numpy side of ``case``, each in its process.
 
     ``batch`` is ignored for ``gan`` (the lab's default batch is used).
@@ -298,25 +357,28 @@ def measure_row(case: str, batch: int | None = None, *, blas_threads: int | None
     if case == "gan":
         spec = gan_spec()
         batch = spec["batch"]
-        sizes = (f"G {'-'.join(map(str, spec['g_sizes']))}, "
-                 f"D {'-'.join(map(str, spec['d_sizes']))}")
+        sizes = f"G {'-'.join(map(str, spec['g_sizes']))}, D {'-'.join(map(str, spec['d_sizes']))}"
     elif case == "mlp":
         sizes = "-".join(map(str, MLP_SIZES))
     else:
         raise ValueError(f"unknown case {case!r}; choose mlp or gan")
-    res = {side: measure(case, side, batch, t, steps=steps, seconds=seconds,
-                         repeats=repeats, spec=spec)
-           for side, t in zip(SIDES, (threads, np_threads))}
+    res = {
+        side: measure(case, side, batch, t, steps=steps, seconds=seconds, repeats=repeats, spec=spec)
+        for side, t in zip(SIDES, (threads, np_threads))
+    }
     med = {side: statistics.median(res[side]["rates"]) for side in SIDES}
-    row = {"case": case, "batch": batch,
-           "engine_steps_per_s": round(med["engine"], 1),
-           "numpy_steps_per_s": round(med["numpy"], 1),
-           "ratio": round(med["engine"] / med["numpy"], 2),
-           "blas_threads": {side: res[side]["blas_threads"] for side in SIDES},
-           "sizes": sizes, "runs": repeats}
+    row = {
+        "case": case,
+        "batch": batch,
+        "engine_steps_per_s": round(med["engine"], 1),
+        "numpy_steps_per_s": round(med["numpy"], 1),
+        "ratio": round(med["engine"] / med["numpy"], 2),
+        "blas_threads": {side: res[side]["blas_threads"] for side in SIDES},
+        "sizes": sizes,
+        "runs": repeats,
+    }
     for side in SIDES:
-        row[f"{side}_range"] = [round(min(res[side]["rates"]), 1),
-                                round(max(res[side]["rates"]), 1)]
+        row[f"{side}_range"] = [round(min(res[side]["rates"]), 1), round(max(res[side]["rates"]), 1)]
     return row
 
 
@@ -333,17 +395,26 @@ def main(argv=None) -> None:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     parser.add_argument("--seconds", type=float, default=0.7, help="length of one run")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per side")
-    parser.add_argument("--blas-threads", type=int, default=None,
-                        help="OpenBLAS threads for both sides (default: the engine's)")
-    parser.add_argument("--numpy-blas-threads", type=int, default=None,
-                        help="OpenBLAS threads for the numpy side only")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="OpenBLAS threads for both sides (default: the engine's)",
+    )
+    parser.add_argument(
+        "--numpy-blas-threads", type=int, default=None, help="OpenBLAS threads for the numpy side only"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(_worker(json.loads(args.worker))))
         return
-    kw = {"blas_threads": args.blas_threads, "numpy_blas_threads": args.numpy_blas_threads,
-          "seconds": args.seconds, "repeats": args.repeats}
+    kw = {
+        "blas_threads": args.blas_threads,
+        "numpy_blas_threads": args.numpy_blas_threads,
+        "seconds": args.seconds,
+        "repeats": args.repeats,
+    }
     rows = [measure_row("mlp", b, **kw) for b in MLP_BATCHES] + [measure_row("gan", **kw)]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -352,11 +423,12 @@ def main(argv=None) -> None:
     print("|---|---|---:|---:|---:|---:|---|")
     for r in rows:
         t = r["blas_threads"]
-        print(f"| {r['case']} | {r['sizes']} | {r['batch']} | {r['engine_steps_per_s']} "
-              f"| {r['numpy_steps_per_s']} | {r['ratio']}x | "
-              f"engine {t['engine']}, numpy {t['numpy']} |")
-    print(f"medians of {args.repeats} runs of ~{args.seconds}s; load average "
-          f"{os.getloadavg()[0]:.2f}")
+        print(
+            f"| {r['case']} | {r['sizes']} | {r['batch']} | {r['engine_steps_per_s']} "
+            f"| {r['numpy_steps_per_s']} | {r['ratio']}x | "
+            f"engine {t['engine']}, numpy {t['numpy']} |"
+        )
+    print(f"medians of {args.repeats} runs of ~{args.seconds}s; load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

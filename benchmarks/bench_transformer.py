@@ -16,6 +16,7 @@
 Medians of several timed runs; the thread set-up is printed alongside. The machine is
 shared: treat the figures as a floor.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -8,6 +8,7 @@ nats per image, KL in nats, MSE per pixel of the mean reconstruction). The digit
 model's 2-D latent map (16x16 decodes over [-2.5, 2.5]^2) is written as a PNG with a tiny
 private zlib writer (this file only).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,12 @@ def _png(path: str, rgb: np.ndarray) -> None:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+        f.write(
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9))
+            + chunk(b"IEND", b"")
+        )
 
 
 def speed(dataset: str, seconds: float = 1.0, repeats: int = 3) -> float:

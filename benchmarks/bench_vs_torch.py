@@ -27,6 +27,7 @@ scheme and optimizer settings:
 ``--cases`` and ``--batches`` pick a subset (e.g. ``--cases mlp --batches 512``).
 Rows report median steps/s over ``--repeats`` runs and the ratio engine / PyTorch.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,6 +64,7 @@ def _rates(step, seconds: float, repeats: int) -> list[float]:
 
 # ------------------------------------------------------------------------ engine side
 
+
 def engine_step(job: dict):
     sys.path.insert(0, ROOT)
     if job["case"] == "mlp":
@@ -82,6 +84,7 @@ def engine_step(job: dict):
 
 # ------------------------------------------------------------------------- torch side
 
+
 def torch_step(job: dict):
     import torch
     from torch import nn
@@ -100,8 +103,7 @@ def torch_step(job: dict):
         return torch.optim.Adam(params, fused=job.get("fused", False) or None, **kw)
 
     if job["case"] in ("mlp", "diffusion"):
-        sizes, batch = (MLP_SIZES, job["batch"]) if job["case"] == "mlp" else \
-            (job["sizes"], job["batch"])
+        sizes, batch = (MLP_SIZES, job["batch"]) if job["case"] == "mlp" else (job["sizes"], job["batch"])
         net = mlp(sizes, nn.SiLU)
         opt = adam(net.parameters(), lr=1e-3)
         x = torch.randn(batch, sizes[0])
@@ -116,6 +118,7 @@ def torch_step(job: dict):
             if ema is not None:
                 with torch.no_grad():
                     torch._foreach_lerp_(ema, list(net.parameters()), 0.001)
+
         return step
     if job["case"] == "gan":
         s = job["spec"]
@@ -142,6 +145,7 @@ def torch_step(job: dict):
             for p in D.parameters():
                 p.requires_grad_(True)
             opt_g.step()
+
         return step
     raise ValueError(job["case"])
 
@@ -163,12 +167,22 @@ def worker(job: dict) -> dict:
 
 # ----------------------------------------------------------------------------- parent
 
+
 def _run(python: str, job: dict) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_NUM_THREADS", "GENAI_TUTOR_BLAS_THREADS", "OMP_NUM_THREADS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENBLAS_NUM_THREADS", "GENAI_TUTOR_BLAS_THREADS", "OMP_NUM_THREADS")
+    }
     env["GENAI_TUTOR_THREADS"] = str(job["threads"])
-    res = subprocess.run([python, os.path.abspath(__file__), "--worker", json.dumps(job)],
-                         env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [python, os.path.abspath(__file__), "--worker", json.dumps(job)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"{job['side']} {job['case']} failed:\n{res.stderr[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -176,8 +190,11 @@ def _run(python: str, job: dict) -> dict:
 
 def find_torch_python(given: str | None) -> str | None:
     for python in (given, os.environ.get("GENAI_TUTOR_TORCH_PYTHON"), sys.executable):
-        if python and subprocess.run([python, "-c", "import torch"],
-                                     capture_output=True, check=False).returncode == 0:
+        if (
+            python
+            and subprocess.run([python, "-c", "import torch"], capture_output=True, check=False).returncode
+            == 0
+        ):
             return python
     return None
 
@@ -189,8 +206,9 @@ def diffusion_sizes() -> list[int]:
     return list(recipes.new_model("sprites", seed=0).net.sizes)
 
 
-def run(torch_python: str, threads: int, seconds: float, repeats: int,
-        cases=CASES, batches=BATCHES) -> list[dict]:
+def run(
+    torch_python: str, threads: int, seconds: float, repeats: int, cases=CASES, batches=BATCHES
+) -> list[dict]:
     sys.path.insert(0, ROOT)
     from benchmarks.bench_train import gan_spec
 
@@ -206,19 +224,24 @@ def run(torch_python: str, threads: int, seconds: float, repeats: int,
         torch_version = None
         for side, fused in (("engine", False), ("torch", False), ("torch", True)):
             try:
-                out = _run(torch_python if side == "torch" else sys.executable,
-                           dict(job, side=side, fused=fused))
-            except RuntimeError as exc:   # keep the other rows; say which side failed
+                out = _run(
+                    torch_python if side == "torch" else sys.executable, dict(job, side=side, fused=fused)
+                )
+            except RuntimeError as exc:  # keep the other rows; say which side failed
                 print(exc, file=sys.stderr)
                 out = {"rates": [float("nan")]}
             key = "engine" if side == "engine" else ("torch_fused" if fused else "torch_eager")
             med[key] = statistics.median(out["rates"])
             torch_version = out.get("torch", torch_version)
-        row = {"case": job["case"], "batch": job["batch"], "threads": threads,
-               **{f"{k}_steps_per_s": round(v, 1) for k, v in med.items()},
-               "vs_eager": round(med["engine"] / med["torch_eager"], 2),
-               "vs_fused": round(med["engine"] / med["torch_fused"], 2),
-               "torch": torch_version}
+        row = {
+            "case": job["case"],
+            "batch": job["batch"],
+            "threads": threads,
+            **{f"{k}_steps_per_s": round(v, 1) for k, v in med.items()},
+            "vs_eager": round(med["engine"] / med["torch_eager"], 2),
+            "vs_fused": round(med["engine"] / med["torch_fused"], 2),
+            "torch": torch_version,
+        }
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     return rows
@@ -230,12 +253,13 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=0.7)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--torch-python", default=None,
-                        help="a Python that can import torch (default: this one)")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: "
-                        + ", ".join(CASES))
-    parser.add_argument("--batches", default=",".join(map(str, BATCHES)),
-                        help="MLP batch sizes, comma-separated")
+    parser.add_argument(
+        "--torch-python", default=None, help="a Python that can import torch (default: this one)"
+    )
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES))
+    parser.add_argument(
+        "--batches", default=",".join(map(str, BATCHES)), help="MLP batch sizes, comma-separated"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -243,8 +267,7 @@ def main(argv=None) -> None:
         return
     python = find_torch_python(args.torch_python)
     if python is None:
-        print("PyTorch is not importable here: pass --torch-python (see the docstring).",
-              file=sys.stderr)
+        print("PyTorch is not importable here: pass --torch-python (see the docstring).", file=sys.stderr)
         raise SystemExit(2)
     load = os.getloadavg()[0]
     cases = [c for c in args.cases.split(",") if c]
@@ -256,19 +279,27 @@ def main(argv=None) -> None:
     except ValueError:
         parser.error(f"--batches must be whole numbers separated by commas, got {args.batches!r}")
     rows = run(python, args.threads, args.seconds, args.repeats, cases, batches)
-    result = {"rows": rows, "load_average_before": round(load, 2),
-              "load_average_after": round(os.getloadavg()[0], 2), "cores": os.cpu_count()}
+    result = {
+        "rows": rows,
+        "load_average_before": round(load, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return
     print("| case | batch | engine | PyTorch eager | PyTorch fused Adam | vs eager | vs fused |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['case']} | {r['batch']} | {r['engine_steps_per_s']} | "
-              f"{r['torch_eager_steps_per_s']} | {r['torch_fused_steps_per_s']} | "
-              f"{r['vs_eager']}x | {r['vs_fused']}x |")
-    print(f"{args.threads} threads, medians of {args.repeats} runs; load average "
-          f"{load:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        print(
+            f"| {r['case']} | {r['batch']} | {r['engine_steps_per_s']} | "
+            f"{r['torch_eager_steps_per_s']} | {r['torch_fused_steps_per_s']} | "
+            f"{r['vs_eager']}x | {r['vs_fused']}x |"
+        )
+    print(
+        f"{args.threads} threads, medians of {args.repeats} runs; load average "
+        f"{load:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,18 @@ from content.schema import (
 from content.search import search_glossary
 
 __all__ = [
-    "DEFAULT_ROOT", "Card", "Course", "GlossaryEntry", "LabBlock", "Lesson", "Problem", "Question",
+    "DEFAULT_ROOT",
+    "Card",
+    "Course",
+    "GlossaryEntry",
+    "LabBlock",
+    "Lesson",
+    "Problem",
+    "Question",
     "ReferencePage",
-    "body_parts", "load_course", "missing_glossary_terms", "search_glossary", "validate",
+    "body_parts",
+    "load_course",
+    "missing_glossary_terms",
+    "search_glossary",
+    "validate",
 ]

@@ -20,7 +20,7 @@ from content.schema import Course, Problem, Question
 
 __all__ = ["LONG_KEY_RATIO", "MAX_LONGEST_SHARE", "bank_report", "bank_warnings", "key_ratio"]
 
-LONG_KEY_RATIO = 1.5     # keyed option vs the mean length of its distractors
+LONG_KEY_RATIO = 1.5  # keyed option vs the mean length of its distractors
 MAX_LONGEST_SHARE = 0.35  # at most this share of single-choice keys may be the longest option
 
 
@@ -89,11 +89,15 @@ def bank_warnings(course: Course, root: Path | str | None = None) -> list[Proble
         ratio = key_ratio(question)
         if ratio > LONG_KEY_RATIO:
             where = lines.get(question.id, (f"{question.lesson_id}/quiz.toml", 0))
-            warnings.append(Problem(
-                where[0], where[1],
-                f"question '{question.id}': the keyed option is {ratio:.1f}× the mean length "
-                f"of its distractors (keep it under {LONG_KEY_RATIO}×: shorten it or "
-                "strengthen the distractors)"))
+            warnings.append(
+                Problem(
+                    where[0],
+                    where[1],
+                    f"question '{question.id}': the keyed option is {ratio:.1f}× the mean length "
+                    f"of its distractors (keep it under {LONG_KEY_RATIO}×: shorten it or "
+                    "strengthen the distractors)",
+                )
+            )
     return warnings
 
 
@@ -106,8 +110,9 @@ def bank_report(course: Course) -> dict:
     return {
         "single_choice": len(singles),
         "multi_select": len(multis),
-        "answer_positions": {"ABCDEF"[i]: positions.get(i, 0)
-                             for i in range(max((len(q.choices) for q in singles), default=0))},
+        "answer_positions": {
+            "ABCDEF"[i]: positions.get(i, 0) for i in range(max((len(q.choices) for q in singles), default=0))
+        },
         "longest_is_keyed": longest,
         "longest_is_keyed_share": round(longest / len(singles), 4) if singles else 0.0,
         "longest_is_keyed_limit": MAX_LONGEST_SHARE,

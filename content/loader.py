@@ -49,8 +49,17 @@ KNOWN_KEYS = {
     "cards": {"card"},
     "card": {"id", "front", "back", "concepts"},
     "quiz": {"question"},
-    "question": {"id", "kind", "prompt", "choices", "answer", "answers", "explanation", "concepts",
-                 "applies"},
+    "question": {
+        "id",
+        "kind",
+        "prompt",
+        "choices",
+        "answer",
+        "answers",
+        "explanation",
+        "concepts",
+        "applies",
+    },
 }
 
 
@@ -112,8 +121,9 @@ def read_text(path: Path, report: _Reporter, missing: str = "file is missing") -
         return None
 
 
-def _parse_toml(text: str, path: Path, report: _Reporter, first_line: int = 1,
-                what: str = "broken TOML") -> dict | None:
+def _parse_toml(
+    text: str, path: Path, report: _Reporter, first_line: int = 1, what: str = "broken TOML"
+) -> dict | None:
     """tomllib.loads, reporting (not raising) a syntax error or nesting too deep to parse."""
     try:
         return tomllib.loads(text)
@@ -138,16 +148,23 @@ def _read_toml(path: Path, report: _Reporter) -> tuple[dict | None, list[str]]:
 def _unknown_keys(table: dict, kind: str, path: Path, line: int, report: _Reporter) -> None:
     extra = sorted(str(k) for k in table if k not in KNOWN_KEYS[kind])
     if extra:
-        report.warn(path, line, f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
-                    f"in the {kind} (known: {', '.join(sorted(KNOWN_KEYS[kind]))}); ignored")
+        report.warn(
+            path,
+            line,
+            f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
+            f"in the {kind} (known: {', '.join(sorted(KNOWN_KEYS[kind]))}); ignored",
+        )
 
 
 def _tables(data: dict, key: str, path: Path, report: _Reporter) -> list[tuple[int, dict | None]]:
     """The ``[[key]]`` array of tables as (index, table or None for a non-table item)."""
     value = data.get(key, [])
     if not isinstance(value, list):
-        report.add(path, 0, f"'{key}' must be written as [[{key}]] tables, one per item "
-                   f"(found {type(value).__name__})")
+        report.add(
+            path,
+            0,
+            f"'{key}' must be written as [[{key}]] tables, one per item (found {type(value).__name__})",
+        )
         return []
     return [(n, item if isinstance(item, dict) else None) for n, item in enumerate(value)]
 
@@ -289,8 +306,9 @@ def load_glossary(root: Path, report: _Reporter) -> tuple[GlossaryEntry, ...]:
             report.add(path, line, f"glossary entry '{tid}' has no definition")
             ok = False
         if aliases is None:
-            report.add(path, _key_line(lines, line, "aliases"),
-                       f"aliases of '{tid}' must be a list of strings")
+            report.add(
+                path, _key_line(lines, line, "aliases"), f"aliases of '{tid}' must be a list of strings"
+            )
             ok = False
         if not ok:
             continue
@@ -367,16 +385,28 @@ def _load_lesson(folder: Path, ctx: dict, report: _Reporter) -> Lesson | None:
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 < minutes <= 600:
         report.add(path, _key_line(mlines, 1, "minutes"), "minutes must be a whole number from 1 to 600")
         minutes = 10
-    concepts = _check_concepts(meta.get("concepts"), ctx["concepts"], path, _key_line(mlines, 1, "concepts"),
-                               f"lesson '{lid}'", report) or ()
+    concepts = (
+        _check_concepts(
+            meta.get("concepts"),
+            ctx["concepts"],
+            path,
+            _key_line(mlines, 1, "concepts"),
+            f"lesson '{lid}'",
+            report,
+        )
+        or ()
+    )
     labs = _strings(meta.get("labs"))
     if labs is None:
         report.add(path, _key_line(mlines, 1, "labs"), "labs must be a list of lab ids")
         labs = ()
     for lab in labs:
         if lab not in ctx["labs"]:
-            report.add(path, _key_line(mlines, 1, "labs"),
-                       f"unknown lab id '{lab}' (known: {', '.join(sorted(ctx['labs']))})")
+            report.add(
+                path,
+                _key_line(mlines, 1, "labs"),
+                f"unknown lab id '{lab}' (known: {', '.join(sorted(ctx['labs']))})",
+            )
     labs = tuple(lab for lab in labs if lab in ctx["labs"])
     terms = _strings(meta.get("terms"))
     if terms is None:
@@ -407,8 +437,9 @@ def _load_lesson(folder: Path, ctx: dict, report: _Reporter) -> Lesson | None:
     ctx["ids"].add(lid)
     cards = _load_cards(folder / "cards.toml", lid, ctx, report)
     questions = _load_questions(folder / "quiz.toml", lid, ctx, report)
-    return Lesson(lid, folder.name, title.strip(), minutes, body, concepts, labs, terms, tuple(blocks), cards,
-                  questions)
+    return Lesson(
+        lid, folder.name, title.strip(), minutes, body, concepts, labs, terms, tuple(blocks), cards, questions
+    )
 
 
 def _load_cards(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tuple[Card, ...]:
@@ -442,9 +473,14 @@ def _load_cards(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tup
         if not isinstance(back, str) or not back.strip():
             report.add(path, line, f"card '{cid}' has no back")
             ok = False
-        concepts = _check_concepts(item.get("concepts"), ctx["concepts"], path,
-                                   _key_line(lines, line, "concepts"),
-                                   f"card '{cid}'", report)
+        concepts = _check_concepts(
+            item.get("concepts"),
+            ctx["concepts"],
+            path,
+            _key_line(lines, line, "concepts"),
+            f"card '{cid}'",
+            report,
+        )
         if concepts is None or not ok:
             continue
         assert isinstance(front, str) and isinstance(back, str)  # checked above
@@ -469,26 +505,38 @@ def _check_answer(item: dict, qid: str, kind: str, choices, at, path, report) ->
     """The kind-specific answer fields, or None after reporting what is wrong."""
     if kind == "single":
         answer = item.get("answer")
-        if choices is not None and (not isinstance(answer, int) or isinstance(answer, bool)
-                                    or not 0 <= answer < len(choices)):
-            report.add(path, at("answer"), f"answer index {answer!r} is out of range for question '{qid}' "
-                       f"(choices are numbered 0 to {len(choices) - 1})")
+        if choices is not None and (
+            not isinstance(answer, int) or isinstance(answer, bool) or not 0 <= answer < len(choices)
+        ):
+            report.add(
+                path,
+                at("answer"),
+                f"answer index {answer!r} is out of range for question '{qid}' "
+                f"(choices are numbered 0 to {len(choices) - 1})",
+            )
             return None
         return {"answer": answer}
     if kind == "multi":
         answers = item.get("answers")
-        if (not isinstance(answers, list) or not answers
-                or not all(isinstance(a, int) and not isinstance(a, bool) for a in answers)):
-            report.add(path, at("answers"),
-                       f"question '{qid}' (multi) needs answers = a list of choice indices")
+        if (
+            not isinstance(answers, list)
+            or not answers
+            or not all(isinstance(a, int) and not isinstance(a, bool) for a in answers)
+        ):
+            report.add(
+                path, at("answers"), f"question '{qid}' (multi) needs answers = a list of choice indices"
+            )
             return None
         if choices is None:
             return None
         bad = [a for a in answers if not 0 <= a < len(choices)]
         if bad or len(set(answers)) != len(answers):
-            report.add(path, at("answers"),
-                       f"answer index {bad[0] if bad else answers} is out of range or repeated "
-                       f"in question '{qid}' (choices are numbered 0 to {len(choices) - 1})")
+            report.add(
+                path,
+                at("answers"),
+                f"answer index {bad[0] if bad else answers} is out of range or repeated "
+                f"in question '{qid}' (choices are numbered 0 to {len(choices) - 1})",
+            )
             return None
         return {"answers": tuple(sorted(answers))}
     if kind == "truefalse":
@@ -500,8 +548,9 @@ def _check_answer(item: dict, qid: str, kind: str, choices, at, path, report) ->
     if kind == "gap":
         answers = _strings(item.get("answers"))
         if not answers or not all(a.strip() for a in answers):
-            report.add(path, at("answers"),
-                       f"question '{qid}' (gap) needs answers = a list of accepted strings")
+            report.add(
+                path, at("answers"), f"question '{qid}' (gap) needs answers = a list of accepted strings"
+            )
             return None
         return {"answers": tuple(_text(a, path, at("answers"), report) for a in answers)}
     return {}
@@ -522,8 +571,11 @@ def _check_question(item: dict, qid: str, where, report) -> dict | None:
         report.add(path, line, f"question '{qid}' is missing its explanation")
         ok = False
     if not isinstance(kind, str) or kind not in QUESTION_KINDS:
-        report.add(path, at("kind"),
-                   f"unknown kind '{kind}' in question '{qid}' (use one of: {', '.join(QUESTION_KINDS)})")
+        report.add(
+            path,
+            at("kind"),
+            f"unknown kind '{kind}' in question '{qid}' (use one of: {', '.join(QUESTION_KINDS)})",
+        )
         return None
     if kind == "gap" and isinstance(prompt, str) and "___" not in prompt:
         report.add(path, at("prompt"), f"question '{qid}' (gap) must mark the gap with ___ in its prompt")
@@ -565,9 +617,14 @@ def _load_questions(path: Path, lesson_id: str, ctx: dict, report: _Reporter) ->
         if duplicate:
             report.add(path, _key_line(lines, line, "id"), f"duplicate id '{qid}'")
         fields = _check_question(item, qid, (path, lines, line), report)
-        concepts = _check_concepts(item.get("concepts"), ctx["concepts"], path,
-                                   _key_line(lines, line, "concepts"),
-                                   f"question '{qid}'", report)
+        concepts = _check_concepts(
+            item.get("concepts"),
+            ctx["concepts"],
+            path,
+            _key_line(lines, line, "concepts"),
+            f"question '{qid}'",
+            report,
+        )
         applies = item.get("applies", False)
         if not isinstance(applies, bool):
             report.add(path, _key_line(lines, line, "applies"), f"applies of '{qid}' must be true or false")
@@ -607,7 +664,7 @@ def load_reference(root: Path, report: _Reporter) -> tuple[ReferencePage, ...]:
     pages: list[ReferencePage] = []
     seen: set[str] = set()
     for path in sorted(folder.glob("*.md")):
-        text = read_text(path, report)       # regular files only, size-capped, UTF-8 checked
+        text = read_text(path, report)  # regular files only, size-capped, UTF-8 checked
         if text is None:
             continue
         meta, body, body_line = _front_matter(path, text, report)
@@ -616,8 +673,11 @@ def load_reference(root: Path, report: _Reporter) -> tuple[ReferencePage, ...]:
         lines = text.splitlines()
         pid, title, summary = meta.get("id"), meta.get("title"), meta.get("summary", "")
         if not isinstance(pid, str) or not _PAGE_ID.match(pid):
-            report.add(path, _key_line(lines, 1, "id"),
-                       "reference page needs an id of lower-case letters, digits and -")
+            report.add(
+                path,
+                _key_line(lines, 1, "id"),
+                "reference page needs an id of lower-case letters, digits and -",
+            )
             continue
         if pid in seen:
             report.add(path, _key_line(lines, 1, "id"), f"duplicate reference page id '{pid}'")
@@ -649,7 +709,7 @@ def _course_meta(root: Path, report: _Reporter) -> tuple[dict, list[str], list[s
     _unknown_keys(meta, "course", path, 1, report)
     labs_table = meta.get("labs", {})
     if not isinstance(labs_table, dict):
-        report.add(path, _key_line(mlines, 0, "labs"), "labs must be a [labs] table of id = \"title\"")
+        report.add(path, _key_line(mlines, 0, "labs"), 'labs must be a [labs] table of id = "title"')
         labs_table = {}
     labs = {}
     for key, value in labs_table.items():
@@ -671,15 +731,23 @@ def _course_meta(root: Path, report: _Reporter) -> tuple[dict, list[str], list[s
         if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
             per_lesson = value
         else:
-            report.add(path, _key_line(mlines, 0, "per_lesson"),
-                       "exam per_lesson must be a whole number from 1 to 100")
+            report.add(
+                path,
+                _key_line(mlines, 0, "per_lesson"),
+                "exam per_lesson must be a whole number from 1 to 100",
+            )
     return meta, mlines, list(slugs), labs, per_lesson
 
 
 def _safe_slug(slug: str) -> bool:
     """A lesson folder is a plain name inside lessons/ (no path separators, no ..)."""
-    return (bool(slug) and slug not in (".", "..") and "/" not in slug and "\\" not in slug
-            and not has_control(slug))
+    return (
+        bool(slug)
+        and slug not in (".", "..")
+        and "/" not in slug
+        and "\\" not in slug
+        and not has_control(slug)
+    )
 
 
 def load_course(root: Path | str | None = None) -> Course:
@@ -699,8 +767,9 @@ def load_course(root: Path | str | None = None) -> Course:
     for slug in slugs:
         folder = root / "lessons" / slug
         if not _safe_slug(slug) or not folder.is_dir():
-            report.add(root / "course.toml", _find_line(mlines, slug),
-                       f"lesson folder '{slug}' does not exist")
+            report.add(
+                root / "course.toml", _find_line(mlines, slug), f"lesson folder '{slug}' does not exist"
+            )
             continue
         try:
             lesson = _load_lesson(folder, ctx, report)
@@ -710,15 +779,18 @@ def load_course(root: Path | str | None = None) -> Course:
         if lesson is not None:
             lessons.append(lesson)
     reference = load_reference(root, report)
-    title = _text(meta.get("title", "genai-tutor"), root / "course.toml", _key_line(mlines, 0, "title"),
-                  report)
+    title = _text(
+        meta.get("title", "genai-tutor"), root / "course.toml", _key_line(mlines, 0, "title"), report
+    )
     if not isinstance(title, str) or not title.strip():
         report.add(root / "course.toml", _key_line(mlines, 0, "title"), "title must be a string")
         title = "genai-tutor"
     if lessons and not any(len(lesson.questions) >= per_lesson for lesson in lessons):
-        report.add(root / "course.toml", _find_line(mlines, "per_lesson"),
-                   f"the final exam cannot be drawn: no lesson has {per_lesson} quiz question(s) "
-                   "(exam per_lesson)")
+        report.add(
+            root / "course.toml",
+            _find_line(mlines, "per_lesson"),
+            f"the final exam cannot be drawn: no lesson has {per_lesson} quiz question(s) (exam per_lesson)",
+        )
     return Course(
         title=title,
         lessons=tuple(lessons),

@@ -14,8 +14,9 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def search_glossary(entries: tuple[GlossaryEntry, ...] | list[GlossaryEntry],
-                    query: str) -> list[GlossaryEntry]:
+def search_glossary(
+    entries: tuple[GlossaryEntry, ...] | list[GlossaryEntry], query: str
+) -> list[GlossaryEntry]:
     """Entries matching every word of `query`, best first.
 
     An entry matches when each query word occurs in its term, an alias or its definition.

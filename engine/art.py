@@ -32,12 +32,12 @@ import numpy as np
 from . import png
 from . import runtime as _runtime  # noqa: F401  (one BLAS thread: the same bytes every run)
 
-LATENT = 8            # numbers in the latent vector
-DRIFT_STEPS = 240     # steps in one loop of the latent drift
-INPUT_SCALE = 2.0     # how far the coordinates reach into the activations' curves
-WEIGHT_SCALE = 1.6    # the random weights' spread, relative to 1/sqrt(fan-in)
-OUTPUT_GAIN = 1.3     # extra spread of the output layer: more contrast, fewer flat greys
-MAX_SIDE = 8192       # the largest picture side `render` draws
+LATENT = 8  # numbers in the latent vector
+DRIFT_STEPS = 240  # steps in one loop of the latent drift
+INPUT_SCALE = 2.0  # how far the coordinates reach into the activations' curves
+WEIGHT_SCALE = 1.6  # the random weights' spread, relative to 1/sqrt(fan-in)
+OUTPUT_GAIN = 1.3  # extra spread of the output layer: more contrast, fewer flat greys
+MAX_SIDE = 8192  # the largest picture side `render` draws
 VERSION = "art1"
 
 # Palettes as colour stops (dark to light); "rgb" uses three outputs as red, green, blue.
@@ -51,9 +51,9 @@ PALETTE_STOPS = {
 PALETTES = (*PALETTE_STOPS, "rgb")
 SYMMETRIES = ("none", "mirror", "quad", "radial-3", "radial-5", "radial-8")
 ACTIVATIONS = ("mix", "sin", "tanh", "gauss")
-DEPTHS = (1, 8)        # inclusive range of hidden layers
-WIDTHS = (2, 64)       # inclusive range of units per layer
-ZOOMS = (0.05, 20.0)   # inclusive range of the zoom
+DEPTHS = (1, 8)  # inclusive range of hidden layers
+WIDTHS = (2, 64)  # inclusive range of units per layer
+ZOOMS = (0.05, 20.0)  # inclusive range of the zoom
 
 
 class RecipeError(ValueError):
@@ -84,24 +84,36 @@ def check_recipe(r: Recipe) -> None:
     """Raise RecipeError naming the first setting that is out of range."""
     if isinstance(r.seed, bool) or not isinstance(r.seed, int) or not 0 <= r.seed < 2**32:
         raise RecipeError(f"seed must be a whole number from 0 to {2**32 - 1}, not {r.seed!r}")
-    for name, value, choices in (("palette", r.palette, PALETTES),
-                                 ("symmetry", r.symmetry, SYMMETRIES),
-                                 ("activation", r.activation, ACTIVATIONS)):
+    for name, value, choices in (
+        ("palette", r.palette, PALETTES),
+        ("symmetry", r.symmetry, SYMMETRIES),
+        ("activation", r.activation, ACTIVATIONS),
+    ):
         if value not in choices:
             raise RecipeError(f"{name} {value!r} is not one of {', '.join(choices)}")
-    if not isinstance(r.zoom, float) or not math.isfinite(r.zoom) \
-            or not ZOOMS[0] <= r.zoom <= ZOOMS[1]:
+    if not isinstance(r.zoom, float) or not math.isfinite(r.zoom) or not ZOOMS[0] <= r.zoom <= ZOOMS[1]:
         raise RecipeError(f"zoom must be a number from {ZOOMS[0]:g} to {ZOOMS[1]:g}, not {r.zoom!r}")
-    for setting, number, (low, high) in (("depth", r.depth, DEPTHS), ("width", r.width, WIDTHS),
-                                         ("t", r.t, (0, DRIFT_STEPS - 1))):
+    for setting, number, (low, high) in (
+        ("depth", r.depth, DEPTHS),
+        ("width", r.width, WIDTHS),
+        ("t", r.t, (0, DRIFT_STEPS - 1)),
+    ):
         if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
             raise RecipeError(f"{setting} must be a whole number from {low} to {high}, not {number!r}")
 
 
 # ---------------------------------------------------------------------- the recipe as text
 
-KEYS = {"seed": "seed", "pal": "palette", "sym": "symmetry", "zoom": "zoom", "depth": "depth",
-        "width": "width", "act": "activation", "t": "t"}
+KEYS = {
+    "seed": "seed",
+    "pal": "palette",
+    "sym": "symmetry",
+    "zoom": "zoom",
+    "depth": "depth",
+    "width": "width",
+    "act": "activation",
+    "t": "t",
+}
 """Short name in the text -> field of Recipe, in the order the text lists them."""
 
 
@@ -145,8 +157,10 @@ def parse_recipe(text: str, base: Recipe | None = None) -> Recipe:
     head, colon, rest = body.partition(":")
     if colon and "=" not in head:
         if head != VERSION:
-            raise RecipeError(f"the recipe starts {head + ':'!r}, but this version of "
-                              f"genai-tutor reads {VERSION + ':'!r} recipes")
+            raise RecipeError(
+                f"the recipe starts {head + ':'!r}, but this version of "
+                f"genai-tutor reads {VERSION + ':'!r} recipes"
+            )
         body = rest
     if not body:
         raise RecipeError("the recipe is empty: write settings like seed=42,pal=ocean")
@@ -173,15 +187,16 @@ def parse_recipe(text: str, base: Recipe | None = None) -> Recipe:
 
 # ---------------------------------------------------------------------- the network
 
+
 @dataclass(frozen=True)
 class Network:
     """The CPPN's weights, decided by the recipe's seed, depth and width alone (the
     other settings change how it is looked at, not the weights)."""
 
-    layers: tuple[tuple[np.ndarray, np.ndarray], ...]   # (W, b) per layer, last = output
-    latent_in: np.ndarray                               # (LATENT, width): z enters layer 1
-    loop: tuple[np.ndarray, np.ndarray]                 # z(t) = cos·a + sin·b
-    key: tuple[int, int, int]                           # (seed, depth, width)
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]  # (W, b) per layer, last = output
+    latent_in: np.ndarray  # (LATENT, width): z enters layer 1
+    loop: tuple[np.ndarray, np.ndarray]  # z(t) = cos·a + sin·b
+    key: tuple[int, int, int]  # (seed, depth, width)
 
 
 def network(r: Recipe) -> Network:
@@ -273,7 +288,7 @@ def fold(x: np.ndarray, y: np.ndarray, symmetry: str) -> tuple[np.ndarray, np.nd
     k = int(symmetry.split("-")[1])
     wedge = np.float32(2.0 * math.pi / k)
     radius = np.hypot(x, y)
-    angle = np.mod(np.arctan2(y, x) + np.float32(math.pi / 2.0), wedge)   # wedges start at the top
+    angle = np.mod(np.arctan2(y, x) + np.float32(math.pi / 2.0), wedge)  # wedges start at the top
     angle = np.abs(angle - wedge / np.float32(2.0))
     return radius * np.sin(angle), radius * np.cos(angle)
 
@@ -287,8 +302,10 @@ def _float32_layers(net: Network, t: int) -> list[tuple[np.ndarray, np.ndarray]]
     """The weights as float32, with the latent folded into layer 1's bias (z is one
     vector for every pixel, so z @ latent_in is a constant shift)."""
     shift = latent(net, t) @ net.latent_in
-    return [(w.astype(np.float32), (b + shift if i == 0 else b).astype(np.float32))
-            for i, (w, b) in enumerate(net.layers)]
+    return [
+        (w.astype(np.float32), (b + shift if i == 0 else b).astype(np.float32))
+        for i, (w, b) in enumerate(net.layers)
+    ]
 
 
 def outputs(r: Recipe, height: int, width: int, net: Network | None = None) -> np.ndarray:
@@ -311,7 +328,7 @@ def outputs(r: Recipe, height: int, width: int, net: Network | None = None) -> n
             h = activate(a, r.activation)
         o = h @ w_out
         o += b_out
-        out[rows.start * width:rows.stop * width] = o
+        out[rows.start * width : rows.stop * width] = o
     np.tanh(out, out=out)
     out *= np.float32(0.5)
     out += np.float32(0.5)
@@ -340,8 +357,7 @@ def colour(values: np.ndarray, palette: str) -> np.ndarray:
     return np.rint(np.clip(rgb, 0.0, 255.0)).astype(np.uint8)
 
 
-def render(r: Recipe, height: int, width: int | None = None,
-           net: Network | None = None) -> np.ndarray:
+def render(r: Recipe, height: int, width: int | None = None, net: Network | None = None) -> np.ndarray:
     """Paint the recipe at ``height`` x ``width`` pixels (square if width is None):
     an ``(H, W, 3)`` uint8 buffer. ``net`` reuses weights already drawn for this seed
     (ignored if they belong to another seed, depth or width)."""

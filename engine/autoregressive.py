@@ -19,6 +19,7 @@ same number an LM calls its loss)::
 Sampling goes in the same order: draw i from P(i), then j from P(j | i), then a uniform
 position inside the cell -- exactly how an LM writes a sentence word by word.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,7 @@ VERSION = 1
 
 @dataclass(frozen=True)
 class ARConfig:
-    bins: int = 64               # per axis: the "vocabulary" of each token
+    bins: int = 64  # per axis: the "vocabulary" of each token
     hidden: int = 128
     lr: float = 3e-3
     batch: int = 256
@@ -48,6 +49,7 @@ class ARConfig:
 
 
 # ------------------------------------------------------------------- fused kernels
+
 
 @kernel
 def softmax_xent(logits, target, grad, scale):
@@ -92,16 +94,18 @@ def box_for(points: np.ndarray, margin: float = 0.1) -> tuple[np.ndarray, np.nda
 
 # ------------------------------------------------------------------------ the model
 
+
 class Autoregressive:
     """p(x) · p(y | x) over binned coordinates; see the module docstring."""
 
-    def __init__(self, config: ARConfig | None = None, data: np.ndarray | None = None,
-                 box: tuple | None = None):
+    def __init__(
+        self, config: ARConfig | None = None, data: np.ndarray | None = None, box: tuple | None = None
+    ):
         self.config = c = config or ARConfig()
         if c.bins < 2 or c.hidden < 1 or c.batch < 1:
             raise ValueError("bins must be at least 2, hidden and batch at least 1")
         self.net = MLP([c.bins, c.hidden, c.hidden, c.bins], activation=c.activation, seed=c.seed)
-        self.marginal = np.zeros(c.bins, F32)          # the logits a of P(i)
+        self.marginal = np.zeros(c.bins, F32)  # the logits a of P(i)
         self.d_marginal = np.zeros(c.bins, F32)
         self.opt = Adam(self.net.params, self.net.grads, lr=c.lr)
         self.opt_marginal = Adam(self.marginal, self.d_marginal, lr=c.lr)
@@ -136,7 +140,7 @@ class Autoregressive:
         pts = np.asarray(points, np.float64).reshape(-1, 2)
         idx = np.floor((pts - self.lo) / self.widths).astype(np.int64)
         outside = (idx < 0) | (idx >= self.config.bins)
-        idx[pts == self.hi] = self.config.bins - 1     # the box's closed upper edge
+        idx[pts == self.hi] = self.config.bins - 1  # the box's closed upper edge
         outside &= ~(pts == self.hi)
         idx[outside] = -1
         return idx
@@ -202,8 +206,7 @@ class Autoregressive:
         rng = np.random.default_rng(seed)
         n = int(n)
         p_i = np.exp(log_softmax(self.marginal))
-        i = np.minimum(np.searchsorted(np.cumsum(p_i), rng.random(n) * p_i.sum()),
-                       self.config.bins - 1)
+        i = np.minimum(np.searchsorted(np.cumsum(p_i), rng.random(n) * p_i.sum()), self.config.bins - 1)
         p_j = np.exp(log_softmax(self._conditional_logits(i)))
         cum = np.cumsum(p_j, axis=1)
         j = (cum < rng.random(n)[:, None] * cum[:, -1:]).sum(1)
@@ -213,10 +216,18 @@ class Autoregressive:
 
     # -- saving -----------------------------------------------------------------------
     def save(self, path: str | Path, **extra) -> Path:
-        meta = {"model": "autoregressive", "version": VERSION, "config": asdict(self.config),
-                "steps": self.steps, **extra}
-        return weights.save(path, {"params": self.net.params, "marginal": self.marginal,
-                                   "box": np.stack([self.lo, self.hi])}, meta)
+        meta = {
+            "model": "autoregressive",
+            "version": VERSION,
+            "config": asdict(self.config),
+            "steps": self.steps,
+            **extra,
+        }
+        return weights.save(
+            path,
+            {"params": self.net.params, "marginal": self.marginal, "box": np.stack([self.lo, self.hi])},
+            meta,
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> Autoregressive:
@@ -234,8 +245,9 @@ class Autoregressive:
         return model
 
 
-def train_points(points: np.ndarray, steps: int, seed: int = 0, progress=None,
-                 chunk: int = 100, **overrides) -> tuple[Autoregressive, float]:
+def train_points(
+    points: np.ndarray, steps: int, seed: int = 0, progress=None, chunk: int = 100, **overrides
+) -> tuple[Autoregressive, float]:
     """A model trained ``steps`` steps on ``points``; returns (model, seconds)."""
     model = Autoregressive(replace(ARConfig(), seed=int(seed), **overrides), points)
     _, seconds = training.in_chunks(model.train, steps, progress, chunk)

@@ -18,6 +18,7 @@ Frequent words become one token (" capital"), rare words and invented names seve
 (" Dr", "os", "mia"), which is what the grounding lab needs: a name the model never saw
 still has tokens, so it can be copied from a document into an answer.
 """
+
 from __future__ import annotations
 
 import itertools

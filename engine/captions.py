@@ -25,6 +25,7 @@ The tokenizer is word-level over the fixed :data:`VOCAB` (every word any templat
 synonym uses, sorted). Unknown words are dropped and reported
 (:func:`unknown_words`); a text with no known word cannot be encoded.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,16 +37,29 @@ from . import images as imgs
 ATTRIBUTES = ("shape", "colour", "position", "size")
 
 #: Words for each attribute value, in the order of engine.images' name tuples.
-SHAPE_WORDS = {"circle": ("circle", "disc"), "square": ("square", "box"),
-               "triangle": ("triangle",), "diamond": ("diamond",),
-               "cross": ("cross", "plus"), "heart": ("heart",)}
-COLOUR_WORDS = {"red": ("red",), "orange": ("orange",), "yellow": ("yellow",),
-                "green": ("green",), "blue": ("blue",), "purple": ("purple", "violet")}
-WHERE_WORDS = {"left": ("on the left", "at the left", "to the left"),
-               "right": ("on the right", "at the right", "to the right"),
-               "top": ("at the top", "near the top", "up at the top"),
-               "bottom": ("at the bottom", "near the bottom", "down at the bottom"),
-               "centre": ("in the centre", "in the middle", "in the center")}
+SHAPE_WORDS = {
+    "circle": ("circle", "disc"),
+    "square": ("square", "box"),
+    "triangle": ("triangle",),
+    "diamond": ("diamond",),
+    "cross": ("cross", "plus"),
+    "heart": ("heart",),
+}
+COLOUR_WORDS = {
+    "red": ("red",),
+    "orange": ("orange",),
+    "yellow": ("yellow",),
+    "green": ("green",),
+    "blue": ("blue",),
+    "purple": ("purple", "violet"),
+}
+WHERE_WORDS = {
+    "left": ("on the left", "at the left", "to the left"),
+    "right": ("on the right", "at the right", "to the right"),
+    "top": ("at the top", "near the top", "up at the top"),
+    "bottom": ("at the bottom", "near the bottom", "down at the bottom"),
+    "centre": ("in the centre", "in the middle", "in the center"),
+}
 SIZE_WORDS = {"small": ("small", "tiny", "little"), "large": ("large", "big")}
 
 TRAIN_TEMPLATES = (
@@ -77,8 +91,7 @@ HELD_OUT_TEMPLATES = (
     "something {size} and {colour} sits {where}: a {shape}",
 )
 #: Colour-shape pairs never shown in training (all 5 positions x 2 sizes of each).
-HELD_OUT_PAIRS = (("purple", "triangle"), ("green", "heart"),
-                  ("orange", "cross"), ("blue", "circle"))
+HELD_OUT_PAIRS = (("purple", "triangle"), ("green", "heart"), ("orange", "cross"), ("blue", "circle"))
 
 WORD = re.compile(r"[a-z]+")
 _SLOT = re.compile(r"{(size|colour|shape|where)}")
@@ -105,19 +118,23 @@ def template_slots(template: str) -> tuple[int, ...]:
     return tuple(sorted(_SLOT_INDEX[name] for name in _SLOT.findall(template)))
 
 
-def describe(shape: int, colour: int, position: int, size: int, template: str,
-             rng: np.random.Generator | None = None) -> tuple[str, np.ndarray]:
+def describe(
+    shape: int, colour: int, position: int, size: int, template: str, rng: np.random.Generator | None = None
+) -> tuple[str, np.ndarray]:
     """(caption, slots) of one sprite's attributes in ``template``.
 
     Synonyms are drawn from ``rng`` (the first word of each list when rng is None).
     """
+
     def pick(options: tuple[str, ...]) -> str:
         return options[0] if rng is None else options[int(rng.integers(len(options)))]
 
-    words = {"shape": pick(SHAPE_WORDS[imgs.SHAPES[shape]]),
-             "colour": pick(COLOUR_WORDS[imgs.COLOURS[colour]]),
-             "where": pick(WHERE_WORDS[imgs.POSITIONS[position]]),
-             "size": pick(SIZE_WORDS[imgs.SIZES[size]])}
+    words = {
+        "shape": pick(SHAPE_WORDS[imgs.SHAPES[shape]]),
+        "colour": pick(COLOUR_WORDS[imgs.COLOURS[colour]]),
+        "where": pick(WHERE_WORDS[imgs.POSITIONS[position]]),
+        "size": pick(SIZE_WORDS[imgs.SIZES[size]]),
+    }
     text = _SLOT.sub(lambda m: words[m.group(1)], template)
     values = (shape, colour, position, size)
     slots = np.full(4, -1, np.int64)
@@ -126,8 +143,9 @@ def describe(shape: int, colour: int, position: int, size: int, template: str,
     return text, slots
 
 
-def random_captions(attrs: np.ndarray, rng: np.random.Generator,
-                    templates: tuple[str, ...] = TRAIN_TEMPLATES) -> tuple[list[str], np.ndarray]:
+def random_captions(
+    attrs: np.ndarray, rng: np.random.Generator, templates: tuple[str, ...] = TRAIN_TEMPLATES
+) -> tuple[list[str], np.ndarray]:
     """One random phrasing per row of ``attrs`` (N, 4): (texts, slots (N, 4))."""
     texts, slots = [], np.empty((len(attrs), 4), np.int64)
     for i, (s, c, p, z) in enumerate(np.asarray(attrs, np.int64)):
@@ -139,10 +157,12 @@ def random_captions(attrs: np.ndarray, rng: np.random.Generator,
 
 # ------------------------------------------------------------------ combinations
 
+
 def all_combinations() -> np.ndarray:
     """The 360 attribute combinations as rows (shape, colour, position, size)."""
-    grids = np.meshgrid(*(np.arange(len(n)) for n in
-                          (imgs.SHAPES, imgs.COLOURS, imgs.POSITIONS, imgs.SIZES)), indexing="ij")
+    grids = np.meshgrid(
+        *(np.arange(len(n)) for n in (imgs.SHAPES, imgs.COLOURS, imgs.POSITIONS, imgs.SIZES)), indexing="ij"
+    )
     return np.stack([g.ravel() for g in grids], axis=1).astype(np.int64)
 
 
@@ -151,8 +171,7 @@ def is_held_out(attrs: np.ndarray) -> np.ndarray:
     attrs = np.asarray(attrs, np.int64).reshape(-1, 4)
     out = np.zeros(len(attrs), bool)
     for colour, shape in HELD_OUT_PAIRS:
-        out |= (attrs[:, 0] == imgs.SHAPES.index(shape)) & \
-            (attrs[:, 1] == imgs.COLOURS.index(colour))
+        out |= (attrs[:, 0] == imgs.SHAPES.index(shape)) & (attrs[:, 1] == imgs.COLOURS.index(colour))
     return out
 
 
@@ -171,12 +190,13 @@ def match_matrix(image_attrs: np.ndarray, slots: np.ndarray) -> np.ndarray:
     a = np.asarray(image_attrs, np.int64)
     s = np.asarray(slots, np.int64)
     out = np.ones((len(a), len(s)), bool)
-    for k in range(4):                     # one attribute at a time: no (N, N, 4) temporary
+    for k in range(4):  # one attribute at a time: no (N, N, 4) temporary
         out &= (s[None, :, k] < 0) | (a[:, k, None] == s[None, :, k])
     return out.astype(np.float32)
 
 
 # ------------------------------------------------------------------ tokenizer
+
 
 def words(text: str) -> list[str]:
     return WORD.findall(text.lower())
@@ -204,10 +224,10 @@ def encode(texts: list[str], max_len: int) -> tuple[np.ndarray, np.ndarray, np.n
     for text in texts:
         tokens = tokenize(text)[:max_len]
         if not tokens:
-            raise ValueError(f"no known word in {text!r}; the model knows words such as "
-                             f"'red', 'heart', 'small', 'left'")
+            raise ValueError(
+                f"no known word in {text!r}; the model knows words such as 'red', 'heart', 'small', 'left'"
+            )
         ids.extend(tokens)
         positions.extend(range(len(tokens)))
         offsets.append(len(ids))
-    return (np.asarray(ids, np.int64), np.asarray(positions, np.int64),
-            np.asarray(offsets, np.int64))
+    return (np.asarray(ids, np.int64), np.asarray(positions, np.int64), np.asarray(offsets, np.int64))

@@ -43,6 +43,7 @@ and is kept within [0, log 100] after each step, as in the paper. Matmuls go to 
 the token lookup and its scatter-add, the segment means, the normalisation and the loss
 are numba kernels (one pass each, no temporaries).
 """
+
 from __future__ import annotations
 
 import math
@@ -61,7 +62,7 @@ from .runtime import kernel, register_warmup
 F32 = np.float32
 WEIGHTS_VERSION = 1
 MAX_SCALE = math.log(100.0)
-EVAL_N, EVAL_SEED = 1000, 2026     # the fresh sprites of the figures
+EVAL_N, EVAL_SEED = 1000, 2026  # the fresh sprites of the figures
 
 #: Zero-shot prompts per attribute ("{colour}" etc. filled with each class's first word).
 ZERO_SHOT_TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -71,26 +72,33 @@ ZERO_SHOT_TEMPLATES: dict[str, tuple[str, ...]] = {
     "size": ("a {size} shape", "something {size}"),
 }
 #: The bars of issue 13 (zero-shot accuracy per attribute, top-1 retrieval hit rates).
-BARS = {"colour": 0.97, "shape": 0.90, "position": 0.90, "size": 0.90,
-        "retrieval_held_out_phrasings": 0.85, "retrieval_held_out_combinations": 0.70}
+BARS = {
+    "colour": 0.97,
+    "shape": 0.90,
+    "position": 0.90,
+    "size": 0.90,
+    "retrieval_held_out_phrasings": 0.85,
+    "retrieval_held_out_combinations": 0.70,
+}
 
 
 @dataclass(frozen=True)
 class ClipConfig:
-    patch: int = 4          # patch side in pixels (16 must be a multiple)
-    width: int = 64         # D: token width of both encoders
-    hidden: int = 128       # H: hidden units of the per-token MLPs
-    embed: int = 32         # E: size of the shared space
-    max_len: int = 16       # longest caption in words (longer ones are cut)
+    patch: int = 4  # patch side in pixels (16 must be a multiple)
+    width: int = 64  # D: token width of both encoders
+    hidden: int = 128  # H: hidden units of the per-token MLPs
+    embed: int = 32  # E: size of the shared space
+    max_len: int = 16  # longest caption in words (longer ones are cut)
     temperature: float = 0.07
     lr: float = 3e-3
     batch: int = 128
     seed: int = 0
-    train_n: int = 20000    # training sprites (held-out combinations excluded)
-    captions: int = 64      # phrasings in the caption bank per training combination
+    train_n: int = 20000  # training sprites (held-out combinations excluded)
+    captions: int = 64  # phrasings in the caption bank per training combination
 
 
 # ---------------------------------------------------------------- fused kernels
+
 
 @kernel
 def embed_tokens(ids, positions, emb, pos, out):
@@ -209,6 +217,7 @@ def contrastive_loss(logits, match, grad):
 
 # ------------------------------------------------------------------ helpers
 
+
 def patchify(images: np.ndarray, patch: int) -> np.ndarray:
     """(N, S, S, c) images -> (N * P, patch * patch * c) patch rows.
 
@@ -247,6 +256,7 @@ def training_sprites(n: int, seed: int) -> imgs.SpriteSet:
 
 # ------------------------------------------------------------------------ model
 
+
 class CLIP:
     def __init__(self, config: ClipConfig = ClipConfig()):
         if imgs.SIZE % config.patch:
@@ -259,14 +269,19 @@ class CLIP:
         self.img_mlp = nn.MLP([D, H, D], activation="relu", seed=cfg.seed + 1)
         self.txt_mlp = nn.MLP([D, H, D], activation="relu", seed=cfg.seed + 2)
         mlps = (self.patch_embed, self.img_mlp, self.txt_mlp)
-        shapes = {"img_pos": (self.n_patches, D), "img_proj": (D, E),
-                  "tok_emb": (len(C.VOCAB), D), "txt_pos": (cfg.max_len, D),
-                  "txt_proj": (D, E), "logit_scale": (1,)}
+        shapes = {
+            "img_pos": (self.n_patches, D),
+            "img_proj": (D, E),
+            "tok_emb": (len(C.VOCAB), D),
+            "txt_pos": (cfg.max_len, D),
+            "txt_proj": (D, E),
+            "logit_scale": (1,),
+        }
         n_mlp = sum(m.n_params for m in mlps)
         total = n_mlp + sum(int(np.prod(s)) for s in shapes.values())
         self.params, self.grads = np.zeros(total, F32), np.zeros(total, F32)
         offset = 0
-        for m in mlps:                                  # keep each MLP's seeded init
+        for m in mlps:  # keep each MLP's seeded init
             end = offset + m.n_params
             self.params[offset:end] = m.params
             m.bind(self.params[offset:end], self.grads[offset:end])
@@ -289,11 +304,11 @@ class CLIP:
         self.rng = np.random.default_rng(cfg.seed + 4)
         self.steps = 0
         self.batch = cfg.batch
-        self.fixed_scale: float | None = None   # set_temperature(t) holds s = log(1/t)
+        self.fixed_scale: float | None = None  # set_temperature(t) holds s = log(1/t)
         self.history: dict[str, list[float]] = {"loss": [], "temperature": []}
         self._data: tuple | None = None
-        self._img_cache: tuple[Any, ...] = ()      # what the image backward needs
-        self._txt_cache: tuple[Any, ...] = ()      # what the text backward needs
+        self._img_cache: tuple[Any, ...] = ()  # what the image backward needs
+        self._txt_cache: tuple[Any, ...] = ()  # what the text backward needs
 
     # -- the two encoders, forward ---------------------------------------------------
     def _image_forward(self, images: np.ndarray) -> np.ndarray:
@@ -310,8 +325,7 @@ class CLIP:
         self._img_cache = (n, offsets, pooled, u, norms)
         return u
 
-    def _text_forward(self, ids: np.ndarray, positions: np.ndarray,
-                      offsets: np.ndarray) -> np.ndarray:
+    def _text_forward(self, ids: np.ndarray, positions: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         n = len(offsets) - 1
         t = np.empty((len(ids), self.config.width), F32)
         embed_tokens(ids, positions, self.p["tok_emb"], self.p["txt_pos"], t)
@@ -346,8 +360,15 @@ class CLIP:
         dt = _residual_backward(self.txt_mlp, dh)
         embed_tokens_backward(ids, positions, dt, self.g["tok_emb"], self.g["txt_pos"])
 
-    def loss(self, images: np.ndarray, ids: np.ndarray, positions: np.ndarray,
-             offsets: np.ndarray, match: np.ndarray, backward: bool = True) -> dict:
+    def loss(
+        self,
+        images: np.ndarray,
+        ids: np.ndarray,
+        positions: np.ndarray,
+        offsets: np.ndarray,
+        match: np.ndarray,
+        backward: bool = True,
+    ) -> dict:
         """Contrastive loss of N sprites against N packed captions; fills ``grads``."""
         u = self._image_forward(images)
         v = self._text_forward(ids, positions, offsets)
@@ -378,10 +399,9 @@ class CLIP:
             bank_ids = np.zeros((len(texts), cfg.max_len), np.int64)
             bank_len = np.zeros(len(texts), np.int64)
             for i, text in enumerate(texts):
-                tokens = C.tokenize(text)[:cfg.max_len]
-                bank_ids[i, :len(tokens)], bank_len[i] = tokens, len(tokens)
-            self._data = (np.ascontiguousarray(sprites.images), attrs, combo_of,
-                          bank_ids, bank_len, slots)
+                tokens = C.tokenize(text)[: cfg.max_len]
+                bank_ids[i, : len(tokens)], bank_len[i] = tokens, len(tokens)
+            self._data = (np.ascontiguousarray(sprites.images), attrs, combo_of, bank_ids, bank_len, slots)
         return self._data
 
     def sample_batch(self, n: int | None = None) -> tuple:
@@ -414,8 +434,7 @@ class CLIP:
         total = 0.0
         for _ in range(int(n)):
             total += self.step()["loss"]
-        out = {"loss": total / max(int(n), 1), "temperature": self.temperature,
-               "steps": self.steps}
+        out = {"loss": total / max(int(n), 1), "temperature": self.temperature, "steps": self.steps}
         if not K.all_finite(self.params):
             out["diverged"] = True
         self.history["loss"].append(out["loss"])
@@ -458,8 +477,7 @@ class CLIP:
         x = np.asarray(images, F32).reshape(-1, imgs.SIZE, imgs.SIZE, 3)
         if len(x) == 0:
             return np.zeros((0, self.config.embed), F32)
-        return np.concatenate([self._image_forward(x[s:s + chunk]).copy()
-                               for s in range(0, len(x), chunk)])
+        return np.concatenate([self._image_forward(x[s : s + chunk]).copy() for s in range(0, len(x), chunk)])
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Unit embeddings (N, E) of captions (ValueError for a text with no known word)."""
@@ -482,18 +500,18 @@ class CLIP:
     def search(self, text: str, images: np.ndarray, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosines) of the ``n`` sprites most similar to ``text``, best first."""
         cos = self.encode_images(images) @ self.encode_texts([text])[0]
-        top = np.argsort(-cos, kind="stable")[:int(n)]
+        top = np.argsort(-cos, kind="stable")[: int(n)]
         return top, cos[top]
 
-    def zero_shot(self, images: np.ndarray, attrs: np.ndarray,
-                  templates: dict[str, tuple[str, ...]] | None = None) -> dict:
+    def zero_shot(
+        self, images: np.ndarray, attrs: np.ndarray, templates: dict[str, tuple[str, ...]] | None = None
+    ) -> dict:
         """Classify each attribute by the most similar prompt; accuracy per template.
 
         ``templates`` maps an attribute to prompt templates with its slot ("{colour}"
         etc.); the attribute's accuracy is that of the first template.
         """
-        chosen: dict[str, tuple[str, ...]] = dict(ZERO_SHOT_TEMPLATES) if templates is None \
-            else templates
+        chosen: dict[str, tuple[str, ...]] = dict(ZERO_SHOT_TEMPLATES) if templates is None else templates
         u = self.encode_images(images)
         attrs = np.asarray(attrs, np.int64)
         out: dict[str, dict] = {}
@@ -508,8 +526,12 @@ class CLIP:
 
     def class_prompts(self, attribute: str, template: str) -> np.ndarray:
         """Unit text embeddings of ``template`` filled with each class of ``attribute``."""
-        names = {"shape": imgs.SHAPES, "colour": imgs.COLOURS, "position": imgs.POSITIONS,
-                 "size": imgs.SIZES}[attribute]
+        names = {
+            "shape": imgs.SHAPES,
+            "colour": imgs.COLOURS,
+            "position": imgs.POSITIONS,
+            "size": imgs.SIZES,
+        }[attribute]
         slot = "where" if attribute == "position" else attribute
         if "{" + slot + "}" not in template:
             raise ValueError(f"the template {template!r} has no {{{slot}}} slot")
@@ -520,8 +542,9 @@ class CLIP:
             texts.append(C.describe(v[0], v[1], v[2], v[3], template)[0])
         return self.encode_texts(texts)
 
-    def retrieval(self, images: np.ndarray, attrs: np.ndarray, texts: list[str],
-                  query_attrs: np.ndarray) -> float:
+    def retrieval(
+        self, images: np.ndarray, attrs: np.ndarray, texts: list[str], query_attrs: np.ndarray
+    ) -> float:
         """Share of queries whose top-1 sprite has all four attributes of the query."""
         sims = self.encode_texts(texts) @ self.encode_images(images).T
         best = np.asarray(attrs)[np.argmax(sims, axis=1)]
@@ -551,22 +574,32 @@ class CLIP:
         u, v = self.encode_images(images), self.encode_texts(texts)
         cos = u @ v.T
         match = np.asarray(match, bool)
-        return {"matching": float(cos[match].mean()),
-                "mismatched": float(cos[~match].mean()) if (~match).any() else float("nan"),
-                "centre_distance": float(np.linalg.norm(u.mean(0) - v.mean(0)))}
+        return {
+            "matching": float(cos[match].mean()),
+            "mismatched": float(cos[~match].mean()) if (~match).any() else float("nan"),
+            "centre_distance": float(np.linalg.norm(u.mean(0) - v.mean(0))),
+        }
 
     # -- weights ----------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
-        meta = {"model": "clip", "version": WEIGHTS_VERSION, "config": asdict(self.config),
-                "vocab": list(C.VOCAB), "steps": self.steps, **(extra or {})}
+        meta = {
+            "model": "clip",
+            "version": WEIGHTS_VERSION,
+            "config": asdict(self.config),
+            "vocab": list(C.VOCAB),
+            "steps": self.steps,
+            **(extra or {}),
+        }
         return weights.save(path, {"params": self.params}, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> CLIP:
         arrays, meta = weights.load(path, "clip", WEIGHTS_VERSION)
         if meta.get("vocab") != list(C.VOCAB):
-            raise weights.WeightsError(f"{Path(path).name} was trained with another "
-                                       "vocabulary (retrain with 'genai-tutor train clip')")
+            raise weights.WeightsError(
+                f"{Path(path).name} was trained with another "
+                "vocabulary (retrain with 'genai-tutor train clip')"
+            )
         config = weights.model_config(meta, ClipConfig, path)
         with weights.building(path):
             model = cls(config)
@@ -619,6 +652,7 @@ def image_tokens(image_side: int, patch: int) -> int:
 
 # ------------------------------------------------------------------ the figures
 
+
 def evaluation_set(n: int = EVAL_N, seed: int = EVAL_SEED) -> dict:
     """Fresh sprites and the retrieval queries of the figures, deterministic.
 
@@ -634,13 +668,21 @@ def evaluation_set(n: int = EVAL_N, seed: int = EVAL_SEED) -> dict:
     held = C.is_held_out(present)
     phr_attrs = present[~held]
     templates = C.HELD_OUT_TEMPLATES
-    phr_texts = [C.describe(a[0], a[1], a[2], a[3], templates[i % len(templates)], rng)[0]
-                 for i, a in enumerate(phr_attrs)]
+    phr_texts = [
+        C.describe(a[0], a[1], a[2], a[3], templates[i % len(templates)], rng)[0]
+        for i, a in enumerate(phr_attrs)
+    ]
     combo_attrs = np.repeat(present[held], len(C.HELD_OUT_TEMPLATES), axis=0)
-    combo_texts = [C.describe(a[0], a[1], a[2], a[3], templates[i % len(templates)], rng)[0]
-                   for i, a in enumerate(combo_attrs)]
-    return {"images": sprites.images, "attrs": attrs,
-            "phrasings": (phr_texts, phr_attrs), "combinations": (combo_texts, combo_attrs)}
+    combo_texts = [
+        C.describe(a[0], a[1], a[2], a[3], templates[i % len(templates)], rng)[0]
+        for i, a in enumerate(combo_attrs)
+    ]
+    return {
+        "images": sprites.images,
+        "attrs": attrs,
+        "phrasings": (phr_texts, phr_attrs),
+        "combinations": (combo_texts, combo_attrs),
+    }
 
 
 def evaluate(model: CLIP, data: dict | None = None) -> dict:
@@ -648,12 +690,11 @@ def evaluate(model: CLIP, data: dict | None = None) -> dict:
     data = evaluation_set() if data is None else data
     zs = model.zero_shot(data["images"], data["attrs"])
     out = {name: zs[name]["accuracy"] for name in zs}
-    out["retrieval_held_out_phrasings"] = model.retrieval(data["images"], data["attrs"],
-                                                          *data["phrasings"])
-    out["retrieval_held_out_combinations"] = model.retrieval(data["images"], data["attrs"],
-                                                             *data["combinations"])
-    out["queries"] = {"phrasings": len(data["phrasings"][0]),
-                      "combinations": len(data["combinations"][0])}
+    out["retrieval_held_out_phrasings"] = model.retrieval(data["images"], data["attrs"], *data["phrasings"])
+    out["retrieval_held_out_combinations"] = model.retrieval(
+        data["images"], data["attrs"], *data["combinations"]
+    )
+    out["queries"] = {"phrasings": len(data["phrasings"][0]), "combinations": len(data["combinations"][0])}
     out["zero_shot_per_template"] = {name: zs[name]["per_template"] for name in zs}
     return out
 
@@ -667,8 +708,14 @@ def meets_bars(figures: dict) -> bool:
 RECIPE_STEPS = 3000
 
 
-def train_headless(out: str | Path, steps: int = RECIPE_STEPS, seed: int = 0, progress=None,
-                   chunk: int = 100, config: ClipConfig | None = None) -> dict:
+def train_headless(
+    out: str | Path,
+    steps: int = RECIPE_STEPS,
+    seed: int = 0,
+    progress=None,
+    chunk: int = 100,
+    config: ClipConfig | None = None,
+) -> dict:
     """Train from scratch, save the weights to ``out``, return a JSON-ready summary.
 
     ``out`` has no default: the caller decides (the CLI: the learner's data folder), so
@@ -682,9 +729,16 @@ def train_headless(out: str | Path, steps: int = RECIPE_STEPS, seed: int = 0, pr
     path = Path(out)
     scalars = {k: v for k, v in figures.items() if isinstance(v, float)}
     model.save(path, extra={"figures": scalars})
-    return {"steps": steps, "seed": seed, "seconds": round(seconds, 2),
-            "loss": last.get("loss"), "temperature": model.temperature, **scalars,
-            "meets_bars": meets_bars(figures), "out": str(path)}
+    return {
+        "steps": steps,
+        "seed": seed,
+        "seconds": round(seconds, 2),
+        "loss": last.get("loss"),
+        "temperature": model.temperature,
+        **scalars,
+        "meets_bars": meets_bars(figures),
+        "out": str(path),
+    }
 
 
 def _warm_up() -> None:

@@ -10,6 +10,7 @@ All 2-D toys live inside ``VIEW`` (the square the labs draw), as float32 (n, 2) 
 Toys made of Gaussian blobs also report their ``modes`` (centres) and ``std``, which
 ``engine.metrics.mode_coverage`` needs.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,9 +34,9 @@ class Toy:
     """A 2-D point set. ``modes``/``std`` are None for continuous shapes."""
 
     name: str
-    points: np.ndarray                # (n, 2) float32
-    modes: np.ndarray | None = None   # (k, 2) float32 mode centres
-    std: float | None = None          # per-axis standard deviation of every mode
+    points: np.ndarray  # (n, 2) float32
+    modes: np.ndarray | None = None  # (k, 2) float32 mode centres
+    std: float | None = None  # per-axis standard deviation of every mode
 
 
 def _blobs(name: str, centres: np.ndarray, std: float, n: int, seed: int) -> Toy:
@@ -47,16 +48,14 @@ def _blobs(name: str, centres: np.ndarray, std: float, n: int, seed: int) -> Toy
     return Toy(name, pts.astype(F32), centres.astype(F32), float(std))
 
 
-def ring(n: int = 2048, seed: int = 0, modes: int = 8, radius: float = 1.5,
-         std: float = 0.06) -> Toy:
+def ring(n: int = 2048, seed: int = 0, modes: int = 8, radius: float = 1.5, std: float = 0.06) -> Toy:
     """``modes`` Gaussians evenly spaced on a circle (the classic mode-collapse test)."""
     angles = 2 * np.pi * np.arange(modes) / modes
     centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     return _blobs("ring", centres, std, n, seed)
 
 
-def grid(n: int = 2048, seed: int = 0, side: int = 5, spacing: float = 0.7,
-         std: float = 0.04) -> Toy:
+def grid(n: int = 2048, seed: int = 0, side: int = 5, spacing: float = 0.7, std: float = 0.04) -> Toy:
     """side x side Gaussians on a square lattice centred on the origin."""
     axis = (np.arange(side) - (side - 1) / 2) * spacing
     centres = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
@@ -74,8 +73,7 @@ def moons(n: int = 2048, seed: int = 0, noise: float = 0.06) -> Toy:
     return Toy("moons", pts.astype(F32))
 
 
-def moons_bridge(n: int = 2048, seed: int = 0, noise: float = 0.06,
-                 bridge: float = 0.1) -> Toy:
+def moons_bridge(n: int = 2048, seed: int = 0, noise: float = 0.06, bridge: float = 0.1) -> Toy:
     """The two moons joined by a thin straight bridge carrying ``bridge`` of the points.
 
     The bridge runs from the tip of the upper moon to the tip of the lower one: a thin
@@ -114,8 +112,14 @@ def line(n: int = 2048, seed: int = 0, noise: float = 0.03) -> Toy:
 
 
 TOYS: dict[str, Callable[..., Toy]]
-TOYS = {"ring": ring, "grid": grid, "moons": moons, "moons-bridge": moons_bridge,
-        "spiral": spiral, "line": line}
+TOYS = {
+    "ring": ring,
+    "grid": grid,
+    "moons": moons,
+    "moons-bridge": moons_bridge,
+    "spiral": spiral,
+    "line": line,
+}
 
 
 def toy(name: str, n: int = 2048, seed: int = 0) -> Toy:
@@ -159,17 +163,19 @@ def load_csv(path: str | Path) -> Toy:
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{path}: not a regular file (a folder, pipe or device); "
-                         "give a CSV file of x,y lines")
+        raise ValueError(
+            f"{path}: not a regular file (a folder, pipe or device); give a CSV file of x,y lines"
+        )
     if info.st_size > MAX_CSV_BYTES:
-        raise ValueError(f"{path}: the file is {info.st_size / 1e6:.1f} MB; the limit is "
-                         f"{MAX_CSV_BYTES / 1e6:.0f} MB of x,y lines")
+        raise ValueError(
+            f"{path}: the file is {info.st_size / 1e6:.1f} MB; the limit is "
+            f"{MAX_CSV_BYTES / 1e6:.0f} MB of x,y lines"
+        )
     try:
         with open(path, "rb") as handle:
             raw_bytes = handle.read(MAX_CSV_BYTES + 1)
         if len(raw_bytes) > MAX_CSV_BYTES:  # grew since the stat
-            raise ValueError(f"{path}: the file is larger than the "
-                             f"{MAX_CSV_BYTES / 1e6:.0f} MB limit")
+            raise ValueError(f"{path}: the file is larger than the {MAX_CSV_BYTES / 1e6:.0f} MB limit")
         lines = raw_bytes.decode("utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read the file ({exc})") from None
@@ -191,8 +197,9 @@ def load_csv(path: str | Path) -> Toy:
         if not (math.isfinite(x) and math.isfinite(y)):
             raise ValueError(f"{path}:{number}: {_show(raw)} is not a finite point")
         if max(abs(x), abs(y)) > MAX_COORD:
-            raise ValueError(f"{path}:{number}: {_show(raw)} is too large "
-                             f"(coordinates must lie within ±{MAX_COORD:g})")
+            raise ValueError(
+                f"{path}:{number}: {_show(raw)} is too large (coordinates must lie within ±{MAX_COORD:g})"
+            )
         rows.append((x, y))
     if len(rows) < 2:
         raise ValueError(f"{path}: needs at least 2 points, found {len(rows)}")
@@ -224,9 +231,9 @@ def resolve(spec: str, n: int = 2048, seed: int = 0) -> Toy:
     """A dataset from a command-line spec: a toy name, or ``csv:FILE`` (the learner's
     points). Raises ValueError with a plain message."""
     if spec.startswith(CSV_PREFIX):
-        if not spec[len(CSV_PREFIX):]:
+        if not spec[len(CSV_PREFIX) :]:
             raise ValueError("csv: needs a file name, e.g. csv:points.csv")
-        return load_csv(spec[len(CSV_PREFIX):])
+        return load_csv(spec[len(CSV_PREFIX) :])
     if spec not in TOYS:
         raise ValueError(f"unknown dataset {spec!r}; choose from {dataset_names()}")
     return toy(spec, n=n, seed=seed)
@@ -237,5 +244,5 @@ def dataset_label(spec: str) -> str:
     CSV file's stem (so a file called ring.csv never overwrites the ring's model)."""
     if not spec.startswith(CSV_PREFIX):
         return spec
-    name = Path(spec[len(CSV_PREFIX):]).stem
+    name = Path(spec[len(CSV_PREFIX) :]).stem
     return "csv-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)

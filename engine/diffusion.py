@@ -53,6 +53,7 @@ Box-Muller), so a seed fixes every number whichever thread runs the model.
 Matmuls go to BLAS through engine.nn; batch assembly, the update and the EMA are fused
 numba kernels.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,13 +79,20 @@ _TWO_PI = 2.0 * math.pi
 
 # ------------------------------------------------------------------------ 1. schedule
 
+
 class Schedule:
     """β_t, α_t, ᾱ_t for t = 0..T (index 0 is the clean data: β_0 = 0, ᾱ_0 = 1)."""
 
     KINDS = ("linear", "cosine")
 
-    def __init__(self, kind: str = "linear", T: int = 1000, beta_start: float = 1e-4,
-                 beta_end: float = 0.02, cosine_s: float = 0.008):
+    def __init__(
+        self,
+        kind: str = "linear",
+        T: int = 1000,
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+        cosine_s: float = 0.008,
+    ):
         if kind not in self.KINDS:
             raise ValueError(f"unknown schedule {kind!r}; choose from {', '.join(self.KINDS)}")
         self.kind, self.T = kind, int(T)
@@ -97,7 +105,7 @@ class Schedule:
             ratio = f[1:] / f[:-1]
             betas = np.concatenate([[0.0], np.minimum(1.0 - ratio, 0.999)])
             alpha_bar = np.cumprod(1.0 - betas)
-        self.betas = betas                          # float64, (T+1,)
+        self.betas = betas  # float64, (T+1,)
         self.alphas = 1.0 - betas
         self.alpha_bar = alpha_bar
         self.sqrt_ab = np.sqrt(alpha_bar).astype(F32)
@@ -117,6 +125,7 @@ def timestep_embedding_freqs(dim: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ 2. fused kernels
+
 
 @kernel
 def _mix(z):
@@ -178,13 +187,11 @@ def _write_embedding(inp, row, col0, t, freqs):
 def training_batch(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, eps, target, ts):
     """:func:`training_batch_rows` without reporting which data rows were picked."""
     rows = np.empty(inp.shape[0], np.int64)
-    training_batch_rows(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, eps,
-                        target, ts, rows)
+    training_batch_rows(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, eps, target, ts, rows)
 
 
 @kernel
-def training_batch_rows(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, eps,
-                        target, ts, rows):
+def training_batch_rows(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, inp, eps, target, ts, rows):
     """One training batch in one pass: for each row pick a data row (its index goes to
     ``rows``, so a conditional model can look up that row's condition) and t in 1..T,
     draw ε, write x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε and emb(t) into ``inp``, ε into ``eps``
@@ -207,7 +214,7 @@ def training_batch_rows(x0, sqrt_ab, sqrt_1mab, freqs, skip, mean, var, state, i
             ang = _TWO_PI * _uniform(state)
             e0 = F32(rad * math.cos(ang))
             eps[i, j] = e0
-            c = x0[r, j] - mean[j]                # x_t - √ᾱ m = √ᾱ (x_0 - m) + √(1-ᾱ) ε
+            c = x0[r, j] - mean[j]  # x_t - √ᾱ m = √ᾱ (x_0 - m) + √(1-ᾱ) ε
             u = a * c + b * e0
             s2 = ab * var[j] + nb
             inp[i, j] = u / math.sqrt(s2)
@@ -329,8 +336,7 @@ def denoise_step_parallel(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
             if sigma > 0.0:
                 k = 2 * (i * d + j)
                 u1 = _uniform_at(start, k)
-                v += sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(
-                    _TWO_PI * _uniform_at(start, k + 1))
+                v += sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * _uniform_at(start, k + 1))
             x[i, j] = v
     if sigma > 0.0:
         state[0] = start + U64(2 * n * d) * _GOLDEN
@@ -347,8 +353,20 @@ NOISE_COST = 256
 def denoise(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out) -> None:
     """``denoise_step``, on every compute thread for a big enough batch."""
     work = x.size * (NOISE_COST if eta > 0.0 else 1)
-    runtime.launch(denoise_step_parallel, denoise_step, work, DENOISE_PARALLEL_MIN,
-                   x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out)
+    runtime.launch(
+        denoise_step_parallel,
+        denoise_step,
+        work,
+        DENOISE_PARALLEL_MIN,
+        x,
+        eps_hat,
+        ab_t,
+        ab_s,
+        eta,
+        clip,
+        state,
+        x0_out,
+    )
 
 
 @kernel
@@ -372,30 +390,31 @@ def q_sample(schedule: Schedule, x0: np.ndarray, t: int, eps: np.ndarray) -> np.
 
 # ---------------------------------------------------------------------- 3. the model
 
+
 @dataclass
 class DiffusionConfig:
-    shape: tuple = (2,)          # shape of one sample in data space
+    shape: tuple = (2,)  # shape of one sample in data space
     hidden: int = 256
-    layers: int = 3              # hidden layers
-    emb: int = 32                # timestep embedding width (even)
+    layers: int = 3  # hidden layers
+    emb: int = 32  # timestep embedding width (even)
     T: int = 1000
     schedule: str = "linear"
     lr: float = 1e-3
     batch: int = 128
     ema: float = 0.995
-    shift: float = 0.0           # model space = (data - shift) / scale
+    shift: float = 0.0  # model space = (data - shift) / scale
     scale: float = 1.0
-    clip: float = 0.0            # clip x̂_0 to [-clip, clip] while sampling (0 = off)
-    skip: bool = True            # ε̂ = gaussian_guess(x_t) + net(...): the net learns a correction
-    pca: bool = False            # run in the data's PCA basis (an orthonormal rotation)
-    net_dims: int = 0            # the net corrects only the first k coordinates (0 = all)
-    cond: tuple = ()             # sizes of the categorical attributes it is conditioned on (() = none)
-    p_uncond: float = 0.1        # share of training rows whose condition is dropped to the null c = 0
-    guidance: float = 1.0        # default classifier-free guidance scale s while sampling
-    fourier: int = 0             # Fourier features: frequencies per input coordinate (0 = raw input)
-    fourier_scale: float = 1.0   # the lowest of them; each next one doubles
-    cond_vec: int = 0            # width of a free condition vector (0 = one-hots of ``cond``)
-    learned_null: bool = False   # the null condition is a trained vector, not zeros
+    clip: float = 0.0  # clip x̂_0 to [-clip, clip] while sampling (0 = off)
+    skip: bool = True  # ε̂ = gaussian_guess(x_t) + net(...): the net learns a correction
+    pca: bool = False  # run in the data's PCA basis (an orthonormal rotation)
+    net_dims: int = 0  # the net corrects only the first k coordinates (0 = all)
+    cond: tuple = ()  # sizes of the categorical attributes it is conditioned on (() = none)
+    p_uncond: float = 0.1  # share of training rows whose condition is dropped to the null c = 0
+    guidance: float = 1.0  # default classifier-free guidance scale s while sampling
+    fourier: int = 0  # Fourier features: frequencies per input coordinate (0 = raw input)
+    fourier_scale: float = 1.0  # the lowest of them; each next one doubles
+    cond_vec: int = 0  # width of a free condition vector (0 = one-hots of ``cond``)
+    learned_null: bool = False  # the null condition is a trained vector, not zeros
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -411,6 +430,7 @@ class DiffusionConfig:
 @dataclass
 class Step:
     """One recorded sampling step: the timestep reached, x at it, and the guess x̂_0."""
+
     t: int
     x: np.ndarray
     x0_hat: np.ndarray
@@ -418,10 +438,16 @@ class Step:
 
 class Diffusion:
     """An ε-prediction diffusion model; ``data`` is (N, *shape) float32 in data space."""
-    info: dict   # the saved metadata, set by load()
 
-    def __init__(self, config: DiffusionConfig, data: np.ndarray | None = None,
-                 labels: np.ndarray | None = None, conditions=None):
+    info: dict  # the saved metadata, set by load()
+
+    def __init__(
+        self,
+        config: DiffusionConfig,
+        data: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        conditions=None,
+    ):
         self.config = c = config
         c.shape = tuple(int(s) for s in c.shape)
         c.cond = tuple(int(s) for s in c.cond)
@@ -429,7 +455,7 @@ class Diffusion:
         self.freqs = timestep_embedding_freqs(c.emb)
         k = self.k = c.dim if not c.net_dims else min(int(c.net_dims), c.dim)
         self.ffreqs = fourier_frequencies(c.fourier, c.fourier_scale)
-        self.width = k + 2 * k * len(self.ffreqs) + 2 * len(self.freqs)   # before the condition
+        self.width = k + 2 * k * len(self.ffreqs) + 2 * len(self.freqs)  # before the condition
         sizes = [self.width + c.cond_dim] + [c.hidden] * c.layers + [k]
         self.net = MLP(sizes, activation="silu", seed=c.seed)
         self.ema_net = MLP(sizes, activation="silu", seed=c.seed)
@@ -442,13 +468,13 @@ class Diffusion:
         self.labels = None if labels is None else np.asarray(labels, np.int64).reshape(-1, len(c.cond))
         # the training rows' conditions: an (N, cond_dim) array or a callable rows -> array
         self._cond_train = conditions if self.labels is None else self.condition(self.labels)
-        self.null = np.zeros(c.cond_dim, F32)                # the null condition ∅
+        self.null = np.zeros(c.cond_dim, F32)  # the null condition ∅
         self.null_grad = np.zeros_like(self.null)
         self.ema_null = self.null.copy()
         self.null_opt = Adam(self.null, self.null_grad, lr=c.lr)
         self._drop_rng = np.random.default_rng([int(c.seed), 3])
-        self.last_labels: np.ndarray | None = None          # the labels the last sample() drew
-        self.basis: np.ndarray | None = None                # (dim, dim) orthonormal columns
+        self.last_labels: np.ndarray | None = None  # the labels the last sample() drew
+        self.basis: np.ndarray | None = None  # (dim, dim) orthonormal columns
         self.mean, self.var = np.zeros(c.dim, F32), np.ones(c.dim, F32)
         if c.pca and self.data is not None:
             self.set_basis(*pca_basis(self.data))
@@ -519,8 +545,9 @@ class Diffusion:
         x = np.ascontiguousarray(x, F32)
         return runtime.matmul(x, self.basis, np.empty((len(x), self.basis.shape[1]), F32))
 
-    def predict_eps(self, x: np.ndarray, t: int, ema: bool = True,
-                    cond: np.ndarray | None = None) -> np.ndarray:
+    def predict_eps(
+        self, x: np.ndarray, t: int, ema: bool = True, cond: np.ndarray | None = None
+    ) -> np.ndarray:
         """ε̂(x_t, t, c) for a (n, dim) model-space batch (a copy). ``cond``: (n, cond_dim)
         condition vectors (see :meth:`condition`); None is the null condition ∅."""
         y = self._rotate(np.ascontiguousarray(x, F32))
@@ -535,8 +562,9 @@ class Diffusion:
             inp = np.empty((len(y), self.net.sizes[0]), F32)
             expand_input(base, k, k, self.ffreqs, inp)
             if self.config.cond_dim:
-                inp[:, self.width:] = (self.ema_null if ema else self.null) if cond is None \
-                    else np.asarray(cond, F32)
+                inp[:, self.width :] = (
+                    (self.ema_null if ema else self.null) if cond is None else np.asarray(cond, F32)
+                )
         out = np.zeros_like(y)
         out[:, :k] = (self.ema_net if ema else self.net).forward(inp)
         if self.config.skip:
@@ -553,21 +581,34 @@ class Diffusion:
             self._train = self._rotate(self.data)
         c = self.config
         if c.cond_dim and self._cond_train is None:
-            raise ValueError("a conditional model needs the training labels or conditions "
-                             "(Diffusion(config, data, labels) or conditions=...)")
-        training_batch_rows(self._train, self.schedule.sqrt_ab, self.schedule.sqrt_1mab,
-                            self.freqs, float(c.skip), self.mean, self.var, self.state,
-                            self._inp, self._eps, self._target, self._ts, self._rows)
+            raise ValueError(
+                "a conditional model needs the training labels or conditions "
+                "(Diffusion(config, data, labels) or conditions=...)"
+            )
+        training_batch_rows(
+            self._train,
+            self.schedule.sqrt_ab,
+            self.schedule.sqrt_1mab,
+            self.freqs,
+            float(c.skip),
+            self.mean,
+            self.var,
+            self.state,
+            self._inp,
+            self._eps,
+            self._target,
+            self._ts,
+            self._rows,
+        )
         k, d = self.k, c.dim
         if k == d and not c.cond_dim and not c.fourier:
             inp, target = self._inp, self._target
         else:  # the net sees the first k (PCA) coordinates, their Fourier features, emb(t), c
             inp = self._net_inp
             expand_input(self._inp, d, k, self.ffreqs, inp)
-            if c.cond_dim:   # each row's condition, dropped to the null ∅ with p_uncond
+            if c.cond_dim:  # each row's condition, dropped to the null ∅ with p_uncond
                 keep = self._drop_rng.random(len(inp)) >= c.p_uncond
-                inp[:, self.width:] = np.where(keep[:, None], self.train_conditions(self._rows),
-                                               self.null)
+                inp[:, self.width :] = np.where(keep[:, None], self.train_conditions(self._rows), self.null)
             target = self._target if k == d else np.ascontiguousarray(self._target[:, :k])
         loss = self.loss_and_grads(inp, target, None if not c.cond_dim else ~keep)
         self.opt.step()
@@ -586,18 +627,17 @@ class Diffusion:
             return np.asarray(self._cond_train(rows), F32)
         return self._cond_train[rows]
 
-    def loss_and_grads(self, inp: np.ndarray, target: np.ndarray,
-                       dropped: np.ndarray | None) -> float:
+    def loss_and_grads(self, inp: np.ndarray, target: np.ndarray, dropped: np.ndarray | None) -> float:
         """Mean squared error of the net on one built batch; fills the net's gradients
         and, for a learned null, ``null_grad`` = Σ over ``dropped`` rows of dL/d(input)
         over the condition columns (those rows read ∅ = ``self.null``)."""
         pred = self.net.forward(inp)
-        loss = K.mse_loss(pred, target, self._grad[:len(inp)], 1.0)
+        loss = K.mse_loss(pred, target, self._grad[: len(inp)], 1.0)
         learn_null = self.config.learned_null and dropped is not None
-        dinp = self.net.backward(self._grad[:len(inp)], input_grad=learn_null)
+        dinp = self.net.backward(self._grad[: len(inp)], input_grad=learn_null)
         if learn_null:
             assert dinp is not None and dropped is not None
-            self.null_grad[...] = dinp[dropped, self.width:].sum(axis=0)
+            self.null_grad[...] = dinp[dropped, self.width :].sum(axis=0)
         return float(loss)
 
     def train(self, n: int) -> dict:
@@ -613,15 +653,26 @@ class Diffusion:
         if s == 0.0:
             return self.predict_eps(x, t)
         n = len(x)
-        both = self.predict_eps(np.concatenate([x, x]), t,
-                                cond=np.concatenate([cond, np.broadcast_to(self.ema_null, cond.shape)]))
+        both = self.predict_eps(
+            np.concatenate([x, x]), t, cond=np.concatenate([cond, np.broadcast_to(self.ema_null, cond.shape)])
+        )
         e_c, e_u = both[:n], both[n:]
         return e_u + F32(s) * (e_c - e_u)
 
-    def sample(self, n: int, steps: int = 50, sampler: str = "ddim", eta: float | None = None,
-               seed: int = 0, record: bool = False, eps_fn=None, x_T: np.ndarray | None = None,
-               labels: np.ndarray | None = None, guidance: float | None = None,
-               cond: np.ndarray | None = None):
+    def sample(
+        self,
+        n: int,
+        steps: int = 50,
+        sampler: str = "ddim",
+        eta: float | None = None,
+        seed: int = 0,
+        record: bool = False,
+        eps_fn=None,
+        x_T: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        guidance: float | None = None,
+        cond: np.ndarray | None = None,
+    ):
         """Generate ``n`` samples; returns (data-space samples, trajectory or None).
 
         ``sampler``: "ddim" (η = 0 unless given) or "ddpm" (η = 1). ``steps``: how many
@@ -650,20 +701,28 @@ class Diffusion:
 
             def eps_fn(x_, t_, cond_=cond):
                 return self.guided_eps(x_, t_, cond_, scale)
+
         eps_fn = eps_fn or self.predict_eps
         ts = s.timesteps(steps)
         trajectory = [Step(int(s.T), x.copy(), np.zeros_like(x))] if record else None
         for k, t in enumerate(ts):
             t_next = int(ts[k + 1]) if k + 1 < len(ts) else 0
             eps_hat = np.ascontiguousarray(eps_fn(x, int(t)), F32)
-            denoise(x, eps_hat, float(s.alpha_bar[t]), float(s.alpha_bar[t_next]),
-                         eta, float(self.config.clip), state, x0_hat)
+            denoise(
+                x,
+                eps_hat,
+                float(s.alpha_bar[t]),
+                float(s.alpha_bar[t_next]),
+                eta,
+                float(self.config.clip),
+                state,
+                x0_hat,
+            )
             if trajectory is not None:
                 trajectory.append(Step(t_next, x.copy(), x0_hat.copy()))
         return self.to_data(x), trajectory
 
-    def time_per_sample(self, steps: int, sampler: str = "ddim", n: int = 16,
-                        seed: int = 0) -> float:
+    def time_per_sample(self, steps: int, sampler: str = "ddim", n: int = 16, seed: int = 0) -> float:
         """Measured wall-clock seconds per sample (a batch of ``n``)."""
         start = time.perf_counter()
         self.sample(n, steps=steps, sampler=sampler, seed=seed)
@@ -679,17 +738,24 @@ class Diffusion:
         return out
 
     def meta(self, **extra) -> dict:
-        return {"model": "diffusion", "version": VERSION, "config": asdict(self.config),
-                "steps": self.steps, **extra}
+        return {
+            "model": "diffusion",
+            "version": VERSION,
+            "config": asdict(self.config),
+            "steps": self.steps,
+            **extra,
+        }
 
     def save(self, path, **extra):
         from . import weights
+
         return weights.save(path, self.arrays(), self.meta(**extra))
 
     @classmethod
     def load(cls, path, data: np.ndarray | None = None, conditions=None) -> Diffusion:
         """A model from a weights file (raises engine.weights.WeightsError)."""
         from . import weights
+
         arrays, meta = weights.load(path, "diffusion", VERSION)
         config = weights.model_config(meta, DiffusionConfig, path, shape=tuple, cond=tuple)
         with weights.building(path):
@@ -726,13 +792,13 @@ def pca_basis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _warm_up() -> None:
     K.warm_up_activations("silu")
-    model = Diffusion(DiffusionConfig(shape=(2,), hidden=8, layers=1, emb=4, batch=4),
-                      np.zeros((3, 2), F32))
+    model = Diffusion(DiffusionConfig(shape=(2,), hidden=8, layers=1, emb=4, batch=4), np.zeros((3, 2), F32))
     model.step()
     model.sample(2, steps=2, sampler="ddpm")
     model.sample(2, steps=2, sampler="ddim")
-    fourier = Diffusion(DiffusionConfig(shape=(2,), hidden=8, layers=1, emb=4, batch=4,
-                                        fourier=2), np.zeros((3, 2), F32))
+    fourier = Diffusion(
+        DiffusionConfig(shape=(2,), hidden=8, layers=1, emb=4, batch=4, fourier=2), np.zeros((3, 2), F32)
+    )
     fourier.step()
     fourier.sample(2, steps=2)
     gaussian_fill(np.empty(3, F32), seed_state(0))

@@ -9,6 +9,7 @@ samples with classifier-free guidance (``engine.diffusion``, step 6). The same M
 unconditionally drew sprites the classifier recognised only about 40 % of the time; with
 conditioning and guidance scale s = 2, 97-99 % (DDIM-50, 64 to 256 samples).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,13 +31,29 @@ DATASETS = IMAGE_SETS + POINT_SETS
 #: The sprite model is conditioned on the four attribute ids of engine.images (see
 #: engine.diffusion, step 6): sizes of SHAPES, COLOURS, POSITIONS, SIZES.
 SPRITE_COND = (len(imgs.SHAPES), len(imgs.COLOURS), len(imgs.POSITIONS), len(imgs.SIZES))
-_IMAGE: dict[str, Any] = dict(shift=0.5, scale=0.5, clip=1.0, ema=0.999)   # pixels [0, 1] -> [-1, 1]
+_IMAGE: dict[str, Any] = dict(shift=0.5, scale=0.5, clip=1.0, ema=0.999)  # pixels [0, 1] -> [-1, 1]
 RECIPES = {
-    "sprites": dict(steps=20000, config=DiffusionConfig(
-        shape=(16, 16, 3), hidden=512, layers=3, emb=64, lr=1e-3, batch=128, pca=True,
-        net_dims=96, cond=SPRITE_COND, p_uncond=0.15, guidance=2.0, **_IMAGE)),
-    "digits": dict(steps=8000, config=DiffusionConfig(
-        shape=(8, 8, 1), hidden=256, layers=3, emb=32, lr=1e-3, batch=128, **_IMAGE)),
+    "sprites": dict(
+        steps=20000,
+        config=DiffusionConfig(
+            shape=(16, 16, 3),
+            hidden=512,
+            layers=3,
+            emb=64,
+            lr=1e-3,
+            batch=128,
+            pca=True,
+            net_dims=96,
+            cond=SPRITE_COND,
+            p_uncond=0.15,
+            guidance=2.0,
+            **_IMAGE,
+        ),
+    ),
+    "digits": dict(
+        steps=8000,
+        config=DiffusionConfig(shape=(8, 8, 1), hidden=256, layers=3, emb=32, lr=1e-3, batch=128, **_IMAGE),
+    ),
 }
 #: 2-D points: the raw (x, y) recipe, and the default one that adds Fourier features of
 #: each coordinate (engine.diffusion, step 3). Measured on the spiral, 4000 steps, DDIM-50
@@ -92,8 +109,15 @@ def new_model(dataset: str, seed: int = 0, **overrides) -> Diffusion:
     return Diffusion(config, load_dataset(dataset), load_labels(dataset) if config.cond else None)
 
 
-def evaluate(model: Diffusion, dataset: str, samples: np.ndarray | None = None,
-             n: int = 256, steps: int = 50, sampler: str = "ddim", seed: int = 1) -> dict:
+def evaluate(
+    model: Diffusion,
+    dataset: str,
+    samples: np.ndarray | None = None,
+    n: int = 256,
+    steps: int = 50,
+    sampler: str = "ddim",
+    seed: int = 1,
+) -> dict:
     """Quality figures of samples: FID-lite, attribute accuracy and copies (images),
     mode coverage (2-D sets with modes); None where a figure does not apply or the
     metric is unavailable."""
@@ -123,17 +147,26 @@ def image_quality(images: np.ndarray, real: np.ndarray, dataset: str) -> dict:
     from .weights import WeightsError
 
     images = np.asarray(images, F32).reshape((len(images),) + real.shape[1:])
-    out = {"fid_lite": float(im.fid_lite(real, images)), "attribute_accuracy": None,
-           "copies": int(np.sum(im.copies(images, real)))}
+    out = {
+        "fid_lite": float(im.fid_lite(real, images)),
+        "attribute_accuracy": None,
+        "copies": int(np.sum(im.copies(images, real))),
+    }
     if dataset == "sprites":
         with contextlib.suppress(WeightsError):
             out["attribute_accuracy"] = float(im.attribute_accuracy(images))
     return out
 
 
-def train_headless(dataset: str, steps: int | None = None, seed: int = 0,
-                   out: str | Path | None = None, progress=None, chunk: int = 250,
-                   eval_n: int = 256) -> dict:
+def train_headless(
+    dataset: str,
+    steps: int | None = None,
+    seed: int = 0,
+    out: str | Path | None = None,
+    progress=None,
+    chunk: int = 250,
+    eval_n: int = 256,
+) -> dict:
     """Train from the recipe, save the weights, return {"steps", "seconds", "loss", ...}."""
     steps = recipe(dataset)["steps"] if steps is None else int(steps)
     model = new_model(dataset, seed)
@@ -142,9 +175,20 @@ def train_headless(dataset: str, steps: int | None = None, seed: int = 0,
     loss = float(np.mean(losses[-4:])) if losses else float("nan")
     quality = evaluate(model, dataset, n=eval_n)
     path = pretrained_path(dataset) if out is None else Path(out)
-    model.save(path, dataset=dataset, loss=loss, fid_lite=quality["fid_lite"],
-               attribute_accuracy=quality["attribute_accuracy"])
-    return {"steps": steps, "seconds": round(seconds, 2), "loss": round(loss, 5),
-            "fid_lite": quality["fid_lite"], "attribute_accuracy": quality["attribute_accuracy"],
-            **{k: v for k, v in quality.items() if k not in ("fid_lite", "attribute_accuracy", "copies")},
-            "dataset": dataset, "out": str(path)}
+    model.save(
+        path,
+        dataset=dataset,
+        loss=loss,
+        fid_lite=quality["fid_lite"],
+        attribute_accuracy=quality["attribute_accuracy"],
+    )
+    return {
+        "steps": steps,
+        "seconds": round(seconds, 2),
+        "loss": round(loss, 5),
+        "fid_lite": quality["fid_lite"],
+        "attribute_accuracy": quality["attribute_accuracy"],
+        **{k: v for k, v in quality.items() if k not in ("fid_lite", "attribute_accuracy", "copies")},
+        "dataset": dataset,
+        "out": str(path),
+    }

@@ -19,6 +19,7 @@ Mixed in are *closed-book* questions (no document) about facts stated in the cou
 corpus ("What is the capital of France?"), found in its text by `corpus_facts`, and plain
 corpus paragraphs, so the model also stays a language model of ordinary text.
 """
+
 from __future__ import annotations
 
 import random
@@ -26,10 +27,56 @@ import re
 import zlib
 from dataclasses import dataclass
 
-SYLLABLES = ["ka", "vel", "dor", "mi", "sa", "ran", "tho", "lu", "bek", "zan", "ori", "fen",
-             "gal", "ti", "mor", "ne", "qua", "ris", "pel", "un", "yar", "ost", "bri", "ce",
-             "dal", "ev", "hu", "jor", "kel", "lim", "nav", "ope", "rus", "sil", "tav", "vo",
-             "wen", "xi", "zel", "ar", "bo", "cim", "dra", "es", "fal", "gri", "hol", "in"]
+SYLLABLES = [
+    "ka",
+    "vel",
+    "dor",
+    "mi",
+    "sa",
+    "ran",
+    "tho",
+    "lu",
+    "bek",
+    "zan",
+    "ori",
+    "fen",
+    "gal",
+    "ti",
+    "mor",
+    "ne",
+    "qua",
+    "ris",
+    "pel",
+    "un",
+    "yar",
+    "ost",
+    "bri",
+    "ce",
+    "dal",
+    "ev",
+    "hu",
+    "jor",
+    "kel",
+    "lim",
+    "nav",
+    "ope",
+    "rus",
+    "sil",
+    "tav",
+    "vo",
+    "wen",
+    "xi",
+    "zel",
+    "ar",
+    "bo",
+    "cim",
+    "dra",
+    "es",
+    "fal",
+    "gri",
+    "hol",
+    "in",
+]
 
 # (kind of subject, fact sentence, question, kind of answer). {s} = subject, {a} = answer.
 RELATIONS = [
@@ -56,11 +103,11 @@ CORPUS_PATTERNS = [
 
 @dataclass(frozen=True)
 class Episode:
-    documents: tuple[str, ...]     # in the order shown; empty for a closed-book question
+    documents: tuple[str, ...]  # in the order shown; empty for a closed-book question
     question: str
     answer: str
-    gold: int                      # index of the document holding the answer (-1: none)
-    more: tuple[tuple[str, str], ...] = ()   # training only: further (question, answer) pairs
+    gold: int  # index of the document holding the answer (-1: none)
+    more: tuple[tuple[str, str], ...] = ()  # training only: further (question, answer) pairs
 
     def prompt(self, documents: tuple[str, ...] | None = None) -> str:
         """The text the model reads before answering (``documents`` overrides the shown ones)."""

@@ -25,6 +25,7 @@ Measures (engine.metrics): samples per second, precision and coverage (k-NN ball
 around the data), MMD, modes covered (where the data has modes) and, for the two
 families with an exact likelihood (flow, autoregressive), the NLL of held-out points.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,7 +48,7 @@ from .vae import PointVAE, PointVaeConfig
 F32 = np.float32
 FAMILIES = ("autoregressive", "gan", "vae", "diffusion", "flow")
 EXACT_LIKELIHOOD = ("autoregressive", "flow")
-DIFFUSION_SAMPLE_STEPS = 50          # DDIM steps when the diffusion model draws samples
+DIFFUSION_SAMPLE_STEPS = 50  # DDIM steps when the diffusion model draws samples
 GAN_VERSION = 1
 
 
@@ -58,6 +59,7 @@ def warm_up() -> None:
 
 
 # ------------------------------------------------------------------ model space
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -92,6 +94,7 @@ def frame_for(points: np.ndarray, reach: float = 1.6) -> Frame:
 
 
 # ------------------------------------------------------------------ one family
+
 
 def new_model(family: str, points: np.ndarray, seed: int = 0):
     """An untrained model of ``family`` on model-space ``points`` (n, 2)."""
@@ -137,7 +140,7 @@ class Member:
     model: object
     seconds: float = 0.0
     steps: int = 0
-    rate: float = 0.0        # measured steps per second (0 until the first chunk)
+    rate: float = 0.0  # measured steps per second (0 until the first chunk)
 
     def train_for(self, seconds: float) -> int:
         """Train about ``seconds``; returns the steps taken."""
@@ -147,16 +150,21 @@ class Member:
         spent = time.thread_time() - start
         self.seconds += spent
         self.steps += n
-        self.rate = n / max(spent, 1e-6) if self.rate <= 0 else \
-            0.7 * self.rate + 0.3 * n / max(spent, 1e-6)
+        self.rate = n / max(spent, 1e-6) if self.rate <= 0 else 0.7 * self.rate + 0.3 * n / max(spent, 1e-6)
         return n
 
 
 class Families:
     """All (or some) families on one dataset, trained round-robin by time."""
 
-    def __init__(self, toy: toys.Toy, seed: int = 0, families=FAMILIES,
-                 chunk_seconds: float = 0.1, test: np.ndarray | None = None):
+    def __init__(
+        self,
+        toy: toys.Toy,
+        seed: int = 0,
+        families=FAMILIES,
+        chunk_seconds: float = 0.1,
+        test: np.ndarray | None = None,
+    ):
         unknown = [f for f in families if f not in FAMILIES]
         if unknown:
             raise ValueError(f"unknown family {unknown[0]!r}; choose from {', '.join(FAMILIES)}")
@@ -166,7 +174,7 @@ class Families:
         self.test = toy.points if test is None else np.asarray(test, F32)
         self.chunk_seconds = float(chunk_seconds)
         self.members = {f: Member(f, new_model(f, self.points, seed)) for f in families}
-        self._cache: dict = {}          # the data's k-NN radii and MMD term, computed once
+        self._cache: dict = {}  # the data's k-NN radii and MMD term, computed once
 
     def train_chunk(self, budget: float | None = None) -> str | None:
         """Advance the family with the least training time by one chunk; its name.
@@ -184,8 +192,9 @@ class Families:
     def look(self, family: str, n: int = 512, seed: int = 1) -> tuple[dict, np.ndarray]:
         """(table row, the data-space samples it was measured on) for one family."""
         m = self.members[family]
-        row, samples = evaluate_with_samples(family, m.model, self.frame, self.toy, self.test,
-                                             n, seed, self._cache)
+        row, samples = evaluate_with_samples(
+            family, m.model, self.frame, self.toy, self.test, n, seed, self._cache
+        )
         row.update(steps=m.steps, train_seconds=round(m.seconds, 2))
         return row, samples
 
@@ -225,6 +234,7 @@ class Families:
 
 # ------------------------------------------------------------------ measures
 
+
 def data_nll(family: str, model, frame: Frame, points: np.ndarray) -> float | None:
     """Exact mean NLL in nats per data-space point (flow, AR); None for the others."""
     if family not in EXACT_LIKELIHOOD:
@@ -232,16 +242,24 @@ def data_nll(family: str, model, frame: Frame, points: np.ndarray) -> float | No
     return float(model.nll(frame.to_model(points)) - frame.log_det)
 
 
-def evaluate(family: str, model, frame: Frame, toy: toys.Toy, test: np.ndarray,
-             n: int = 2048, seed: int = 1) -> dict:
+def evaluate(
+    family: str, model, frame: Frame, toy: toys.Toy, test: np.ndarray, n: int = 2048, seed: int = 1
+) -> dict:
     """Samples per second, precision, coverage, MMD, modes covered and exact NLL of a
     model against its dataset (``test``: the held-out points for the NLL)."""
     return evaluate_with_samples(family, model, frame, toy, test, n, seed)[0]
 
 
-def evaluate_with_samples(family: str, model, frame: Frame, toy: toys.Toy, test: np.ndarray,
-                          n: int = 2048, seed: int = 1,
-                          cache: dict | None = None) -> tuple[dict, np.ndarray]:
+def evaluate_with_samples(
+    family: str,
+    model,
+    frame: Frame,
+    toy: toys.Toy,
+    test: np.ndarray,
+    n: int = 2048,
+    seed: int = 1,
+    cache: dict | None = None,
+) -> tuple[dict, np.ndarray]:
     """:func:`evaluate` and the samples it measured (``cache``: see
     ``metrics.sample_quality``)."""
     start = time.perf_counter()
@@ -249,31 +267,41 @@ def evaluate_with_samples(family: str, model, frame: Frame, toy: toys.Toy, test:
     sample_seconds = time.perf_counter() - start
     quality = metrics.sample_quality(samples, toy.points, toy.modes, toy.std, cache=cache)
     nll = data_nll(family, model, frame, test)
-    return {"family": family,
-            "samples_per_s": round(n / max(sample_seconds, 1e-9), 1),
-            "precision": round(quality["precision"], 4),
-            "coverage": round(quality["coverage"], 4),
-            "mmd": round(quality["mmd"], 5),
-            "modes_covered": quality["modes_covered"], "modes_total": quality["modes_total"],
-            "nll": None if nll is None or not math.isfinite(nll) else round(nll, 4),
-            "diverged": diverged(family, model)}, samples
+    return {
+        "family": family,
+        "samples_per_s": round(n / max(sample_seconds, 1e-9), 1),
+        "precision": round(quality["precision"], 4),
+        "coverage": round(quality["coverage"], 4),
+        "mmd": round(quality["mmd"], 5),
+        "modes_covered": quality["modes_covered"],
+        "modes_total": quality["modes_total"],
+        "nll": None if nll is None or not math.isfinite(nll) else round(nll, 4),
+        "diverged": diverged(family, model),
+    }, samples
 
 
 # ------------------------------------------------------------------ saving one family
 
+
 def save(family: str, model, frame: Frame, path: str | Path, **extra) -> Path:
     """Write one trained family (with the frame that maps it to the data)."""
-    meta = {"family": family, "frame": {"centre": list(frame.centre), "scale": frame.scale},
-            **extra}
+    meta = {"family": family, "frame": {"centre": list(frame.centre), "scale": frame.scale}, **extra}
     if family == "gan":
-        return weights.save(path, {"g": model.G.params, "d": model.D.params},
-                            {"model": "gan-2d", "version": GAN_VERSION,
-                             "config": asdict(model.config), **meta})
+        return weights.save(
+            path,
+            {"g": model.G.params, "d": model.D.params},
+            {"model": "gan-2d", "version": GAN_VERSION, "config": asdict(model.config), **meta},
+        )
     return model.save(path, **meta)
 
 
-_KINDS = {"autoregressive": "autoregressive", "gan": "gan-2d", "vae": "point-vae",
-          "diffusion": "diffusion", "flow": "flow"}
+_KINDS = {
+    "autoregressive": "autoregressive",
+    "gan": "gan-2d",
+    "vae": "point-vae",
+    "diffusion": "diffusion",
+    "flow": "flow",
+}
 
 
 def load(family: str, path: str | Path, points: np.ndarray | None = None):
@@ -308,8 +336,7 @@ def load(family: str, path: str | Path, points: np.ndarray | None = None):
     return model, Frame((float(fr["centre"][0]), float(fr["centre"][1])), float(fr["scale"])), meta
 
 
-def train_one(family: str, toy: toys.Toy, steps: int, seed: int = 0, progress=None,
-              chunk: int = 100):
+def train_one(family: str, toy: toys.Toy, steps: int, seed: int = 0, progress=None, chunk: int = 100):
     """Train one family ``steps`` steps on a dataset; returns (model, frame, seconds)."""
     warm_up()
     frame = frame_for(toy.points)
@@ -319,11 +346,11 @@ def train_one(family: str, toy: toys.Toy, steps: int, seed: int = 0, progress=No
 
 
 #: Training steps of ``train_one`` when none are given (about 10-30 s each, one core).
-DEFAULT_STEPS = {"autoregressive": 3000, "gan": 4000, "vae": 3000, "diffusion": 4000,
-                 "flow": 3000}
+DEFAULT_STEPS = {"autoregressive": 3000, "gan": 4000, "vae": 3000, "diffusion": 4000, "flow": 3000}
 
 
 # ------------------------------------------------------------------ what to notice
+
 
 def what_to_notice(rows: list[dict]) -> list[str]:
     """Short sentences that point at what the measured table shows, for the lab's
@@ -337,27 +364,34 @@ def what_to_notice(rows: list[dict]) -> list[str]:
     # sharp but incomplete: precision well above coverage
     gap = max(live, key=lambda r: r["precision"] - r["coverage"])
     if gap["precision"] - gap["coverage"] >= 0.1:
-        modes = (f", {gap['modes_covered']} of {gap['modes_total']} modes"
-                 if gap.get("modes_total") else "")
-        notes.append(f"{gap['family']}: sharp but incomplete (precision {gap['precision']:.2f}, "
-                     f"coverage {gap['coverage']:.2f}{modes}): it draws some parts well and "
-                     "leaves others out.")
+        modes = f", {gap['modes_covered']} of {gap['modes_total']} modes" if gap.get("modes_total") else ""
+        notes.append(
+            f"{gap['family']}: sharp but incomplete (precision {gap['precision']:.2f}, "
+            f"coverage {gap['coverage']:.2f}{modes}): it draws some parts well and "
+            "leaves others out."
+        )
     # blurry: the lowest precision, if clearly below the best
     blur = min(live, key=lambda r: r["precision"])
     best = max(r["precision"] for r in live)
     if blur is not gap and best - blur["precision"] >= 0.15:
-        notes.append(f"{blur['family']}: blurry (precision {blur['precision']:.2f} against "
-                     f"{best:.2f} for the sharpest): many samples land between the data.")
+        notes.append(
+            f"{blur['family']}: blurry (precision {blur['precision']:.2f} against "
+            f"{best:.2f} for the sharpest): many samples land between the data."
+        )
     # sampling speed: the slowest against the fastest
     slow = min(live, key=lambda r: r["samples_per_s"])
     fast = max(live, key=lambda r: r["samples_per_s"])
     if fast["samples_per_s"] >= 5 * slow["samples_per_s"]:
         why = " (one network pass per denoising step)" if slow["family"] == "diffusion" else ""
-        notes.append(f"{slow['family']} samples {fast['samples_per_s'] / slow['samples_per_s']:.0f}x "
-                     f"slower than {fast['family']}{why}.")
+        notes.append(
+            f"{slow['family']} samples {fast['samples_per_s'] / slow['samples_per_s']:.0f}x "
+            f"slower than {fast['family']}{why}."
+        )
     scored = [by[f] for f in EXACT_LIKELIHOOD if f in by and by[f].get("nll") is not None]
     if scored:
         parts = " and ".join(f"{r['family']} {r['nll']:.2f}" for r in scored)
-        notes.append(f"Only the flow and the autoregressive model can score a point exactly: "
-                     f"NLL {parts} nats per point (lower is better).")
+        notes.append(
+            f"Only the flow and the autoregressive model can score a point exactly: "
+            f"NLL {parts} nats per point (lower is better)."
+        )
     return notes

@@ -31,6 +31,7 @@ out: with g = dL/du' (starting from dL/dz = z / n) and dL/d(log det) = -1/n::
 The last layer of every net starts at zero, so an untrained flow is the
 standardisation alone (a Gaussian fitted to the data) and training bends it from there.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,16 +52,17 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 @dataclass(frozen=True)
 class FlowConfig:
-    layers: int = 8              # coupling layers (masks alternate)
-    hidden: int = 64             # width of each coupling net's two hidden layers
-    scale_limit: float = 2.0     # S: every layer scales a coordinate by at most e^S
+    layers: int = 8  # coupling layers (masks alternate)
+    hidden: int = 64  # width of each coupling net's two hidden layers
+    scale_limit: float = 2.0  # S: every layer scales a coordinate by at most e^S
     lr: float = 2e-3
     batch: int = 256
     seed: int = 0
-    activation: str = "silu"     # smooth nets give a smooth density
+    activation: str = "silu"  # smooth nets give a smooth density
 
 
 # ------------------------------------------------------------------- fused kernels
+
 
 @kernel
 def coupling_forward(u, raw, d, limit, out, s, logdet):
@@ -111,6 +113,7 @@ def coupling_inverse(y, raw, d, limit, out):
 
 # ------------------------------------------------------------------------ the model
 
+
 class Flow:
     """RealNVP on 2-D points. ``data`` (n, 2) fixes the standardisation and is what
     :meth:`step` trains on; a loaded flow needs no data to sample or score."""
@@ -120,9 +123,11 @@ class Flow:
         if c.layers < 1 or c.hidden < 1 or c.batch < 1 or not c.scale_limit > 0:
             raise ValueError("layers, hidden and batch must be at least 1, scale_limit > 0")
         seeds = np.random.SeedSequence(c.seed).spawn(c.layers + 1)
-        self.nets = [MLP([1, c.hidden, c.hidden, 2], activation=c.activation,
-                         seed=int(s.generate_state(1)[0])) for s in seeds[:-1]]
-        for net in self.nets:                      # start as the identity map
+        self.nets = [
+            MLP([1, c.hidden, c.hidden, 2], activation=c.activation, seed=int(s.generate_state(1)[0]))
+            for s in seeds[:-1]
+        ]
+        for net in self.nets:  # start as the identity map
             net.layers[-1].W[...] = 0.0
             net.layers[-1].b[...] = 0.0
         self.params, self.grads = share_buffer(*self.nets)
@@ -161,11 +166,11 @@ class Flow:
         cache = []
         for i, net in enumerate(self.nets):
             d = self.masked(i)
-            raw = net.forward(np.ascontiguousarray(u[:, 1 - d:2 - d]))
+            raw = net.forward(np.ascontiguousarray(u[:, 1 - d : 2 - d]))
             out, s = np.empty_like(u), np.empty(n, F32)
             coupling_forward(u, raw, d, float(c.scale_limit), out, s, logdet)
             if keep:
-                cache.append((u, raw, s))   # raw: net i's buffer, kept until its next call
+                cache.append((u, raw, s))  # raw: net i's buffer, kept until its next call
             u = out
         if keep:
             self._cache = cache
@@ -223,7 +228,7 @@ class Flow:
         y = np.ascontiguousarray(np.asarray(z, F32).reshape(-1, 2))
         for i in range(len(self.nets) - 1, -1, -1):
             d = self.masked(i)
-            raw = self.nets[i].forward(np.ascontiguousarray(y[:, 1 - d:2 - d]))
+            raw = self.nets[i].forward(np.ascontiguousarray(y[:, 1 - d : 2 - d]))
             out = np.empty_like(y)
             coupling_inverse(y, raw, d, float(c.scale_limit), out)
             y = out
@@ -236,10 +241,14 @@ class Flow:
 
     # -- saving -----------------------------------------------------------------------
     def save(self, path: str | Path, **extra) -> Path:
-        meta = {"model": "flow", "version": VERSION, "config": asdict(self.config),
-                "steps": self.steps, **extra}
-        return weights.save(path, {"params": self.params, "mean": self.mean,
-                                   "std": self.std}, meta)
+        meta = {
+            "model": "flow",
+            "version": VERSION,
+            "config": asdict(self.config),
+            "steps": self.steps,
+            **extra,
+        }
+        return weights.save(path, {"params": self.params, "mean": self.mean, "std": self.std}, meta)
 
     @classmethod
     def load(cls, path: str | Path, data: np.ndarray | None = None) -> Flow:
@@ -258,8 +267,9 @@ class Flow:
         return model
 
 
-def train_points(points: np.ndarray, steps: int, seed: int = 0, progress=None,
-                 chunk: int = 100, **overrides) -> tuple[Flow, float]:
+def train_points(
+    points: np.ndarray, steps: int, seed: int = 0, progress=None, chunk: int = 100, **overrides
+) -> tuple[Flow, float]:
     """A flow trained ``steps`` steps on ``points``; returns (flow, seconds)."""
     model = Flow(replace(FlowConfig(), seed=int(seed), **overrides), points)
     _, seconds = training.in_chunks(model.train, steps, progress, chunk)

@@ -17,6 +17,7 @@ G and D are ``engine.nn.MLP``s (numba kernels + BLAS); D outputs a logit.
 Everything is seeded: the same config gives the same numbers. A NaN/inf in a loss or
 a parameter sets ``diverged`` and further steps do nothing (never an exception).
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,42 +38,55 @@ F32 = np.float32
 LOSSES = ("non-saturating", "minimax", "least-squares")
 NOISES = ("gaussian", "uniform")
 OPTIMIZERS = ("adam", "sgd")
-RESET_KEYS = ("dataset", "noise_dim", "g_layers", "g_width", "d_layers", "d_width",
-              "activation", "seed", "pool")  # changing these needs a new GAN
+RESET_KEYS = (
+    "dataset",
+    "noise_dim",
+    "g_layers",
+    "g_width",
+    "d_layers",
+    "d_width",
+    "activation",
+    "seed",
+    "pool",
+)  # changing these needs a new GAN
 
 
 @dataclass
 class GANConfig:
-    dataset: str = "ring"                 # a name in data.TOYS, or "custom"
-    noise_dim: int = 2                    # 1 or 2
-    noise: str = "gaussian"               # or "uniform" (on [-1, 1])
-    loss: str = "non-saturating"          # or "minimax", "least-squares"
+    dataset: str = "ring"  # a name in data.TOYS, or "custom"
+    noise_dim: int = 2  # 1 or 2
+    noise: str = "gaussian"  # or "uniform" (on [-1, 1])
+    loss: str = "non-saturating"  # or "minimax", "least-squares"
     g_optimizer: str = "adam"
     d_optimizer: str = "adam"
     g_lr: float = 1e-3
     d_lr: float = 1e-3
-    g_layers: int = 2                     # hidden layers
+    g_layers: int = 2  # hidden layers
     g_width: int = 64
     d_layers: int = 2
     d_width: int = 64
     activation: str = "relu"
-    k_d: int = 1                          # discriminator steps per round
-    k_g: int = 1                          # generator steps per round
+    k_d: int = 1  # discriminator steps per round
+    k_g: int = 1  # generator steps per round
     batch: int = 128
     seed: int = 0
-    pool: int = 2048                      # real points drawn once from the dataset
+    pool: int = 2048  # real points drawn once from the dataset
 
     def validate(self) -> None:
-        for key, allowed in (("noise", NOISES), ("loss", LOSSES),
-                             ("g_optimizer", OPTIMIZERS), ("d_optimizer", OPTIMIZERS)):
+        for key, allowed in (
+            ("noise", NOISES),
+            ("loss", LOSSES),
+            ("g_optimizer", OPTIMIZERS),
+            ("d_optimizer", OPTIMIZERS),
+        ):
             if getattr(self, key) not in allowed:
-                raise ValueError(f"{key} must be one of {', '.join(allowed)}, "
-                                 f"got {getattr(self, key)!r}")
+                raise ValueError(f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
         if self.noise_dim not in (1, 2):
             raise ValueError(f"noise_dim must be 1 or 2, got {self.noise_dim}")
         if self.dataset != "custom" and self.dataset not in datasets.TOYS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; choose from "
-                             f"{', '.join(datasets.TOYS)}, custom")
+            raise ValueError(
+                f"unknown dataset {self.dataset!r}; choose from {', '.join(datasets.TOYS)}, custom"
+            )
         for key in ("k_d", "k_g", "batch", "g_width", "d_width", "pool"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1")
@@ -88,17 +102,39 @@ class GANConfig:
 PRESETS: dict[str, dict] = {
     # Balanced: Adam (beta1 0.5) for both, equal learning rates, one step each.
     # Measured on the ring, 4000 rounds, seeds 0-7: all 8 modes, 69-88 % high quality.
-    "healthy": {"loss": "non-saturating", "g_optimizer": "adam", "d_optimizer": "adam",
-                "g_lr": 1e-3, "d_lr": 1e-3, "k_d": 1, "k_g": 1},
+    "healthy": {
+        "loss": "non-saturating",
+        "g_optimizer": "adam",
+        "d_optimizer": "adam",
+        "g_lr": 1e-3,
+        "d_lr": 1e-3,
+        "k_d": 1,
+        "k_g": 1,
+    },
     # Plain SGD with a big step: G jumps to wherever D is fooled right now, D chases
     # it there, and the samples pile up on a few modes (seeds 0-5: 1-4 of 8 modes).
-    "mode collapse": {"loss": "non-saturating", "g_optimizer": "sgd", "d_optimizer": "sgd",
-                      "g_lr": 0.05, "d_lr": 0.05, "k_d": 1, "k_g": 1},
+    "mode collapse": {
+        "loss": "non-saturating",
+        "g_optimizer": "sgd",
+        "d_optimizer": "sgd",
+        "g_lr": 0.05,
+        "d_lr": 0.05,
+        "k_d": 1,
+        "k_g": 1,
+    },
     # A wide D trained 5x as often and faster than G, with the minimax loss: D wins,
     # log(1 - D(G(z))) goes flat and G barely moves (accuracies stay above 90 %).
-    "discriminator too strong": {"loss": "minimax", "g_optimizer": "adam",
-                                 "d_optimizer": "adam", "g_lr": 1e-4, "d_lr": 3e-3,
-                                 "k_d": 5, "k_g": 1, "d_width": 128, "g_width": 32},
+    "discriminator too strong": {
+        "loss": "minimax",
+        "g_optimizer": "adam",
+        "d_optimizer": "adam",
+        "g_lr": 1e-4,
+        "d_lr": 3e-3,
+        "k_d": 5,
+        "k_g": 1,
+        "d_width": 128,
+        "g_width": 32,
+    },
 }
 
 
@@ -139,11 +175,10 @@ class GAN:
         self.toy, self.real = toy, toy.points
         seeds = np.random.SeedSequence(config.seed).spawn(4)
         g_seed, d_seed = (int(s.generate_state(1)[0]) for s in seeds[:2])
-        self.rng = np.random.default_rng(seeds[2])          # training noise and batches
-        self._sample_seed = seeds[3]                         # fixed noise for sample()
+        self.rng = np.random.default_rng(seeds[2])  # training noise and batches
+        self._sample_seed = seeds[3]  # fixed noise for sample()
         act = config.activation
-        self.G = MLP([config.noise_dim] + [config.g_width] * config.g_layers + [2], act,
-                     seed=g_seed)
+        self.G = MLP([config.noise_dim] + [config.g_width] * config.g_layers + [2], act, seed=g_seed)
         self.D = MLP([2] + [config.d_width] * config.d_layers + [1], act, seed=d_seed)
         self._build_optimizers()
         self._targets: dict[tuple[float, int], np.ndarray] = {}
@@ -157,10 +192,8 @@ class GAN:
     def _build_optimizers(self) -> None:
         c = self.config
         kw = {"adam": {"betas": (0.5, 0.999)}, "sgd": {}}
-        self.opt_g = make_optimizer(c.g_optimizer, self.G.params, self.G.grads, c.g_lr,
-                                    **kw[c.g_optimizer])
-        self.opt_d = make_optimizer(c.d_optimizer, self.D.params, self.D.grads, c.d_lr,
-                                    **kw[c.d_optimizer])
+        self.opt_g = make_optimizer(c.g_optimizer, self.G.params, self.G.grads, c.g_lr, **kw[c.g_optimizer])
+        self.opt_d = make_optimizer(c.d_optimizer, self.D.params, self.D.grads, c.d_lr, **kw[c.d_optimizer])
 
     def _alloc(self, batch: int) -> None:
         self.z = np.empty((batch, self.config.noise_dim), F32)
@@ -286,9 +319,14 @@ class GAN:
             self.diverged = True
 
     def status(self) -> dict:
-        return {"iteration": self.iteration, "d_loss": self.d_loss, "g_loss": self.g_loss,
-                "acc_real": self.acc_real, "acc_fake": self.acc_fake,
-                "diverged": self.diverged}
+        return {
+            "iteration": self.iteration,
+            "d_loss": self.d_loss,
+            "g_loss": self.g_loss,
+            "acc_real": self.acc_real,
+            "acc_fake": self.acc_fake,
+            "diverged": self.diverged,
+        }
 
     # -- looking at it ----------------------------------------------------------------
     @_locked
@@ -330,8 +368,11 @@ class GAN:
         if self.toy.modes is not None:
             assert self.toy.std is not None  # every toy with modes has a std
             cov = metrics.mode_coverage(fake, self.toy.modes, self.toy.std)
-            out.update(modes_total=cov["modes_total"], modes_covered=cov["modes_covered"],
-                       high_quality=cov["high_quality"])
+            out.update(
+                modes_total=cov["modes_total"],
+                modes_covered=cov["modes_covered"],
+                high_quality=cov["high_quality"],
+            )
         else:
             out.update(modes_total=0, modes_covered=0, high_quality=None)
         return out
@@ -350,9 +391,13 @@ def grid_points(res: int, extent=datasets.VIEW) -> np.ndarray:
     return np.stack([gx.ravel(), gy.ravel()], axis=1).astype(F32)
 
 
-def train_headless(dataset: str = "ring", iterations: int = 4000, seed: int = 0,
-                   preset: str = "healthy",
-                   progress: Callable[[int, int], None] | None = None) -> dict:
+def train_headless(
+    dataset: str = "ring",
+    iterations: int = 4000,
+    seed: int = 0,
+    preset: str = "healthy",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Train from a preset without a UI; what ``genai-tutor train gan --json`` prints.
 
     ``progress(done, total)`` is called every 100 iterations and at the end.
@@ -367,15 +412,30 @@ def train_headless(dataset: str = "ring", iterations: int = 4000, seed: int = 0,
         if progress is not None:
             progress(done, iterations)
     seconds = time.perf_counter() - start
-    ev = gan.evaluate() if not gan.diverged else {
-        "modes_total": 0 if gan.toy.modes is None else len(gan.toy.modes),
-        "modes_covered": 0, "high_quality": 0.0, "kl_grid": None, "js_grid": None}
+    ev = (
+        gan.evaluate()
+        if not gan.diverged
+        else {
+            "modes_total": 0 if gan.toy.modes is None else len(gan.toy.modes),
+            "modes_covered": 0,
+            "high_quality": 0.0,
+            "kl_grid": None,
+            "js_grid": None,
+        }
+    )
     finite = lambda v: v if v is not None and np.isfinite(v) else None  # noqa: E731
-    return {"iterations": gan.iteration, "seconds": round(seconds, 3),
-            "modes_total": ev["modes_total"], "modes_covered": ev["modes_covered"],
-            "high_quality": ev["high_quality"], "kl_grid": finite(ev["kl_grid"]),
-            "js_grid": finite(ev["js_grid"]), "d_loss": finite(gan.d_loss),
-            "g_loss": finite(gan.g_loss), "diverged": gan.diverged}
+    return {
+        "iterations": gan.iteration,
+        "seconds": round(seconds, 3),
+        "modes_total": ev["modes_total"],
+        "modes_covered": ev["modes_covered"],
+        "high_quality": ev["high_quality"],
+        "kl_grid": finite(ev["kl_grid"]),
+        "js_grid": finite(ev["js_grid"]),
+        "d_loss": finite(gan.d_loss),
+        "g_loss": finite(gan.g_loss),
+        "diverged": gan.diverged,
+    }
 
 
 def _warm_up() -> None:

@@ -13,6 +13,7 @@ collapse shows up as a grid of near-identical icons. One training round::
 Networks are engine.nn MLPs (BLAS matmuls, fused bias+activation kernels, fused Adam
 with β1 = 0.5 as in DCGAN). Noise comes from a seeded numpy Generator.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,7 +39,7 @@ class ImageGanConfig:
     noise: int = 32
     g_width: int = 256
     d_width: int = 256
-    layers: int = 2          # hidden layers in each network
+    layers: int = 2  # hidden layers in each network
     g_lr: float = 2e-4
     d_lr: float = 2e-4
     batch: int = 128
@@ -55,13 +56,15 @@ class ImageGAN:
         seeds = np.random.SeedSequence(c.seed).spawn(3)
         g_seed, d_seed = (int(s.generate_state(1)[0]) for s in seeds[:2])
         self.rng = np.random.default_rng(seeds[2])
-        self.G = MLP([c.noise] + [c.g_width] * c.layers + [self.dim], "leaky_relu", "tanh",
-                     seed=g_seed)
+        self.G = MLP([c.noise] + [c.g_width] * c.layers + [self.dim], "leaky_relu", "tanh", seed=g_seed)
         self.D = MLP([self.dim] + [c.d_width] * c.layers + [1], "leaky_relu", seed=d_seed)
         self.opt_g = Adam(self.G.params, self.G.grads, lr=c.g_lr, betas=(0.5, 0.999))
         self.opt_d = Adam(self.D.params, self.D.grads, lr=c.d_lr, betas=(0.5, 0.999))
-        self.real = None if data is None else \
-            np.ascontiguousarray(np.asarray(data, F32).reshape(len(data), -1) * 2.0 - 1.0)
+        self.real = (
+            None
+            if data is None
+            else np.ascontiguousarray(np.asarray(data, F32).reshape(len(data), -1) * 2.0 - 1.0)
+        )
         b = c.batch
         self.z = np.empty((b, c.noise), F32)
         self.x_real = np.empty((b, self.dim), F32)
@@ -96,8 +99,12 @@ class ImageGAN:
             out = self.step()
             d, g = d + out["d_loss"], g + out["g_loss"]
         n = max(int(n), 1)
-        return {"d_loss": d / n, "g_loss": g / n, "steps": self.steps,
-                "diverged": not (math.isfinite(d) and math.isfinite(g))}
+        return {
+            "d_loss": d / n,
+            "g_loss": g / n,
+            "steps": self.steps,
+            "diverged": not (math.isfinite(d) and math.isfinite(g)),
+        }
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """(n, h, w, c) images in [0, 1]: one generator run per batch."""
@@ -106,8 +113,13 @@ class ImageGAN:
         return ((out + 1.0) * 0.5).reshape((int(n),) + self.shape).copy()
 
     def save(self, path: str | Path, **extra) -> Path:
-        meta = {"model": "image_gan", "version": VERSION, "config": asdict(self.config),
-                "steps": self.steps, **extra}
+        meta = {
+            "model": "image_gan",
+            "version": VERSION,
+            "config": asdict(self.config),
+            "steps": self.steps,
+            **extra,
+        }
         return weights.save(path, {"G": self.G.params, "D": self.D.params}, meta)
 
     @classmethod
@@ -131,12 +143,20 @@ def pretrained(dataset: str) -> ImageGAN:
 
 
 RECIPES: dict[str, dict[str, Any]]
-RECIPES = {"sprites": dict(steps=6000, config=ImageGanConfig("sprites", g_width=512, d_width=256)),
-           "digits": dict(steps=6000, config=ImageGanConfig("digits", g_width=256, d_width=128))}
+RECIPES = {
+    "sprites": dict(steps=6000, config=ImageGanConfig("sprites", g_width=512, d_width=256)),
+    "digits": dict(steps=6000, config=ImageGanConfig("digits", g_width=256, d_width=128)),
+}
 
 
-def train_headless(dataset: str, steps: int | None = None, seed: int = 0,
-                   out: str | Path | None = None, progress=None, chunk: int = 200) -> dict:
+def train_headless(
+    dataset: str,
+    steps: int | None = None,
+    seed: int = 0,
+    out: str | Path | None = None,
+    progress=None,
+    chunk: int = 200,
+) -> dict:
     recipe = RECIPES[dataset]
     steps = recipe["steps"] if steps is None else int(steps)
     model = ImageGAN(replace(recipe["config"], seed=seed), vae.load_dataset(dataset))
@@ -144,14 +164,22 @@ def train_headless(dataset: str, steps: int | None = None, seed: int = 0,
     last = chunks[-1] if chunks else {}
     path = pretrained_path(dataset) if out is None else Path(out)
     model.save(path, d_loss=last.get("d_loss"), g_loss=last.get("g_loss"))
-    return {"steps": steps, "seconds": round(seconds, 2), "d_loss": last.get("d_loss"),
-            "g_loss": last.get("g_loss"), "dataset": dataset, "out": str(path)}
+    return {
+        "steps": steps,
+        "seconds": round(seconds, 2),
+        "d_loss": last.get("d_loss"),
+        "g_loss": last.get("g_loss"),
+        "dataset": dataset,
+        "out": str(path),
+    }
 
 
 def _warm_up() -> None:
     K.warm_up_activations("leaky_relu", "tanh")
-    gan = ImageGAN(ImageGanConfig("digits", noise=2, g_width=4, d_width=4, layers=1, batch=2),
-                   np.zeros((3, 8, 8, 1), F32))
+    gan = ImageGAN(
+        ImageGanConfig("digits", noise=2, g_width=4, d_width=4, layers=1, batch=2),
+        np.zeros((3, 8, 8, 1), F32),
+    )
     gan.step()
     gan.sample(2)
 

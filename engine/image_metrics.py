@@ -53,6 +53,7 @@ Attribute accuracy (sprites)
     recognised; ``attribute_agreement`` also checks the predicted classes against
     given attributes (for conditional models).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -69,14 +70,16 @@ F32 = np.float32
 COPY_RMS = 0.004
 CONFIDENCE = 0.8
 FEATURE_DIM, FEATURE_SEED = 32, 20170610
-N_SHAPE, N_COLOUR = len(imgs.SHAPES) + 1, len(imgs.COLOURS) + 1   # + "none"
+N_SHAPE, N_COLOUR = len(imgs.SHAPES) + 1, len(imgs.COLOURS) + 1  # + "none"
 CLASSIFIER_VERSION = 1
 
 
 # ------------------------------------------------------ nearest training neighbour
 
-def nearest_neighbours(samples: np.ndarray, train: np.ndarray,
-                       chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+
+def nearest_neighbours(
+    samples: np.ndarray, train: np.ndarray, chunk: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
     """(RMS pixel distance, index) of each sample's nearest training image."""
     a = np.asarray(samples, F32).reshape(len(samples), -1)
     b = np.ascontiguousarray(np.asarray(train, F32).reshape(len(train), -1))
@@ -84,12 +87,12 @@ def nearest_neighbours(samples: np.ndarray, train: np.ndarray,
     dist = np.empty(len(a), np.float64)
     index = np.empty(len(a), np.int64)
     for s in range(0, len(a), chunk):
-        x = a[s:s + chunk]
+        x = a[s : s + chunk]
         d2 = bb[None, :] - 2.0 * (x @ b.T) + np.einsum("ij,ij->i", x, x)[:, None]
         j = np.argmin(d2, axis=1)
-        index[s:s + chunk] = j
+        index[s : s + chunk] = j
         # recompute the winners exactly (the expanded form loses precision near 0)
-        dist[s:s + chunk] = np.sqrt(np.mean((x.astype(np.float64) - b[j]) ** 2, axis=1))
+        dist[s : s + chunk] = np.sqrt(np.mean((x.astype(np.float64) - b[j]) ** 2, axis=1))
     return dist, index
 
 
@@ -103,13 +106,18 @@ def memorisation(samples: np.ndarray, train: np.ndarray, threshold: float = COPY
     the summary numbers "median_distance", "min_distance" and "copies"."""
     dist, index = nearest_neighbours(samples, train)
     copy = dist < threshold
-    return {"distance": dist, "index": index, "copy": copy,
-            "median_distance": float(np.median(dist)) if len(dist) else float("nan"),
-            "min_distance": float(dist.min()) if len(dist) else float("nan"),
-            "copies": int(copy.sum())}
+    return {
+        "distance": dist,
+        "index": index,
+        "copy": copy,
+        "median_distance": float(np.median(dist)) if len(dist) else float("nan"),
+        "min_distance": float(dist.min()) if len(dist) else float("nan"),
+        "copies": int(copy.sum()),
+    }
 
 
 # ------------------------------------------------------------------------ FID-lite
+
 
 def sqrtm_psd(a: np.ndarray) -> np.ndarray:
     """Square root of a symmetric positive semi-definite matrix via eigh (float64)."""
@@ -147,7 +155,7 @@ def fid_features(images: np.ndarray) -> np.ndarray:
         w = _feature_weights[d] = (rng.standard_normal((d, FEATURE_DIM)) / math.sqrt(d)).astype(F32)
     out = np.empty((len(x), FEATURE_DIM), F32)
     for s in range(0, len(x), FEATURE_CHUNK):
-        np.maximum((x[s:s + FEATURE_CHUNK] - F32(0.5)) @ w, 0.0, out=out[s:s + FEATURE_CHUNK])
+        np.maximum((x[s : s + FEATURE_CHUNK] - F32(0.5)) @ w, 0.0, out=out[s : s + FEATURE_CHUNK])
     return out
 
 
@@ -191,25 +199,26 @@ def manifold_share(points: np.ndarray, centres: np.ndarray, k: int = PR_K) -> fl
     if len(p) == 0 or len(c) < 2:
         return 0.0
     radii = knn_radii(c, k)
-    inside = sq_dists(p, c) <= (radii ** 2)[None, :]
+    inside = sq_dists(p, c) <= (radii**2)[None, :]
     return float(inside.any(axis=1).mean())
 
 
-def precision_recall(real_features: np.ndarray, fake_features: np.ndarray,
-                     k: int = PR_K) -> dict:
+def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, k: int = PR_K) -> dict:
     """{"precision", "recall"} of samples against real data, both given as features
     (:func:`fid_features`); see the module docstring."""
-    return {"precision": manifold_share(fake_features, real_features, k),
-            "recall": manifold_share(real_features, fake_features, k)}
+    return {
+        "precision": manifold_share(fake_features, real_features, k),
+        "recall": manifold_share(real_features, fake_features, k),
+    }
 
 
-def precision_recall_images(real: np.ndarray, fake: np.ndarray, k: int = PR_K,
-                            features=fid_features) -> dict:
+def precision_recall_images(real: np.ndarray, fake: np.ndarray, k: int = PR_K, features=fid_features) -> dict:
     """Precision and recall of two image sets, measured in FID-lite's features."""
     return precision_recall(features(real), features(fake), k)
 
 
 # ------------------------------------------------------- sprite attribute classifier
+
 
 @kernel
 def _two_head_ce(logits, ys, yc, ns, grad):
@@ -261,8 +270,9 @@ class ClassifierConfig:
 
 class SpriteClassifier:
     def __init__(self, hidden: int = 256, seed: int = 0):
-        self.mlp = nn.MLP([imgs.SIZE * imgs.SIZE * 3, hidden, N_SHAPE + N_COLOUR],
-                          activation="relu", seed=seed)
+        self.mlp = nn.MLP(
+            [imgs.SIZE * imgs.SIZE * 3, hidden, N_SHAPE + N_COLOUR], activation="relu", seed=seed
+        )
         self.hidden, self.seed = hidden, seed
 
     def logits(self, images: np.ndarray) -> np.ndarray:
@@ -278,8 +288,15 @@ class SpriteClassifier:
         s, sp, c, cp = self.predict(images)
         return (s < N_SHAPE - 1) & (c < N_COLOUR - 1) & (sp >= confidence) & (cp >= confidence)
 
-    def train(self, steps: int = 12000, n: int = 40000, seed: int = 7, batch: int = 128,
-              lr: float = 1e-3, progress=None) -> dict:
+    def train(
+        self,
+        steps: int = 12000,
+        n: int = 40000,
+        seed: int = 7,
+        batch: int = 128,
+        lr: float = 1e-3,
+        progress=None,
+    ) -> dict:
         s = imgs.sprites(n, seed)
         junk = junk_images(n // 4, seed + 100)
         x = np.concatenate([s.images, junk]).reshape(n + len(junk), -1)
@@ -301,8 +318,12 @@ class SpriteClassifier:
         return {"loss": float(loss)}
 
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
-        meta = {"model": "sprite_classifier", "version": CLASSIFIER_VERSION,
-                "config": {"hidden": self.hidden, "seed": self.seed}, **(extra or {})}
+        meta = {
+            "model": "sprite_classifier",
+            "version": CLASSIFIER_VERSION,
+            "config": {"hidden": self.hidden, "seed": self.seed},
+            **(extra or {}),
+        }
         return weights.save(path, {"params": self.mlp.params}, meta)
 
     @classmethod
@@ -326,16 +347,21 @@ def shipped_classifier() -> SpriteClassifier:
     return _shipped[0]
 
 
-def attribute_accuracy(images: np.ndarray, classifier: SpriteClassifier | None = None,
-                       confidence: float = CONFIDENCE) -> float:
+def attribute_accuracy(
+    images: np.ndarray, classifier: SpriteClassifier | None = None, confidence: float = CONFIDENCE
+) -> float:
     """Share of sprite images whose shape AND colour are recognised with confidence."""
     clf = shipped_classifier() if classifier is None else classifier
     return float(np.mean(clf.recognised(images, confidence)))
 
 
-def attribute_agreement(images: np.ndarray, shape: np.ndarray, colour: np.ndarray,
-                        classifier: SpriteClassifier | None = None,
-                        confidence: float = CONFIDENCE) -> float:
+def attribute_agreement(
+    images: np.ndarray,
+    shape: np.ndarray,
+    colour: np.ndarray,
+    classifier: SpriteClassifier | None = None,
+    confidence: float = CONFIDENCE,
+) -> float:
     """Share recognised AND matching the given shape and colour ids."""
     clf = shipped_classifier() if classifier is None else classifier
     s, _, c, _ = clf.predict(images)
@@ -343,18 +369,19 @@ def attribute_agreement(images: np.ndarray, shape: np.ndarray, colour: np.ndarra
     return float(np.mean(ok))
 
 
-def train_classifier(steps: int = 12000, seed: int = 0, out: str | Path | None = None,
-                     progress=None) -> dict:
+def train_classifier(steps: int = 12000, seed: int = 0, out: str | Path | None = None, progress=None) -> dict:
     """Train and save the shipped classifier; report accuracy on fresh held-out sprites."""
     clf = SpriteClassifier(seed=seed)
     fit = clf.train(steps=steps, progress=progress)
     test = imgs.sprites(2000, 99)
     s, _, c, _ = clf.predict(test.images)
-    result = {"loss": fit["loss"],
-              "attribute_accuracy": attribute_accuracy(test.images, clf),
-              "shape_accuracy": float(np.mean(s == test.shape)),
-              "colour_accuracy": float(np.mean(c == test.colour)),
-              "junk_accepted": attribute_accuracy(junk_images(1000, 555), clf)}
+    result = {
+        "loss": fit["loss"],
+        "attribute_accuracy": attribute_accuracy(test.images, clf),
+        "shape_accuracy": float(np.mean(s == test.shape)),
+        "colour_accuracy": float(np.mean(c == test.colour)),
+        "junk_accepted": attribute_accuracy(junk_images(1000, 555), clf),
+    }
     path = weights.default_dir() / "sprite_classifier.npz" if out is None else Path(out)
     clf.save(path, extra={k: v for k, v in result.items()})
     return {**result, "out": str(path)}

@@ -17,6 +17,7 @@
     ``(images uint8 (1797, 8, 8) with values 0..16, labels uint8 (1797,))``;
     :func:`digits_float` gives float32 images scaled to [0, 1].
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ import numpy as np
 
 from .runtime import kernel, register_warmup
 
-SIZE = 16                       # sprites are SIZE x SIZE x 3
-SUPERSAMPLE = 4                 # 4x4 sub-pixel samples per pixel (anti-aliasing)
+SIZE = 16  # sprites are SIZE x SIZE x 3
+SUPERSAMPLE = 4  # 4x4 sub-pixel samples per pixel (anti-aliasing)
 
 SHAPES = ("circle", "square", "triangle", "diamond", "cross", "heart")
 COLOURS = ("red", "orange", "yellow", "green", "blue", "purple")
@@ -35,37 +36,44 @@ POSITIONS = ("left", "right", "top", "bottom", "centre")
 SIZES = ("small", "large")
 
 #: RGB of each colour name (before the per-image shade jitter).
-PALETTE = np.array([
-    (0.92, 0.16, 0.14),   # red
-    (1.00, 0.56, 0.08),   # orange
-    (0.96, 0.88, 0.12),   # yellow
-    (0.16, 0.78, 0.22),   # green
-    (0.20, 0.40, 1.00),   # blue
-    (0.68, 0.24, 0.90),   # purple
-], dtype=np.float32)
+PALETTE = np.array(
+    [
+        (0.92, 0.16, 0.14),  # red
+        (1.00, 0.56, 0.08),  # orange
+        (0.96, 0.88, 0.12),  # yellow
+        (0.16, 0.78, 0.22),  # green
+        (0.20, 0.40, 1.00),  # blue
+        (0.68, 0.24, 0.90),  # purple
+    ],
+    dtype=np.float32,
+)
 
 #: Centre (x, y) in pixels of each position; y grows downwards.
-CENTRES = np.array([(5.0, 8.0), (11.0, 8.0), (8.0, 5.0), (8.0, 11.0), (8.0, 8.0)],
-                   dtype=np.float32)
+CENTRES = np.array([(5.0, 8.0), (11.0, 8.0), (8.0, 5.0), (8.0, 11.0), (8.0, 8.0)], dtype=np.float32)
 #: Radius in pixels of each size.
 RADII = np.array([3.0, 4.2], dtype=np.float32)
 
-_WHERE = {"left": "on the left", "right": "on the right", "top": "at the top",
-          "bottom": "at the bottom", "centre": "in the centre"}
+_WHERE = {
+    "left": "on the left",
+    "right": "on the right",
+    "top": "at the top",
+    "bottom": "at the bottom",
+    "centre": "in the centre",
+}
 
-BACKGROUND = 0.10               # grey level of the plain background (jittered +-0.03)
-JITTER_POS = 0.5                # +- pixels of sub-pixel position jitter
-JITTER_SIZE = 0.08              # +- relative size jitter
-JITTER_SHADE = 0.06             # +- per-channel colour jitter
+BACKGROUND = 0.10  # grey level of the plain background (jittered +-0.03)
+JITTER_POS = 0.5  # +- pixels of sub-pixel position jitter
+JITTER_SIZE = 0.08  # +- relative size jitter
+JITTER_SHADE = 0.06  # +- per-channel colour jitter
 
 
 @dataclass(frozen=True)
 class SpriteSet:
-    images: np.ndarray          # float32 (N, 16, 16, 3) in [0, 1]
-    shape: np.ndarray           # int64 (N,) index into SHAPES
-    colour: np.ndarray          # int64 (N,) index into COLOURS
-    position: np.ndarray        # int64 (N,) index into POSITIONS
-    size: np.ndarray            # int64 (N,) index into SIZES
+    images: np.ndarray  # float32 (N, 16, 16, 3) in [0, 1]
+    shape: np.ndarray  # int64 (N,) index into SHAPES
+    colour: np.ndarray  # int64 (N,) index into COLOURS
+    position: np.ndarray  # int64 (N,) index into POSITIONS
+    size: np.ndarray  # int64 (N,) index into SIZES
     captions: list[str]
 
     def __len__(self) -> int:
@@ -82,15 +90,15 @@ def _inside(shape, u, v):
     """Is the point (u, v) (shape-local units, v downwards, radius 1) inside the shape?"""
     au = abs(u)
     av = abs(v)
-    if shape == 0:                                   # circle
+    if shape == 0:  # circle
         return u * u + v * v <= 1.0
-    if shape == 1:                                   # square
+    if shape == 1:  # square
         return au <= 0.82 and av <= 0.82
-    if shape == 2:                                   # triangle, apex up
+    if shape == 2:  # triangle, apex up
         return -0.9 <= v <= 0.8 and au <= 1.0 * (v + 0.9) / 1.7
-    if shape == 3:                                   # diamond
+    if shape == 3:  # diamond
         return au + av <= 1.05
-    if shape == 4:                                   # cross (plus sign)
+    if shape == 4:  # cross (plus sign)
         return (au <= 0.32 and av <= 1.0) or (av <= 0.32 and au <= 1.0)
     # heart: (x^2 + y^2 - 1)^3 - x^2 y^3 <= 0 with y upwards, scaled into the unit disc
     x = u * 1.15
@@ -156,13 +164,22 @@ def _render(shape, colour, position, size, rng: np.random.Generator) -> SpriteSe
     rgb = np.clip(PALETTE[colour] + JITTER_SHADE * jit[:, 3:6], 0.0, 1.0).astype(np.float32)
     background = (BACKGROUND + 0.03 * jit[:, 6]).astype(np.float32)
     images = np.empty((n, SIZE, SIZE, 3), np.float32)
-    _draw(shape.astype(np.int64), cx.astype(np.float32), cy.astype(np.float32),
-          radius.astype(np.float32), rgb, background, SUPERSAMPLE, images)
+    _draw(
+        shape.astype(np.int64),
+        cx.astype(np.float32),
+        cy.astype(np.float32),
+        radius.astype(np.float32),
+        rgb,
+        background,
+        SUPERSAMPLE,
+        images,
+    )
     captions = [caption(s, c, p, z) for s, c, p, z in zip(shape, colour, position, size)]
     return SpriteSet(images, shape, colour, position, size, captions)
 
 
 # ---------------------------------------------------------------------------- digits
+
 
 def data_dir() -> Path:
     """The shipped data sets (read-only; see engine.paths)."""

@@ -16,6 +16,7 @@ scalars are Python floats/ints (this keeps one compiled signature per kernel).
 Loss kernels return ``scale * mean(loss)`` and write ``scale * d(mean loss)/d(pred)``
 into ``grad``; ``scale`` lets a caller flip or weight a loss without another pass.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,14 @@ from .runtime import kernel, parallel_kernel, register_warmup
 
 # Activation codes (ints, so kernels branch on a constant instead of a Python object).
 IDENTITY, RELU, LEAKY_RELU, SILU, TANH, SIGMOID = range(6)
-ACTIVATIONS = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU,
-               "silu": SILU, "tanh": TANH, "sigmoid": SIGMOID}
+ACTIVATIONS = {
+    "identity": IDENTITY,
+    "relu": RELU,
+    "leaky_relu": LEAKY_RELU,
+    "silu": SILU,
+    "tanh": TANH,
+    "sigmoid": SIGMOID,
+}
 
 # float32 constants: a bare Python float would promote the arithmetic to float64.
 _F = np.float32
@@ -40,11 +47,19 @@ ZERO, HALF, ONE = _F(0.0), _F(0.5), _F(1.0)
 # Unlike libm's tanh/exp (not vectorised by numba without SVML: 10-20 ns each),
 # it is multiply-adds and one division, so the loops vectorise.
 _TANH_CLAMP = _F(7.90531110763549805)  # tanh rounds to +-1 in float32 beyond this
-_A13, _A11, _A9, _A7 = _F(-2.76076847742355e-16), _F(2.00018790482477e-13), \
-    _F(-8.60467152213735e-11), _F(5.12229709037114e-08)
+_A13, _A11, _A9, _A7 = (
+    _F(-2.76076847742355e-16),
+    _F(2.00018790482477e-13),
+    _F(-8.60467152213735e-11),
+    _F(5.12229709037114e-08),
+)
 _A5, _A3, _A1 = _F(1.48572235717979e-05), _F(6.37261928875436e-04), _F(4.89352455891786e-03)
-_B6, _B4, _B2, _B0 = _F(1.19825839466702e-06), _F(1.18534705686654e-04), \
-    _F(2.26843463243900e-03), _F(4.89352518554385e-03)
+_B6, _B4, _B2, _B0 = (
+    _F(1.19825839466702e-06),
+    _F(1.18534705686654e-04),
+    _F(2.26843463243900e-03),
+    _F(4.89352518554385e-03),
+)
 
 
 @kernel
@@ -52,7 +67,7 @@ def fast_tanh(x):
     """float32 tanh, vectorisable (see the constants above)."""
     x = min(max(x, -_TANH_CLAMP), _TANH_CLAMP)
     x2 = x * x
-    p = ((((((_A13 * x2 + _A11) * x2 + _A9) * x2 + _A7) * x2 + _A5) * x2 + _A3) * x2 + _A1)
+    p = (((((_A13 * x2 + _A11) * x2 + _A9) * x2 + _A7) * x2 + _A5) * x2 + _A3) * x2 + _A1
     q = ((_B6 * x2 + _B4) * x2 + _B2) * x2 + _B0
     return x * p / q
 
@@ -129,8 +144,7 @@ def _specialise(act: int):
 
     @kernel
     def backward(da, z, a, slope, dz, db, accumulate):
-        if z.shape != da.shape or a.shape != da.shape or dz.shape != da.shape \
-                or db.shape[0] != da.shape[1]:
+        if z.shape != da.shape or a.shape != da.shape or dz.shape != da.shape or db.shape[0] != da.shape[1]:
             raise ValueError("act_backward: shapes of da, z, a, dz, db do not match")
         s = _F(slope)
         n, m = da.shape
@@ -168,6 +182,7 @@ def act_backward(da, z, a, act: int, slope: float, dz, db, accumulate: bool) -> 
 
 
 # ----------------------------------------------------------------------------- losses
+
 
 @kernel
 def mse_loss(pred, target, grad, scale):
@@ -226,6 +241,7 @@ def least_squares(pred, target, grad, scale):
 
 # ------------------------------------------------------------------------- optimizers
 
+
 @kernel
 def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
     """One Adam step (t >= 1) over flat buffers, decoupled weight decay (AdamW).
@@ -235,8 +251,8 @@ def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
     """
     if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
         raise ValueError("adam_step: p, g, m, v shapes differ")
-    step = _F(lr / (1.0 - beta1 ** t))
-    inv_sqrt_bc2 = _F(1.0 / math.sqrt(1.0 - beta2 ** t))
+    step = _F(lr / (1.0 - beta1**t))
+    inv_sqrt_bc2 = _F(1.0 / math.sqrt(1.0 - beta2**t))
     decay = _F(1.0 - lr * weight_decay)
     b1, c1, b2, c2 = _F(beta1), _F(1.0 - beta1), _F(beta2), _F(1.0 - beta2)
     e = _F(eps)
@@ -254,8 +270,8 @@ def adam_step_parallel(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
     """``adam_step`` with the elements shared over threads (same result, bit for bit)."""
     if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
         raise ValueError("adam_step: p, g, m, v shapes differ")
-    step = _F(lr / (1.0 - beta1 ** t))
-    inv_sqrt_bc2 = _F(1.0 / math.sqrt(1.0 - beta2 ** t))
+    step = _F(lr / (1.0 - beta1**t))
+    inv_sqrt_bc2 = _F(1.0 / math.sqrt(1.0 - beta2**t))
     decay = _F(1.0 - lr * weight_decay)
     b1, c1, b2, c2 = _F(beta1), _F(1.0 - beta1), _F(beta2), _F(1.0 - beta2)
     e = _F(eps)
@@ -270,8 +286,22 @@ def adam_step_parallel(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
 
 def adam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t) -> None:
     """``adam_step``, on every compute thread when the buffer is large enough."""
-    runtime.launch(adam_step_parallel, adam_step, p.shape[0], ADAM_PARALLEL_MIN,
-                   p, g, m, v, lr, beta1, beta2, eps, weight_decay, t)
+    runtime.launch(
+        adam_step_parallel,
+        adam_step,
+        p.shape[0],
+        ADAM_PARALLEL_MIN,
+        p,
+        g,
+        m,
+        v,
+        lr,
+        beta1,
+        beta2,
+        eps,
+        weight_decay,
+        t,
+    )
 
 
 @kernel
@@ -291,6 +321,7 @@ def sgd_step(p, g, buf, lr, momentum, weight_decay):
 
 
 # ------------------------------------------------------------------------ utilities
+
 
 @kernel
 def all_finite(x):

@@ -18,6 +18,7 @@ Training (one step, explicit backward, no autograd)::
 Validation perplexity = exp(mean cross-entropy on held-out paragraphs); a model that knew
 nothing would score the vocabulary size.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,6 +43,7 @@ MAX_VOCAB = 200_000  # words; the shipped model has 1,233
 
 
 # ------------------------------------------------------------------------ kernels
+
 
 @kernel
 def embed_gather(table, ids, out):
@@ -131,20 +133,22 @@ XENT_PARALLEL_MIN = 16 * 1024
 
 def cross_entropy(logits, targets, grad, scale: float) -> float:
     """``softmax_xent``, on every compute thread for a large enough batch."""
-    return runtime.launch(softmax_xent_parallel, softmax_xent, logits.size,
-                          XENT_PARALLEL_MIN, logits, targets, grad, scale)
+    return runtime.launch(
+        softmax_xent_parallel, softmax_xent, logits.size, XENT_PARALLEL_MIN, logits, targets, grad, scale
+    )
 
 
 # ------------------------------------------------------------------------- model
 
+
 @dataclass
 class LMConfig:
-    context: int = 5        # words of context the model sees
-    embed: int = 24         # size of each word vector
-    hidden: int = 256       # tanh units
+    context: int = 5  # words of context the model sees
+    embed: int = 24  # size of each word vector
+    hidden: int = 256  # tanh units
     batch: int = 128
     lr: float = 3e-3
-    min_count: int = 3      # a word needs this many uses in the corpus to get a token
+    min_count: int = 3  # a word needs this many uses in the corpus to get a token
     seed: int = 0
 
 
@@ -165,7 +169,7 @@ class LanguageModel:
         self.demb = self.grads[:n_emb].reshape(V, D)
         rng = np.random.default_rng(c.seed)
         self.emb[...] = rng.standard_normal((V, D), dtype=F32)
-        self.mlp.layers[-1].W[...] *= F32(0.1)   # start near uniform: loss ~ log V
+        self.mlp.layers[-1].W[...] *= F32(0.1)  # start near uniform: loss ~ log V
         self.opt = Adam(self.params, self.grads, lr=c.lr)
         self.rng = np.random.default_rng(c.seed + 1)
         self.steps = 0
@@ -227,19 +231,20 @@ class LanguageModel:
         loss = float(np.mean(losses)) if losses else float("nan")
         return {"loss": loss, "steps": self.steps, "diverged": not math.isfinite(loss)}
 
-    def evaluate(self, X: np.ndarray | None = None, Y: np.ndarray | None = None,
-                 batch: int = 1024) -> float:
+    def evaluate(self, X: np.ndarray | None = None, Y: np.ndarray | None = None, batch: int = 1024) -> float:
         """Mean cross-entropy (nats per word) on held-out windows (default: validation)."""
         X = self.val_X if X is None else X
         Y = self.val_Y if Y is None else Y
         assert X is not None and Y is not None, "no validation windows attached"
         total = 0.0
         for start in range(0, X.shape[0], batch):
-            xb = np.ascontiguousarray(X[start:start + batch])
+            xb = np.ascontiguousarray(X[start : start + batch])
             logits = self.logits(xb)
             _, scratch = self._buffers(xb.shape[0])
-            total += cross_entropy(logits, np.ascontiguousarray(Y[start:start + batch]),
-                                  scratch, 1.0) * xb.shape[0]
+            total += (
+                cross_entropy(logits, np.ascontiguousarray(Y[start : start + batch]), scratch, 1.0)
+                * xb.shape[0]
+            )
         return total / X.shape[0]
 
     def perplexity(self) -> float:
@@ -256,9 +261,17 @@ class LanguageModel:
         """Logits (V,) for the word after ``ids`` (a copy)."""
         return self.logits(self.context_ids(ids))[0].copy()
 
-    def generate(self, ids: list[int], n: int, rng: np.random.Generator,
-                 temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                 stop_at_end: bool = True, banned: list[int] | None = None) -> list[int]:
+    def generate(
+        self,
+        ids: list[int],
+        n: int,
+        rng: np.random.Generator,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        stop_at_end: bool = True,
+        banned: list[int] | None = None,
+    ) -> list[int]:
         """The generation loop: score, warp, draw one token, append, repeat ``n`` times.
 
         ``banned`` token ids (e.g. ``<unk>``) get probability 0 before the warps."""
@@ -278,8 +291,14 @@ class LanguageModel:
     # -- saving ------------------------------------------------------------------------
     def save(self, path: str | Path, **meta) -> Path:
         arrays = {"params": self.params.copy(), "vocab": np.array(self.tok.vocab)}
-        record = {"model": MODEL, "version": VERSION, "config": asdict(self.config),
-                  "steps": self.steps, "vocab_size": len(self.tok), **meta}
+        record = {
+            "model": MODEL,
+            "version": VERSION,
+            "config": asdict(self.config),
+            "steps": self.steps,
+            "vocab_size": len(self.tok),
+            **meta,
+        }
         return W.save(path, arrays, record)
 
     @classmethod
@@ -294,12 +313,16 @@ class LanguageModel:
         # The vocabulary is printed by `sample` and the temperature lab: a word holding ESC
         # or another control character could drive the terminal, and split_words never
         # makes one, so such a file was not written by training.
-        odd = next((i for i, w in enumerate(words)
-                    if not w or any(c.isspace() or not c.isprintable() for c in w)), None)
+        odd = next(
+            (i for i, w in enumerate(words) if not w or any(c.isspace() or not c.isprintable() for c in w)),
+            None,
+        )
         if odd is not None:
-            raise W.unusable(path,
-                             f"vocabulary word {odd} ({words[odd].encode('unicode_escape').decode()!r}) "
-                             "is empty or holds spaces or control characters")
+            raise W.unusable(
+                path,
+                f"vocabulary word {odd} ({words[odd].encode('unicode_escape').decode()!r}) "
+                "is empty or holds spaces or control characters",
+            )
         with W.building(path):
             model = cls(Tokenizer(words), config)
             W.fill(model.params, arrays, "params", path)
@@ -308,6 +331,7 @@ class LanguageModel:
 
 
 # ---------------------------------------------------------------------- corpus + CLI
+
 
 def read_corpus(folder: str | Path) -> list[str]:
     """Every non-empty line of every .txt file in ``folder`` (sorted by name): one paragraph each."""
@@ -332,8 +356,14 @@ def build(paragraphs: list[str], config: LMConfig) -> LanguageModel:
     return model
 
 
-def train_headless(corpus: str | Path, steps: int = 6000, seed: int = 0, out: str | Path | None = None,
-                   progress: Callable[[int, int], None] | None = None, **config) -> dict:
+def train_headless(
+    corpus: str | Path,
+    steps: int = 6000,
+    seed: int = 0,
+    out: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **config,
+) -> dict:
     """Train from scratch with a step-decay learning rate; optionally save; return metrics."""
     start = time.perf_counter()
     model = build(read_corpus(corpus), LMConfig(seed=seed, **config))
@@ -345,9 +375,13 @@ def train_headless(corpus: str | Path, steps: int = 6000, seed: int = 0, out: st
             progress(min(done + chunk, steps), steps)
     train_loss = float(np.mean(losses[-3:])) if losses else float("nan")
     ppl = model.perplexity()
-    result = {"steps": model.steps, "seconds": round(time.perf_counter() - start, 2),
-              "train_loss": round(train_loss, 4), "val_perplexity": round(ppl, 3),
-              "vocab_size": len(model.tok)}
+    result = {
+        "steps": model.steps,
+        "seconds": round(time.perf_counter() - start, 2),
+        "train_loss": round(train_loss, 4),
+        "val_perplexity": round(ppl, 3),
+        "vocab_size": len(model.tok),
+    }
     if out is not None:
         model.save(out, train_loss=result["train_loss"], val_perplexity=result["val_perplexity"])
     return result
@@ -361,8 +395,7 @@ def _warm_up() -> None:
     model.opt.step()
     model.next_logits([2])
     if runtime.parallel_possible():
-        softmax_xent_parallel(np.zeros((2, 3), np.float32), X[:, 0].copy(),
-                              np.empty((2, 3), np.float32), 1.0)
+        softmax_xent_parallel(np.zeros((2, 3), np.float32), X[:, 0].copy(), np.empty((2, 3), np.float32), 1.0)
 
 
 register_warmup("lm", _warm_up, needs=("nn", "sampling"))

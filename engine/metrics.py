@@ -10,6 +10,7 @@ Sections:
 
 Plain numpy: these run a few times per second at most, on a few thousand points.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,9 @@ from .data import VIEW
 # ----------------------------------------------------- 1. mode coverage (VEEGAN style)
 
 
-def mode_coverage(samples: np.ndarray, modes: np.ndarray, std: float,
-                  n_sigma: float = 3.0, min_fraction: float = 0.1) -> dict:
+def mode_coverage(
+    samples: np.ndarray, modes: np.ndarray, std: float, n_sigma: float = 3.0, min_fraction: float = 0.1
+) -> dict:
     """How many modes a generator reaches, and how many of its samples are good.
 
     The rule (after VEEGAN, Srivastava et al. 2017):
@@ -41,15 +43,18 @@ def mode_coverage(samples: np.ndarray, modes: np.ndarray, std: float,
     modes = np.asarray(modes, dtype=np.float64)
     k, n = len(modes), len(samples)
     if n == 0:
-        return {"modes_total": k, "modes_covered": 0, "high_quality": 0.0,
-                "per_mode": [0] * k}
+        return {"modes_total": k, "modes_covered": 0, "high_quality": 0.0, "per_mode": [0] * k}
     d2 = ((samples[:, None, :] - modes[None, :, :]) ** 2).sum(-1)
     nearest = d2.argmin(1)
     good = d2[np.arange(n), nearest] <= (n_sigma * std) ** 2
     per_mode = np.bincount(nearest[good], minlength=k)
     threshold = max(1.0, min_fraction * n / k)
-    return {"modes_total": int(k), "modes_covered": int((per_mode >= threshold).sum()),
-            "high_quality": float(good.mean()), "per_mode": per_mode.tolist()}
+    return {
+        "modes_total": int(k),
+        "modes_covered": int((per_mode >= threshold).sum()),
+        "high_quality": float(good.mean()),
+        "per_mode": per_mode.tolist(),
+    }
 
 
 # --------------------------------------------------------- 2. grid divergences (GAN Lab)
@@ -103,8 +108,9 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     return 0.5 * part(p) + 0.5 * part(q)
 
 
-def grid_divergences(real: np.ndarray, fake: np.ndarray, bins: int = 20,
-                     extent=VIEW, eps: float = 1e-6) -> dict:
+def grid_divergences(
+    real: np.ndarray, fake: np.ndarray, bins: int = 20, extent=VIEW, eps: float = 1e-6
+) -> dict:
     """GAN Lab's numbers: KL(real || fake) and JS(real, fake) on a bins x bins grid.
 
     ``eps`` is KL's additive smoothing (see ``kl_divergence``); JS needs none.
@@ -117,8 +123,9 @@ def grid_divergences(real: np.ndarray, fake: np.ndarray, bins: int = 20,
 # ----------------------------------------------------------- 3. discriminator accuracy
 
 
-def discriminator_accuracy(real_scores: np.ndarray, fake_scores: np.ndarray,
-                           threshold: float = 0.0) -> tuple[float, float]:
+def discriminator_accuracy(
+    real_scores: np.ndarray, fake_scores: np.ndarray, threshold: float = 0.0
+) -> tuple[float, float]:
     """Fraction of real samples scored above ``threshold`` and fakes at or below it.
 
     Scores are logits for BCE-trained discriminators (threshold 0 <=> D(x) = 0.5) and
@@ -140,7 +147,7 @@ def pairwise_sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, np.float64)
     d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :]
     ab = a @ b.T
-    ab *= 2.0                         # in place: two (len(a), len(b)) arrays, not four
+    ab *= 2.0  # in place: two (len(a), len(b)) arrays, not four
     d2 -= ab
     return np.maximum(d2, 0.0, out=d2)
 
@@ -156,10 +163,10 @@ def knn_radii(points: np.ndarray, k: int = 5) -> np.ndarray:
     k = min(int(k), len(points) - 1)
     out = np.empty(len(points), np.float64)
     for s in range(0, len(points), ROW_CHUNK):
-        d2 = pairwise_sq_dists(points[s:s + ROW_CHUNK], points)
+        d2 = pairwise_sq_dists(points[s : s + ROW_CHUNK], points)
         rows = np.arange(len(d2))
-        d2[rows, s + rows] = np.inf   # not its own neighbour
-        out[s:s + ROW_CHUNK] = np.sqrt(np.partition(d2, k - 1, axis=1)[:, k - 1])
+        d2[rows, s + rows] = np.inf  # not its own neighbour
+        out[s : s + ROW_CHUNK] = np.sqrt(np.partition(d2, k - 1, axis=1)[:, k - 1])
     return out
 
 
@@ -168,12 +175,13 @@ def mean_gaussian_kernel(x: np.ndarray, y: np.ndarray, bandwidth: float = 0.2) -
     g = -0.5 / float(bandwidth) ** 2
     total = 0.0
     for s in range(0, len(x), ROW_CHUNK):
-        total += float(np.exp(g * pairwise_sq_dists(x[s:s + ROW_CHUNK], y)).sum())
+        total += float(np.exp(g * pairwise_sq_dists(x[s : s + ROW_CHUNK], y)).sum())
     return total / (len(x) * len(y))
 
 
-def precision_coverage(samples: np.ndarray, data: np.ndarray, k: int = 5,
-                       radii: np.ndarray | None = None) -> dict:
+def precision_coverage(
+    samples: np.ndarray, data: np.ndarray, k: int = 5, radii: np.ndarray | None = None
+) -> dict:
     """Two numbers in [0, 1] that separate "sharp" from "complete".
 
     Around every data point draw a ball reaching its k-th nearest data neighbour (a
@@ -192,9 +200,8 @@ def precision_coverage(samples: np.ndarray, data: np.ndarray, k: int = 5,
     if len(samples) == 0 or len(data) < 2:
         return {"precision": 0.0, "coverage": 0.0}
     radii = knn_radii(data, k) if radii is None else radii
-    inside = pairwise_sq_dists(samples, data) <= (radii ** 2)[None, :]
-    return {"precision": float(inside.any(axis=1).mean()),
-            "coverage": float(inside.any(axis=0).mean())}
+    inside = pairwise_sq_dists(samples, data) <= (radii**2)[None, :]
+    return {"precision": float(inside.any(axis=1).mean()), "coverage": float(inside.any(axis=0).mean())}
 
 
 def mmd(x: np.ndarray, y: np.ndarray, bandwidth: float = 0.2, kyy: float | None = None) -> float:
@@ -213,8 +220,14 @@ def mmd(x: np.ndarray, y: np.ndarray, bandwidth: float = 0.2, kyy: float | None 
     return float(max(kxx + kyy - 2.0 * kxy, 0.0))
 
 
-def sample_quality(samples: np.ndarray, data: np.ndarray, modes: np.ndarray | None = None,
-                   std: float | None = None, k: int = 5, cache: dict | None = None) -> dict:
+def sample_quality(
+    samples: np.ndarray,
+    data: np.ndarray,
+    modes: np.ndarray | None = None,
+    std: float | None = None,
+    k: int = 5,
+    cache: dict | None = None,
+) -> dict:
     """The families lab's numbers for one model: precision, coverage, MMD and, where
     the data is made of modes, how many of them the samples reach.
 
@@ -243,8 +256,17 @@ def sample_quality(samples: np.ndarray, data: np.ndarray, modes: np.ndarray | No
 # in engine/image_metrics.py, which documents the features and thresholds; they are
 # re-exported here so `from engine.metrics import fid_lite` works too.
 from .image_metrics import (  # noqa: E402, F401, I001 - a re-export after the 2-D metrics
-    CONFIDENCE, COPY_RMS, attribute_accuracy, attribute_agreement, copies, fid_features,
-    fid_lite, frechet_distance, nearest_neighbours, sqrtm_psd)
+    CONFIDENCE,
+    COPY_RMS,
+    attribute_accuracy,
+    attribute_agreement,
+    copies,
+    fid_features,
+    fid_lite,
+    frechet_distance,
+    nearest_neighbours,
+    sqrtm_psd,
+)
 
 
 # ------------------------------------------------------------- 6. rank correlation
@@ -259,7 +281,7 @@ def average_ranks(values) -> np.ndarray:
     start = 0
     for end in range(1, len(x) + 1):
         if end == len(x) or sorted_x[end] != sorted_x[start]:
-            ranks[order[start:end]] = (start + 1 + end) / 2.0   # mean of ranks start+1..end
+            ranks[order[start:end]] = (start + 1 + end) / 2.0  # mean of ranks start+1..end
             start = end
     return ranks
 

@@ -18,6 +18,7 @@ so a training step allocates nothing. Arrays returned by ``forward``/``backward`
 those buffers: valid until the next call with the same batch size (copy to keep).
 For the same reason a model is used by one thread at a time (engine.gan holds a lock).
 """
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,7 @@ class Dense:
 
     def __init__(self, n_in: int, n_out: int, activation: str = "relu", slope: float = 0.2):
         if activation not in K.ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; "
-                             f"choose from {', '.join(K.ACTIVATIONS)}")
+            raise ValueError(f"unknown activation {activation!r}; choose from {', '.join(K.ACTIVATIONS)}")
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.activation, self.act, self.slope = activation, K.ACTIVATIONS[activation], float(slope)
         self.n_params = self.n_in * self.n_out + self.n_out
@@ -47,10 +47,10 @@ class Dense:
         """Point W, b, dW, db at ``params``/``grads`` from ``offset``; return the end."""
         nw = self.n_in * self.n_out
         end = offset + nw + self.n_out
-        self.W = params[offset:offset + nw].reshape(self.n_in, self.n_out)
-        self.b = params[offset + nw:end]
-        self.dW = grads[offset:offset + nw].reshape(self.n_in, self.n_out)
-        self.db = grads[offset + nw:end]
+        self.W = params[offset : offset + nw].reshape(self.n_in, self.n_out)
+        self.b = params[offset + nw : end]
+        self.dW = grads[offset : offset + nw].reshape(self.n_in, self.n_out)
+        self.db = grads[offset + nw : end]
         return end
 
     def init(self, rng: np.random.Generator) -> None:
@@ -58,7 +58,7 @@ class Dense:
         if self.activation in ("relu", "silu"):
             std = math.sqrt(2.0 / self.n_in)
         elif self.activation == "leaky_relu":
-            std = math.sqrt(2.0 / ((1.0 + self.slope ** 2) * self.n_in))
+            std = math.sqrt(2.0 / ((1.0 + self.slope**2) * self.n_in))
         else:
             std = math.sqrt(2.0 / (self.n_in + self.n_out))
         self.W[...] = rng.standard_normal(self.W.shape, dtype=F32) * F32(std)
@@ -73,8 +73,7 @@ class _Work:
 
     def __init__(self, layers: list[Dense], batch: int):
         self.z = [np.empty((batch, l.n_out), F32) for l in layers]
-        self.a = [z if l.act == K.IDENTITY else np.empty_like(z)
-                  for z, l in zip(self.z, layers)]
+        self.a = [z if l.act == K.IDENTITY else np.empty_like(z) for z, l in zip(self.z, layers)]
         self._layers = layers
         self._dz: list[np.ndarray] | None = None
         self._dx: list[np.ndarray] | None = None
@@ -101,8 +100,14 @@ class MLP:
 
     MAX_CACHED_BATCHES = 8
 
-    def __init__(self, sizes, activation: str = "relu", out_activation: str = "identity",
-                 seed: int = 0, slope: float = 0.2):
+    def __init__(
+        self,
+        sizes,
+        activation: str = "relu",
+        out_activation: str = "identity",
+        seed: int = 0,
+        slope: float = 0.2,
+    ):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"MLP sizes must be >= 2 positive ints, got {sizes}")
@@ -161,13 +166,16 @@ class MLP:
     __call__ = forward
 
     @overload
-    def backward(self, dy: np.ndarray, accumulate: bool = ..., param_grads: bool = ...,
-                 input_grad: Literal[True] = ...) -> np.ndarray: ...
+    def backward(
+        self, dy: np.ndarray, accumulate: bool = ..., param_grads: bool = ..., input_grad: Literal[True] = ...
+    ) -> np.ndarray: ...
     @overload
-    def backward(self, dy: np.ndarray, accumulate: bool = ..., param_grads: bool = ...,
-                 *, input_grad: bool) -> np.ndarray | None: ...
-    def backward(self, dy: np.ndarray, accumulate: bool = False,
-                 param_grads: bool = True, input_grad: bool = True) -> np.ndarray | None:
+    def backward(
+        self, dy: np.ndarray, accumulate: bool = ..., param_grads: bool = ..., *, input_grad: bool
+    ) -> np.ndarray | None: ...
+    def backward(
+        self, dy: np.ndarray, accumulate: bool = False, param_grads: bool = True, input_grad: bool = True
+    ) -> np.ndarray | None:
         """Back-propagate dL/d(output) of the last ``forward``; return dL/d(input).
 
         accumulate=False overwrites ``grads``; True adds to them (several losses or
@@ -186,8 +194,9 @@ class MLP:
         for i in range(len(self.layers) - 1, -1, -1):
             layer, dz = self.layers[i], work.dz[i]
             db = layer.db if param_grads else self._scratch_db[i]
-            K.act_backward(da, work.z[i], work.a[i], layer.act, layer.slope, dz, db,
-                           accumulate and param_grads)
+            K.act_backward(
+                da, work.z[i], work.a[i], layer.act, layer.slope, dz, db, accumulate and param_grads
+            )
             x = self._x if i == 0 else work.a[i - 1]
             if param_grads:
                 if accumulate:
@@ -204,9 +213,13 @@ class MLP:
 
     # -- saving -----------------------------------------------------------------------
     def config(self) -> dict:
-        return {"sizes": list(self.sizes), "activation": self.activation,
-                "out_activation": self.out_activation, "seed": self.seed,
-                "slope": self.slope}
+        return {
+            "sizes": list(self.sizes),
+            "activation": self.activation,
+            "out_activation": self.out_activation,
+            "seed": self.seed,
+            "slope": self.slope,
+        }
 
     def state_dict(self) -> dict:
         """Config plus a copy of the flat parameter buffer (plain types + one array)."""
@@ -245,15 +258,22 @@ def share_buffer(*models: MLP) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------------- optimizers
 
+
 class Adam:
     """Adam (AdamW-style decoupled weight decay) fused over a flat buffer.
 
     ``lr`` and the other hyperparameters are plain attributes: set them live.
     """
 
-    def __init__(self, params: np.ndarray, grads: np.ndarray, lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params: np.ndarray,
+        grads: np.ndarray,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         self.params, self.grads = params, grads
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
         self.m = np.zeros_like(params)
@@ -262,9 +282,18 @@ class Adam:
 
     def step(self) -> None:
         self.t += 1
-        K.adam(self.params, self.grads, self.m, self.v, float(self.lr),
-                    float(self.betas[0]), float(self.betas[1]), float(self.eps),
-                    float(self.weight_decay), self.t)
+        K.adam(
+            self.params,
+            self.grads,
+            self.m,
+            self.v,
+            float(self.lr),
+            float(self.betas[0]),
+            float(self.betas[1]),
+            float(self.eps),
+            float(self.weight_decay),
+            self.t,
+        )
 
     def reset(self) -> None:
         self.m[...] = 0.0
@@ -272,16 +301,29 @@ class Adam:
         self.t = 0
 
     def state_dict(self) -> dict:
-        return {"kind": "adam", "lr": self.lr, "betas": list(self.betas), "eps": self.eps,
-                "weight_decay": self.weight_decay, "t": self.t,
-                "m": self.m.copy(), "v": self.v.copy()}
+        return {
+            "kind": "adam",
+            "lr": self.lr,
+            "betas": list(self.betas),
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+            "t": self.t,
+            "m": self.m.copy(),
+            "v": self.v.copy(),
+        }
 
 
 class SGD:
     """Plain SGD, optional heavy-ball momentum and weight decay, over a flat buffer."""
 
-    def __init__(self, params: np.ndarray, grads: np.ndarray, lr: float = 1e-2,
-                 momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params: np.ndarray,
+        grads: np.ndarray,
+        lr: float = 1e-2,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ):
         self.params, self.grads = params, grads
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
         self.buf = np.zeros_like(params)
@@ -289,16 +331,23 @@ class SGD:
 
     def step(self) -> None:
         self.t += 1
-        K.sgd_step(self.params, self.grads, self.buf, float(self.lr),
-                   float(self.momentum), float(self.weight_decay))
+        K.sgd_step(
+            self.params, self.grads, self.buf, float(self.lr), float(self.momentum), float(self.weight_decay)
+        )
 
     def reset(self) -> None:
         self.buf[...] = 0.0
         self.t = 0
 
     def state_dict(self) -> dict:
-        return {"kind": "sgd", "lr": self.lr, "momentum": self.momentum,
-                "weight_decay": self.weight_decay, "t": self.t, "buf": self.buf.copy()}
+        return {
+            "kind": "sgd",
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "weight_decay": self.weight_decay,
+            "t": self.t,
+            "buf": self.buf.copy(),
+        }
 
 
 def make_optimizer(kind: str, params: np.ndarray, grads: np.ndarray, lr: float, **kw):

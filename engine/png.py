@@ -5,6 +5,7 @@ pixel format), IDAT (the zlib-compressed rows, each prefixed by a filter byte; w
 filter 0, "none") and IEND. ``read_png`` reads back what ``write_png`` writes (and any
 8-bit RGB/RGBA/grey PNG with filter types 0-4), which the tests use.
 """
+
 from __future__ import annotations
 
 import struct
@@ -17,8 +18,9 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def encode_png(rgb: np.ndarray, level: int = 9) -> bytes:
@@ -27,11 +29,15 @@ def encode_png(rgb: np.ndarray, level: int = 9) -> bytes:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 array, got {rgb.dtype} {rgb.shape}")
     h, w = rgb.shape[:2]
-    raw = np.zeros((h, 1 + 3 * w), np.uint8)       # filter byte 0 at the start of each row
+    raw = np.zeros((h, 1 + 3 * w), np.uint8)  # filter byte 0 at the start of each row
     raw[:, 1:] = rgb.reshape(h, 3 * w)
     header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8 bits, colour type 2 = RGB
-    return (SIGNATURE + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + _chunk(b"IEND", b""))
+    return (
+        SIGNATURE
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(raw.tobytes(), level))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def write_png(path: str | Path, rgb: np.ndarray, scale: int = 1) -> Path:
@@ -58,10 +64,12 @@ def read_png(path: str | Path) -> np.ndarray:
         raise ValueError(f"{path} is not a PNG file")
     pos, idat, header = 8, b"", None
     while pos < len(blob):
-        length, kind = struct.unpack(">I4s", blob[pos:pos + 8])
-        data = blob[pos + 8:pos + 8 + length]
-        if (zlib.crc32(kind + data) & 0xFFFFFFFF
-                != struct.unpack(">I", blob[pos + 8 + length:pos + 12 + length])[0]):
+        length, kind = struct.unpack(">I4s", blob[pos : pos + 8])
+        data = blob[pos + 8 : pos + 8 + length]
+        if (
+            zlib.crc32(kind + data) & 0xFFFFFFFF
+            != struct.unpack(">I", blob[pos + 8 + length : pos + 12 + length])[0]
+        ):
             raise ValueError(f"{path}: bad CRC in chunk {kind!r}")
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", data)

@@ -51,11 +51,9 @@ def make_palette(stops, n: int = 256) -> np.ndarray:
 
 # Diverging: hue tells the sign, and luminance rises monotonically from dark blue through
 # grey to pale orange, so the shade-glyph (16 colour / NO_COLOR) view still reads low/high.
-DIVERGING = make_palette([(24, 44, 110), (60, 110, 190), (128, 128, 128), (225, 140, 60),
-                          (255, 226, 160)])
+DIVERGING = make_palette([(24, 44, 110), (60, 110, 190), (128, 128, 128), (225, 140, 60), (255, 226, 160)])
 # Sequential: viridis-like, dark purple -> yellow, monotonic luminance.
-SEQUENTIAL = make_palette([(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98),
-                           (253, 231, 37)])
+SEQUENTIAL = make_palette([(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)])
 GRAY = make_palette([(0, 0, 0), (255, 255, 255)])
 PALETTES = {"diverging": DIVERGING, "sequential": SEQUENTIAL, "gray": GRAY}
 
@@ -176,8 +174,14 @@ def _heatmap_kernel_parallel(values, lut, vmin, scale, out):
 HEATMAP_PARALLEL_MIN = 24 * 1024
 
 
-def heatmap(values, vmin: float | None = None, vmax: float | None = None,
-            palette="diverging", origin: str = "upper", nan_color=(0, 0, 0)) -> np.ndarray:
+def heatmap(
+    values,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    palette="diverging",
+    origin: str = "upper",
+    nan_color=(0, 0, 0),
+) -> np.ndarray:
     """2-D ``values`` ``(H, W)`` -> ``(H, W, 3)`` buffer through a palette.
 
     ``vmin`` maps to the palette's first colour and ``vmax`` to its last; values outside
@@ -198,8 +202,17 @@ def heatmap(values, vmin: float | None = None, vmax: float | None = None,
     else:
         clean = np.ascontiguousarray(np.where(finite, v, np.float32(lo)))
         scale = np.float32((lut.shape[0] - 1) / (hi - lo))
-        runtime.launch(_heatmap_kernel_parallel, _heatmap_kernel, clean.size,
-                       HEATMAP_PARALLEL_MIN, clean, lut, np.float32(lo), scale, out)
+        runtime.launch(
+            _heatmap_kernel_parallel,
+            _heatmap_kernel,
+            clean.size,
+            HEATMAP_PARALLEL_MIN,
+            clean,
+            lut,
+            np.float32(lo),
+            scale,
+            out,
+        )
     out[~finite] = _rgb(nan_color)
     return out
 
@@ -309,8 +322,9 @@ def _tile_kernel(images, lo, scale, ncols, pad, out):
                     out[top + i, left + j, ch] = np.uint8(v + 0.5)
 
 
-def image_grid(images, cols: int | None = None, pad: int = 1, value_range=(0.0, 1.0),
-               pad_color=(40, 40, 40)) -> np.ndarray:
+def image_grid(
+    images, cols: int | None = None, pad: int = 1, value_range=(0.0, 1.0), pad_color=(40, 40, 40)
+) -> np.ndarray:
     """Tile ``N`` images into one buffer, row-major, ``pad`` pixels around each.
 
     ``images`` is ``(N, h, w)`` grayscale or ``(N, h, w, 3)`` RGB floats;
@@ -413,8 +427,13 @@ def _warm_up() -> None:
     arrows(buf, pts, pts + 1, (0, 255, 0), (-1, 1, -1, 1))
     heatmap(np.zeros((2, 2), dtype=np.float32), 0.0, 1.0)
     if runtime.parallel_possible():
-        _heatmap_kernel_parallel(np.zeros((2, 2), dtype=np.float32), PALETTES["diverging"],
-                                 np.float32(0.0), np.float32(1.0), buf[:2, :2].copy())
+        _heatmap_kernel_parallel(
+            np.zeros((2, 2), dtype=np.float32),
+            PALETTES["diverging"],
+            np.float32(0.0),
+            np.float32(1.0),
+            buf[:2, :2].copy(),
+        )
     image_grid(np.zeros((2, 2, 2), dtype=np.float32))
     upscale(buf, 2)
     quantize(buf, 4)

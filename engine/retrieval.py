@@ -21,6 +21,7 @@ A learned encoder (a small sentence-embedding network) would capture paraphrase 
 LSA is the honest baseline and shows the same idea: meaning as a direction, similarity
 as an angle.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,9 +33,44 @@ from pathlib import Path
 import numpy as np
 
 WORD = re.compile(r"[^\W_]+")
-STOP = frozenset(["a", "an", "the", "of", "in", "on", "at", "to", "is", "are", "was", "were", "be", "and",
-                  "or", "it", "its", "this", "that", "what", "which", "who", "whom", "where", "when", "how",
-                  "do", "does", "did", "for", "with", "as", "by", "from"])
+STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "and",
+        "or",
+        "it",
+        "its",
+        "this",
+        "that",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "where",
+        "when",
+        "how",
+        "do",
+        "does",
+        "did",
+        "for",
+        "with",
+        "as",
+        "by",
+        "from",
+    ]
+)
 
 
 def terms(text: str) -> list[str]:
@@ -45,13 +81,13 @@ def terms(text: str) -> list[str]:
 @dataclass(frozen=True)
 class Document:
     text: str
-    source: str        # where it came from: "course fact", "lesson L03", a file name, ...
+    source: str  # where it came from: "course fact", "lesson L03", a file name, ...
 
 
 @dataclass(frozen=True)
 class Hit:
     document: Document
-    score: float       # cosine similarity with the query, in [-1, 1]
+    score: float  # cosine similarity with the query, in [-1, 1]
     index: int
 
 
@@ -99,9 +135,9 @@ class Store:
         S2, U = np.maximum(S2[order], 0.0), U[:, order]
         kept = np.cumsum(S2) / max(float(S2.sum()), 1e-12)
         self.rank = min(int(np.searchsorted(kept, self.energy) + 1), int((S2 > 1e-10).sum()))
-        S = np.sqrt(S2[:self.rank])
-        self.Vk = (X.T @ U[:, :self.rank]) / S               # (words, k): the projection
-        vecs = U[:, :self.rank] * S
+        S = np.sqrt(S2[: self.rank])
+        self.Vk = (X.T @ U[:, : self.rank]) / S  # (words, k): the projection
+        vecs = U[:, : self.rank] * S
         self.vectors = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
         self._fitted = n
 
@@ -126,7 +162,7 @@ class Store:
         """The ``k`` documents with the highest cosine similarity (ties: earlier first)."""
         q = self.embed(query)
         scores = self.vectors @ q
-        order = np.argsort(-scores, kind="stable")[:max(0, int(k))]
+        order = np.argsort(-scores, kind="stable")[: max(0, int(k))]
         return [Hit(self.documents[i], float(scores[i]), int(i)) for i in order]
 
 
@@ -142,7 +178,7 @@ def chunk(text: str, words: int = 60) -> list[str]:
             current = []
         if n > words:
             parts = s.split()
-            out += [" ".join(parts[i:i + words]) for i in range(0, len(parts), words)]
+            out += [" ".join(parts[i : i + words]) for i in range(0, len(parts), words)]
         else:
             current.append(s)
     if current:

@@ -44,6 +44,7 @@ Kernels are declared with :func:`kernel` (serial) or :func:`parallel_kernel`, bo
 ``njit(cache=True, nogil=True, ...)``; warm-ups are registered per model family (see
 the warm-up registry below).
 """
+
 from __future__ import annotations
 
 import functools
@@ -112,8 +113,9 @@ def parse_threads(text: str | int) -> int:
     except ValueError:
         n = 0
     if not 1 <= n <= MAX_THREADS:
-        raise ThreadsSettingError(f"{THREADS_ENV} must be a whole number from 1 to "
-                                  f"{MAX_THREADS}, got {str(text)!r}")
+        raise ThreadsSettingError(
+            f"{THREADS_ENV} must be a whole number from 1 to {MAX_THREADS}, got {str(text)!r}"
+        )
     return n
 
 
@@ -203,8 +205,7 @@ def parallel_kernel(fn):
     it on one thread). Launch it through :func:`launch`, which sets numba's per-thread
     pool size from the policy first, so the kernel itself reads no global.
     """
-    return numba.njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy",
-                      parallel=True)(fn)
+    return numba.njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", parallel=True)(fn)
 
 
 # --------------------------------------------------------------------- thread policy
@@ -283,6 +284,7 @@ def launch(parallel, serial, work: int, threshold: int, *args):
 
 # ----------------------------------------------------------------------------- BLAS
 
+
 @functools.lru_cache(maxsize=1)
 def _blas():
     """threadpoolctl's controllers of the BLAS libraries loaded by numpy."""
@@ -306,6 +308,8 @@ def set_blas_threads(n: int) -> bool:
 
 
 DEFAULT_BLAS_THREADS = 1
+
+
 def blas_threads_from_env(environ: dict | None = None) -> tuple[int, str | None]:
     """(threads, problem): GENAI_TUTOR_BLAS_THREADS or OPENBLAS_NUM_THREADS if it is a
     whole number from 1 to 256, else the default and one sentence saying what was wrong."""
@@ -316,8 +320,9 @@ def blas_threads_from_env(environ: dict | None = None) -> tuple[int, str | None]
             continue
         if raw.isdigit() and 1 <= int(raw) <= 256:
             return int(raw), None
-        return DEFAULT_BLAS_THREADS, (f"{name}={raw!r} is not a whole number from 1 to 256; "
-                                      f"using {DEFAULT_BLAS_THREADS} BLAS thread")
+        return DEFAULT_BLAS_THREADS, (
+            f"{name}={raw!r} is not a whole number from 1 to 256; using {DEFAULT_BLAS_THREADS} BLAS thread"
+        )
     return DEFAULT_BLAS_THREADS, None
 
 
@@ -375,8 +380,7 @@ class _Helpers:
     def _ensure(self, n: int) -> None:
         with self._lock:
             while self._count < n:
-                threading.Thread(target=self._serve, name=f"engine-helper-{self._count}",
-                                 daemon=True).start()
+                threading.Thread(target=self._serve, name=f"engine-helper-{self._count}", daemon=True).start()
                 self._count += 1
 
     def _serve(self) -> None:
@@ -478,8 +482,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def register_warmup(name: str, fn: Callable[[], None],
-                    needs: tuple[str, ...] = ()) -> Callable[[], None]:
+def register_warmup(name: str, fn: Callable[[], None], needs: tuple[str, ...] = ()) -> Callable[[], None]:
     """Register ``fn`` to compile-or-load kernels by calling them on tiny inputs.
 
     The inputs must have the same types as real calls (float32, C-contiguous arrays,
@@ -521,9 +524,12 @@ def _ordered(names) -> list[str]:
     return [n for n in order if n in _WARMUPS]
 
 
-def warm_up(progress: Callable[[int, int, str], None] | None = None,
-            import_all: bool = True, family: str | None = None,
-            modules: Iterable[str] | None = None) -> float:
+def warm_up(
+    progress: Callable[[int, int, str], None] | None = None,
+    import_all: bool = True,
+    family: str | None = None,
+    modules: Iterable[str] | None = None,
+) -> float:
     """Compile (first run) or load from cache (later runs) registered kernels.
 
     ``family`` (a key of :data:`FAMILIES`) or ``modules`` (engine module names, what a
@@ -536,8 +542,7 @@ def warm_up(progress: Callable[[int, int, str], None] | None = None,
     start = time.perf_counter()
     if family is not None:
         if family not in FAMILIES:
-            raise ValueError(f"unknown model family {family!r}; choose from "
-                             f"{', '.join(FAMILIES)}")
+            raise ValueError(f"unknown model family {family!r}; choose from {', '.join(FAMILIES)}")
         modules = FAMILIES[family]
     if modules is not None:
         modules = tuple(modules)
@@ -559,8 +564,9 @@ def warm_up(progress: Callable[[int, int, str], None] | None = None,
     return time.perf_counter() - start
 
 
-def warm_up_in_background(families, progress: Callable[[int, int, str], None] | None = None,
-                          nice: int = 10) -> threading.Thread:
+def warm_up_in_background(
+    families, progress: Callable[[int, int, str], None] | None = None, nice: int = 10
+) -> threading.Thread:
     """Start compiling the kernels of ``families`` in ONE low-priority daemon thread.
 
     For the app while a learner reads a lesson whose lab will need kernels: the thread
@@ -575,8 +581,7 @@ def warm_up_in_background(families, progress: Callable[[int, int, str], None] | 
     families = [families] if isinstance(families, str) else list(families)
     for family in families:
         if family not in FAMILIES:
-            raise ValueError(f"unknown model family {family!r}; choose from "
-                             f"{', '.join(FAMILIES)}")
+            raise ValueError(f"unknown model family {family!r}; choose from {', '.join(FAMILIES)}")
 
     def run() -> None:
         try:

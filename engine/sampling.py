@@ -15,6 +15,7 @@ sum is never 0. T = 0 is treated as greedy decoding: all the probability on the 
 Everything here is float64 (one row of a thousand numbers is cheap, and sums of many tiny
 probabilities stay accurate); float32 logits are widened on the way in. Entropy is in bits.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,9 +44,9 @@ def tempered_softmax(logits, temperature, out):
     inv_t = 1.0 / temperature
     total = 0.0
     for i in range(n):
-        e = math.exp((logits[i] - peak) * inv_t)   # exponent <= 0: no overflow
+        e = math.exp((logits[i] - peak) * inv_t)  # exponent <= 0: no overflow
         out[i] = e
-        total += e                                         # >= 1: the top term is exp(0)
+        total += e  # >= 1: the top term is exp(0)
     for i in range(n):
         out[i] /= total
 
@@ -74,7 +75,7 @@ def _keep_nucleus(probs, order, top_k, top_p, out):
         mass = 0.0
         for j in range(keep):
             mass += probs[order[j]]
-        target = top_p * mass * (1.0 - 1e-12)   # forgive the last bit of rounding
+        target = top_p * mass * (1.0 - 1e-12)  # forgive the last bit of rounding
         running = 0.0
         for j in range(keep):
             running += probs[order[j]]
@@ -87,7 +88,7 @@ def _keep_nucleus(probs, order, top_k, top_p, out):
         total += probs[order[j]]
     for i in range(n):
         out[i] = 0.0
-    if total <= 0.0:             # everything underflowed: fall back to the top token
+    if total <= 0.0:  # everything underflowed: fall back to the top token
         out[order[0]] = 1.0
         return keep
     for j in range(keep):
@@ -110,7 +111,7 @@ def draw(probs, uniforms, picks):
     for s in range(uniforms.shape[0]):
         target = uniforms[s] * total
         lo, hi = 0, n - 1
-        while lo < hi:                       # binary search for the first cdf > target
+        while lo < hi:  # binary search for the first cdf > target
             mid = (lo + hi) // 2
             if cdf[mid] > target:
                 hi = mid
@@ -131,8 +132,7 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return out
 
 
-def warp(logits: np.ndarray, temperature: float = 1.0, top_k: int = 0,
-         top_p: float = 1.0) -> np.ndarray:
+def warp(logits: np.ndarray, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> np.ndarray:
     """The distribution a token is drawn from: temperature, then top-k, then top-p."""
     probs = softmax(logits, temperature)
     out = np.empty_like(probs)

@@ -14,6 +14,7 @@ Two special tokens:
   looks like the start of a paragraph, and the model can decide to stop.
 * ``<unk>`` stands for any word outside the vocabulary.
 """
+
 from __future__ import annotations
 
 import re
@@ -50,8 +51,7 @@ class Tokenizer:
     def from_texts(cls, texts: Iterable[str], min_count: int = 3) -> Tokenizer:
         """Every word seen at least ``min_count`` times, most frequent first (ties: A-Z)."""
         counts = Counter(w for text in texts for w in split_words(text))
-        words = sorted((w for w, n in counts.items() if n >= min_count),
-                       key=lambda w: (-counts[w], w))
+        words = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
         return cls(list(SPECIALS) + words)
 
     def __len__(self) -> int:
@@ -111,6 +111,6 @@ def windows(stream: np.ndarray, context: int) -> tuple[np.ndarray, np.ndarray]:
     n = stream.shape[0] - context
     X = np.lib.stride_tricks.sliding_window_view(stream[:-1], context)[:n]
     Y = stream[context:]
-    prev = stream[context - 1:-1]
+    prev = stream[context - 1 : -1]
     keep = ~((Y == 0) & (prev == 0))
     return np.ascontiguousarray(X[keep]), np.ascontiguousarray(Y[keep])

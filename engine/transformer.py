@@ -26,6 +26,7 @@ Generation keeps a KV cache: the keys and values of the tokens already read are 
 per layer, so each new token costs one row of work instead of re-reading the whole
 context (tests check that both give the same logits).
 """
+
 from __future__ import annotations
 
 import math
@@ -49,6 +50,7 @@ _C, _A, _A3 = F32(math.sqrt(2.0 / math.pi)), F32(0.044715), F32(3 * 0.044715)
 
 
 # ------------------------------------------------------------------------ kernels
+
 
 @kernel
 def layernorm_forward(x, g, b, y, xhat, rstd):
@@ -165,14 +167,15 @@ def scatter_rows(dx, ids, table):
 
 # ------------------------------------------------------------------------- model
 
+
 @dataclass
 class TransformerConfig:
     vocab: int = 1024
-    context: int = 128      # the longest sequence the position table covers
-    d: int = 64             # width of every token vector
+    context: int = 128  # the longest sequence the position table covers
+    d: int = 64  # width of every token vector
     heads: int = 4
     layers: int = 2
-    mlp: int = 4            # the MLP is mlp * d wide
+    mlp: int = 4  # the MLP is mlp * d wide
     seed: int = 0
 
 
@@ -181,12 +184,20 @@ def layout(c: TransformerConfig) -> list[tuple[str, tuple[int, ...]]]:
     d = c.d
     names: list[tuple[str, tuple[int, ...]]] = [("wte", (c.vocab, d)), ("wpe", (c.context, d))]
     for i in range(c.layers):
-        names += [(f"h{i}.ln1.g", (d,)), (f"h{i}.ln1.b", (d,)),
-                  (f"h{i}.attn.w", (d, 3 * d)), (f"h{i}.attn.b", (3 * d,)),
-                  (f"h{i}.proj.w", (d, d)), (f"h{i}.proj.b", (d,)),
-                  (f"h{i}.ln2.g", (d,)), (f"h{i}.ln2.b", (d,)),
-                  (f"h{i}.fc.w", (d, c.mlp * d)), (f"h{i}.fc.b", (c.mlp * d,)),
-                  (f"h{i}.out.w", (c.mlp * d, d)), (f"h{i}.out.b", (d,))]
+        names += [
+            (f"h{i}.ln1.g", (d,)),
+            (f"h{i}.ln1.b", (d,)),
+            (f"h{i}.attn.w", (d, 3 * d)),
+            (f"h{i}.attn.b", (3 * d,)),
+            (f"h{i}.proj.w", (d, d)),
+            (f"h{i}.proj.b", (d,)),
+            (f"h{i}.ln2.g", (d,)),
+            (f"h{i}.ln2.b", (d,)),
+            (f"h{i}.fc.w", (d, c.mlp * d)),
+            (f"h{i}.fc.b", (c.mlp * d,)),
+            (f"h{i}.out.w", (c.mlp * d, d)),
+            (f"h{i}.out.b", (d,)),
+        ]
     return names + [("lnf.g", (d,)), ("lnf.b", (d,))]
 
 
@@ -205,8 +216,8 @@ class Transformer:
         offset = 0
         for name, shape in shapes:
             n = math.prod(shape)
-            self.p[name] = self.params[offset:offset + n].reshape(shape)
-            self.g[name] = self.grads[offset:offset + n].reshape(shape)
+            self.p[name] = self.params[offset : offset + n].reshape(shape)
+            self.g[name] = self.grads[offset : offset + n].reshape(shape)
             offset += n
         self._init(np.random.default_rng(c.seed))
         self.cache: dict = {}
@@ -246,7 +257,7 @@ class Transformer:
         c, p = self.config, self.p
         H, hd = c.heads, c.d // c.heads
         qkv = a @ p[f"h{i}.attn.w"] + p[f"h{i}.attn.b"]
-        qkv = qkv.reshape(B, T, 3, H, hd).transpose(2, 0, 3, 1, 4)     # (3, B, H, T, hd)
+        qkv = qkv.reshape(B, T, 3, H, hd).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, hd)
         q, k, v = (np.ascontiguousarray(t) for t in qkv)
         s = (q @ k.transpose(0, 1, 3, 2)).reshape(B * H, T, T)
         probs = np.empty_like(s)
@@ -320,8 +331,9 @@ class Transformer:
         """Add to the gradients given dL/dh for the last ``hidden`` call (h is (B*T, d))."""
         c, p, g, cache = self.config, self.p, self.g, self.cache
         B, T = cache["B"], cache["T"]
-        dx = self._ln_back(np.ascontiguousarray(dh, dtype=F32), cache["lnf"], p["lnf.g"], g["lnf.g"],
-                           g["lnf.b"])
+        dx = self._ln_back(
+            np.ascontiguousarray(dh, dtype=F32), cache["lnf"], p["lnf.g"], g["lnf.g"], g["lnf.b"]
+        )
         for i in reversed(range(c.layers)):
             ln1, at, ln2, ml = cache["saved"][i]
             dm = self._mlp_back(dx, ml, i)
@@ -366,7 +378,7 @@ class Transformer:
     def start(self, ids: list[int]) -> tuple[np.ndarray, dict]:
         """Read a prompt in one pass; return the next-token logits (V,) and the KV cache."""
         c, p = self.config, self.p
-        ids = list(ids)[-c.context:]
+        ids = list(ids)[-c.context :]
         if not ids:
             raise ValueError("the prompt is empty")
         h = self.hidden(np.asarray([ids], np.int32))
@@ -393,7 +405,7 @@ class Transformer:
             a, _ = self._ln(x, p[f"h{i}.ln1.g"], p[f"h{i}.ln1.b"])
             q, k, v = (a @ p[f"h{i}.attn.w"] + p[f"h{i}.attn.b"]).reshape(3, H, hd)
             kv["k"][i][:, pos], kv["v"][i][:, pos] = k, v
-            K, V = kv["k"][i][:, :pos + 1], kv["v"][i][:, :pos + 1]
+            K, V = kv["k"][i][:, : pos + 1], kv["v"][i][:, : pos + 1]
             s = np.einsum("hd,htd->ht", q, K) / F32(math.sqrt(hd))
             w = np.exp(s - s.max(1, keepdims=True))
             w /= w.sum(1, keepdims=True)
@@ -405,9 +417,16 @@ class Transformer:
         h, _ = self._ln(x, p["lnf.g"], p["lnf.b"])
         return h[0] @ p["wte"].T
 
-    def generate(self, ids: list[int], n: int, rng: np.random.Generator | None = None,
-                 temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
-                 stop: int | None = None) -> tuple[list[int], list[float]]:
+    def generate(
+        self,
+        ids: list[int],
+        n: int,
+        rng: np.random.Generator | None = None,
+        temperature: float = 0.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        stop: int | None = None,
+    ) -> tuple[list[int], list[float]]:
         """Up to ``n`` new tokens (stopping after ``stop``) and the model's own probability
         of each (softmax at T = 1, before any warp).
 
@@ -416,7 +435,7 @@ class Transformer:
         """
         rng = rng or np.random.default_rng(0)
         n = min(int(n), self.config.context - 1)
-        logits, kv = self.start(list(ids)[-(self.config.context - n):])
+        logits, kv = self.start(list(ids)[-(self.config.context - n) :])
         out, probs = [], []
         for step in range(n):
             if temperature > 0:

@@ -24,6 +24,7 @@ Reconstruction error is reported two ways: ``recon`` (the BCE above, nats per im
 number the loss uses) and ``mse`` (mean squared error per pixel of the mean
 reconstruction, values in [0, 1], easier to read).
 """
+
 from __future__ import annotations
 
 import math
@@ -42,7 +43,7 @@ F32 = np.float32
 WEIGHTS_VERSION = 1
 DATASETS = ("digits", "sprites")
 SHAPES = {"digits": (8, 8, 1), "sprites": (16, 16, 3)}
-SPRITE_TRAIN_N, SPRITE_TRAIN_SEED = 20000, 1   # the sprite training set every model shares
+SPRITE_TRAIN_N, SPRITE_TRAIN_SEED = 20000, 1  # the sprite training set every model shares
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class VaeConfig:
     lr: float = 1e-3
     batch: int = 128
     seed: int = 0
-    activation: str = "relu"     # hidden layers of encoder and decoder
+    activation: str = "relu"  # hidden layers of encoder and decoder
 
 
 def load_dataset(name: str) -> np.ndarray:
@@ -68,6 +69,7 @@ def load_dataset(name: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- fused kernels
+
 
 @kernel
 def reparameterise(h, eps, z):
@@ -96,8 +98,7 @@ def reparameterise_backward(h, eps, dz, beta_over_n, dh):
             lv = h[i, lat + j]
             std = math.exp(0.5 * lv)
             dh[i, j] = dz[i, j] + beta_over_n * mu
-            dh[i, lat + j] = 0.5 * dz[i, j] * eps[i, j] * std + \
-                0.5 * beta_over_n * (math.exp(lv) - 1.0)
+            dh[i, lat + j] = 0.5 * dz[i, j] * eps[i, j] * std + 0.5 * beta_over_n * (math.exp(lv) - 1.0)
 
 
 @kernel
@@ -109,6 +110,7 @@ def sigmoid_into(x, out):
 
 
 # ------------------------------------------------------------------------ model
+
 
 class VAE:
     def __init__(self, config: VaeConfig = VaeConfig(), data: np.ndarray | None = None):
@@ -154,15 +156,18 @@ class VAE:
             if len(self._bufs) >= 4:
                 self._bufs.pop(next(iter(self._bufs)))
             lat = self.config.latent
-            bufs = self._bufs[n] = (np.empty((n, lat), F32), np.empty((n, self.dim), F32),
-                                    np.empty((n, 2 * lat), F32))
+            bufs = self._bufs[n] = (
+                np.empty((n, lat), F32),
+                np.empty((n, self.dim), F32),
+                np.empty((n, 2 * lat), F32),
+            )
         return bufs
 
     def _batch(self) -> np.ndarray:
         b = min(self.config.batch, len(self.data))
         if self._cursor + b > len(self._order):
             self._order, self._cursor = self.rng.permutation(len(self.data)), 0
-        idx = self._order[self._cursor:self._cursor + b]
+        idx = self._order[self._cursor : self._cursor + b]
         self._cursor += b
         return self.data[idx]
 
@@ -253,8 +258,13 @@ class VAE:
 
     # -- weights ----------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
-        meta = {"model": "vae", "version": WEIGHTS_VERSION, "config": asdict(self.config),
-                "steps": self.steps, **(extra or {})}
+        meta = {
+            "model": "vae",
+            "version": WEIGHTS_VERSION,
+            "config": asdict(self.config),
+            "steps": self.steps,
+            **(extra or {}),
+        }
         return weights.save(path, {"params": self.params}, meta)
 
     @classmethod
@@ -279,13 +289,22 @@ def pretrained(dataset: str) -> VAE:
 
 # The recipe of the shipped weights (``genai-tutor train vae --dataset D``).
 RECIPES: dict[str, dict[str, Any]]
-RECIPES = {"digits": dict(steps=20000, config=VaeConfig("digits", latent=2, hidden=256)),
-           "sprites": dict(steps=20000, config=VaeConfig("sprites", latent=2, hidden=256))}
+RECIPES = {
+    "digits": dict(steps=20000, config=VaeConfig("digits", latent=2, hidden=256)),
+    "sprites": dict(steps=20000, config=VaeConfig("sprites", latent=2, hidden=256)),
+}
 
 
-def train_headless(dataset: str, steps: int | None = None, seed: int = 0, latent: int = 2,
-                   beta: float = 1.0, out: str | Path | None = None, progress=None,
-                   chunk: int = 200) -> dict:
+def train_headless(
+    dataset: str,
+    steps: int | None = None,
+    seed: int = 0,
+    latent: int = 2,
+    beta: float = 1.0,
+    out: str | Path | None = None,
+    progress=None,
+    chunk: int = 200,
+) -> dict:
     """Train from the recipe, save the weights, return a JSON-ready summary."""
 
     recipe = RECIPES[dataset]
@@ -296,17 +315,25 @@ def train_headless(dataset: str, steps: int | None = None, seed: int = 0, latent
     ev = model.evaluate()
     path = pretrained_path(dataset) if out is None else Path(out)
     model.save(path, extra={"recon": ev["recon"], "kl": ev["kl"], "mse": ev["mse"]})
-    return {"dataset": dataset, "steps": steps, "seconds": round(seconds, 2),
-            "recon": ev["recon"], "kl": ev["kl"], "mse": ev["mse"], "out": str(path)}
+    return {
+        "dataset": dataset,
+        "steps": steps,
+        "seconds": round(seconds, 2),
+        "recon": ev["recon"],
+        "kl": ev["kl"],
+        "mse": ev["mse"],
+        "out": str(path),
+    }
 
 
 # ------------------------------------------------------------------ 2-D points
+
 
 @dataclass(frozen=True)
 class PointVaeConfig:
     latent: int = 2
     hidden: int = 64
-    noise: float = 0.05          # σ of the Gaussian decoder p(x|z) = N(decoder(z), σ² I)
+    noise: float = 0.05  # σ of the Gaussian decoder p(x|z) = N(decoder(z), σ² I)
     beta: float = 1.0
     lr: float = 2e-3
     batch: int = 256
@@ -331,10 +358,8 @@ class PointVAE:
         self.config = c = config or PointVaeConfig()
         if c.latent < 1 or c.hidden < 1 or c.batch < 1 or not c.noise > 0:
             raise ValueError("latent, hidden and batch must be at least 1, noise > 0")
-        self.encoder = nn.MLP([2, c.hidden, c.hidden, 2 * c.latent], activation=c.activation,
-                              seed=c.seed)
-        self.decoder = nn.MLP([c.latent, c.hidden, c.hidden, 2], activation=c.activation,
-                              seed=c.seed + 1)
+        self.encoder = nn.MLP([2, c.hidden, c.hidden, 2 * c.latent], activation=c.activation, seed=c.seed)
+        self.decoder = nn.MLP([c.latent, c.hidden, c.hidden, 2], activation=c.activation, seed=c.seed + 1)
         self.params, self.grads = nn.share_buffer(self.encoder, self.decoder)
         self.opt = nn.Adam(self.params, self.grads, lr=c.lr)
         self.rng = np.random.default_rng([c.seed, 2])
@@ -386,8 +411,13 @@ class PointVAE:
         return self.decode(z) + F32(self.config.noise) * rng.standard_normal((int(n), 2), dtype=F32)
 
     def save(self, path: str | Path, **extra) -> Path:
-        meta = {"model": "point-vae", "version": WEIGHTS_VERSION,
-                "config": asdict(self.config), "steps": self.steps, **extra}
+        meta = {
+            "model": "point-vae",
+            "version": WEIGHTS_VERSION,
+            "config": asdict(self.config),
+            "steps": self.steps,
+            **extra,
+        }
         return weights.save(path, {"params": self.params}, meta)
 
     @classmethod

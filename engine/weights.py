@@ -34,19 +34,25 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import numpy as np
 
 META_KEY = "__meta__"
-MAX_FILE_BYTES = 64 * 2**20          # the largest shipped file is 4.4 MB
-MAX_ARRAY_ELEMENTS = 4_000_000       # the largest shipped array has 666,720
+MAX_FILE_BYTES = 64 * 2**20  # the largest shipped file is 4.4 MB
+MAX_ARRAY_ELEMENTS = 4_000_000  # the largest shipped array has 666,720
 MAX_TOTAL_ELEMENTS = 8_000_000
 MAX_META_BYTES = 1 * 2**20
-MAX_CONFIG_INT = 2048                # widths, sizes, steps of a config (shipped: at most 1000)
-CONFIG_INT_LIMITS = {"seed": 2**63 - 1, "T": 10_000, "layers": 8, "batch": 65_536,
-                     "train_n": 200_000}  # train_n: a data-set size, not a layer width
-MAX_CONFIG_PRODUCT = 65_536          # a list of sizes (an image shape) multiplied out
-_DTYPE_KINDS = "fiub"                # float, int, uint, bool; "U" (text) only where allowed
+MAX_CONFIG_INT = 2048  # widths, sizes, steps of a config (shipped: at most 1000)
+CONFIG_INT_LIMITS = {
+    "seed": 2**63 - 1,
+    "T": 10_000,
+    "layers": 8,
+    "batch": 65_536,
+    "train_n": 200_000,
+}  # train_n: a data-set size, not a layer width
+MAX_CONFIG_PRODUCT = 65_536  # a list of sizes (an image shape) multiplied out
+_DTYPE_KINDS = "fiub"  # float, int, uint, bool; "U" (text) only where allowed
 
 
 class _Dataclass(Protocol):
     """Any dataclass (what `model_config` builds), for type checking."""
+
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
 
@@ -144,15 +150,19 @@ def _declared(path: Path, allow_text: frozenset[str]) -> None:
             if dtype.kind == "U" and dtype.itemsize > 4 * 256:
                 raise unusable(path, f"array '{name}' holds strings over 256 characters")
             if count > MAX_ARRAY_ELEMENTS:
-                raise unusable(path, f"array '{name}' declares shape {shape} "
-                               f"({count:,} numbers; at most {MAX_ARRAY_ELEMENTS:,})")
+                raise unusable(
+                    path,
+                    f"array '{name}' declares shape {shape} "
+                    f"({count:,} numbers; at most {MAX_ARRAY_ELEMENTS:,})",
+                )
             total += count
     if total > MAX_TOTAL_ELEMENTS:
         raise unusable(path, f"its arrays hold {total:,} numbers (at most {MAX_TOTAL_ELEMENTS:,})")
 
 
-def load(path: str | Path, model: str, version: int,
-         allow_text: frozenset[str] = frozenset()) -> tuple[dict[str, np.ndarray], dict]:
+def load(
+    path: str | Path, model: str, version: int, allow_text: frozenset[str] = frozenset()
+) -> tuple[dict[str, np.ndarray], dict]:
     """Read and check a weights file; returns (arrays, metadata).
 
     `allow_text` names arrays that may hold strings (the language model's vocabulary)."""
@@ -166,8 +176,9 @@ def load(path: str | Path, model: str, version: int,
     except WeightsError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError, TypeError, MemoryError) as exc:
-        raise WeightsError(f"the weights file {path.name} cannot be read "
-                           f"({type(exc).__name__}: {exc})") from exc
+        raise WeightsError(
+            f"the weights file {path.name} cannot be read ({type(exc).__name__}: {exc})"
+        ) from exc
     blob = arrays.pop(META_KEY, None)
     if blob is None:
         raise WeightsError(f"the weights file {path.name} has no metadata")
@@ -180,8 +191,10 @@ def load(path: str | Path, model: str, version: int,
     if meta.get("model") != model:
         raise WeightsError(f"{path.name} holds a '{shown(meta.get('model'))}' model, not '{model}'")
     if meta.get("version") != version:
-        raise WeightsError(f"{path.name} is format version {shown(meta.get('version'))}; this version of the "
-                           f"tutor needs version {version} (retrain with 'genai-tutor train')")
+        raise WeightsError(
+            f"{path.name} is format version {shown(meta.get('version'))}; this version of the "
+            f"tutor needs version {version} (retrain with 'genai-tutor train')"
+        )
     if meta.get("checksum") != checksum(arrays):
         raise WeightsError(f"{path.name} is damaged (its checksum does not match)")
     if "config" in meta and not isinstance(meta["config"], dict):
@@ -213,8 +226,9 @@ def _check_value(key: str, value: object, path: Path) -> None:
             _check_value(key, item, path)
         numbers = [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
         if math.prod(numbers) > MAX_CONFIG_PRODUCT:
-            raise unusable(path,
-                           f"its config's {key} = {value} multiplies out to over {MAX_CONFIG_PRODUCT:,}")
+            raise unusable(
+                path, f"its config's {key} = {value} multiplies out to over {MAX_CONFIG_PRODUCT:,}"
+            )
     elif isinstance(value, dict):
         if len(json.dumps(value)) > 10_000:
             raise unusable(path, f"its config's {key} is too long")
@@ -252,10 +266,18 @@ def building(path: str | Path) -> Iterator[None]:
         yield
     except WeightsError:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, OverflowError, ZeroDivisionError,
-            MemoryError) as exc:
-        raise unusable(path,
-                       f"its settings do not describe a working model ({type(exc).__name__}: {exc})") from exc
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        ZeroDivisionError,
+        MemoryError,
+    ) as exc:
+        raise unusable(
+            path, f"its settings do not describe a working model ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def fill(buffer: np.ndarray, arrays: dict[str, np.ndarray], name: str, path: str | Path) -> None:
@@ -266,11 +288,14 @@ def fill(buffer: np.ndarray, arrays: dict[str, np.ndarray], name: str, path: str
     if name not in arrays:
         raise WeightsError(f"{Path(path).name} has no '{name}' array")
     if arrays[name].shape != buffer.shape:
-        raise WeightsError(f"{Path(path).name} does not fit this model's layer sizes "
-                           f"('{name}' is {arrays[name].shape}, the model needs {buffer.shape})")
+        raise WeightsError(
+            f"{Path(path).name} does not fit this model's layer sizes "
+            f"('{name}' is {arrays[name].shape}, the model needs {buffer.shape})"
+        )
     if arrays[name].dtype.kind != buffer.dtype.kind:
-        raise unusable(path,
-                       f"array '{name}' holds {arrays[name].dtype} numbers, the model needs {buffer.dtype}")
+        raise unusable(
+            path, f"array '{name}' holds {arrays[name].dtype} numbers, the model needs {buffer.dtype}"
+        )
     buffer[...] = arrays[name]
 
 

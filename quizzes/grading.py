@@ -62,8 +62,9 @@ def normalise(text: str) -> str:
     """
     text = unicodedata.normalize("NFKD", str(text)).casefold()
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(" " if unicodedata.category(c) == "Pd" else c
-                   for c in text if not unicodedata.combining(c))
+    text = "".join(
+        " " if unicodedata.category(c) == "Pd" else c for c in text if not unicodedata.combining(c)
+    )
     text = _SPACE.sub(" ", text).strip()
     start, end = 0, len(text)
     while start < end and (_is_punctuation(text[start]) or text[start].isspace()):
@@ -154,11 +155,15 @@ def _within_one_edit(a: str, b: str) -> bool:
         diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
         if len(diffs) == 1:
             return True
-        return (len(diffs) == 2 and diffs[1] == diffs[0] + 1
-                and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and a[diffs[0]] == b[diffs[1]]
+            and a[diffs[1]] == b[diffs[0]]
+        )
     short, long = (a, b) if len(a) < len(b) else (b, a)
     i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
-    return short[i:] == long[i + 1:]
+    return short[i:] == long[i + 1 :]
 
 
 def one_typo(typed: str, accepted: str) -> bool:
@@ -171,8 +176,7 @@ def one_typo(typed: str, accepted: str) -> bool:
     if len(got) != len(want):
         return False
     slips = [(g, w) for g, w in zip(got, want) if g != w]
-    return (len(slips) == 1 and len(slips[0][1]) >= TYPO_MIN_LETTERS
-            and _within_one_edit(*slips[0]))
+    return len(slips) == 1 and len(slips[0][1]) >= TYPO_MIN_LETTERS and _within_one_edit(*slips[0])
 
 
 def _grade_order(question: Question, response: object) -> Result:
@@ -244,8 +248,7 @@ def option_marks(question: Question, response: object) -> dict[int, str]:
     Order questions are marked per item: "right" if in its place, else "wrong"."""
     if question.kind == "order":
         items = list(response) if isinstance(response, (list, tuple)) else []
-        return {index: "right" if index == position else "wrong"
-                for position, index in enumerate(items)}
+        return {index: "right" if index == position else "wrong" for position, index in enumerate(items)}
     if question.kind == "truefalse":
         right = {0 if question.answer else 1}
         chosen = {0 if response else 1} if isinstance(response, bool) else set()

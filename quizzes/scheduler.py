@@ -111,8 +111,7 @@ class StudyScheduler:
     @staticmethod
     def _rating(rating: int) -> Rating:
         if isinstance(rating, bool) or not isinstance(rating, int) or rating not in RATINGS:
-            raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), "
-                             f"not {rating!r}")
+            raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), not {rating!r}")
         return Rating(rating)
 
     def review(self, state: CardState, rating: int, now: datetime) -> tuple[CardState, ReviewLog]:

@@ -29,9 +29,17 @@ from quizzes.scheduler import (
 )
 from quizzes.store import AttemptRecord, Store, UndoRefused
 
-__all__ = ["MY_CARDS", "QuizSession", "study_deck", "ReviewSession", "ReviewSummary", "Score", "build_exam",
-           "day_bounds",
-           "new_left_today"]
+__all__ = [
+    "MY_CARDS",
+    "QuizSession",
+    "study_deck",
+    "ReviewSession",
+    "ReviewSummary",
+    "Score",
+    "build_exam",
+    "day_bounds",
+    "new_left_today",
+]
 
 # A card graded into a step due within this window comes back later in the same session
 # (Anki's "learn ahead limit"), so Again and the short learning steps are practised now.
@@ -283,8 +291,13 @@ class QuizSession:
         self._results: list[Result | None] = [None] * len(self.questions)
 
     @classmethod
-    def resume(cls, attempt: AttemptRecord, course: Course, store: Store,
-               now_fn: Callable[[], datetime] | None = None) -> QuizSession | None:
+    def resume(
+        cls,
+        attempt: AttemptRecord,
+        course: Course,
+        store: Store,
+        now_fn: Callable[[], datetime] | None = None,
+    ) -> QuizSession | None:
         """Carry on an attempt left unfinished: the same questions in the same order with
         the same option orders, answers so far re-marked, on the first unanswered one.
         None if the course no longer has every question of the attempt."""
@@ -294,8 +307,15 @@ class QuizSession:
             return None
         if not questions:
             return None
-        session = cls(questions, store, attempt.kind, attempt.seed or 0, attempt.lesson_id,
-                      now_fn, attempt_id=attempt.id)
+        session = cls(
+            questions,
+            store,
+            attempt.kind,
+            attempt.seed or 0,
+            attempt.lesson_id,
+            now_fn,
+            attempt_id=attempt.id,
+        )
         given = {a.question_id: a.response for a in store.answers(attempt.id)}
         for position, question in enumerate(questions):
             if question.id in given:
@@ -454,8 +474,14 @@ def build_exam(course: Course, per_lesson: int | None = None, seed: int = 0) -> 
         if need_applied - applied >= total - len(picked):
             open_pool = [q for q in open_pool if q.applies] or open_pool
         noise = {q.id: rng.random() * JITTER for q in open_pool}
-        best = max(open_pool, key=lambda q: (len(set(q.concepts) - covered) + noise[q.id],
-                                             -kinds.get((q.lesson_id, q.kind), 0), tie[q.id]))
+        best = max(
+            open_pool,
+            key=lambda q: (
+                len(set(q.concepts) - covered) + noise[q.id],
+                -kinds.get((q.lesson_id, q.kind), 0),
+                tie[q.id],
+            ),
+        )
         picked.append(best)
         covered |= set(best.concepts)
         taken[best.lesson_id] += 1

@@ -58,8 +58,11 @@ def load_settings(store: Store) -> Settings:
             values[key] = default if text is None else _parse(key, text)
         except ValueError:
             values[key] = default
-    return Settings(int(str(values["new_per_day"])), float(str(values["desired_retention"])),
-                    values["show_streak"] is True)
+    return Settings(
+        int(str(values["new_per_day"])),
+        float(str(values["desired_retention"])),
+        values["show_streak"] is True,
+    )
 
 
 def save_setting(store: Store, key: str, text: str) -> object:

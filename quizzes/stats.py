@@ -102,8 +102,9 @@ def due_count(course: Course, store: Store, now: datetime) -> int:
     return sum(1 for card in course.cards if card.id in states and states[card.id][1] <= moment)
 
 
-def due_and_new_today(course: Course, store: Store, now: datetime,
-                      tz: tzinfo | None = None) -> tuple[int, int]:
+def due_and_new_today(
+    course: Course, store: Store, now: datetime, tz: tzinfo | None = None
+) -> tuple[int, int]:
     """What Review would show now: (cards due, new cards the daily limit still allows),
     counting the learner's own cards as well as the course's."""
     moment = utc(now)
@@ -131,9 +132,7 @@ def study_streak(days: set[date], today: date) -> int:
     return streak
 
 
-def overall(
-    course: Course, store: Store, now: datetime | None = None, tz: tzinfo | None = None
-) -> Overall:
+def overall(course: Course, store: Store, now: datetime | None = None, tz: tzinfo | None = None) -> Overall:
     """Figures for a progress screen. Study days are counted in `tz` (default: the
     machine's local zone), so a streak follows the learner's calendar."""
     moment = utc(now) if now is not None else datetime.now(timezone.utc)
@@ -155,8 +154,7 @@ def overall(
     records = store.lessons()
     return Overall(
         lessons_total=len(course.lessons),
-        lessons_read=sum(1 for lesson in course.lessons
-                         if lesson.id in records and records[lesson.id].read),
+        lessons_read=sum(1 for lesson in course.lessons if lesson.id in records and records[lesson.id].read),
         cards_total=len(course.cards),
         cards_by_state=by_state,
         due_now=due_count(course, store, moment),
@@ -208,33 +206,43 @@ class ConceptMastery:
 @dataclass(frozen=True)
 class StudyStats:
     today: date
-    forecast: list[int]            # cards due on each of the next 30 days; [0] includes overdue
+    forecast: list[int]  # cards due on each of the next 30 days; [0] includes overdue
     retention: list[WeekRetention]  # the last 8 weeks, oldest first
-    heatmap_start: date            # a Monday; heatmap[i] counts reviews on heatmap_start + i days
-    heatmap: list[int]             # 26 weeks × 7 days, up to today
+    heatmap_start: date  # a Monday; heatmap[i] counts reviews on heatmap_start + i days
+    heatmap: list[int]  # 26 weeks × 7 days, up to today
     reviews_total: int
     seconds_studied: int
     seconds_today: int
     concepts: list[ConceptMastery]  # every syllabus concept, weakest first
-    weakest: list[str]             # up to 5 studied concepts with the lowest mastery
+    weakest: list[str]  # up to 5 studied concepts with the lowest mastery
     desired_retention: float
     new_per_day: int
-    streak_days: int | None        # None unless the learner opted in
+    streak_days: int | None  # None unless the learner opted in
 
     def to_json(self) -> dict:
         return {
             "today": self.today.isoformat(),
             "forecast": self.forecast,
             "retention_by_week": [
-                {"week_start": w.week_start.isoformat(), "reviews": w.reviews, "passed": w.passed,
-                 "retention": None if w.retention is None else round(w.retention, 4)}
-                for w in self.retention],
+                {
+                    "week_start": w.week_start.isoformat(),
+                    "reviews": w.reviews,
+                    "passed": w.passed,
+                    "retention": None if w.retention is None else round(w.retention, 4),
+                }
+                for w in self.retention
+            ],
             "heatmap": {"start": self.heatmap_start.isoformat(), "days": self.heatmap},
             "reviews_total": self.reviews_total,
-            "time_studied": {"seconds": self.seconds_studied, "today_seconds": self.seconds_today,
-                             "gap_cap_seconds": GAP_CAP_SECONDS},
-            "concepts": [{"concept": c.concept, "mastery": round(c.mastery, 4), "items": c.items,
-                          "studied": c.studied} for c in self.concepts],
+            "time_studied": {
+                "seconds": self.seconds_studied,
+                "today_seconds": self.seconds_today,
+                "gap_cap_seconds": GAP_CAP_SECONDS,
+            },
+            "concepts": [
+                {"concept": c.concept, "mastery": round(c.mastery, 4), "items": c.items, "studied": c.studied}
+                for c in self.concepts
+            ],
             "weakest_concepts": self.weakest,
             "desired_retention": self.desired_retention,
             "new_per_day": self.new_per_day,
@@ -246,8 +254,7 @@ def _zone(tz: tzinfo | None) -> tzinfo:
     return tz if tz is not None else (datetime.now().astimezone().tzinfo or timezone.utc)
 
 
-def _forecast(states: dict[str, tuple[str, datetime]], ids: set[str], today: date,
-              zone: tzinfo) -> list[int]:
+def _forecast(states: dict[str, tuple[str, datetime]], ids: set[str], today: date, zone: tzinfo) -> list[int]:
     counts = [0] * FORECAST_DAYS
     for card_id, (_, due) in states.items():
         if card_id not in ids:
@@ -301,8 +308,9 @@ def _time_studied(times: list[datetime], since: datetime) -> tuple[int, int]:
     return round(total), round(today)
 
 
-def _mastery(course: Course, store: Store, states, moment: datetime,
-             scheduler: StudyScheduler) -> list[ConceptMastery]:
+def _mastery(
+    course: Course, store: Store, states, moment: datetime, scheduler: StudyScheduler
+) -> list[ConceptMastery]:
     latest: dict[str, bool] = {}
     for answer in store.answers():
         latest[answer.question_id] = answer.correct
@@ -325,13 +333,13 @@ def _mastery(course: Course, store: Store, states, moment: datetime,
             if concept in scores:
                 scores[concept].append(1.0 if latest.get(question.id) else 0.0)
                 studied[concept] += seen
-    result = [ConceptMastery(c, sum(v) / len(v) if v else 0.0, len(v), studied[c])
-              for c, v in scores.items()]
+    result = [ConceptMastery(c, sum(v) / len(v) if v else 0.0, len(v), studied[c]) for c, v in scores.items()]
     return sorted(result, key=lambda m: (m.mastery, m.concept))
 
 
-def study_stats(course: Course, store: Store, now: datetime | None = None,
-                tz: tzinfo | None = None) -> StudyStats:
+def study_stats(
+    course: Course, store: Store, now: datetime | None = None, tz: tzinfo | None = None
+) -> StudyStats:
     """Everything the Stats screen and `genai-tutor stats --json` show, computed from the
     store at `now`, with days counted in `tz` (default: the machine's zone)."""
     moment = utc(now) if now is not None else datetime.now(timezone.utc)

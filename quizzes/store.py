@@ -43,17 +43,36 @@ from pathlib import Path
 from content.paths import user_home
 from quizzes.scheduler import utc
 
-__all__ = ["ATTEMPT_KINDS", "BACKUP_VERSION", "SCHEMA_VERSION", "AnswerRecord", "AttemptRecord",
-           "BackupError",
-           "LessonRecord", "OwnCard", "Store", "StoreError", "UndoRefused", "default_path", "is_corrupt",
-           "reason"]
+__all__ = [
+    "ATTEMPT_KINDS",
+    "BACKUP_VERSION",
+    "SCHEMA_VERSION",
+    "AnswerRecord",
+    "AttemptRecord",
+    "BackupError",
+    "LessonRecord",
+    "OwnCard",
+    "Store",
+    "StoreError",
+    "UndoRefused",
+    "default_path",
+    "is_corrupt",
+    "reason",
+]
 
 ATTEMPT_KINDS = ("lesson", "exam", "retry")
 BACKUP_FORMAT = "genai-tutor-progress"
 BACKUP_VERSION = 1
 # Every table a backup holds, in an order that respects foreign keys.
-_BACKUP_TABLES = ("lesson_progress", "card_state", "review_log", "quiz_attempt",
-                  "quiz_answer", "setting", "own_card")
+_BACKUP_TABLES = (
+    "lesson_progress",
+    "card_state",
+    "review_log",
+    "quiz_attempt",
+    "quiz_answer",
+    "setting",
+    "own_card",
+)
 DB_NAME = "progress.db"
 
 # Migration N (1-based) takes a database from schema version N-1 to N. Append, never edit.
@@ -88,8 +107,7 @@ _MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
-OUR_TABLES = {"schema_version", "lesson_progress", "card_state", "review_log", "quiz_attempt",
-              "quiz_answer"}
+OUR_TABLES = {"schema_version", "lesson_progress", "card_state", "review_log", "quiz_attempt", "quiz_answer"}
 
 
 class StoreError(RuntimeError):
@@ -142,8 +160,15 @@ _REASONS = {
 }
 # The same, from the message, for errors raised without a code.
 _MESSAGE_REASONS = (
-    ("disk is full", 13), ("disk i/o error", 10), ("readonly", 8), ("read-only", 8),
-    ("locked", 5), ("busy", 5), ("unable to open", 14), ("permission", 3), ("out of memory", 7),
+    ("disk is full", 13),
+    ("disk i/o error", 10),
+    ("readonly", 8),
+    ("read-only", 8),
+    ("locked", 5),
+    ("busy", 5),
+    ("unable to open", 14),
+    ("permission", 3),
+    ("out of memory", 7),
 )
 _CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 
@@ -280,37 +305,43 @@ class Store:
                 f"this version reads up to {SCHEMA_VERSION}); update genai-tutor, the file was not changed"
             ) from None
         except _Foreign as foreign:
-            raise StoreError(f"{path} is another program's SQLite database ({foreign.args[0]}); it was not "
-                             "changed: move it away or set GENAI_TUTOR_HOME to another folder") from None
+            raise StoreError(
+                f"{path} is another program's SQLite database ({foreign.args[0]}); it was not "
+                "changed: move it away or set GENAI_TUTOR_HOME to another folder"
+            ) from None
         except _Corrupt:
             pass
         except sqlite3.Error as error:
             if not is_corrupt(error):
-                raise StoreError(f"cannot open your progress file {path}: {reason(error)}; "
-                                 "it was left as it is") from error
+                raise StoreError(
+                    f"cannot open your progress file {path}: {reason(error)}; it was left as it is"
+                ) from error
         except OSError as error:
             raise StoreError(f"cannot open your progress file {path}: {reason(error)}") from error
         try:
             moved = cls._move_aside(path, "corrupt")
         except OSError as error:
-            raise StoreError(f"{path} cannot be read as a database, and it could not be moved aside "
-                             f"({reason(error)}); nothing was deleted") from error
+            raise StoreError(
+                f"{path} cannot be read as a database, and it could not be moved aside "
+                f"({reason(error)}); nothing was deleted"
+            ) from error
         moved_wal = moved.with_name(moved.name + "-wal")
         if saved_wal is not None and not moved_wal.exists():
             moved_wal.write_bytes(saved_wal)
         try:
             return cls(cls._connect(path), path, moved)
         except (sqlite3.Error, OSError, _NewerSchema, _Foreign, _Corrupt) as error:
-            raise StoreError(f"could not create a fresh database at {path}: {reason(error)} "
-                             f"(the unreadable one was kept at {moved})") from error
+            raise StoreError(
+                f"could not create a fresh database at {path}: {reason(error)} "
+                f"(the unreadable one was kept at {moved})"
+            ) from error
 
     @staticmethod
     def _prepare_folder(folder: Path, tighten: bool) -> None:
         """Create the data folder 0700; tighten the default one of an existing install."""
         try:
             if folder.exists() and not folder.is_dir():
-                raise StoreError(f"the data folder {folder} is a file, not a folder "
-                                 "(check GENAI_TUTOR_HOME)")
+                raise StoreError(f"the data folder {folder} is a file, not a folder (check GENAI_TUTOR_HOME)")
             created = not folder.exists()
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             info = folder.stat()
@@ -319,8 +350,10 @@ class Store:
         except StoreError:
             raise
         except OSError as error:
-            raise StoreError(f"cannot create the data folder {folder}: {reason(error)} "
-                             "(check GENAI_TUTOR_HOME and its permissions)") from error
+            raise StoreError(
+                f"cannot create the data folder {folder}: {reason(error)} "
+                "(check GENAI_TUTOR_HOME and its permissions)"
+            ) from error
 
     @staticmethod
     def _check_path(path: Path) -> None:
@@ -335,12 +368,16 @@ class Store:
         if path.exists():
             mode = path.stat().st_mode
             if not os.access(path, os.R_OK | os.W_OK) or not mode & 0o222:
-                raise StoreError(f"your progress file {path} is read-only; make it writable "
-                                 "(chmod u+w) so genai-tutor can save")
+                raise StoreError(
+                    f"your progress file {path} is read-only; make it writable "
+                    "(chmod u+w) so genai-tutor can save"
+                )
         folder = path.parent
         if not os.access(folder, os.W_OK | os.X_OK) or not folder.stat().st_mode & 0o222:
-            raise StoreError(f"the data folder {folder} is read-only; genai-tutor needs to write there "
-                             "(or set GENAI_TUTOR_HOME to a writable folder)")
+            raise StoreError(
+                f"the data folder {folder} is read-only; genai-tutor needs to write there "
+                "(or set GENAI_TUTOR_HOME to a writable folder)"
+            )
 
     @staticmethod
     def _own_files(path: Path) -> None:
@@ -376,8 +413,10 @@ class Store:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             with Store._begin(db):
-                db.execute("CREATE TABLE IF NOT EXISTS schema_version "
-                           "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version "
+                    "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
                 current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
                 if current > SCHEMA_VERSION:
                     raise _NewerSchema(current)
@@ -385,8 +424,10 @@ class Store:
                     for statement in _MIGRATIONS[version - 1].split(";"):
                         if statement.strip():
                             db.execute(statement)
-                    db.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                               (version, _iso(None)))
+                    db.execute(
+                        "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                        (version, _iso(None)),
+                    )
             Store._own_files(path)  # the -wal and -shm files exist now
         except BaseException:
             db.close()
@@ -397,8 +438,12 @@ class Store:
     def _check_ours(db: sqlite3.Connection) -> None:
         """Raise _Foreign for a database of another program, _NewerSchema for a newer one
         of ours. An empty database is fine (a fresh file)."""
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                               "AND name NOT LIKE 'sqlite_%'")}
+        tables = {
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
         if not tables:
             return
         if "schema_version" not in tables:
@@ -406,8 +451,9 @@ class Store:
         columns = [(row[1], str(row[2]).upper()) for row in db.execute("PRAGMA table_info(schema_version)")]
         if columns[:2] != [("version", "INTEGER"), ("applied_at", "TEXT")]:
             raise _Foreign("its schema_version table is not genai-tutor's")
-        odd = db.execute("SELECT COUNT(*) FROM schema_version "
-                         "WHERE typeof(version) != 'integer'").fetchone()[0]
+        odd = db.execute("SELECT COUNT(*) FROM schema_version WHERE typeof(version) != 'integer'").fetchone()[
+            0
+        ]
         if odd:
             raise _Foreign("its schema_version table holds non-integer versions")
         current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
@@ -474,28 +520,46 @@ class Store:
     def open_lesson(self, lesson_id: str, now: datetime | None = None) -> None:
         """Record that the lesson was opened (keeps the first-opened time)."""
         when = _iso(now)
-        self._write([("INSERT INTO lesson_progress (lesson_id, opened_at, last_opened_at) "
-                      "VALUES (?, ?, ?) ON CONFLICT (lesson_id) DO UPDATE SET "
-                      "last_opened_at = excluded.last_opened_at, "
-                      "opened_at = COALESCE(opened_at, excluded.opened_at)",
-                      (lesson_id, when, when))])
+        self._write(
+            [
+                (
+                    "INSERT INTO lesson_progress (lesson_id, opened_at, last_opened_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT (lesson_id) DO UPDATE SET "
+                    "last_opened_at = excluded.last_opened_at, "
+                    "opened_at = COALESCE(opened_at, excluded.opened_at)",
+                    (lesson_id, when, when),
+                )
+            ]
+        )
 
     @_db_errors
     def save_position(self, lesson_id: str, position: float) -> None:
         """Remember how far down the lesson the learner had scrolled."""
-        self._write([("INSERT INTO lesson_progress (lesson_id, position) VALUES (?, ?) "
-                      "ON CONFLICT (lesson_id) DO UPDATE SET position = excluded.position",
-                      (lesson_id, float(position)))])
+        self._write(
+            [
+                (
+                    "INSERT INTO lesson_progress (lesson_id, position) VALUES (?, ?) "
+                    "ON CONFLICT (lesson_id) DO UPDATE SET position = excluded.position",
+                    (lesson_id, float(position)),
+                )
+            ]
+        )
 
     @_db_errors
     def mark_read(self, lesson_id: str, now: datetime | None = None) -> None:
         """Record that the learner finished the lesson (keeps the first completion time)."""
         when = _iso(now)
-        self._write([("INSERT INTO lesson_progress (lesson_id, read, opened_at, completed_at) "
-                      "VALUES (?, 1, ?, ?) ON CONFLICT (lesson_id) DO UPDATE SET read = 1, "
-                      "opened_at = COALESCE(opened_at, excluded.opened_at), "
-                      "completed_at = COALESCE(completed_at, excluded.completed_at)",
-                      (lesson_id, when, when))])
+        self._write(
+            [
+                (
+                    "INSERT INTO lesson_progress (lesson_id, read, opened_at, completed_at) "
+                    "VALUES (?, 1, ?, ?) ON CONFLICT (lesson_id) DO UPDATE SET read = 1, "
+                    "opened_at = COALESCE(opened_at, excluded.opened_at), "
+                    "completed_at = COALESCE(completed_at, excluded.completed_at)",
+                    (lesson_id, when, when),
+                )
+            ]
+        )
 
     def lesson(self, lesson_id: str) -> LessonRecord | None:
         """One lesson's saved progress, or None if it was never opened."""
@@ -504,10 +568,12 @@ class Store:
     @_db_errors
     def lessons(self) -> dict[str, LessonRecord]:
         """Saved progress of every lesson ever opened, by lesson id."""
-        rows = self._db.execute("SELECT lesson_id, read, position, opened_at, "
-                                "last_opened_at, completed_at FROM lesson_progress")
-        return {r[0]: LessonRecord(r[0], bool(r[1]), r[2], _when(r[3]), _when(r[4]), _when(r[5]))
-                for r in rows}
+        rows = self._db.execute(
+            "SELECT lesson_id, read, position, opened_at, last_opened_at, completed_at FROM lesson_progress"
+        )
+        return {
+            r[0]: LessonRecord(r[0], bool(r[1]), r[2], _when(r[3]), _when(r[4]), _when(r[5])) for r in rows
+        }
 
     # ---- settings -----------------------------------------------------------------------
 
@@ -517,8 +583,15 @@ class Store:
         return row[0] if row else default
 
     def set_setting(self, key: str, value: str) -> None:
-        self._write([("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) "
-                      "DO UPDATE SET value = excluded.value", (key, str(value)))])
+        self._write(
+            [
+                (
+                    "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET value = excluded.value",
+                    (key, str(value)),
+                )
+            ]
+        )
 
     def last_opened_lesson(self) -> LessonRecord | None:
         """The lesson opened most recently, with its saved scroll position, or None."""
@@ -540,8 +613,9 @@ class Store:
         return {r[0]: (r[1], datetime.fromisoformat(r[2])) for r in rows}
 
     @_db_errors
-    def record_review(self, card_id: str, rating: int, state: str, due: datetime,
-                      reviewed_at: datetime) -> int:
+    def record_review(
+        self, card_id: str, rating: int, state: str, due: datetime, reviewed_at: datetime
+    ) -> int:
         """Save a graded card: its new state and a review-log entry, in one transaction.
         Returns the log entry's row id, which is what `undo_review` takes.
 
@@ -551,16 +625,21 @@ class Store:
             raise ValueError(f"rating must be 1..4, not {rating!r}")
         when, due_text = _iso(reviewed_at), _iso(due)
         with self._transaction() as db:
-            prev = db.execute("SELECT state, due FROM card_state WHERE card_id = ?",
-                              (card_id,)).fetchone() or (None, None)
-            log_id = db.execute("INSERT INTO review_log (card_id, rating, reviewed_at, prev_state, "
-                                "prev_due, new_state) VALUES (?, ?, ?, ?, ?, ?)",
-                                (card_id, int(rating), when, prev[0], prev[1], state)).lastrowid
-            db.execute("INSERT INTO card_state (card_id, state, due, updated_at) "
-                       "VALUES (?, ?, ?, ?) ON CONFLICT (card_id) DO UPDATE SET "
-                       "state = excluded.state, due = excluded.due, "
-                       "updated_at = excluded.updated_at",
-                       (card_id, state, due_text, when))
+            prev = db.execute(
+                "SELECT state, due FROM card_state WHERE card_id = ?", (card_id,)
+            ).fetchone() or (None, None)
+            log_id = db.execute(
+                "INSERT INTO review_log (card_id, rating, reviewed_at, prev_state, "
+                "prev_due, new_state) VALUES (?, ?, ?, ?, ?, ?)",
+                (card_id, int(rating), when, prev[0], prev[1], state),
+            ).lastrowid
+            db.execute(
+                "INSERT INTO card_state (card_id, state, due, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (card_id) DO UPDATE SET "
+                "state = excluded.state, due = excluded.due, "
+                "updated_at = excluded.updated_at",
+                (card_id, state, due_text, when),
+            )
         assert log_id is not None  # an INSERT always sets lastrowid
         return int(log_id)
 
@@ -574,22 +653,28 @@ class Store:
         graded again since (by another session on the same file): undoing then would
         overwrite that later grade."""
         with self._transaction() as db:
-            row = db.execute("SELECT card_id, prev_state, prev_due, new_state FROM review_log "
-                             "WHERE id = ?", (log_id,)).fetchone()
+            row = db.execute(
+                "SELECT card_id, prev_state, prev_due, new_state FROM review_log WHERE id = ?", (log_id,)
+            ).fetchone()
             if row is None:
                 raise UndoRefused("that grade is no longer in your progress file, so it cannot be undone")
             card_id, prev_state, prev_due, new_state = row
-            later = db.execute("SELECT COUNT(*) FROM review_log WHERE card_id = ? AND id > ?",
-                               (card_id, log_id)).fetchone()[0]
+            later = db.execute(
+                "SELECT COUNT(*) FROM review_log WHERE card_id = ? AND id > ?", (card_id, log_id)
+            ).fetchone()[0]
             current = db.execute("SELECT state FROM card_state WHERE card_id = ?", (card_id,)).fetchone()
             if later or current is None or current[0] != new_state:
-                raise UndoRefused(f"card {card_id} was graded again in another session since, "
-                                 "so this grade cannot be undone")
+                raise UndoRefused(
+                    f"card {card_id} was graded again in another session since, "
+                    "so this grade cannot be undone"
+                )
             if prev_state is None:
                 db.execute("DELETE FROM card_state WHERE card_id = ?", (card_id,))
             else:
-                db.execute("UPDATE card_state SET state = ?, due = ?, updated_at = ? "
-                           "WHERE card_id = ?", (prev_state, prev_due, _iso(None), card_id))
+                db.execute(
+                    "UPDATE card_state SET state = ?, due = ?, updated_at = ? WHERE card_id = ?",
+                    (prev_state, prev_due, _iso(None), card_id),
+                )
             db.execute("DELETE FROM review_log WHERE id = ?", (log_id,))
         return card_id
 
@@ -608,39 +693,59 @@ class Store:
     # ---- quizzes ------------------------------------------------------------------------
 
     @_db_errors
-    def start_attempt(self, kind: str, question_ids: list[str] | tuple[str, ...],
-                      lesson_id: str | None = None, seed: int | None = None,
-                      now: datetime | None = None) -> int:
+    def start_attempt(
+        self,
+        kind: str,
+        question_ids: list[str] | tuple[str, ...],
+        lesson_id: str | None = None,
+        seed: int | None = None,
+        now: datetime | None = None,
+    ) -> int:
         """Begin a quiz attempt (kind: "lesson", "exam" or "retry"); returns its id."""
         if kind not in ATTEMPT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(ATTEMPT_KINDS)}, not {kind!r}")
         ids = json.dumps(list(question_ids))
-        row_id = self._write([("INSERT INTO quiz_attempt (kind, lesson_id, seed, question_ids, "
-                               "started_at) VALUES (?, ?, ?, ?, ?)",
-                               (kind, lesson_id, seed, ids, _iso(now)))])[0]
+        row_id = self._write(
+            [
+                (
+                    "INSERT INTO quiz_attempt (kind, lesson_id, seed, question_ids, "
+                    "started_at) VALUES (?, ?, ?, ?, ?)",
+                    (kind, lesson_id, seed, ids, _iso(now)),
+                )
+            ]
+        )[0]
         assert row_id is not None  # an INSERT always sets lastrowid
         return row_id
 
     @_db_errors
-    def record_answer(self, attempt_id: int, question_id: str, response: object,
-                      correct: bool, now: datetime | None = None, finish: bool = False) -> None:
+    def record_answer(
+        self,
+        attempt_id: int,
+        question_id: str,
+        response: object,
+        correct: bool,
+        now: datetime | None = None,
+        finish: bool = False,
+    ) -> None:
         """Save one answered question, and with `finish` also close the attempt, in one
         transaction. Sets become sorted lists in the stored JSON."""
         when = _iso(now)
         statements: list[tuple[str, tuple]]
-        statements = [("INSERT INTO quiz_answer (attempt_id, question_id, response, correct, "
-                       "answered_at) VALUES (?, ?, ?, ?, ?)",
-                       (attempt_id, question_id, _to_json(response), int(bool(correct)), when))]
+        statements = [
+            (
+                "INSERT INTO quiz_answer (attempt_id, question_id, response, correct, "
+                "answered_at) VALUES (?, ?, ?, ?, ?)",
+                (attempt_id, question_id, _to_json(response), int(bool(correct)), when),
+            )
+        ]
         if finish:
-            statements.append(("UPDATE quiz_attempt SET finished_at = ? WHERE id = ?",
-                               (when, attempt_id)))
+            statements.append(("UPDATE quiz_attempt SET finished_at = ? WHERE id = ?", (when, attempt_id)))
         self._write(statements)
 
     @_db_errors
     def finish_attempt(self, attempt_id: int, now: datetime | None = None) -> None:
         """Close an attempt without answering the rest (answers so far are kept)."""
-        self._write([("UPDATE quiz_attempt SET finished_at = ? WHERE id = ?",
-                      (_iso(now), attempt_id))])
+        self._write([("UPDATE quiz_attempt SET finished_at = ? WHERE id = ?", (_iso(now), attempt_id))])
 
     @_db_errors
     def attempts(self, kind: str | None = None) -> list[AttemptRecord]:
@@ -651,37 +756,53 @@ class Store:
             "LEFT JOIN quiz_answer q ON q.attempt_id = a.id"
         )
         rows = self._select(sql, "a.kind", kind, "GROUP BY a.id ORDER BY a.id")
-        return [AttemptRecord(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])),
-                              datetime.fromisoformat(r[5]), _when(r[6]), int(r[7]), int(r[8]))
-                for r in rows]
+        return [
+            AttemptRecord(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                tuple(json.loads(r[4])),
+                datetime.fromisoformat(r[5]),
+                _when(r[6]),
+                int(r[7]),
+                int(r[8]),
+            )
+            for r in rows
+        ]
 
     @_db_errors
     def answers(self, attempt_id: int | None = None) -> list[AnswerRecord]:
         """Answers, oldest first, for one attempt or all."""
         sql = "SELECT attempt_id, question_id, response, correct, answered_at FROM quiz_answer"
         rows = self._select(sql, "attempt_id", attempt_id, "ORDER BY id")
-        return [AnswerRecord(r[0], r[1], json.loads(r[2]), bool(r[3]),
-                             datetime.fromisoformat(r[4])) for r in rows]
+        return [
+            AnswerRecord(r[0], r[1], json.loads(r[2]), bool(r[3]), datetime.fromisoformat(r[4])) for r in rows
+        ]
 
     @_db_errors
     def activity_times(self) -> list[datetime]:
         """When the learner reviewed a card or answered a question (for streaks)."""
-        rows = self._db.execute("SELECT reviewed_at FROM review_log "
-                                "UNION ALL SELECT answered_at FROM quiz_answer")
+        rows = self._db.execute(
+            "SELECT reviewed_at FROM review_log UNION ALL SELECT answered_at FROM quiz_answer"
+        )
         return [datetime.fromisoformat(r[0]) for r in rows]
 
     def new_cards_introduced(self, since: datetime, until: datetime) -> int:
         """How many cards were graded for the first time in [since, until): a first
         review is a log entry with no previous state. Undoing one takes it back."""
-        row = self._db.execute("SELECT COUNT(*) FROM review_log WHERE prev_state IS NULL "
-                               "AND reviewed_at >= ? AND reviewed_at < ?",
-                               (_iso(since), _iso(until))).fetchone()
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM review_log WHERE prev_state IS NULL "
+            "AND reviewed_at >= ? AND reviewed_at < ?",
+            (_iso(since), _iso(until)),
+        ).fetchone()
         return int(row[0])
 
     def review_log_full(self) -> list[tuple[str, int, datetime, str | None, str]]:
         """Reviews, oldest first: (card id, rating, reviewed at, state before, state after)."""
-        rows = self._db.execute("SELECT card_id, rating, reviewed_at, prev_state, new_state "
-                                "FROM review_log ORDER BY id")
+        rows = self._db.execute(
+            "SELECT card_id, rating, reviewed_at, prev_state, new_state FROM review_log ORDER BY id"
+        )
         return [(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4]) for r in rows]
 
     def unfinished_attempt(self, kind: str) -> AttemptRecord | None:
@@ -698,10 +819,12 @@ class Store:
         with self._transaction() as db:
             known = {r[0] for r in db.execute("SELECT id FROM own_card")}
             for card in cards:
-                db.execute("INSERT INTO own_card (id, front, back, tags, added_at) "
-                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                           "front = excluded.front, back = excluded.back, tags = excluded.tags",
-                           (card.id, card.front, card.back, " ".join(card.tags), when))
+                db.execute(
+                    "INSERT INTO own_card (id, front, back, tags, added_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "front = excluded.front, back = excluded.back, tags = excluded.tags",
+                    (card.id, card.front, card.back, " ".join(card.tags), when),
+                )
         return sum(card.id not in known for card in {c.id: c for c in cards}.values())
 
     def own_cards(self) -> list[OwnCard]:
@@ -718,8 +841,12 @@ class Store:
             cursor = self._db.execute(f"SELECT * FROM {table} ORDER BY rowid")
             columns = [c[0] for c in cursor.description]
             tables[table] = {"columns": columns, "rows": [list(r) for r in cursor]}
-        return {"format": BACKUP_FORMAT, "version": BACKUP_VERSION,
-                "schema": self.schema_version, "tables": tables}
+        return {
+            "format": BACKUP_FORMAT,
+            "version": BACKUP_VERSION,
+            "schema": self.schema_version,
+            "tables": tables,
+        }
 
     def import_backup(self, data: object) -> dict[str, int]:
         """Replace all progress with a backup from `export_backup`, in one transaction
@@ -728,8 +855,10 @@ class Store:
             raise BackupError("this is not a genai-tutor progress backup")
         version = data.get("version")
         if not isinstance(version, int) or version > BACKUP_VERSION:
-            raise BackupError(f"backup version {version!r} is newer than this app "
-                              f"understands ({BACKUP_VERSION}); update genai-tutor")
+            raise BackupError(
+                f"backup version {version!r} is newer than this app "
+                f"understands ({BACKUP_VERSION}); update genai-tutor"
+            )
         tables = data.get("tables")
         if not isinstance(tables, dict):
             raise BackupError("the backup has no tables")
@@ -743,12 +872,13 @@ class Store:
                     columns, rows = block.get("columns", []), block.get("rows", [])
                     known = {c[1] for c in db.execute(f"PRAGMA table_info({table})")}
                     if not set(columns) <= known:
-                        raise BackupError(f"table {table} has unknown columns "
-                                          f"{sorted(set(columns) - known)}")
+                        raise BackupError(f"table {table} has unknown columns {sorted(set(columns) - known)}")
                     if rows:
                         marks = ", ".join("?" for _ in columns)
-                        db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
-                                       f"VALUES ({marks})", [tuple(r) for r in rows])
+                        db.executemany(
+                            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                            [tuple(r) for r in rows],
+                        )
                     counts[table] = len(rows)
         except sqlite3.Error as error:
             raise BackupError(f"the backup does not fit the database: {error}") from error

@@ -24,11 +24,17 @@ from pathlib import Path
 from content.schema import Card
 from quizzes.store import BackupError, OwnCard, Store
 
-__all__ = ["CardImport", "export_anki", "export_csv", "export_progress", "import_own_cards",
-           "import_progress", "read_own_cards"]
+__all__ = [
+    "CardImport",
+    "export_anki",
+    "export_csv",
+    "export_progress",
+    "import_own_cards",
+    "import_progress",
+    "read_own_cards",
+]
 
-ANKI_HEADER = ("#separator:tab", "#html:true", "#notetype:Basic", "#deck:genai-tutor",
-               "#tags column:3")
+ANKI_HEADER = ("#separator:tab", "#html:true", "#notetype:Basic", "#deck:genai-tutor", "#tags column:3")
 
 
 def _anki_field(text: str) -> str:
@@ -104,8 +110,10 @@ def read_own_cards(path: Path) -> CardImport:
             errors.append(f"{path}:{number}: needs a front and a back separated by a tab")
             continue
         if len(fields) > 3:
-            errors.append(f"{path}:{number}: has {len(fields)} fields; use front, back and "
-                          "optional tags (separated by tabs)")
+            errors.append(
+                f"{path}:{number}: has {len(fields)} fields; use front, back and "
+                "optional tags (separated by tabs)"
+            )
             continue
         front, back = fields[0].strip(), fields[1].strip()
         if not front or not back:

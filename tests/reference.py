@@ -5,6 +5,7 @@ benchmarks (the "plain numpy" baseline). No numba, no flat buffers, no prealloca
 one array per weight and per bias, temporaries everywhere. ``dtype`` lets the
 finite-difference checks run the same code in float64.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,6 +13,7 @@ import itertools
 import numpy as np
 
 # ---------------------------------------------------------------------- activations
+
 
 def act(name, z, slope=0.2):
     if name == "identity":
@@ -49,6 +51,7 @@ def act_grad(name, z, slope=0.2):
 
 # ---------------------------------------------------------------------------- losses
 
+
 def mse(pred, target):
     d = pred - target
     return np.mean(d * d), 2 * d / d.size
@@ -66,11 +69,11 @@ def least_squares(pred, target):
 
 # ------------------------------------------------------------------------------- MLP
 
+
 class MLP:
     """weights[i] is (in, out), biases[i] is (out,); same layout as engine.nn.MLP."""
 
-    def __init__(self, weights, biases, activation="relu", out_activation="identity",
-                 slope=0.2):
+    def __init__(self, weights, biases, activation="relu", out_activation="identity", slope=0.2):
         self.weights = [np.array(w) for w in weights]
         self.biases = [np.array(b) for b in biases]
         n = len(self.weights)
@@ -80,14 +83,17 @@ class MLP:
     @classmethod
     def from_engine(cls, model, dtype=np.float32):
         """Copy an engine.nn.MLP's current parameters."""
-        return cls([l.W.astype(dtype) for l in model.layers],
-                   [l.b.astype(dtype) for l in model.layers],
-                   model.activation, model.out_activation, model.slope)
+        return cls(
+            [l.W.astype(dtype) for l in model.layers],
+            [l.b.astype(dtype) for l in model.layers],
+            model.activation,
+            model.out_activation,
+            model.slope,
+        )
 
     def flat(self):
         """Parameters in the engine's flat order (W then b, layer by layer)."""
-        return np.concatenate([a.ravel() for w, b in zip(self.weights, self.biases)
-                               for a in (w, b)])
+        return np.concatenate([a.ravel() for w, b in zip(self.weights, self.biases) for a in (w, b)])
 
     def forward(self, x):
         self.inputs, self.zs = [], []
@@ -114,8 +120,7 @@ class MLP:
         return d
 
     def flat_grads(self):
-        return np.concatenate([a.ravel() for w, b in zip(self.dweights, self.dbiases)
-                               for a in (w, b)])
+        return np.concatenate([a.ravel() for w, b in zip(self.dweights, self.dbiases) for a in (w, b)])
 
     def parameters(self):
         return [a for pair in zip(self.weights, self.biases) for a in pair]
@@ -125,6 +130,7 @@ class MLP:
 
 
 # ------------------------------------------------------------------------ optimizers
+
 
 class Adam:
     """Adam with bias correction and decoupled weight decay, one tensor at a time."""
@@ -144,8 +150,8 @@ class Adam:
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * g * g
-            m_hat = m / (1 - b1 ** self.t)
-            v_hat = v / (1 - b2 ** self.t)
+            m_hat = m / (1 - b1**self.t)
+            v_hat = v / (1 - b2**self.t)
             p *= 1 - self.lr * self.weight_decay
             p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
@@ -176,6 +182,7 @@ def train_step(model, opt, x, y):
 
 # ----------------------------------------------------------------------- transformer
 
+
 def layernorm(x, g, b, eps=1e-5):
     mu = x.mean(-1, keepdims=True)
     var = ((x - mu) ** 2).mean(-1, keepdims=True)
@@ -183,7 +190,7 @@ def layernorm(x, g, b, eps=1e-5):
 
 
 def gelu(u):
-    return 0.5 * u * (1 + np.tanh(np.sqrt(2 / np.pi) * (u + 0.044715 * u ** 3)))
+    return 0.5 * u * (1 + np.tanh(np.sqrt(2 / np.pi) * (u + 0.044715 * u**3)))
 
 
 def causal_softmax(s):
@@ -203,8 +210,10 @@ def gpt_logits(p, config, ids):
     for i in range(config.layers):
         a = layernorm(x, p[f"h{i}.ln1.g"], p[f"h{i}.ln1.b"])
         q, k, v = np.split(a @ p[f"h{i}.attn.w"] + p[f"h{i}.attn.b"], 3, axis=-1)
+
         def heads(t):
             return t.reshape(B, T, H, hd).transpose(0, 2, 1, 3)
+
         q, k, v = heads(q), heads(k), heads(v)
         att = causal_softmax(q @ k.transpose(0, 1, 3, 2) / np.sqrt(hd))
         y = (att @ v).transpose(0, 2, 1, 3).reshape(B, T, d)
@@ -222,7 +231,10 @@ def gpt_loss(p, config, ids, targets):
     z, t = z[keep], t[keep]
     lse = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))
     return float(np.mean(lse - z[np.arange(len(t)), t]))
+
+
 # ------------------------------------------------------------------------------ CLIP
+
 
 def patchify(x, k):
     """(N, S, S, c) -> (N, P, k*k*c), patches in reading order, each row by row."""
@@ -230,25 +242,43 @@ def patchify(x, k):
     out = []
     for py in range(0, s, k):
         for px in range(0, s, k):
-            out.append(x[:, py:py + k, px:px + k, :].reshape(n, -1))
+            out.append(x[:, py : py + k, px : px + k, :].reshape(n, -1))
     return np.stack(out, axis=1)
 
 
 def clip_params_from_engine(model, dtype=np.float64):
     """The engine CLIP's parameters as a dict of separate arrays (copies)."""
     pe, im, tm = model.patch_embed.layers[0], model.img_mlp.layers, model.txt_mlp.layers
-    p = {"We": pe.W, "be": pe.b,
-         "img_W1": im[0].W, "img_b1": im[0].b, "img_W2": im[1].W, "img_b2": im[1].b,
-         "txt_W1": tm[0].W, "txt_b1": tm[0].b, "txt_W2": tm[1].W, "txt_b2": tm[1].b}
+    p = {
+        "We": pe.W,
+        "be": pe.b,
+        "img_W1": im[0].W,
+        "img_b1": im[0].b,
+        "img_W2": im[1].W,
+        "img_b2": im[1].b,
+        "txt_W1": tm[0].W,
+        "txt_b1": tm[0].b,
+        "txt_W2": tm[1].W,
+        "txt_b2": tm[1].b,
+    }
     p.update(model.p)
     return {k: np.array(v, dtype=dtype) for k, v in p.items()}
 
 
 def clip_grads_from_engine(model):
     pe, im, tm = model.patch_embed.layers[0], model.img_mlp.layers, model.txt_mlp.layers
-    g = {"We": pe.dW, "be": pe.db,
-         "img_W1": im[0].dW, "img_b1": im[0].db, "img_W2": im[1].dW, "img_b2": im[1].db,
-         "txt_W1": tm[0].dW, "txt_b1": tm[0].db, "txt_W2": tm[1].dW, "txt_b2": tm[1].db}
+    g = {
+        "We": pe.dW,
+        "be": pe.db,
+        "img_W1": im[0].dW,
+        "img_b1": im[0].db,
+        "img_W2": im[1].dW,
+        "img_b2": im[1].db,
+        "txt_W1": tm[0].dW,
+        "txt_b1": tm[0].db,
+        "txt_W2": tm[1].dW,
+        "txt_b2": tm[1].db,
+    }
     g.update(model.g)
     return {k: np.array(v, dtype=np.float64) for k, v in g.items()}
 
@@ -275,7 +305,7 @@ def clip_loss(p, images, token_lists, match, patch):
     ``token_lists``: one list of word ids per caption. Returns (loss, grads dict).
     """
     n = len(images)
-    x = patchify(images, patch)                                  # (N, P, k*k*3)
+    x = patchify(images, patch)  # (N, P, k*k*3)
     P = x.shape[1]
     t_img = x @ p["We"] + p["be"] + p["img_pos"][None]
     h_img, c_img = _token_mlp(p, "img_", t_img.reshape(n * P, -1))
@@ -283,8 +313,7 @@ def clip_loss(p, images, token_lists, match, patch):
     f = pooled_img @ p["img_proj"]
     fn = np.linalg.norm(f, axis=1, keepdims=True)
     u = f / fn
-    rows = [np.array([p["tok_emb"][w] + p["txt_pos"][j] for j, w in enumerate(ids)])
-            for ids in token_lists]
+    rows = [np.array([p["tok_emb"][w] + p["txt_pos"][j] for j, w in enumerate(ids)]) for ids in token_lists]
     t_txt = np.concatenate(rows)
     h_txt, c_txt = _token_mlp(p, "txt_", t_txt)
     bounds = np.cumsum([0] + [len(ids) for ids in token_lists])
@@ -313,8 +342,9 @@ def clip_loss(p, images, token_lists, match, patch):
     g["We"] = np.einsum("npi,npo->io", x, dt_img)
     g["be"] = dt_img.sum(axis=(0, 1))
     dpool_txt = dg @ p["txt_proj"].T
-    dh_txt = np.concatenate([np.tile(dpool_txt[i] / len(ids), (len(ids), 1))
-                             for i, ids in enumerate(token_lists)])
+    dh_txt = np.concatenate(
+        [np.tile(dpool_txt[i] / len(ids), (len(ids), 1)) for i, ids in enumerate(token_lists)]
+    )
     dt_txt = _token_mlp_backward(p, g, "txt_", c_txt, dh_txt)
     g["tok_emb"] = np.zeros_like(p["tok_emb"])
     g["txt_pos"] = np.zeros_like(p["txt_pos"])
@@ -325,7 +355,10 @@ def clip_loss(p, images, token_lists, match, patch):
             g["txt_pos"][j] += dt_txt[k]
             k += 1
     return loss, g
+
+
 # ------------------------------------------------------------------- RealNVP flow
+
 
 class Flow:
     """engine.flow.Flow the obvious way: one reference MLP per coupling layer."""
@@ -335,9 +368,12 @@ class Flow:
 
     @classmethod
     def from_engine(cls, model, dtype=np.float64):
-        return cls([MLP.from_engine(net, dtype) for net in model.nets],
-                   model.mean.astype(dtype), model.std.astype(dtype),
-                   float(model.config.scale_limit))
+        return cls(
+            [MLP.from_engine(net, dtype) for net in model.nets],
+            model.mean.astype(dtype),
+            model.std.astype(dtype),
+            float(model.config.scale_limit),
+        )
 
     def forward(self, x):
         """(z, logdet) of the data -> latent map; keeps what backward needs."""
@@ -385,11 +421,12 @@ class Flow:
         offset = 0
         for net in self.nets:
             for arr in net.parameters():
-                arr[...] = flat[offset:offset + arr.size].reshape(arr.shape)
+                arr[...] = flat[offset : offset + arr.size].reshape(arr.shape)
                 offset += arr.size
 
 
 # --------------------------------------------------------- autoregressive p(x) p(y|x)
+
 
 def log_softmax(z):
     z = z - z.max(-1, keepdims=True)
@@ -405,8 +442,9 @@ class Autoregressive:
 
     @classmethod
     def from_engine(cls, model, dtype=np.float64):
-        return cls(model.marginal.astype(dtype), MLP.from_engine(model.net, dtype),
-                   model.lo.copy(), model.hi.copy())
+        return cls(
+            model.marginal.astype(dtype), MLP.from_engine(model.net, dtype), model.lo.copy(), model.hi.copy()
+        )
 
     def log_prob(self, pts):
         w = (self.hi - self.lo) / self.bins

@@ -70,8 +70,14 @@ class TutorApp(App):
     OPEN_LAB = "open_lab"  # store setting: the lab on screen, so Home can offer to continue it
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="help", tooltip="Keys and how this screen works"),
-        Binding("ctrl+p", "command_palette", "Commands", id="palette", show=False,
-                tooltip="Jump to a lesson, review, quiz, theme"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            id="palette",
+            show=False,
+            tooltip="Jump to a lesson, review, quiz, theme",
+        ),
     ]
 
     def __init__(
@@ -96,7 +102,8 @@ class TutorApp(App):
         self.crash_line: str | None = None
         self.animation_level = "none"
         self.wire_settings = WireSettings.choose(
-            low_bandwidth_from_env() if low_bandwidth is None else low_bandwidth)
+            low_bandwidth_from_env() if low_bandwidth is None else low_bandwidth
+        )
         self.wire_meter = WireMeter()
         self._lab_screens: WeakKeyDictionary[Screen, str] = WeakKeyDictionary()
         self._open_lab = self.store.setting(self.OPEN_LAB) or None  # "": no lab open
@@ -121,18 +128,35 @@ class TutorApp(App):
         self.screen_change_signal.subscribe(self, self._track_open_lab)
         errors = self.course.errors
         if errors:
-            self.notify(plain(f"{len(errors)} problem(s) in the course files were skipped, e.g. {errors[0]}. "
-                              "Run 'genai-tutor validate' for the list."), title="Course problems",
-                        severity="warning", timeout=10)
+            self.notify(
+                plain(
+                    f"{len(errors)} problem(s) in the course files were skipped, e.g. {errors[0]}. "
+                    "Run 'genai-tutor validate' for the list."
+                ),
+                title="Course problems",
+                severity="warning",
+                timeout=10,
+            )
         if self.store.recovered_from is not None:
-            self.notify(plain(f"Your progress file could not be read, so a fresh one was started. "
-                              f"The old file was kept at {self.store.recovered_from}."),
-                        title="Progress file moved aside", severity="warning", timeout=20)
+            self.notify(
+                plain(
+                    f"Your progress file could not be read, so a fresh one was started. "
+                    f"The old file was kept at {self.store.recovered_from}."
+                ),
+                title="Progress file moved aside",
+                severity="warning",
+                timeout=20,
+            )
         if self._start is not None:
             kind, ident = self._start
-            {"lesson": self.open_lesson, "quiz": self.open_quiz, "lab": self.open_lab,
-             "exam": lambda _ident: self.open_exam(), "review": lambda _ident: self.open_review(),
-             "reference": lambda ident: self.open_reference(ident or None)}[kind](ident)
+            {
+                "lesson": self.open_lesson,
+                "quiz": self.open_quiz,
+                "lab": self.open_lab,
+                "exam": lambda _ident: self.open_exam(),
+                "review": lambda _ident: self.open_review(),
+                "reference": lambda ident: self.open_reference(ident or None),
+            }[kind](ident)
 
     def _restore_theme(self) -> None:
         from tutor import settings
@@ -211,16 +235,25 @@ class TutorApp(App):
         left = self.store.unfinished_attempt("exam")
         session = QuizSession.resume(left, self.course, self.store, self.now) if left else None
         if session is not None:
-            self.push_screen(QuizScreen(list(session.questions), kind="exam", title="Final exam",
-                                        session=session))
+            self.push_screen(
+                QuizScreen(list(session.questions), kind="exam", title="Final exam", session=session)
+            )
             self.notify(f"Resuming your exam at question {session.index + 1}.")
             return
         drawable = any(len(lesson.questions) >= self.course.exam_per_lesson for lesson in self.course.lessons)
-        questions = build_exam(self.course, self.course.exam_per_lesson,
-                               seed=new_attempt_seed(self.store, self.now())) if drawable else []
+        questions = (
+            build_exam(
+                self.course, self.course.exam_per_lesson, seed=new_attempt_seed(self.store, self.now())
+            )
+            if drawable
+            else []
+        )
         if not questions:
-            self.notify(f"No lesson has {self.course.exam_per_lesson} quiz questions yet, so there is no "
-                        "final exam to draw.", severity="warning")
+            self.notify(
+                f"No lesson has {self.course.exam_per_lesson} quiz questions yet, so there is no "
+                "final exam to draw.",
+                severity="warning",
+            )
             return
         self.push_screen(QuizScreen(questions, kind="exam", title="Final exam"))
 
@@ -249,6 +282,7 @@ class TutorApp(App):
             self.push_screen(GlossaryScreen())
         else:
             self.push_screen(ReferencePageScreen(page_id))
+
     def open_stats(self) -> None:
         from tutor.screens.stats import StatsScreen
 
@@ -258,8 +292,10 @@ class TutorApp(App):
         from tutor import labs
 
         if not labs.available(lab_id):
-            self.notify(plain(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon."),
-                        severity="information")
+            self.notify(
+                plain(f"The '{self.course.labs.get(lab_id, lab_id)}' lab is coming soon."),
+                severity="information",
+            )
             return
         screen = labs.create(lab_id)
         self._lab_screens[screen] = lab_id

@@ -115,35 +115,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
     errors = course.errors
     if args.json:
         # json.dumps escapes every control character (ensure_ascii), so no raw ESC.
-        print(json.dumps({
-            "lessons": len(course.lessons),
-            "cards": len(course.cards),
-            "questions": len(course.questions),
-            "glossary": len(course.glossary),
-            "problems": [{"file": p.file, "line": p.line, "message": p.message, "severity": p.severity}
-                         for p in course.problems],
-            "uncovered_concepts": uncovered,
-            "missing_glossary_terms": missing_terms,
-            "bank": bank,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "lessons": len(course.lessons),
+                    "cards": len(course.cards),
+                    "questions": len(course.questions),
+                    "glossary": len(course.glossary),
+                    "problems": [
+                        {"file": p.file, "line": p.line, "message": p.message, "severity": p.severity}
+                        for p in course.problems
+                    ],
+                    "uncovered_concepts": uncovered,
+                    "missing_glossary_terms": missing_terms,
+                    "bank": bank,
+                },
+                indent=2,
+            )
+        )
     else:
         for problem in course.problems:
             print(visible(problem))
         loader_warnings = len(course.problems) - len(errors)
-        print(f"{len(course.lessons)} lessons, {len(course.cards)} cards, {len(course.questions)} questions, "
-              f"{len(course.glossary)} glossary terms; {len(errors)} problems"
-              + (f", {loader_warnings} warnings" if loader_warnings else ""))
+        print(
+            f"{len(course.lessons)} lessons, {len(course.cards)} cards, {len(course.questions)} questions, "
+            f"{len(course.glossary)} glossary terms; {len(errors)} problems"
+            + (f", {loader_warnings} warnings" if loader_warnings else "")
+        )
         if uncovered:
             print(visible(f"concepts not yet both explained and tested: {', '.join(uncovered)}"))
         if missing_terms:
             print(visible(f"syllabus glossary terms without an entry: {', '.join(missing_terms)}"))
         for warning in warnings:
             print(visible(f"warning: {warning}"))
-        print(f"quiz bank: the keyed option is the longest in {bank['longest_is_keyed']} of "
-              f"{bank['single_choice']} single-choice questions "
-              f"({100 * bank['longest_is_keyed_share']:.0f} %, limit "
-              f"{100 * bank['longest_is_keyed_limit']:.0f} %); multi-select with every right "
-              f"answer first: {len(bank['multi_all_right_first'])}")
+        print(
+            f"quiz bank: the keyed option is the longest in {bank['longest_is_keyed']} of "
+            f"{bank['single_choice']} single-choice questions "
+            f"({100 * bank['longest_is_keyed_share']:.0f} %, limit "
+            f"{100 * bank['longest_is_keyed_limit']:.0f} %); multi-select with every right "
+            f"answer first: {len(bank['multi_all_right_first'])}"
+        )
     return 1 if errors else 0
 
 
@@ -198,12 +209,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return 0
     week = figures.retention[-1]
     retention = "no reviews yet" if week.retention is None else f"{100 * week.retention:.0f} %"
-    print(f"due today {figures.forecast[0]}, next 7 days {sum(figures.forecast[:7])}, "
-          f"next 30 days {sum(figures.forecast)}")
-    print(f"reviews {figures.reviews_total}; true retention this week: {retention} "
-          f"(desired {figures.desired_retention})")
-    print(f"time studied {figures.seconds_studied // 60} min; weakest concepts: "
-          f"{', '.join(figures.weakest) or 'none studied yet'}")
+    print(
+        f"due today {figures.forecast[0]}, next 7 days {sum(figures.forecast[:7])}, "
+        f"next 30 days {sum(figures.forecast)}"
+    )
+    print(
+        f"reviews {figures.reviews_total}; true retention this week: {retention} "
+        f"(desired {figures.desired_retention})"
+    )
+    print(
+        f"time studied {figures.seconds_studied // 60} min; weakest concepts: "
+        f"{', '.join(figures.weakest) or 'none studied yet'}"
+    )
     return 0
 
 
@@ -221,8 +238,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     with _plain_store() as store:
         if args.what == "progress":
             counts = transfer.export_progress(store, path)
-            print(f"saved a progress backup to {path}: {counts['review_log']} reviews, "
-                  f"{counts['quiz_answer']} quiz answers, {counts['card_state']} cards studied")
+            print(
+                f"saved a progress backup to {path}: {counts['review_log']} reviews, "
+                f"{counts['quiz_answer']} quiz answers, {counts['card_state']} cards studied"
+            )
             return 0
         deck = study_deck(load_course(), store)
     writer = transfer.export_anki if args.format == "anki" else transfer.export_csv
@@ -248,8 +267,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             added, updated, errors = transfer.import_own_cards(store, path)
             for error in errors:
                 print(error, file=sys.stderr)
-            print(f"imported {added} new and {updated} updated cards into 'My cards'; "
-                  f"{len(errors)} bad line(s) skipped")
+            print(
+                f"imported {added} new and {updated} updated cards into 'My cards'; "
+                f"{len(errors)} bad line(s) skipped"
+            )
             return 1 if errors else 0
         keep = store.path.with_name(f"progress-before-import-{datetime.now():%Y%m%dT%H%M%S}.json")
         transfer.export_progress(store, keep)
@@ -258,8 +279,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         except BackupError as error:
             print(f"genai-tutor: cannot import {path}: {error}", file=sys.stderr)
             return 1
-    print(f"restored {counts['review_log']} reviews and {counts['quiz_answer']} quiz answers "
-          f"from {path}; your previous progress was saved to {keep}")
+    print(
+        f"restored {counts['review_log']} reviews and {counts['quiz_answer']} quiz answers "
+        f"from {path}; your previous progress was saved to {keep}"
+    )
     return 0
 
 
@@ -274,8 +297,10 @@ def cmd_settings(args: argparse.Namespace) -> int:
                 print(f"{key} = {str(getattr(current, key)).lower()}")
             return 0
         if args.value is None:
-            return _usage_error(f"give a value for {args.key}, e.g. 'genai-tutor settings {args.key} "
-                                f"{str(DEFAULTS.get(args.key, '')).lower()}'")
+            return _usage_error(
+                f"give a value for {args.key}, e.g. 'genai-tutor settings {args.key} "
+                f"{str(DEFAULTS.get(args.key, '')).lower()}'"
+            )
         try:
             value = save_setting(store, args.key, args.value)
         except ValueError as error:
@@ -296,8 +321,12 @@ def add_study_commands(sub) -> None:
     p = sub.add_parser("export", help="'export cards FILE --format anki|csv' or 'export progress FILE'")
     p.add_argument("what", choices=["cards", "progress"])
     p.add_argument("file")
-    p.add_argument("--format", choices=["anki", "csv"], default="anki",
-                   help="for cards: Anki plain-text notes (default) or CSV")
+    p.add_argument(
+        "--format",
+        choices=["anki", "csv"],
+        default="anki",
+        help="for cards: Anki plain-text notes (default) or CSV",
+    )
     p.set_defaults(handler=cmd_export)
     p = sub.add_parser("import", help="'import progress FILE' (a backup) or 'import cards FILE' (TSV)")
     p.add_argument("what", choices=["cards", "progress"])
@@ -306,6 +335,7 @@ def add_study_commands(sub) -> None:
 
 
 # ------------------------------------------------------------------ headless labs
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -319,9 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     except PackageNotFoundError:
         ours = "unknown (not installed)"
     parser.add_argument("--version", action="version", version=f"genai-tutor {ours}")
-    parser.add_argument("--low-bandwidth", action="store_true",
-                        help="fewer frames and colours in the labs, for slow links "
-                             "(also GENAI_TUTOR_LOW_BANDWIDTH=1)")
+    parser.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        help="fewer frames and colours in the labs, for slow links (also GENAI_TUTOR_LOW_BANDWIDTH=1)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sub.add_parser("run", help="open the tutor (the default)")
@@ -331,8 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lab_id")
     p = sub.add_parser("review", help="review the flashcards that are due")
     p.add_argument("--plain", action="store_true", help="plain lines for screen readers and scripts")
-    p = sub.add_parser("quiz",
-                       help="take a lesson's quiz ('genai-tutor quiz L03') or the final exam ('quiz exam')")
+    p = sub.add_parser(
+        "quiz", help="take a lesson's quiz ('genai-tutor quiz L03') or the final exam ('quiz exam')"
+    )
     p.add_argument("lesson_id")
     p.add_argument("--plain", action="store_true", help="plain lines for screen readers and scripts")
     p = sub.add_parser("validate", help="check the course files and report problems as file:line: message")

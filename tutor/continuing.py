@@ -31,8 +31,9 @@ def continue_entry(course: Course, store: Store, open_lab: str | None) -> Sugges
     if open_lab is not None and open_lab in course.labs:
         home = next((lesson for lesson in course.lessons if open_lab in lesson.labs), None)
         where = f" · from {home.id}" if home is not None else ""
-        return Suggestion("lab", open_lab, f"Continue: {course.labs[open_lab]}",
-                          f"the lab you left open{where}")
+        return Suggestion(
+            "lab", open_lab, f"Continue: {course.labs[open_lab]}", f"the lab you left open{where}"
+        )
     record = store.last_opened_lesson()
     if record is None or record.lesson_id not in {lesson.id for lesson in course.lessons}:
         return None
@@ -50,11 +51,18 @@ def _unfinished_quiz(course: Course, store: Store) -> Suggestion | None:
             continue
         if attempt.finished_at is not None:
             finished_after.add(attempt.lesson_id)
-        elif (attempt.answered and attempt.lesson_id not in finished_after
-              and attempt.lesson_id in {lesson.id for lesson in course.lessons}):
+        elif (
+            attempt.answered
+            and attempt.lesson_id not in finished_after
+            and attempt.lesson_id in {lesson.id for lesson in course.lessons}
+        ):
             total = len(attempt.question_ids)
-            return Suggestion("quiz", attempt.lesson_id, f"Next: finish the {attempt.lesson_id} quiz",
-                              f"you stopped after {attempt.answered} of {total}")
+            return Suggestion(
+                "quiz",
+                attempt.lesson_id,
+                f"Next: finish the {attempt.lesson_id} quiz",
+                f"you stopped after {attempt.answered} of {total}",
+            )
     return None
 
 
@@ -62,8 +70,12 @@ def next_step(course: Course, store: Store, now: datetime, skip_lesson: str | No
     """The one most useful thing to do now (never None: at worst, the final exam)."""
     due = stats.due_count(course, store, now)
     if due:
-        return Suggestion("review", "", f"Next: review {due} card{'s' if due != 1 else ''} due now",
-                          "flashcards, a few minutes")
+        return Suggestion(
+            "review",
+            "",
+            f"Next: review {due} card{'s' if due != 1 else ''} due now",
+            "flashcards, a few minutes",
+        )
     quiz = _unfinished_quiz(course, store)
     if quiz is not None:
         return quiz
@@ -71,6 +83,7 @@ def next_step(course: Course, store: Store, now: datetime, skip_lesson: str | No
     for lesson in course.lessons:
         record = records.get(lesson.id)
         if (record is None or not record.read) and lesson.id != skip_lesson:
-            return Suggestion("lesson", lesson.id, f"Next: read {lesson.id} · {lesson.title}",
-                              f"{lesson.minutes} min")
+            return Suggestion(
+                "lesson", lesson.id, f"Next: read {lesson.id} · {lesson.title}", f"{lesson.minutes} min"
+            )
     return Suggestion("exam", "", "Next: take the final exam", "questions from every lesson")

@@ -49,19 +49,32 @@ class Entry:
 
 
 PAGES: list[Entry] = [
-    Entry("Review flashcards", "Study the cards that are due now", lambda app: app.open_review(),
-          discover=True),
-    Entry("Final exam", "A balanced exam drawn from every lesson", lambda app: app.open_exam(),
-          discover=True),
-    Entry("Progress", "What you have read, reviewed and scored", lambda app: app.open_progress(),
-          discover=True),
-    Entry("Stats", "Due forecast, retention, heatmap, weakest concepts", lambda app: app.open_stats(),
-          discover=True),
-    Entry("Reference", "Glossary, FAQ, timeline, cheat sheets, next steps",
-          lambda app: app.open_reference(None),
-          discover=True),
-    Entry("Glossary", "Every term, searchable by any word of its definition",
-          lambda app: app.open_reference("glossary")),
+    Entry(
+        "Review flashcards", "Study the cards that are due now", lambda app: app.open_review(), discover=True
+    ),
+    Entry(
+        "Final exam", "A balanced exam drawn from every lesson", lambda app: app.open_exam(), discover=True
+    ),
+    Entry(
+        "Progress", "What you have read, reviewed and scored", lambda app: app.open_progress(), discover=True
+    ),
+    Entry(
+        "Stats",
+        "Due forecast, retention, heatmap, weakest concepts",
+        lambda app: app.open_stats(),
+        discover=True,
+    ),
+    Entry(
+        "Reference",
+        "Glossary, FAQ, timeline, cheat sheets, next steps",
+        lambda app: app.open_reference(None),
+        discover=True,
+    ),
+    Entry(
+        "Glossary",
+        "Every term, searchable by any word of its definition",
+        lambda app: app.open_reference("glossary"),
+    ),
     Entry("Help", "Every key you can press on this screen", lambda app: app.action_help(), discover=True),
     Entry("Quit genai-tutor", "Stop here; your progress is already saved", lambda app: app.exit()),
 ]
@@ -73,8 +86,12 @@ def course_entries(app: App) -> Iterator[Entry]:
 
     course = app.course
     for lesson in course.lessons:
-        yield Entry(f"Lesson {lesson.id}: {lesson.title}", f"Read the lesson ({lesson.minutes} min)",
-                    partial(_open_lesson, lesson_id=lesson.id), discover=True)
+        yield Entry(
+            f"Lesson {lesson.id}: {lesson.title}",
+            f"Read the lesson ({lesson.minutes} min)",
+            partial(_open_lesson, lesson_id=lesson.id),
+            discover=True,
+        )
     seen: set[str] = set()
     for lesson in course.lessons:
         for lab_id in lesson.labs:
@@ -82,27 +99,41 @@ def course_entries(app: App) -> Iterator[Entry]:
                 continue
             seen.add(lab_id)
             title = course.labs.get(lab_id, lab_id)
-            yield Entry(f"Lab: {title}", f"Try it from {lesson.id} · {lesson.title}",
-                        partial(_open_lab, lab_id=lab_id), words=f"{lab_id} {lesson.title}")
+            yield Entry(
+                f"Lab: {title}",
+                f"Try it from {lesson.id} · {lesson.title}",
+                partial(_open_lab, lab_id=lab_id),
+                words=f"{lab_id} {lesson.title}",
+            )
     for lesson in course.lessons:
         if lesson.questions:
             count = len(lesson.questions)
-            yield Entry(f"Quiz {lesson.id}: {lesson.title}", f"Check yourself: {count} questions",
-                        partial(_open_quiz, lesson_id=lesson.id))
+            yield Entry(
+                f"Quiz {lesson.id}: {lesson.title}",
+                f"Check yourself: {count} questions",
+                partial(_open_quiz, lesson_id=lesson.id),
+            )
     for page in course.reference:
-        yield Entry(f"Reference: {page.title}", page.summary or "A reference page",
-                    partial(_open_reference, page_id=page.id), words=page.body[:2000])
+        yield Entry(
+            f"Reference: {page.title}",
+            page.summary or "A reference page",
+            partial(_open_reference, page_id=page.id),
+            words=page.body[:2000],
+        )
     for entry in course.glossary:
         also = f" (also: {', '.join(entry.aliases)})" if entry.aliases else ""
-        yield Entry(f"Term: {entry.term}", _excerpt(entry.definition),
-                    partial(_show_term, term_id=entry.id), words=entry.definition + also)
+        yield Entry(
+            f"Term: {entry.term}",
+            _excerpt(entry.definition),
+            partial(_show_term, term_id=entry.id),
+            words=entry.definition + also,
+        )
 
 
 def theme_entries(app: App) -> Iterator[Entry]:
     for name, theme in sorted(app.available_themes.items()):
         kind = "dark" if theme.dark else "light"
-        yield Entry(f"Theme: {name}", f"Switch to the {kind} {name} colours",
-                    partial(_set_theme, name=name))
+        yield Entry(f"Theme: {name}", f"Switch to the {kind} {name} colours", partial(_set_theme, name=name))
 
 
 SOURCES: list[Callable[[App], Iterable[Entry]]] = [lambda app: PAGES, course_entries, theme_entries]
@@ -155,8 +186,9 @@ def word_match(query: str, words: str) -> bool:
 WORD_SCORE = 0.25  # below a fuzzy title match, so a title that matches is listed first
 
 
-def search_entries(query: str, items: Iterable[Entry],
-                   title_score: Callable[[str], float]) -> list[tuple[float, Entry, bool]]:
+def search_entries(
+    query: str, items: Iterable[Entry], title_score: Callable[[str], float]
+) -> list[tuple[float, Entry, bool]]:
     """(score, entry, found by its words) for each entry the query finds, best first."""
     found = []
     for entry in items:
@@ -175,8 +207,7 @@ class TutorCommands(Provider):
     async def discover(self) -> Hits:
         for entry in entries(self.app):
             if entry.discover:
-                yield DiscoveryHit(Content(entry.title), partial(entry.run, self.app),
-                                   help=plain(entry.help))
+                yield DiscoveryHit(Content(entry.title), partial(entry.run, self.app), help=plain(entry.help))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

@@ -132,8 +132,10 @@ class _Lines:
 
 def _show_question(io: _Lines, session: QuizSession, question: Question) -> list[int]:
     io.say()
-    io.say(f"Question {session.index + 1} of {len(session.questions)} "
-           f"({question.lesson_id}, {KIND_WORDS[question.kind]})")
+    io.say(
+        f"Question {session.index + 1} of {len(session.questions)} "
+        f"({question.lesson_id}, {KIND_WORDS[question.kind]})"
+    )
     io.say(question.prompt)
     if question.kind == "truefalse":
         io.say("  1. True")
@@ -238,20 +240,33 @@ def exam_session(course: Course, store: Store, now_fn: Callable[[], datetime]) -
 # ---------------------------------------------------------------------------------- review
 
 
-def run_review(course: Course, store: Store, inp: TextIO, out: TextIO,
-               now_fn: Callable[[], datetime] = _utc_now, tz: tzinfo | None = None) -> int:
+def run_review(
+    course: Course,
+    store: Store,
+    inp: TextIO,
+    out: TextIO,
+    now_fn: Callable[[], datetime] = _utc_now,
+    tz: tzinfo | None = None,
+) -> int:
     """Review the due flashcards (and today's new ones) line by line. Returns 0."""
     io = _Lines(inp, out)
     settings = load_settings(store)
-    session = ReviewSession(study_deck(course, store), store,
-                            StudyScheduler(settings.desired_retention), now_fn,
-                            new_limit=settings.new_per_day, tz=tz)
+    session = ReviewSession(
+        study_deck(course, store),
+        store,
+        StudyScheduler(settings.desired_retention),
+        now_fn,
+        new_limit=settings.new_per_day,
+        tz=tz,
+    )
     io.say(f"Review: {session.remaining} cards. Type ? for help, q to save and leave.")
     try:
         while (card := session.current) is not None:
             io.say()
-            io.say(f"Card ({card.lesson_id}, {'new' if session.is_new() else 'review'}); "
-                   f"{session.remaining} to go")
+            io.say(
+                f"Card ({card.lesson_id}, {'new' if session.is_new() else 'review'}); "
+                f"{session.remaining} to go"
+            )
             io.say(f"Front: {card.front}")
             while True:
                 line = io.ask("Enter shows the answer> ").strip()
@@ -262,8 +277,11 @@ def run_review(course: Course, store: Store, inp: TextIO, out: TextIO,
             session.reveal()
             io.say(f"Back: {card.back}")
             previews = session.previews()
-            io.say("Grade: " + ", ".join(f"{r} {RATING_NAMES[r]} ({previews[r]})" for r in RATING_NAMES)
-                   + "; u undoes")
+            io.say(
+                "Grade: "
+                + ", ".join(f"{r} {RATING_NAMES[r]} ({previews[r]})" for r in RATING_NAMES)
+                + "; u undoes"
+            )
             while True:
                 line = io.ask().strip().lower()
                 if line == "?":

@@ -51,13 +51,30 @@ NAME_RULE = "use 1 to 32 letters, digits, '-', '_' or '.', not starting with '.'
 # Environment the server's own shell may carry that must not reach a learner's tutor.
 # COLUMNS and LINES above all: Textual sizes its screen with shutil.get_terminal_size(),
 # which prefers them to the pty's size, so a tutor started with them ignores every resize.
-DROP_ENV = ("COLORTERM", "TERM", ENV_HOME, "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY",
-            "SSH_AUTH_SOCK", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLUMNS", "LINES")
+DROP_ENV = (
+    "COLORTERM",
+    "TERM",
+    ENV_HOME,
+    "SSH_CLIENT",
+    "SSH_CONNECTION",
+    "SSH_TTY",
+    "SSH_AUTH_SOCK",
+    "TERM_PROGRAM",
+    "TERM_PROGRAM_VERSION",
+    "COLUMNS",
+    "LINES",
+)
 WEB_DRIVER_ENV = ("TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLUMNS")  # textual-serve sets these
 # What a client may send (ssh -o SendEnv=NO_COLOR): accessibility and slow links only.
 CLIENT_ENV = ("NO_COLOR", "GENAI_TUTOR_LOW_BANDWIDTH")
-ONE_THREAD = {"GENAI_TUTOR_THREADS": "1", "GENAI_TUTOR_BLAS_THREADS": "1", "OMP_NUM_THREADS": "1",
-              "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ONE_THREAD = {
+    "GENAI_TUTOR_THREADS": "1",
+    "GENAI_TUTOR_BLAS_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 HANGUP_GRACE = 5.0  # seconds a child has after SIGHUP before SIGTERM, then SIGKILL
 READ_CHUNK = 65536
 MAX_COLUMNS, MAX_ROWS = 500, 300
@@ -87,8 +104,10 @@ def read_authorized_keys(path: Path) -> dict[bytes, str]:
         where = f"{path}:{number}"
         parts = line.split(None, 1)
         if len(parts) < 2 or not (valid_learner(parts[0]) or parts[0] == ANY_LEARNER):
-            raise ValueError(f"{where}: expected 'LEARNER KEYTYPE BASE64 [comment]' with a learner "
-                             f"name first ({NAME_RULE})")
+            raise ValueError(
+                f"{where}: expected 'LEARNER KEYTYPE BASE64 [comment]' with a learner "
+                f"name first ({NAME_RULE})"
+            )
         try:
             key = asyncssh.import_public_key(parts[1])
         except (asyncssh.KeyImportError, ValueError) as error:
@@ -189,11 +208,20 @@ class Classroom:
     async def start(self) -> asyncssh.SSHAcceptor:
         config = self.config
         self.server = await asyncssh.create_server(
-            lambda: LearnerGate(self), config.host, config.port,
+            lambda: LearnerGate(self),
+            config.host,
+            config.port,
             server_host_keys=[host_key(self.data_dir)],
-            encoding=None, line_editor=False, allow_pty=True, agent_forwarding=False,
-            x11_forwarding=False, allow_scp=False, sftp_factory=None, login_timeout=30,
-            keepalive_interval=60)
+            encoding=None,
+            line_editor=False,
+            allow_pty=True,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            allow_scp=False,
+            sftp_factory=None,
+            login_timeout=30,
+            keepalive_interval=60,
+        )
         return self.server
 
     @property
@@ -297,10 +325,12 @@ class TutorSession(asyncssh.SSHServerSession):
             self._refuse("genai-tutor needs a terminal: connect with 'ssh -t'.\r\n", "no terminal")
             return
         if len(self.room.sessions) >= self.room.config.max_sessions:
-            self._refuse(f"Sorry {self.learner}, the class is full "
-                         f"({self.room.config.max_sessions} learners). "
-                         "Please try again in a few minutes.\r\n",
-                         "the class is full")
+            self._refuse(
+                f"Sorry {self.learner}, the class is full "
+                f"({self.room.config.max_sessions} learners). "
+                "Please try again in a few minutes.\r\n",
+                "the class is full",
+            )
             return
         self.room.sessions.add(self)
         self._spawn(asyncio.create_task(self._run()))
@@ -327,8 +357,15 @@ class TutorSession(asyncssh.SSHServerSession):
         os.set_blocking(master, False)
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *self.room.config.command, stdin=slave, stdout=slave, stderr=slave, env=env,
-                cwd=env[ENV_HOME], start_new_session=True, preexec_fn=_child_setup)
+                *self.room.config.command,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                cwd=env[ENV_HOME],
+                start_new_session=True,
+                preexec_fn=_child_setup,
+            )
         except OSError as error:
             self._close_master()
             self.room.sessions.discard(self)
@@ -337,8 +374,10 @@ class TutorSession(asyncssh.SSHServerSession):
         finally:
             os.close(slave)  # the child has its own copy; ours would keep the pty open
         peer = self.chan.get_extra_info("peername") or ("?", 0)
-        self.room.log(f"connect {self.learner} from {peer[0]} ({len(self.room.sessions)} of "
-                      f"{self.room.config.max_sessions} sessions)")
+        self.room.log(
+            f"connect {self.learner} from {peer[0]} ({len(self.room.sessions)} of "
+            f"{self.room.config.max_sessions} sessions)"
+        )
         self._resume_reading()
         self._spawn(asyncio.create_task(self._watch_idle()))
         code = await self.proc.wait()
@@ -348,8 +387,9 @@ class TutorSession(asyncssh.SSHServerSession):
         self.room.sessions.discard(self)
         why = f" ({self.reason})" if self.reason else ""
         ended = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
-        self.room.log(f"disconnect {self.learner} after {_span(time.monotonic() - self.started)}, "
-                      f"{ended}{why}")
+        self.room.log(
+            f"disconnect {self.learner} after {_span(time.monotonic() - self.started)}, {ended}{why}"
+        )
         if self.chan is not None and not self.chan.is_closing():
             self.chan.exit(0 if code == 0 else 1)
         for task in list(self.tasks):
@@ -363,8 +403,9 @@ class TutorSession(asyncssh.SSHServerSession):
         while True:
             left = self.last_input + timeout - time.monotonic()
             if left <= 0:
-                self.hang_up(f"closed after {_span(timeout)} without a key press; your progress is saved",
-                             "idle")
+                self.hang_up(
+                    f"closed after {_span(timeout)} without a key press; your progress is saved", "idle"
+                )
                 return
             await asyncio.sleep(min(left, 30.0))
 
@@ -509,8 +550,10 @@ async def serve_ssh(config: ServeConfig) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     keys = "listed keys only" if config.authorized_keys is not None else "no key needed"
-    room.log(f"serving genai-tutor on ssh://{config.host}:{room.port} ({keys}; at most "
-             f"{config.max_sessions} sessions; data in {room.data_dir})")
+    room.log(
+        f"serving genai-tutor on ssh://{config.host}:{room.port} ({keys}; at most "
+        f"{config.max_sessions} sessions; data in {room.data_dir})"
+    )
     await stop.wait()
     room.log(f"stopping: hanging up {len(room.sessions)} session(s)")
     await room.stop()
@@ -520,8 +563,13 @@ async def serve_ssh(config: ServeConfig) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """`genai-tutor serve ssh ...`."""
-    config = ServeConfig(host=args.host, port=args.port, authorized_keys=args.authorized_keys,
-                         max_sessions=args.max_sessions, idle_timeout=float(args.idle_timeout))
+    config = ServeConfig(
+        host=args.host,
+        port=args.port,
+        authorized_keys=args.authorized_keys,
+        max_sessions=args.max_sessions,
+        idle_timeout=float(args.idle_timeout),
+    )
     return asyncio.run(serve_ssh(config))
 
 
@@ -556,9 +604,11 @@ def _page(title: str, text: str, status: int):
     from aiohttp import web
 
     title, text = escape(title), escape(text)
-    body = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body style='font-family:sans-serif;padding:15vh 10vw'><h1>{title}</h1><p>{text}</p>"
-            "</body></html>")
+    body = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body style='font-family:sans-serif;padding:15vh 10vw'><h1>{title}</h1><p>{text}</p>"
+        "</body></html>"
+    )
     return web.Response(text=body, content_type="text/html", status=status)
 
 
@@ -587,8 +637,13 @@ def make_web_server(room: Classroom, user_header: str | None = None, public_url:
     class LearnerServer(Server):
         def __init__(self) -> None:
             config = room.config
-            super().__init__(shlex.join(config.command), host=config.host, port=config.port,
-                             title="genai-tutor", public_url=public_url)
+            super().__init__(
+                shlex.join(config.command),
+                host=config.host,
+                port=config.port,
+                title="genai-tutor",
+                public_url=public_url,
+            )
             self.active = 0
 
         def learner_of(self, request: web.Request) -> str | None:
@@ -610,11 +665,18 @@ def make_web_server(room: Classroom, user_header: str | None = None, public_url:
 
                 typed = request.query.get("learner")
                 error = f"{typed!r} is not a learner name: {NAME_RULE}." if typed else ""
-                return web.Response(text=NAME_FORM.format(error=escape(error)), content_type="text/html",
-                                    status=400 if typed else 200)
+                return web.Response(
+                    text=NAME_FORM.format(error=escape(error)),
+                    content_type="text/html",
+                    status=400 if typed else 200,
+                )
             if self.full():
-                return _page("The class is full", f"Sorry {learner}, the class is full ("
-                             f"{room.config.max_sessions} learners). Please try again in a few minutes.", 503)
+                return _page(
+                    "The class is full",
+                    f"Sorry {learner}, the class is full ("
+                    f"{room.config.max_sessions} learners). Please try again in a few minutes.",
+                    503,
+                )
             response = await super().handle_index(request)
             if not user_header:
                 response.set_cookie(COOKIE, learner, httponly=True, samesite="Strict", max_age=365 * 86400)
@@ -628,22 +690,32 @@ def make_web_server(room: Classroom, user_header: str | None = None, public_url:
                 room.log(f"refused {learner} (web): the class is full")
                 return _page("The class is full", "Please try again in a few minutes.", 503)
             websocket = web.WebSocketResponse(heartbeat=15)
-            width, height, _, _ = _clamp(to_int(request.query.get("width", "80"), 80),
-                                         to_int(request.query.get("height", "24"), 24), 0, 0)
+            width, height, _, _ = _clamp(
+                to_int(request.query.get("width", "80"), 80),
+                to_int(request.query.get("height", "24"), 24),
+                0,
+                0,
+            )
             env = room.child_env(learner, "xterm-256color", {})
             extra = {k: env[k] for k in (ENV_HOME, "PYTHONPATH", *ONE_THREAD)}
             self.active += 1
             started = time.monotonic()
             peer = request.remote or "?"
-            room.log(f"connect {learner} (web) from {peer} "
-                     f"({self.active} of {room.config.max_sessions} sessions)")
+            room.log(
+                f"connect {learner} (web) from {peer} ({self.active} of {room.config.max_sessions} sessions)"
+            )
             service = None
             try:
                 await websocket.prepare(request)
-                service = LearnerAppService(self.command, write_bytes=websocket.send_bytes,
-                                            write_str=websocket.send_str, close=websocket.close,
-                                            download_manager=self.download_manager, debug=False,
-                                            extra_env=extra)
+                service = LearnerAppService(
+                    self.command,
+                    write_bytes=websocket.send_bytes,
+                    write_str=websocket.send_str,
+                    close=websocket.close,
+                    download_manager=self.download_manager,
+                    debug=False,
+                    extra_env=extra,
+                )
                 await service.start(width, height)
                 await self._process_messages(websocket, service)
             except asyncio.CancelledError:
@@ -656,8 +728,10 @@ def make_web_server(room: Classroom, user_header: str | None = None, public_url:
             return websocket
 
         async def on_startup(self, app: web.Application) -> None:
-            room.log(f"serving genai-tutor on {self.public_url} (at most {room.config.max_sessions} "
-                     f"sessions; data in {room.data_dir})")
+            room.log(
+                f"serving genai-tutor on {self.public_url} (at most {room.config.max_sessions} "
+                f"sessions; data in {room.data_dir})"
+            )
 
     return LearnerServer()
 

@@ -34,14 +34,21 @@ def notify_store_error(app, error: StoreError) -> None:
     if isinstance(error, UndoRefused):
         app.notify(plain(f"Cannot undo: {message}."), title="Undo", severity="warning", timeout=10)
         return
-    app.notify(plain(f"Not saved: {message}. Everything confirmed before is safe; "
-                     "free the disk or close the other program, then try again."),
-               title="Progress not saved", severity="error", timeout=20)
+    app.notify(
+        plain(
+            f"Not saved: {message}. Everything confirmed before is safe; "
+            "free the disk or close the other program, then try again."
+        ),
+        title="Progress not saved",
+        severity="error",
+        timeout=20,
+    )
 
 
 def guarded(method):
     """Decorate a screen method (sync or async): a StoreError becomes a notice."""
     if inspect.iscoroutinefunction(method):
+
         @functools.wraps(method)
         async def run_async(self, *args, **kwargs):
             try:

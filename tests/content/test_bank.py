@@ -20,8 +20,9 @@ def test_validate_json_reports_a_bank_that_meets_the_bar(capsys):
 
 
 def test_the_report_and_warnings_catch_the_tells():
-    long_key = Question("L01-q1", "L01", "single", "p", "e", ("short", "a much longer keyed option", "tiny"),
-                        1)
+    long_key = Question(
+        "L01-q1", "L01", "single", "p", "e", ("short", "a much longer keyed option", "tiny"), 1
+    )
     fair = Question("L01-q2", "L01", "single", "p", "e", ("alpha", "beta", "gamma"), 0)
     first = Question("L01-q3", "L01", "multi", "p", "e", ("yes", "also", "nope"), answers=(0, 1))
     built = course(lesson("L01", 0, (long_key, fair, first)))

@@ -114,18 +114,18 @@ def test_uncovered_concepts_lists_untested(tmp_path):
 
 
 BROKEN = [
-    ("kind = \"single\"", "kind = \"essay\"", 4, "unknown kind 'essay' in question 'L01-q01'"),
+    ('kind = "single"', 'kind = "essay"', 4, "unknown kind 'essay' in question 'L01-q01'"),
     ("answer = 1", "answer = 5", 7, "answer index 5 is out of range for question 'L01-q01'"),
-    ("concepts = [\"beta\"]", "concepts = [\"gamma\"]", 9,
-     "unknown concept id 'gamma' in question 'L01-q01'"),
-    ("explanation = \"Because.\"", "", 2, "question 'L01-q01' is missing its explanation"),
-    ("id = \"L01-q01\"", "id = \"L01-c01\"", 3, "duplicate id 'L01-c01'"),
-    ("choices = [\"a\", \"b\"]", "choices = [\"a\", \"b\"", 7, "broken TOML: Unclosed array"),
+    ('concepts = ["beta"]', 'concepts = ["gamma"]', 9, "unknown concept id 'gamma' in question 'L01-q01'"),
+    ('explanation = "Because."', "", 2, "question 'L01-q01' is missing its explanation"),
+    ('id = "L01-q01"', 'id = "L01-c01"', 3, "duplicate id 'L01-c01'"),
+    ('choices = ["a", "b"]', 'choices = ["a", "b"', 7, "broken TOML: Unclosed array"),
 ]
 
 
-@pytest.mark.parametrize("old,new,line,message", BROKEN,
-                         ids=[b[3].split()[0] + str(i) for i, b in enumerate(BROKEN)])
+@pytest.mark.parametrize(
+    "old,new,line,message", BROKEN, ids=[b[3].split()[0] + str(i) for i, b in enumerate(BROKEN)]
+)
 def test_broken_question_reports_file_line_message(tmp_path, old, new, line, message):
     make_course(tmp_path, quiz=GOOD_QUESTION.replace(old, new))
     found = problems(tmp_path)
@@ -142,15 +142,16 @@ def test_unknown_lab_id_in_front_matter_and_body(tmp_path):
 
 
 def test_broken_item_is_skipped_rest_loads(tmp_path):
-    bad = GOOD_QUESTION + GOOD_QUESTION.replace("L01-q01", "L01-q02").replace('kind = "single"',
-                                                                              'kind = "poem"')
+    bad = GOOD_QUESTION + GOOD_QUESTION.replace("L01-q01", "L01-q02").replace(
+        'kind = "single"', 'kind = "poem"'
+    )
     course = load_course(make_course(tmp_path, quiz=bad))
     assert [q.id for q in course.questions] == ["L01-q01"]
     assert len(course.problems) == 1
 
 
 def test_every_kind_parses(tmp_path):
-    quiz = GOOD_QUESTION + textwrap.dedent('''
+    quiz = GOOD_QUESTION + textwrap.dedent("""
         [[question]]
         id = "L01-q02"
         kind = "multi"
@@ -183,7 +184,7 @@ def test_every_kind_parses(tmp_path):
         choices = ["1", "2", "3"]
         explanation = "x"
         concepts = ["alpha"]
-        ''')
+        """)
     course = load_course(make_course(tmp_path, quiz=quiz))
     assert course.problems == ()
     assert [q.kind for q in course.questions] == ["single", "multi", "truefalse", "gap", "order"]
@@ -201,8 +202,9 @@ def test_validate_cli_exit_codes_and_json(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert (report["lessons"], report["cards"], report["questions"], report["glossary"]) == (1, 1, 1, 2)
     assert report["problems"] == [] and report["uncovered_concepts"] == []
-    (tmp_path / "lessons" / "01-one" / "quiz.toml").write_text(GOOD_QUESTION.replace("answer = 1",
-                                                                                     "answer = 9"))
+    (tmp_path / "lessons" / "01-one" / "quiz.toml").write_text(
+        GOOD_QUESTION.replace("answer = 1", "answer = 9")
+    )
     assert main(["validate", str(tmp_path)]) == 1
     assert "quiz.toml:7: answer index 9 is out of range" in capsys.readouterr().out
 

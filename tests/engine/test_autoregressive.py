@@ -1,4 +1,5 @@
 """Autoregressive p(x) · p(y | x): exact density, the softmax kernel, gradients, sampling."""
+
 import numpy as np
 import pytest
 
@@ -24,7 +25,7 @@ def scrambled(bins=8, hidden=16, seed=0, points=None):
 
 def test_softmax_xent_matches_the_reference():
     rng = np.random.default_rng(0)
-    logits = (rng.standard_normal((6, 5)) * 30).astype(np.float32)   # large: stability
+    logits = (rng.standard_normal((6, 5)) * 30).astype(np.float32)  # large: stability
     target = rng.integers(0, 5, 6)
     grad = np.empty_like(logits)
     loss = softmax_xent(logits, target, grad, 1.0)
@@ -87,7 +88,8 @@ def test_gradients_match_the_reference_and_finite_differences():
         ref.loss(tokens)
         ref.backward(tokens)
         assert (up - down) / (2 * h) == pytest.approx(
-            ref.net.gradients()[a].reshape(-1)[flat_idx], rel=1e-4, abs=1e-8)
+            ref.net.gradients()[a].reshape(-1)[flat_idx], rel=1e-4, abs=1e-8
+        )
 
 
 def test_sampling_follows_the_model():
@@ -100,8 +102,7 @@ def test_sampling_follows_the_model():
     ref = R.Autoregressive.from_engine(model)
     first = tok[:, 0] == int(np.argmax(p_i))
     cond = np.exp(R.log_softmax(ref.net.forward(np.eye(6)[[int(np.argmax(p_i))]])))[0]
-    np.testing.assert_allclose(np.bincount(tok[first, 1], minlength=6) / first.sum(), cond,
-                               atol=0.02)
+    np.testing.assert_allclose(np.bincount(tok[first, 1], minlength=6) / first.sum(), cond, atol=0.02)
     np.testing.assert_array_equal(model.sample(30, seed=5), model.sample(30, seed=5))
 
 
@@ -110,7 +111,7 @@ def test_learns_the_ring():
     model, _ = train_points(toy.points, 300, seed=0)
     cov = metrics.mode_coverage(model.sample(2000, seed=1), toy.modes, toy.std)
     assert cov["modes_covered"] == 8
-    assert model.nll(data.toy("ring", 1000, seed=4).points) < 1.0   # the Gaussian fit: ~3
+    assert model.nll(data.toy("ring", 1000, seed=4).points) < 1.0  # the Gaussian fit: ~3
 
 
 def test_box_is_the_view_or_the_data():

@@ -2,6 +2,7 @@
 
 No timing assertions (speed lives in the benchmark's output, not in tests).
 """
+
 import importlib.util
 from pathlib import Path
 

@@ -1,13 +1,21 @@
 """Byte-level BPE: exact round trips of any text, deterministic training, the shipped merges."""
+
 import itertools
 
 import pytest
 
 from engine import bpe
 
-TEXTS = ["The capital of France is Paris.", "Velkor is the capital of Drosmia.",
-         "Zoë's naïve café — 東京 🙂\n\ttabs  and  spaces ", "", "a", "42 + 0.5 = 42.5?!",
-         "\x00\x7f\u200b", "Ünïcödé Nämes like Øystein and Şenol"]
+TEXTS = [
+    "The capital of France is Paris.",
+    "Velkor is the capital of Drosmia.",
+    "Zoë's naïve café — 東京 🙂\n\ttabs  and  spaces ",
+    "",
+    "a",
+    "42 + 0.5 = 42.5?!",
+    "\x00\x7f\u200b",
+    "Ünïcödé Nämes like Øystein and Şenol",
+]
 
 
 @pytest.fixture(scope="module")

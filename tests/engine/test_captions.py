@@ -1,4 +1,5 @@
 """engine.captions: phrasings, held-out templates and combinations, the match matrix."""
+
 import numpy as np
 import pytest
 
@@ -16,15 +17,15 @@ def test_describe_fills_slots_and_states_only_them():
 
 def test_random_captions_use_synonyms_and_word_orders():
     rng = np.random.default_rng(0)
-    attrs = np.tile([[0, 5, 4, 1]], (400, 1))                 # a large purple circle, centre
+    attrs = np.tile([[0, 5, 4, 1]], (400, 1))  # a large purple circle, centre
     texts, slots = C.random_captions(attrs, rng)
     joined = " ".join(texts)
     for word in ("big", "large", "violet", "purple", "disc", "middle", "centre"):
         assert word in joined, word
-    assert any(t.startswith("in the") for t in texts)          # "where" first
+    assert any(t.startswith("in the") for t in texts)  # "where" first
     assert (slots == -1).any()
     assert (slots[slots >= 0] == np.broadcast_to(attrs, slots.shape)[slots >= 0]).all()
-    assert C.match_matrix(attrs[:1], slots).all()              # every phrasing is true of it
+    assert C.match_matrix(attrs[:1], slots).all()  # every phrasing is true of it
 
 
 def test_held_out_templates_are_new_phrasings_of_known_words():

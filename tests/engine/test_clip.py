@@ -1,6 +1,7 @@
 """engine.clip: every kernel against numpy and finite differences, the whole model's
 gradients against the plain-numpy reference (itself checked by finite differences in
 float64), determinism, weights, and the shipped model's figures."""
+
 import itertools
 
 import numpy as np
@@ -29,13 +30,22 @@ def numeric_grad(f, x, picks, h):
 
 
 def tiny(seed=3, **kw):
-    cfg = {"width": 8, "hidden": 12, "embed": 6, "max_len": 16, "seed": seed, "train_n": 300, "batch": 8,
-           "captions": 4}
+    cfg = {
+        "width": 8,
+        "hidden": 12,
+        "embed": 6,
+        "max_len": 16,
+        "seed": seed,
+        "train_n": 300,
+        "batch": 8,
+        "captions": 4,
+    }
     cfg.update(kw)
     return clip.CLIP(clip.ClipConfig(**cfg))
 
 
 # -------------------------------------------------------------------- kernels
+
 
 def test_embed_tokens_and_scatter_backward_match_numpy():
     rng = np.random.default_rng(0)
@@ -62,7 +72,7 @@ def test_segment_mean_and_backward():
     clip.segment_mean(h, offsets, out)
     want = np.stack([h[0:1].mean(0), h[1:4].mean(0), h[4:6].mean(0)])
     np.testing.assert_allclose(out, want, rtol=1e-6)
-    w = rng.normal(size=(3, 3)).astype(F32)          # loss = sum(w * out)
+    w = rng.normal(size=(3, 3)).astype(F32)  # loss = sum(w * out)
     dh = np.empty_like(h)
     clip.segment_mean_backward(w, offsets, dh)
 
@@ -97,16 +107,18 @@ def test_contrastive_loss_closed_forms():
     n = 6
     grad = np.empty((n, n), F32)
     # all logits equal: every softmax is uniform, the loss is log N
-    assert clip.contrastive_loss(np.zeros((n, n), F32), np.eye(n, dtype=F32), grad) == \
-        pytest.approx(np.log(n), rel=1e-6)
+    assert clip.contrastive_loss(np.zeros((n, n), F32), np.eye(n, dtype=F32), grad) == pytest.approx(
+        np.log(n), rel=1e-6
+    )
     # identity targets: CLIP's loss, the mean of the two cross-entropies
     rng = np.random.default_rng(3)
     logits = (3 * rng.normal(size=(n, n))).astype(F32)
     x = logits.astype(np.float64)
     rows = -np.mean(np.diag(x - np.log(np.exp(x).sum(1, keepdims=True))))
     cols = -np.mean(np.diag(x - np.log(np.exp(x).sum(0, keepdims=True))))
-    assert clip.contrastive_loss(logits, np.eye(n, dtype=F32), grad) == \
-        pytest.approx((rows + cols) / 2, rel=1e-5)
+    assert clip.contrastive_loss(logits, np.eye(n, dtype=F32), grad) == pytest.approx(
+        (rows + cols) / 2, rel=1e-5
+    )
 
 
 @pytest.mark.parametrize("soft", [False, True])
@@ -115,13 +127,14 @@ def test_contrastive_loss_gradient(soft):
     n = 5
     logits = (2 * rng.normal(size=(n, n))).astype(F32)
     match = np.eye(n, dtype=F32)
-    if soft:                         # caption 1 is also true of images 0 and 3, ...
+    if soft:  # caption 1 is also true of images 0 and 3, ...
         match[0, 1] = match[3, 1] = match[2, 4] = 1.0
     grad = np.empty_like(logits)
     clip.contrastive_loss(logits, match, grad)
     scratch = np.empty_like(logits)
-    num = numeric_grad(lambda: clip.contrastive_loss(logits, match, scratch), logits,
-                       range(logits.size), 1e-2)
+    num = numeric_grad(
+        lambda: clip.contrastive_loss(logits, match, scratch), logits, range(logits.size), 1e-2
+    )
     np.testing.assert_allclose(grad.ravel(), num, rtol=1e-2, atol=1e-4)
     x = logits.astype(np.float64)
     tr, tc = match / match.sum(1, keepdims=True), match / match.sum(0, keepdims=True)
@@ -143,6 +156,7 @@ def test_patchify_matches_reference_and_keeps_every_pixel():
 
 # -------------------------------------------------------------- the whole model
 
+
 def _batch(model, seed=0):
     model.rng = np.random.default_rng(seed)
     return model.sample_batch()
@@ -156,18 +170,18 @@ def _token_lists(ids, offsets):
 def test_gradients_match_the_numpy_reference(patch):
     model = tiny(patch=patch, batch=24)
     images, ids, positions, offsets, match, _ = _batch(model)
-    assert match.sum() > len(match)      # the batch has partial captions true of others
+    assert match.sum() > len(match)  # the batch has partial captions true of others
     out = model.loss(images, ids, positions, offsets, match)
     p = ref.clip_params_from_engine(model)
-    loss, want = ref.clip_loss(p, images.astype(np.float64), _token_lists(ids, offsets),
-                               match.astype(np.float64), patch)
+    loss, want = ref.clip_loss(
+        p, images.astype(np.float64), _token_lists(ids, offsets), match.astype(np.float64), patch
+    )
     assert out["loss"] == pytest.approx(loss, rel=1e-4)
     got = ref.clip_grads_from_engine(model)
     assert set(got) == set(want)
     for name in want:
         scale = np.abs(want[name]).max() + 1e-8
-        np.testing.assert_allclose(got[name], want[name], atol=2e-4 * scale + 1e-6,
-                                   err_msg=name)
+        np.testing.assert_allclose(got[name], want[name], atol=2e-4 * scale + 1e-6, err_msg=name)
 
 
 def test_reference_gradients_match_finite_differences_for_every_layer():
@@ -179,15 +193,14 @@ def test_reference_gradients_match_finite_differences_for_every_layer():
     rng = np.random.default_rng(6)
     used = sorted(set(ids))
     for name, arr in p.items():
-        if name == "tok_emb":            # only the rows of words in the batch get gradient
+        if name == "tok_emb":  # only the rows of words in the batch get gradient
             picks = [w * arr.shape[1] + j for w in used[:3] for j in range(2)]
         elif name == "txt_pos":
             picks = list(range(6))
         else:
             picks = list(rng.choice(arr.size, min(6, arr.size), replace=False))
         num = numeric_grad(lambda: ref.clip_loss(p, x, tokens, m, 4)[0], arr, picks, 1e-5)
-        np.testing.assert_allclose(grads[name].flat[picks], num, rtol=1e-5, atol=1e-8,
-                                   err_msg=name)
+        np.testing.assert_allclose(grads[name].flat[picks], num, rtol=1e-5, atol=1e-8, err_msg=name)
 
 
 def test_engine_gradients_match_finite_differences_in_float32():
@@ -255,7 +268,7 @@ def test_training_sprites_never_show_a_held_out_pair():
     # every caption in the bank is true of its combination and uses a training template
     combos = C.training_combinations()
     owners = np.repeat(combos, model.config.captions, axis=0)
-    assert all(C.match_matrix(owners[i:i + 1], slots[i:i + 1])[0, 0] for i in range(0, len(owners), 97))
+    assert all(C.match_matrix(owners[i : i + 1], slots[i : i + 1])[0, 0] for i in range(0, len(owners), 97))
 
 
 def test_evaluation_queries_use_only_held_out_phrasings():
@@ -269,6 +282,7 @@ def test_evaluation_queries_use_only_held_out_phrasings():
 
 
 # -------------------------------------------------------------- shipped weights
+
 
 @pytest.fixture(scope="module")
 def shipped():
@@ -285,13 +299,16 @@ def test_shipped_model_meets_the_bars(shipped):
 
 
 def test_shipped_model_search_finds_the_described_sprite(shipped):
-    s = images.sprites_with(*C.all_combinations().T, seed=9)     # each combination once
+    s = images.sprites_with(*C.all_combinations().T, seed=9)  # each combination once
     top, cos = shipped.search("a big blue cross at the top", s.images, n=3)
     assert np.all(np.diff(cos) <= 0)
     i = top[0]
-    assert (images.SHAPES[s.shape[i]], images.COLOURS[s.colour[i]],
-            images.POSITIONS[s.position[i]], images.SIZES[s.size[i]]) == \
-        ("cross", "blue", "top", "large")
+    assert (
+        images.SHAPES[s.shape[i]],
+        images.COLOURS[s.colour[i]],
+        images.POSITIONS[s.position[i]],
+        images.SIZES[s.size[i]],
+    ) == ("cross", "blue", "top", "large")
 
 
 def test_project_2d_is_pca_of_the_union():
@@ -303,8 +320,8 @@ def test_project_2d_is_pca_of_the_union():
     sv = np.linalg.svd(both - both.mean(0), compute_uv=False)
     got = np.concatenate([pa, pb])
     np.testing.assert_allclose(got.mean(0), 0, atol=1e-9)
-    np.testing.assert_allclose((got ** 2).sum(0), sv[:2] ** 2, rtol=1e-9)
-    np.testing.assert_allclose(clip.project_2d(a, b)[0], pa)        # deterministic signs
+    np.testing.assert_allclose((got**2).sum(0), sv[:2] ** 2, rtol=1e-9)
+    np.testing.assert_allclose(clip.project_2d(a, b)[0], pa)  # deterministic signs
 
 
 def test_image_token_arithmetic():
@@ -321,7 +338,7 @@ def test_patch_similarity_shape_and_agrees_with_encoding_a_one_patch_image():
     assert sim.shape == (16, 3) and np.all(np.abs(sim) <= 1 + 1e-5)
     # the mean of the patch tokens, projected, is the sprite's own embedding direction
     model.p["img_pos"][...] = 0.0
-    flat = np.tile(s.images[:, :4, :4, :], (1, 4, 4, 1))      # 16 copies of patch 0
+    flat = np.tile(s.images[:, :4, :4, :], (1, 4, 4, 1))  # 16 copies of patch 0
     whole = model.encode_images(flat)[0] @ model.encode_texts(["a red heart"])[0]
     sim = model.patch_similarity(flat[0], ["a red heart"])
     np.testing.assert_allclose(sim[:, 0], whole, rtol=1e-4, atol=1e-5)
@@ -336,7 +353,7 @@ def test_shipped_model_modality_gap_and_patch_words(shipped):
     red_heart = images.sprites_with([5], [0], [4], [1], seed=1).images[0]
     words = list(images.COLOURS)
     sim = shipped.patch_similarity(red_heart, words)
-    centre_patches = [5, 6, 9, 10]                      # the middle 2x2 patches: the heart
+    centre_patches = [5, 6, 9, 10]  # the middle 2x2 patches: the heart
     assert all(words[j] == "red" for j in sim[centre_patches].argmax(axis=1))
 
 
@@ -361,6 +378,6 @@ def test_display_batch_and_rank_texts(shipped):
     attrs = clip.sprite_attributes(sprites)
     assert len(np.unique(attrs, axis=0)) == 8 and not C.is_held_out(attrs).any()
     sim = shipped.encode_images(sprites.images) @ shipped.encode_texts(texts).T
-    assert (np.argmax(sim, axis=1) == np.arange(8)).all()      # the diagonal wins
+    assert (np.argmax(sim, axis=1) == np.arange(8)).all()  # the diagonal wins
     order, cos = shipped.rank_texts(sprites.images[3], texts)
     assert order[0] == 3 and np.all(np.diff(cos) <= 0)

@@ -1,4 +1,5 @@
 """2-D toy datasets and the learner's own points."""
+
 import numpy as np
 import pytest
 
@@ -66,12 +67,15 @@ def test_load_csv_with_header_and_comments(tmp_path):
     assert toy.name == "mine"
 
 
-@pytest.mark.parametrize("text,line,words", [
-    ("0,0\n1,1\n2,banana\n", 3, "not two numbers"),
-    ("0,0\n1,2,3\n", 2, "expected two numbers"),
-    ("x,y\n0,0\nnan,1\n", 3, "not a finite point"),
-    ("0,0\n5\n", 2, "expected two numbers"),
-])
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        ("0,0\n1,1\n2,banana\n", 3, "not two numbers"),
+        ("0,0\n1,2,3\n", 2, "expected two numbers"),
+        ("x,y\n0,0\nnan,1\n", 3, "not a finite point"),
+        ("0,0\n5\n", 2, "expected two numbers"),
+    ],
+)
 def test_load_csv_bad_line_is_named(tmp_path, text, line, words):
     path = tmp_path / "bad.csv"
     path.write_text(text)

@@ -1,4 +1,5 @@
 """engine.diffusion: schedule, forward process, samplers, gradients, determinism."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,6 +20,7 @@ def small(dim=2, **kw):
 
 # ------------------------------------------------------------------ schedule
 
+
 def test_linear_schedule_alpha_bar_matches_closed_form():
     s = D.Schedule("linear", 1000)
     betas = np.linspace(1e-4, 0.02, 1000)
@@ -35,8 +37,10 @@ def test_linear_schedule_alpha_bar_matches_closed_form():
 def test_cosine_schedule_matches_its_definition():
     T, eps = 1000, 0.008
     s = D.Schedule("cosine", T)
+
     def f(t):
         return np.cos((t / T + eps) / (1 + eps) * np.pi / 2) ** 2
+
     for t in (1, 100, 500, 900):
         assert s.alpha_bar[t] == pytest.approx(f(t) / f(0), rel=1e-6)
     assert np.all(np.diff(s.alpha_bar) < 0)
@@ -59,6 +63,7 @@ def test_timesteps_are_distinct_and_descending():
 
 # ------------------------------------------------------------- forward process
 
+
 def test_training_batch_has_the_forward_process_statistics():
     """x_t = sqrt(ab) x0 + sqrt(1-ab) eps: mean sqrt(ab) x0, variance 1 - ab."""
     s = D.Schedule("linear", 1000)
@@ -70,13 +75,14 @@ def test_training_batch_has_the_forward_process_statistics():
     freqs = D.timestep_embedding_freqs(8)
     target = np.empty_like(eps)
     ones, zeros = np.ones(4, F32), np.zeros(4, F32)
-    D.training_batch(x0, s.sqrt_ab, s.sqrt_1mab, freqs, 1.0, zeros, ones, D.seed_state(5),
-                     inp, eps, target, ts)
+    D.training_batch(
+        x0, s.sqrt_ab, s.sqrt_1mab, freqs, 1.0, zeros, ones, D.seed_state(5), inp, eps, target, ts
+    )
     assert ts.min() >= 1 and ts.max() <= 1000
     assert abs(ts.mean() - 500.5) < 10
     assert abs(eps.mean()) < 0.02 and abs(eps.std() - 1) < 0.02
     ab = s.alpha_bar[ts][:, None]
-    z = (inp[:, :4] - np.sqrt(ab) * 0.7) / np.sqrt(1 - ab)   # standardised: N(0, 1)
+    z = (inp[:, :4] - np.sqrt(ab) * 0.7) / np.sqrt(1 - ab)  # standardised: N(0, 1)
     assert np.allclose(z, eps, atol=1e-3)
     assert np.allclose(target, eps - np.sqrt(1 - ab) * inp[:, :4], atol=1e-5)
     # the embedding columns are sin/cos of t
@@ -101,12 +107,13 @@ def test_gaussian_fill_is_standard_normal_and_seeded():
     D.gaussian_fill(b, D.seed_state(7))
     assert np.array_equal(a, b)
     assert abs(a.mean()) < 0.02 and abs(a.std() - 1) < 0.02
-    assert abs(np.mean(a ** 4) - 3) < 0.1          # Gaussian kurtosis
+    assert abs(np.mean(a**4) - 3) < 0.1  # Gaussian kurtosis
     D.gaussian_fill(b, D.seed_state(8))
     assert not np.array_equal(a, b)
 
 
 # -------------------------------------------------------------------- samplers
+
 
 def oracle_for(x0):
     """ε̂ that is exactly the noise separating x_t from the known x_0."""
@@ -129,8 +136,7 @@ def test_ddim_with_an_oracle_recovers_x0(steps):
 def test_ddpm_with_an_oracle_ends_at_x0():
     model = small(dim=3)
     x0 = np.random.default_rng(1).uniform(-1, 1, (4, 3))
-    out, traj = model.sample(4, steps=1000, sampler="ddpm", seed=2, eps_fn=oracle_for(x0),
-                             record=True)
+    out, traj = model.sample(4, steps=1000, sampler="ddpm", seed=2, eps_fn=oracle_for(x0), record=True)
     assert np.allclose(out, x0, atol=1e-3)
     # the guess of x_0 is exact at every step (the oracle knows it)
     assert all(np.allclose(step.x0_hat, x0, atol=1e-3) for step in traj[1:])
@@ -145,8 +151,8 @@ def test_ddim_eta0_is_deterministic_and_ddpm_depends_on_the_seed():
     c, _ = model.sample(8, steps=20, sampler="ddpm", seed=4, x_T=x_T)
     d, _ = model.sample(8, steps=20, sampler="ddpm", seed=5, x_T=x_T)
     e, _ = model.sample(8, steps=20, sampler="ddim", seed=5, x_T=x_T)
-    assert not np.allclose(c, d)                   # DDPM adds fresh noise
-    assert np.array_equal(a, e)                    # DDIM: start noise fixes the result
+    assert not np.allclose(c, d)  # DDPM adds fresh noise
+    assert np.array_equal(a, e)  # DDIM: start noise fixes the result
 
 
 def test_ddpm_step_is_the_ancestral_step():
@@ -156,8 +162,9 @@ def test_ddpm_step_is_the_ancestral_step():
     x = np.random.default_rng(0).standard_normal((20000, 1)).astype(F32)
     e = np.random.default_rng(1).standard_normal((20000, 1)).astype(F32)
     out = x.copy()
-    D.denoise_step(out, e, float(s.alpha_bar[t]), float(s.alpha_bar[t - 1]), 1.0, 0.0,
-                   D.seed_state(3), np.empty_like(x))
+    D.denoise_step(
+        out, e, float(s.alpha_bar[t]), float(s.alpha_bar[t - 1]), 1.0, 0.0, D.seed_state(3), np.empty_like(x)
+    )
     mean = (x - s.betas[t] / np.sqrt(1 - s.alpha_bar[t]) * e) / np.sqrt(s.alphas[t])
     var = s.betas[t] * (1 - s.alpha_bar[t - 1]) / (1 - s.alpha_bar[t])
     z = (out - mean) / np.sqrt(var)
@@ -178,6 +185,7 @@ def test_clip_keeps_the_guess_in_range():
 
 
 # ------------------------------------------------------------------ training
+
 
 def assert_fd_matches(model, inp, target, indices, h=1e-2):
     """Central finite differences of the MSE loss of `model.net` on (inp, target)
@@ -204,12 +212,23 @@ def assert_fd_matches(model, inp, target, indices, h=1e-2):
         assert numeric == pytest.approx(analytic[i], rel=0.05, abs=2e-4)
 
 
-
 def test_training_gradient_matches_finite_differences():
     model = small(dim=3, hidden=6, layers=1, emb=4, batch=8)
     s = model.schedule
-    D.training_batch(model.data, s.sqrt_ab, s.sqrt_1mab, model.freqs, 1.0, model.mean,
-                     model.var, D.seed_state(9), model._inp, model._eps, model._target, model._ts)
+    D.training_batch(
+        model.data,
+        s.sqrt_ab,
+        s.sqrt_1mab,
+        model.freqs,
+        1.0,
+        model.mean,
+        model.var,
+        D.seed_state(9),
+        model._inp,
+        model._eps,
+        model._target,
+        model._ts,
+    )
     inp, eps = model._inp.copy(), model._target.copy()
     rng = np.random.default_rng(0)
     assert_fd_matches(model, inp, eps, rng.choice(len(model.net.params), 12, replace=False))
@@ -250,6 +269,7 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 # ------------------------------------------------------ Gaussian guess and PCA basis
+
 
 def test_gaussian_guess_limits():
     s = D.Schedule("linear", 1000)
@@ -293,9 +313,11 @@ def test_pca_model_trains_samples_and_round_trips(tmp_path, net_dims):
 
 # ------------------------------------------------ conditioning and classifier-free guidance
 
+
 def conditional(dim=3, **kw):
-    cfg = dict(shape=(dim,), hidden=16, layers=2, emb=8, batch=32, seed=3, cond=(3, 2),
-               p_uncond=0.2, guidance=2.5)
+    cfg = dict(
+        shape=(dim,), hidden=16, layers=2, emb=8, batch=32, seed=3, cond=(3, 2), p_uncond=0.2, guidance=2.5
+    )
     cfg.update(kw)
     rng = np.random.default_rng(0)
     labels = np.stack([rng.integers(0, 3, 64), rng.integers(0, 2, 64)], axis=1)
@@ -318,17 +340,42 @@ def test_training_batch_rows_is_training_batch_plus_the_rows():
     outs = []
     for fn, extra in ((D.training_batch, ()), (D.training_batch_rows, (np.empty(8, np.int64),))):
         inp, eps, target, ts = (np.empty_like(a) for a in (model._inp, model._eps, model._target, model._ts))
-        fn(model.data, s.sqrt_ab, s.sqrt_1mab, model.freqs, 1.0, model.mean, model.var,
-           D.seed_state(4), inp, eps, target, ts, *extra)
+        fn(
+            model.data,
+            s.sqrt_ab,
+            s.sqrt_1mab,
+            model.freqs,
+            1.0,
+            model.mean,
+            model.var,
+            D.seed_state(4),
+            inp,
+            eps,
+            target,
+            ts,
+            *extra,
+        )
         outs.append((inp, eps, target, ts))
     for a, b in zip(*outs):
         assert np.array_equal(a, b)
     # with m = 0, v = 1 the input is x_t = √ᾱ x_0 + √(1-ᾱ) ε; x_0 must be data[rows]
     inp, eps, _, ts = outs[1]
     rows = np.empty(8, np.int64)
-    D.training_batch_rows(model.data, s.sqrt_ab, s.sqrt_1mab, model.freqs, 1.0, model.mean,
-                          model.var, D.seed_state(4), inp, eps, np.empty_like(model._target),
-                          ts, rows)
+    D.training_batch_rows(
+        model.data,
+        s.sqrt_ab,
+        s.sqrt_1mab,
+        model.freqs,
+        1.0,
+        model.mean,
+        model.var,
+        D.seed_state(4),
+        inp,
+        eps,
+        np.empty_like(model._target),
+        ts,
+        rows,
+    )
     x0 = (inp[:, :3] - s.sqrt_1mab[ts][:, None] * eps) / s.sqrt_ab[ts][:, None]
     assert np.allclose(x0, model.data[rows], atol=2e-3)
 
@@ -349,7 +396,7 @@ def test_guidance_scale_one_is_conditional_and_zero_is_unconditional():
 def test_conditional_training_gradient_reaches_the_condition_inputs():
     """Finite differences of the loss w.r.t. weights of the condition columns."""
     model = conditional(hidden=6, layers=1, batch=8)
-    model.step()                       # fills model._net_inp with [x_t, emb(t), c]
+    model.step()  # fills model._net_inp with [x_t, emb(t), c]
     inp = model._net_inp.copy()
     target = model._target.copy()
     assert np.any(inp[:, -5:] == 1.0)
@@ -377,10 +424,11 @@ def test_conditional_model_follows_its_labels_and_round_trips(tmp_path):
     assert np.allclose(a, b, atol=1e-6)
     assert np.array_equal(model.last_labels, back.last_labels)
     with pytest.raises(ValueError):
-        D.Diffusion(back.config, np.zeros((4, 3), F32)).step()   # no labels to train on
+        D.Diffusion(back.config, np.zeros((4, 3), F32)).step()  # no labels to train on
 
 
 # ------------------------------------------------------------ Fourier input features
+
 
 def test_fourier_frequencies_double():
     np.testing.assert_allclose(D.fourier_frequencies(4, 0.5), [0.5, 1, 2, 4])
@@ -394,8 +442,7 @@ def test_expand_input_matches_numpy():
     freqs = D.fourier_frequencies(3, 1.5)
     out = np.empty((5, k + 2 * k * 3 + e), F32)
     D.expand_input(src, d, k, freqs, out)
-    feats = [np.concatenate([np.sin(src[:, [j]] * freqs), np.cos(src[:, [j]] * freqs)], 1)
-             for j in range(k)]
+    feats = [np.concatenate([np.sin(src[:, [j]] * freqs), np.cos(src[:, [j]] * freqs)], 1) for j in range(k)]
     expected = np.concatenate([src[:, :k]] + feats + [src[:, d:]], 1)
     np.testing.assert_allclose(out, expected, atol=1e-6)
 
@@ -403,7 +450,7 @@ def test_expand_input_matches_numpy():
 def test_fourier_model_input_and_gradient():
     model = small(dim=2, hidden=6, layers=1, emb=4, batch=8, fourier=3, fourier_scale=2.0)
     assert model.net.sizes[0] == 2 + 2 * 2 * 3 + 4
-    model.step()                                     # builds the expanded batch
+    model.step()  # builds the expanded batch
     inp = model._net_inp.copy()
     np.testing.assert_allclose(inp[:, 2:5], np.sin(model._inp[:, [0]] * [2.0, 4.0, 8.0]), atol=1e-5)
     np.testing.assert_allclose(inp[:, -4:], model._inp[:, 2:], atol=0)

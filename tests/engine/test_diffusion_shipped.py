@@ -6,6 +6,7 @@ the engine's sprite classifier, and none is a copy of a training image. DDPM at 
 attribute-conditioned; ``sample`` draws the attributes from the seed and uses the
 recipe's classifier-free guidance scale.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,8 +48,20 @@ def test_shipped_sprite_model_makes_no_copies(model, train_images, sampler, step
 def test_shipped_weights_record_their_recipe(model):
     recipe = recipes.RECIPES["sprites"]
     assert model.info["dataset"] == "sprites" and model.steps == recipe["steps"]
-    for field in ("shape", "hidden", "layers", "emb", "lr", "batch", "ema", "skip", "schedule",
-                  "cond", "p_uncond", "guidance"):
+    for field in (
+        "shape",
+        "hidden",
+        "layers",
+        "emb",
+        "lr",
+        "batch",
+        "ema",
+        "skip",
+        "schedule",
+        "cond",
+        "p_uncond",
+        "guidance",
+    ):
         assert getattr(model.config, field) == getattr(recipe["config"], field), field
 
 

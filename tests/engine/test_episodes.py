@@ -1,4 +1,5 @@
 """Reading episodes: seeded, answers copied from the gold document, test names unseen."""
+
 from engine import bpe, episodes, grounding
 
 
@@ -23,16 +24,20 @@ def test_test_names_never_appear_in_training_episodes():
 
 
 def test_corpus_facts_come_from_the_corpus_text():
-    facts = episodes.corpus_facts(["The capital of France is Paris. People in Kesh speak Lumari.",
-                                   "The capital of France is Paris."])
-    assert facts == [("What is the capital of France?", "Paris", "The capital of France is Paris."),
-                     ("What language do people in Kesh speak?", "Lumari", "People in Kesh speak Lumari.")]
+    facts = episodes.corpus_facts(
+        ["The capital of France is Paris. People in Kesh speak Lumari.", "The capital of France is Paris."]
+    )
+    assert facts == [
+        ("What is the capital of France?", "Paris", "The capital of France is Paris."),
+        ("What language do people in Kesh speak?", "Lumari", "People in Kesh speak Lumari."),
+    ]
 
 
 def test_batches_learn_the_questions_and_answers_not_the_documents():
     tok = bpe.shipped()
-    ep = episodes.Episode(("The capital of Drosmia is Velkor.",), "What is the capital of Drosmia?",
-                          "Velkor", 0)
+    ep = episodes.Episode(
+        ("The capital of Drosmia is Velkor.",), "What is the capital of Drosmia?", "Velkor", 0
+    )
     ids, learn = grounding.encode_episode(tok, ep)
     X, Y = grounding.make_batch([(ids, learn), (ids[:5], [True] * 5)], 128)
     assert X.shape == (2, len(ids) - 1)
@@ -43,7 +48,8 @@ def test_batches_learn_the_questions_and_answers_not_the_documents():
     ids, learn = grounding.encode_episode(tok, more)
     assert tok.decode(ids).endswith("Answer: Velkor\nQuestion: Why?\nAnswer: Because\n")
     assert tok.decode([i for i, keep in zip(ids, learn) if keep]).endswith(
-        "Answer: Velkor\nQuestion: Why?\nAnswer: Because\n")
+        "Answer: Velkor\nQuestion: Why?\nAnswer: Because\n"
+    )
     assert "Document" not in tok.decode([i for i, keep in zip(ids, learn) if keep])
 
 

@@ -1,4 +1,5 @@
 """RealNVP flow: exact density, invertibility and the explicit backward."""
+
 import numpy as np
 import pytest
 
@@ -28,7 +29,7 @@ def test_inverse_of_forward_is_the_identity():
     model = scrambled()
     x = np.random.default_rng(1).uniform(-2, 2, (500, 2)).astype(np.float32)
     z, _ = model.forward(x)
-    assert np.abs(z - (x - model.mean) / model.std).max() > 0.1   # the map is not trivial
+    assert np.abs(z - (x - model.mean) / model.std).max() > 0.1  # the map is not trivial
     np.testing.assert_allclose(model.inverse(z), x, atol=1e-5)
     s = model.sample(300, seed=3)
     np.testing.assert_allclose(model.inverse(model.forward(s)[0]), s, atol=1e-5)

@@ -1,4 +1,5 @@
 """GAN on 2-D points: closed forms, determinism, live knobs, divergence, acceptance."""
+
 import numpy as np
 import pytest
 
@@ -25,8 +26,9 @@ def test_discriminator_learns_the_optimal_d(loss):
     """
     rng = np.random.default_rng(0)
     real = rng.normal([0.5, 0.0], 0.5, (20000, 2))
-    cfg = GANConfig(dataset="custom", loss=loss, g_layers=1, g_width=4, d_width=32,
-                    batch=256, d_lr=3e-3, seed=1)
+    cfg = GANConfig(
+        dataset="custom", loss=loss, g_layers=1, g_width=4, d_width=32, batch=256, d_lr=3e-3, seed=1
+    )
     gan = GAN(cfg, points=real)
     _identity_generator(gan, 0.5, [-0.5, 0.0])
     g_before = gan.G.params.copy()
@@ -186,10 +188,20 @@ def test_custom_points_and_evaluate():
 
 def test_acceptance_ring_healthy_covers_modes_and_collapse_loses_them():
     seen = []
-    healthy = train_headless("ring", 4000, 0, "healthy",
-                             progress=lambda done, total: seen.append((done, total)))
-    assert set(healthy) >= {"iterations", "seconds", "modes_total", "modes_covered",
-                            "high_quality", "kl_grid", "js_grid", "d_loss", "g_loss"}
+    healthy = train_headless(
+        "ring", 4000, 0, "healthy", progress=lambda done, total: seen.append((done, total))
+    )
+    assert set(healthy) >= {
+        "iterations",
+        "seconds",
+        "modes_total",
+        "modes_covered",
+        "high_quality",
+        "kl_grid",
+        "js_grid",
+        "d_loss",
+        "g_loss",
+    }
     assert healthy["iterations"] == 4000 and healthy["modes_total"] == 8
     assert healthy["modes_covered"] >= 7 and healthy["high_quality"] >= 0.7
     assert seen[-1] == (4000, 4000) and len(seen) == 40

@@ -1,4 +1,5 @@
 """engine.image_metrics: copy check, FID-lite and its matrix square root, classifier."""
+
 import numpy as np
 import pytest
 
@@ -84,8 +85,10 @@ def test_classifier_loss_gradient_matches_finite_differences():
         up, down = z.copy(), z.copy()
         up[i, j] += h
         down[i, j] -= h
-        num = (M._two_head_ce(up, ys, yc, M.N_SHAPE, np.empty_like(z))
-               - M._two_head_ce(down, ys, yc, M.N_SHAPE, np.empty_like(z))) / (2 * h)
+        num = (
+            M._two_head_ce(up, ys, yc, M.N_SHAPE, np.empty_like(z))
+            - M._two_head_ce(down, ys, yc, M.N_SHAPE, np.empty_like(z))
+        ) / (2 * h)
         assert g[i, j] == pytest.approx(num, abs=1e-3)
 
 

@@ -1,4 +1,5 @@
 """engine.images: the procedural sprites and the shipped UCI digits."""
+
 import numpy as np
 
 from engine import images as I
@@ -8,8 +9,12 @@ def test_sprites_shapes_ranges_and_captions():
     s = I.sprites(300, seed=0)
     assert s.images.shape == (300, 16, 16, 3) and s.images.dtype == np.float32
     assert s.images.min() >= 0.0 and s.images.max() <= 1.0
-    for ids, vocab in ((s.shape, I.SHAPES), (s.colour, I.COLOURS),
-                       (s.position, I.POSITIONS), (s.size, I.SIZES)):
+    for ids, vocab in (
+        (s.shape, I.SHAPES),
+        (s.colour, I.COLOURS),
+        (s.position, I.POSITIONS),
+        (s.size, I.SIZES),
+    ):
         assert ids.shape == (300,) and set(np.unique(ids)) == set(range(len(vocab)))
     assert len(s.captions) == 300
     i = 7

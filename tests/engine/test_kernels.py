@@ -1,4 +1,5 @@
 """Fused kernels against plain numpy and against finite differences."""
+
 import numpy as np
 import pytest
 
@@ -75,10 +76,11 @@ def _fd_loss(fn, pred, eps=1e-6):
 
 LOSSES = {
     "mse": (lambda p, t, g, s: K.mse_loss(p, t, g, s), lambda p, t: R.mse(p, t)[0]),
-    "bce": (lambda p, t, g, s: K.bce_with_logits(p, t, g, s),
-            lambda p, t: R.bce_with_logits(p, t)[0]),
-    "least_squares": (lambda p, t, g, s: K.least_squares(p, 0.7, g, s),
-                      lambda p, t: R.least_squares(p, 0.7)[0]),
+    "bce": (lambda p, t, g, s: K.bce_with_logits(p, t, g, s), lambda p, t: R.bce_with_logits(p, t)[0]),
+    "least_squares": (
+        lambda p, t, g, s: K.least_squares(p, 0.7, g, s),
+        lambda p, t: R.least_squares(p, 0.7)[0],
+    ),
 }
 
 
@@ -106,8 +108,7 @@ def test_bce_huge_logits_stay_finite():
         assert np.isfinite(loss) and np.isfinite(grad).all()
         assert np.all(np.abs(grad) <= 1.0 / logits.size + 1e-9)
     grad = np.empty((1, 1), F32)
-    assert K.bce_with_logits(np.array([[1e4]], F32), np.zeros((1, 1), F32), grad, 1.0) \
-        == pytest.approx(1e4)
+    assert K.bce_with_logits(np.array([[1e4]], F32), np.zeros((1, 1), F32), grad, 1.0) == pytest.approx(1e4)
     assert K.bce_with_logits(np.array([[1e4]], F32), np.ones((1, 1), F32), grad, 1.0) == 0.0
 
 

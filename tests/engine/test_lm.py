@@ -55,7 +55,7 @@ def reference_grad(model, params, X, Y):
     dz[np.arange(B), Y] -= 1
     dz /= B
     dW2, db2 = h.T @ dz, dz.sum(0)
-    dpre = (dz @ W2.T) * (1 - h ** 2)
+    dpre = (dz @ W2.T) * (1 - h**2)
     dW1, db1 = x.T @ dpre, dpre.sum(0)
     dx = (dpre @ W1.T).reshape(B, C, D)
     dE = np.zeros_like(E)
@@ -69,8 +69,7 @@ def test_loss_and_gradient_match_the_numpy_reference():
     X[0, :] = X[0, 0]  # the same word twice in one context: its gradients must add up
     loss = model.loss_and_grad(X, Y)
     assert loss == pytest.approx(reference_loss(model, model.params, X, Y), rel=1e-5)
-    np.testing.assert_allclose(model.grads, reference_grad(model, model.params, X, Y),
-                               rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(model.grads, reference_grad(model, model.params, X, Y), rtol=1e-3, atol=1e-6)
 
 
 def test_reference_gradient_matches_finite_differences():
@@ -93,7 +92,7 @@ def test_engine_gradient_matches_finite_differences_in_float32():
     X, Y = model.train_X[:8], model.train_Y[:8]
     model.loss_and_grad(X, Y)
     grad = model.grads.copy()
-    for i in np.argsort(-np.abs(grad))[:12]:     # the largest gradients: above float32 noise
+    for i in np.argsort(-np.abs(grad))[:12]:  # the largest gradients: above float32 noise
         keep = model.params[i]
         model.params[i] = keep + 1e-2
         up = model.loss_and_grad(X, Y)
@@ -150,14 +149,14 @@ def test_train_headless_reports_the_metrics(tmp_path):
     corpus.mkdir()
     (corpus / "a.txt").write_text("\n".join(TEXT * 3))
     out = tmp_path / "w.npz"
-    result = lm.train_headless(corpus, steps=30, seed=1, out=out, context=3, embed=4, hidden=8,
-                               min_count=1)
+    result = lm.train_headless(corpus, steps=30, seed=1, out=out, context=3, embed=4, hidden=8, min_count=1)
     assert set(result) == {"steps", "seconds", "train_loss", "val_perplexity", "vocab_size"}
     assert result["steps"] == 30 and result["val_perplexity"] < result["vocab_size"]
     assert lm.LanguageModel.load(out)[1]["val_perplexity"] == result["val_perplexity"]
 
 
 # ------------------------------------------------------------------ shipped weights
+
 
 @pytest.fixture(scope="module")
 def shipped():
@@ -182,21 +181,53 @@ def test_shipped_model_perplexity_is_far_below_the_vocabulary_size(shipped):
 def test_sample_command_json(capsys):
     from tutor.cli import main
 
-    assert main(["sample", "The capital of Atlantis is", "--temperature", "0.7", "--top-k", "5",
-                 "--seed", "3", "--tokens", "4", "--json"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "The capital of Atlantis is",
+                "--temperature",
+                "0.7",
+                "--top-k",
+                "5",
+                "--seed",
+                "3",
+                "--tokens",
+                "4",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"prompt_tokens", "next", "entropy", "continuation", "unknown"}
     assert out["unknown"] == ["Atlantis"] and out["prompt_tokens"][3] == "<unk>"
     assert len(out["next"]) == 5 and sum(r["prob"] for r in out["next"]) == pytest.approx(1.0, abs=1e-5)
-    assert main(["sample", "The capital of Atlantis is", "--temperature", "0.7", "--top-k", "5",
-                 "--seed", "3", "--tokens", "4", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == out   # same seed, same text
+    assert (
+        main(
+            [
+                "sample",
+                "The capital of Atlantis is",
+                "--temperature",
+                "0.7",
+                "--top-k",
+                "5",
+                "--seed",
+                "3",
+                "--tokens",
+                "4",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out) == out  # same seed, same text
 
 
 def test_sample_command_rejects_bad_values(capsys):
     from tutor.cli import main
 
-    with pytest.raises(SystemExit) as stop:           # rejected at parse time
+    with pytest.raises(SystemExit) as stop:  # rejected at parse time
         main(["sample", "hi", "--temperature", "11"])
     assert stop.value.code == 2
     assert "out of range [0, 10]" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """Metrics on hand-made samples with known answers."""
+
 import math
 
 import numpy as np
@@ -49,8 +50,7 @@ def test_perfect_samples_cover_everything():
 
 
 def test_histogram_normalised_and_clamped():
-    hist = metrics.grid_histogram(np.array([[0.0, 0.0], [100.0, 100.0], [-100, 0.0]]),
-                                  bins=4)
+    hist = metrics.grid_histogram(np.array([[0.0, 0.0], [100.0, 100.0], [-100, 0.0]]), bins=4)
     assert hist.sum() == pytest.approx(1.0)
     assert hist[3, 3] == pytest.approx(1 / 3) and hist[2, 0] == pytest.approx(1 / 3)
 
@@ -81,6 +81,7 @@ def test_discriminator_accuracy():
 
 # ------------------------------------------------ precision, coverage, MMD (2-D samples)
 
+
 def test_pairwise_distances_match_a_loop():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((7, 2)), rng.standard_normal((5, 2))
@@ -100,11 +101,13 @@ def test_knn_radii_and_kernel_mean_in_row_blocks_match_the_whole_matrix():
     pts = rng.standard_normal((2 * metrics.ROW_CHUNK + 37, 2))
     d2 = ((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)
     np.fill_diagonal(d2, np.inf)
-    np.testing.assert_allclose(metrics.knn_radii(pts, k=5), np.sqrt(np.sort(d2, axis=1)[:, 4]),
-                               rtol=1e-10)
+    np.testing.assert_allclose(metrics.knn_radii(pts, k=5), np.sqrt(np.sort(d2, axis=1)[:, 4]), rtol=1e-10)
     np.fill_diagonal(d2, 0.0)
-    np.testing.assert_allclose(metrics.mean_gaussian_kernel(pts, pts[:100], 0.3),
-                               np.exp(-d2[:, :100] / (2 * 0.3 ** 2)).mean(), rtol=1e-12)
+    np.testing.assert_allclose(
+        metrics.mean_gaussian_kernel(pts, pts[:100], 0.3),
+        np.exp(-d2[:, :100] / (2 * 0.3**2)).mean(),
+        rtol=1e-12,
+    )
 
 
 def test_perfect_samples_are_precise_and_complete():
@@ -116,10 +119,10 @@ def test_perfect_samples_are_precise_and_complete():
 def test_dropping_modes_keeps_precision_and_loses_coverage():
     toy = data.ring(n=2000)
     d2 = ((toy.points[:, None] - toy.modes[None]) ** 2).sum(-1)
-    on_half = d2.argmin(1) < 4                      # the points of modes 0-3 only
+    on_half = d2.argmin(1) < 4  # the points of modes 0-3 only
     pc = metrics.precision_coverage(toy.points[on_half], toy.points)
     assert pc["precision"] == 1.0
-    assert pc["coverage"] == pytest.approx(on_half.mean())   # exactly those data points
+    assert pc["coverage"] == pytest.approx(on_half.mean())  # exactly those data points
 
 
 def test_blurred_samples_lose_precision_and_keep_coverage():
@@ -143,7 +146,7 @@ def test_mmd_closed_forms():
 def test_mmd_matches_a_double_loop():
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((20, 2)), rng.standard_normal((15, 2)) + 0.5
-    k = lambda a, b: math.exp(-np.sum((a - b) ** 2) / (2 * 0.3 ** 2))  # noqa: E731
+    k = lambda a, b: math.exp(-np.sum((a - b) ** 2) / (2 * 0.3**2))  # noqa: E731
     kxx = np.mean([k(a, b) for a in x for b in x])
     kyy = np.mean([k(a, b) for a in y for b in y])
     kxy = np.mean([k(a, b) for a in x for b in y])

@@ -1,4 +1,5 @@
 """MLP forward/backward against the plain-numpy reference and finite differences."""
+
 import numpy as np
 import pytest
 
@@ -12,8 +13,7 @@ ACTS = list(K.ACTIVATIONS)
 
 def _data(batch, n_in, n_out, seed=0):
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal((batch, n_in)).astype(F32),
-            rng.standard_normal((batch, n_out)).astype(F32))
+    return (rng.standard_normal((batch, n_in)).astype(F32), rng.standard_normal((batch, n_out)).astype(F32))
 
 
 @pytest.mark.parametrize("act", ACTS)
@@ -44,7 +44,7 @@ def test_gradients_finite_differences(act):
             offset = 0
             for w, b in zip(ref.weights, ref.biases):
                 for arr in (w, b):
-                    arr[...] = flat[offset:offset + arr.size].reshape(arr.shape)
+                    arr[...] = flat[offset : offset + arr.size].reshape(arr.shape)
                     offset += arr.size
         return float(np.sum(ref.forward(inp) * r64))
 
@@ -111,7 +111,7 @@ def test_a_batch_size_only_evaluated_holds_no_gradient_buffers():
     model.forward(x)
     work = model._work[9]
     assert work._dz is None and work._dx is None
-    model.backward(np.ones((9, 2), F32))   # its values: test_forward_backward_match_reference
+    model.backward(np.ones((9, 2), F32))  # its values: test_forward_backward_match_reference
     assert [d.shape for d in work.dz] == [(9, 16), (9, 16), (9, 2)]
     assert [d.shape for d in work.dx] == [(9, 2), (9, 16), (9, 16)]
 

@@ -2,6 +2,7 @@
 
 No timing assertions: speed lives in benchmarks/bench_scaling.py.
 """
+
 import itertools
 import json
 import os
@@ -29,11 +30,21 @@ def two_threads():
 
 # --------------------------------------------------------------------------- policy
 
-@pytest.mark.parametrize("context, cores, override, expect", [
-    ("headless", 1, None, 1), ("headless", 2, None, 2), ("headless", 8, None, 8),
-    ("app", 1, None, 1), ("app", 2, None, 1), ("app", 8, None, 7),
-    ("app", 8, "3", 3), ("headless", 2, " 4 ", 4), ("app", 2, "", 1),
-])
+
+@pytest.mark.parametrize(
+    "context, cores, override, expect",
+    [
+        ("headless", 1, None, 1),
+        ("headless", 2, None, 2),
+        ("headless", 8, None, 8),
+        ("app", 1, None, 1),
+        ("app", 2, None, 1),
+        ("app", 8, None, 7),
+        ("app", 8, "3", 3),
+        ("headless", 2, " 4 ", 4),
+        ("app", 2, "", 1),
+    ],
+)
 def test_policy_threads_per_context(context, cores, override, expect):
     assert runtime.policy_threads(context, cores, override) == expect
 
@@ -63,18 +74,31 @@ def test_set_context_applies_the_policy(monkeypatch):
 
 
 def _fresh(code: str, **env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("GENAI_TUTOR_THREADS", "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER",
-                          "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS", "GENAI_TUTOR_BLAS_THREADS")}
-    return subprocess.run([sys.executable, "-c", code], env={**clean, **env},
-                          capture_output=True, text=True, check=False)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "GENAI_TUTOR_THREADS",
+            "NUMBA_NUM_THREADS",
+            "NUMBA_THREADING_LAYER",
+            "OMP_WAIT_POLICY",
+            "OPENBLAS_NUM_THREADS",
+            "GENAI_TUTOR_BLAS_THREADS",
+        )
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True, check=False
+    )
 
 
 def test_bad_environment_never_breaks_import():
-    code = ("import json; from engine import nn, runtime\n"
-            "try:\n    runtime.set_context('app'); raised = None\n"
-            "except runtime.ThreadsSettingError as e:\n    raised = str(e)\n"
-            "print(json.dumps([runtime.environment_error(), raised, runtime.threads()]))")
+    code = (
+        "import json; from engine import nn, runtime\n"
+        "try:\n    runtime.set_context('app'); raised = None\n"
+        "except runtime.ThreadsSettingError as e:\n    raised = str(e)\n"
+        "print(json.dumps([runtime.environment_error(), raised, runtime.threads()]))"
+    )
     res = _fresh(code, GENAI_TUTOR_THREADS="many")
     assert res.returncode == 0, res.stderr
     error, raised, threads = json.loads(res.stdout)
@@ -84,8 +108,7 @@ def test_bad_environment_never_breaks_import():
 
 def test_fresh_process_configuration():
     """Layer, wait policy, BLAS at one thread per caller, numba pool >= the override."""
-    code = ("import json, numba; from engine import nn, runtime; "
-            "print(json.dumps(runtime.configured()))")
+    code = "import json, numba; from engine import nn, runtime; print(json.dumps(runtime.configured()))"
     cfg = json.loads(_fresh(code, GENAI_TUTOR_THREADS="3").stdout)
     assert cfg["threading_layer"] in ("omp", "workqueue") and cfg["omp_wait_policy"] == "PASSIVE"
     assert cfg["blas_threads"] in (None, 1)
@@ -93,6 +116,7 @@ def test_fresh_process_configuration():
 
 
 # ------------------------------------------------------------------- split products
+
 
 @pytest.mark.parametrize("shape", [(512, 800, 256), (129, 300, 130), (70, 2000, 64)])
 def test_split_matmul_equals_numpy(two_threads, shape):
@@ -117,6 +141,7 @@ def test_split_matmul_equals_numpy(two_threads, shape):
 def test_helper_errors_reach_the_caller():
     def boom():
         raise RuntimeError("block failed")
+
     with pytest.raises(RuntimeError, match="block failed"):
         runtime._helpers.run([boom, boom, boom], 1)
     done = []
@@ -145,6 +170,7 @@ def test_launch_chooses_by_size_and_thread_count(two_threads):
 
 
 # ------------------------------------------------ each parallel kernel = its serial twin
+
 
 @pytest.mark.parametrize("act", list(K.ACTIVATIONS.values()))
 def test_bias_act_parallel_equals_serial(act):
@@ -179,7 +205,7 @@ def test_denoise_parallel_equals_serial(eta):
     runs = []
     for fn in (D.denoise_step, D.denoise_step_parallel):
         x, x0_hat, state = x0.copy(), np.empty_like(x0), D.seed_state(5, 2)
-        for ab_t, ab_s in ((0.3, 0.5), (0.5, 0.9)):   # two steps: the counter carries on
+        for ab_t, ab_s in ((0.3, 0.5), (0.5, 0.9)):  # two steps: the counter carries on
             fn(x, eps, ab_t, ab_s, eta, 1.0, state, x0_hat)
         runs.append((x, x0_hat, state))
     (x1, h1, s1), (x2, h2, s2) = runs
@@ -248,18 +274,24 @@ def test_training_step_same_with_one_or_two_threads():
 
 # ------------------------------------------------------------------------- caching
 
-PARALLEL_KERNELS = ("engine.kernels:adam_step_parallel", "engine.diffusion:denoise_step_parallel",
-                    "engine.render:_heatmap_kernel_parallel", "engine.lm:softmax_xent_parallel")
+PARALLEL_KERNELS = (
+    "engine.kernels:adam_step_parallel",
+    "engine.diffusion:denoise_step_parallel",
+    "engine.render:_heatmap_kernel_parallel",
+    "engine.lm:softmax_xent_parallel",
+)
 
 
 def test_parallel_kernels_load_from_cache_in_a_second_process(tmp_path):
     """First process compiles into an empty cache; the second loads without compiling."""
-    code = ("import importlib, json; from engine import runtime, kernels as K\n"
-            "for f in ('gan', 'diffusion', 'lm'): runtime.warm_up(family=f)\n"
-            "ds = [getattr(importlib.import_module(m), n) for m, n in "
-            f"(s.split(':') for s in {PARALLEL_KERNELS!r})] + [K._SPECIALISED[K.SILU][2]]\n"
-            "print(json.dumps([[sum(d.stats.cache_hits.values()), "
-            "sum(d.stats.cache_misses.values())] for d in ds]))")
+    code = (
+        "import importlib, json; from engine import runtime, kernels as K\n"
+        "for f in ('gan', 'diffusion', 'lm'): runtime.warm_up(family=f)\n"
+        "ds = [getattr(importlib.import_module(m), n) for m, n in "
+        f"(s.split(':') for s in {PARALLEL_KERNELS!r})] + [K._SPECIALISED[K.SILU][2]]\n"
+        "print(json.dumps([[sum(d.stats.cache_hits.values()), "
+        "sum(d.stats.cache_misses.values())] for d in ds]))"
+    )
     env = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     first = _fresh(code, **env)
     assert first.returncode == 0, first.stderr
@@ -271,6 +303,7 @@ def test_parallel_kernels_load_from_cache_in_a_second_process(tmp_path):
 
 # ------------------------------------------------------------------------- warm-up
 
+
 def test_family_warm_up_runs_only_what_it_needs(monkeypatch):
     ran = []
     runtime._import_engine_modules(runtime.FAMILIES["gan"] + runtime.FAMILIES["diffusion"])
@@ -280,7 +313,7 @@ def test_family_warm_up_runs_only_what_it_needs(monkeypatch):
     runtime.warm_up(family="gan")
     assert ran == ["kernels", "nn", "gan", "render"]
     ran.clear()
-    runtime.warm_up(family="diffusion")   # kernels and nn already done in this process
+    runtime.warm_up(family="diffusion")  # kernels and nn already done in this process
     assert ran == ["diffusion"]
     with pytest.raises(ValueError, match="unknown model family"):
         runtime.warm_up(family="nope")

@@ -1,4 +1,5 @@
 """engine.png: the zlib PNG writer, checked by reading the file back."""
+
 from __future__ import annotations
 
 import zlib
@@ -13,8 +14,11 @@ def test_round_trip(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 256, (7, 5, 3), dtype=np.uint8)
     path = png.write_png(tmp_path / "a.png", rgb)
     blob = path.read_bytes()
-    assert blob.startswith(png.SIGNATURE) and b"IHDR" in blob and blob.endswith(
-        b"IEND" + (zlib.crc32(b"IEND") & 0xFFFFFFFF).to_bytes(4, "big"))
+    assert (
+        blob.startswith(png.SIGNATURE)
+        and b"IHDR" in blob
+        and blob.endswith(b"IEND" + (zlib.crc32(b"IEND") & 0xFFFFFFFF).to_bytes(4, "big"))
+    )
     assert np.array_equal(png.read_png(path), rgb)
 
 

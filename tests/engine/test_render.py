@@ -49,11 +49,14 @@ def test_scatter_per_point_colours_later_points_win():
     assert tuple(buf[1, 2]) == (2, 2, 2) and tuple(buf[3, 0]) == (3, 3, 3)
 
 
-@pytest.mark.parametrize("marker, expected", [
-    ("dot", {(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}),
-    ("plus", {(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)}),
-    ("cross", {(0, 0), (-1, -1), (-1, 1), (1, -1), (1, 1)}),
-])
+@pytest.mark.parametrize(
+    "marker, expected",
+    [
+        ("dot", {(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}),
+        ("plus", {(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)}),
+        ("cross", {(0, 0), (-1, -1), (-1, 1), (1, -1), (1, 1)}),
+    ],
+)
 def test_markers_have_distinct_shapes(marker, expected):
     buf = R.canvas(9, 9)
     R.scatter(buf, [[0.0, 0.0]], (255, 255, 255), (-1, 1, -1, 1), radius=1, marker=marker)
@@ -141,7 +144,7 @@ def test_image_grid_layout_grayscale_and_signed_range():
     ref = np.full(out.shape, 7, np.uint8)
     for k, level in enumerate((0, 128, 255)):
         r, c = 1 + (k // 2) * 3, 1 + (k % 2) * 4
-        ref[r:r + 2, c:c + 3] = level
+        ref[r : r + 2, c : c + 3] = level
     assert np.array_equal(out, ref)
 
 
@@ -168,7 +171,7 @@ def test_quantize_bounds_the_colour_count():
     buf = rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
     assert R.count_colors(buf) > 3000
     q = R.quantize(buf, 6)
-    assert R.count_colors(q) <= 6 ** 3
+    assert R.count_colors(q) <= 6**3
     assert np.abs(q.astype(int) - buf).max() <= 26  # half a step of 255/5
     levels = np.rint(np.arange(6) * 51.0)
     assert np.isin(q, levels).all()

@@ -1,4 +1,5 @@
 """LSA retrieval: the embedding against numpy's own SVD, cosine ranking, files, chunks."""
+
 from collections import Counter
 
 import numpy as np
@@ -6,9 +7,14 @@ import pytest
 
 from engine import retrieval
 
-DOCS = ["The capital of Drosmia is Velkor.", "People in Kesh speak Lumari.",
-        "Tamsin has a cat called Orbel.", "The river Sanvo flows through Kesh.",
-        "Diffusion models remove noise step by step.", "A transformer attends over its context."]
+DOCS = [
+    "The capital of Drosmia is Velkor.",
+    "People in Kesh speak Lumari.",
+    "Tamsin has a cat called Orbel.",
+    "The river Sanvo flows through Kesh.",
+    "Diffusion models remove noise step by step.",
+    "A transformer attends over its context.",
+]
 
 
 def store(energy=1.0):
@@ -26,7 +32,7 @@ def test_embedding_matches_numpy_svd():
     s = store(1.0)
     X = np.stack([s._tfidf(Counter(retrieval.terms(d))) for d in DOCS])
     U, S, _Vt = np.linalg.svd(X, full_matrices=False)
-    ref = U[:, :s.rank] * S[:s.rank]
+    ref = U[:, : s.rank] * S[: s.rank]
     ref /= np.linalg.norm(ref, axis=1, keepdims=True)
     # singular vectors are defined up to sign: compare the cosine matrices instead
     np.testing.assert_allclose(s.vectors @ s.vectors.T, ref @ ref.T, atol=1e-8)
@@ -44,7 +50,7 @@ def test_search_ranks_by_cosine():
     assert kesh[0].document.text == DOCS[3] and kesh[1].document.text == DOCS[1]
     q = s.embed("capital Drosmia")
     assert np.linalg.norm(q) == pytest.approx(1.0)
-    assert not s.embed("zzz unknown words").any()       # no known word: the zero vector
+    assert not s.embed("zzz unknown words").any()  # no known word: the zero vector
 
 
 def test_truncation_keeps_requested_energy():

@@ -1,4 +1,5 @@
 """Runtime configuration (no timing assertions: speed lives in benchmarks/)."""
+
 import json
 import os
 import subprocess
@@ -15,28 +16,43 @@ def test_configured_layer_wait_policy_and_blas():
     assert cfg["threading_layer"] == runtime.LAYER in ("omp", "workqueue")
     assert cfg["omp_wait_policy"] == "PASSIVE"
     assert cfg["parallel_kernels"] is True
-    assert cfg["blas_threads"] in (None, runtime.DEFAULT_BLAS_THREADS) or \
-        os.environ.get("GENAI_TUTOR_BLAS_THREADS") or os.environ.get("OPENBLAS_NUM_THREADS")
+    assert (
+        cfg["blas_threads"] in (None, runtime.DEFAULT_BLAS_THREADS)
+        or os.environ.get("GENAI_TUTOR_BLAS_THREADS")
+        or os.environ.get("OPENBLAS_NUM_THREADS")
+    )
 
 
 def test_importing_an_engine_module_configures_before_numba():
     """In a fresh process with a clean environment, importing engine.nn alone is enough."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("NUMBA_THREADING_LAYER", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS",
-                        "GENAI_TUTOR_BLAS_THREADS")}
-    code = ("import json, os, engine.nn, numba; from engine import runtime; "
-            "print(json.dumps([numba.config.THREADING_LAYER, os.environ['OMP_WAIT_POLICY'],"
-            " runtime.configured()['blas_threads']]))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "NUMBA_THREADING_LAYER",
+            "OMP_WAIT_POLICY",
+            "OPENBLAS_NUM_THREADS",
+            "GENAI_TUTOR_BLAS_THREADS",
+        )
+    }
+    code = (
+        "import json, os, engine.nn, numba; from engine import runtime; "
+        "print(json.dumps([numba.config.THREADING_LAYER, os.environ['OMP_WAIT_POLICY'],"
+        " runtime.configured()['blas_threads']]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     layer, policy, blas = json.loads(out)
     assert layer in ("omp", "workqueue") and policy == "PASSIVE"
     assert blas in (None, 1)
 
 
 def test_kernels_are_cached_and_nogil_and_only_twins_are_parallel():
-    dispatchers = [getattr(K, n) for n in dir(K)
-                   if isinstance(getattr(K, n), numba.core.registry.CPUDispatcher)]
+    dispatchers = [
+        getattr(K, n) for n in dir(K) if isinstance(getattr(K, n), numba.core.registry.CPUDispatcher)
+    ]
     dispatchers += [f for trio in K._SPECIALISED for f in trio]
     assert len(dispatchers) > 10
     parallel = {K.adam_step_parallel} | {trio[2] for trio in K._SPECIALISED}

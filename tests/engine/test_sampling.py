@@ -86,9 +86,9 @@ def test_top_p_keeps_the_minimal_nucleus(logits, top_p):
     kept = np.flatnonzero(p)
     order = np.argsort(-base)
     m = kept.size
-    assert set(kept) == set(order[:m])                 # the most likely tokens
-    assert base[order[:m]].sum() >= top_p - 1e-12      # they reach p ...
-    assert m == 1 or base[order[:m - 1]].sum() < top_p  # ... and one fewer would not
+    assert set(kept) == set(order[:m])  # the most likely tokens
+    assert base[order[:m]].sum() >= top_p - 1e-12  # they reach p ...
+    assert m == 1 or base[order[: m - 1]].sum() < top_p  # ... and one fewer would not
     np.testing.assert_allclose(p.sum(), 1.0)
 
 
@@ -115,9 +115,9 @@ def test_sampling_frequencies_match_probabilities_chi_square(logits, T, top_k, t
     n = 40_000
     picks = S.sample_many(p, n, np.random.default_rng(1234))
     counts = np.bincount(picks, minlength=p.size)
-    assert counts[p == 0].sum() == 0                    # filtered tokens are never drawn
+    assert counts[p == 0].sum() == 0  # filtered tokens are never drawn
     expected = n * p
-    cells = expected >= 5                               # the usual validity rule
+    cells = expected >= 5  # the usual validity rule
     rest_obs, rest_exp = counts[~cells & (p > 0)].sum(), expected[~cells & (p > 0)].sum()
     obs = np.append(counts[cells], rest_obs) if rest_exp > 0 else counts[cells]
     exp = np.append(expected[cells], rest_exp) if rest_exp > 0 else expected[cells]

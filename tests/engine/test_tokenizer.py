@@ -8,8 +8,17 @@ from engine.tokenizer import END, UNK, Tokenizer, split_words, windows
 
 
 def test_split_keeps_words_numbers_and_punctuation_and_drops_symbols():
-    assert split_words('He said "hi", at 7 o\'clock (twice)!') == \
-        ["He", "said", "hi", ",", "at", "7", "o'clock", "twice", "!"]
+    assert split_words('He said "hi", at 7 o\'clock (twice)!') == [
+        "He",
+        "said",
+        "hi",
+        ",",
+        "at",
+        "7",
+        "o'clock",
+        "twice",
+        "!",
+    ]
 
 
 def test_vocabulary_is_specials_then_most_frequent_words():

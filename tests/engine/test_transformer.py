@@ -1,5 +1,6 @@
 """The transformer: every backward piece against finite differences, the whole model against
 a float64 numpy reference, the KV cache against full recomputation, determinism, saving."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,7 +27,7 @@ def batch(seed=0, B=2, T=7, V=13):
     rng = np.random.default_rng(seed)
     ids = rng.integers(0, V, (B, T)).astype(np.int32)
     targets = rng.integers(0, V, (B, T)).astype(np.int32)
-    targets[0, :3] = -1                       # positions without a target are skipped
+    targets[0, :3] = -1  # positions without a target are skipped
     return ids, targets
 
 
@@ -35,6 +36,7 @@ def as64(model):
 
 
 # --------------------------------------------------------------------- pieces
+
 
 def numeric_grad(f, x, eps=1e-6):
     g = np.zeros_like(x)
@@ -61,8 +63,10 @@ def test_layernorm_forward_and_backward():
     dg, db = np.zeros(6, F32), np.zeros(6, F32)
     dx = tr.Transformer._ln_back(dy, saved, g, dg, db)
     x64, g64, b64 = x.astype(float), g.astype(float), b.astype(float)
+
     def loss(x_, g_=g64, b_=b64):
         return float((ref.layernorm(x_, g_, b_) * dy).sum())
+
     np.testing.assert_allclose(dx, numeric_grad(loss, x64), atol=1e-4)
     np.testing.assert_allclose(dg, numeric_grad(lambda g_: loss(x64, g_), g64.copy()), atol=1e-4)
     np.testing.assert_allclose(db, numeric_grad(lambda b_: loss(x64, g64, b_), b64.copy()), atol=1e-4)
@@ -86,7 +90,7 @@ def test_causal_softmax_forward_and_backward():
     p = np.empty_like(s)
     tr.causal_softmax(s, 0.5, p)
     np.testing.assert_allclose(p, ref.causal_softmax(0.5 * s.astype(float)), atol=1e-6)
-    assert np.all(np.triu(p[0], 1) == 0)          # nothing from the future
+    assert np.all(np.triu(p[0], 1) == 0)  # nothing from the future
     dp = rng.standard_normal(s.shape).astype(F32)
     ds = np.empty_like(s)
     tr.softmax_backward(dp, p, 0.5, ds)
@@ -96,11 +100,13 @@ def test_causal_softmax_forward_and_backward():
 
 # --------------------------------------------------------------------- whole model
 
+
 def test_forward_matches_numpy_reference():
     model = tiny()
     ids, _ = batch()
-    np.testing.assert_allclose(model.logits(ids), ref.gpt_logits(as64(model), model.config, ids),
-                               atol=2e-4, rtol=1e-4)
+    np.testing.assert_allclose(
+        model.logits(ids), ref.gpt_logits(as64(model), model.config, ids), atol=2e-4, rtol=1e-4
+    )
 
 
 def test_every_parameter_gradient_matches_finite_differences_of_the_reference():
@@ -174,7 +180,7 @@ def test_context_limits():
     _, kv = model.start([1, 2, 3, 4, 5, 6])
     with pytest.raises(ValueError, match="full"):
         model.step(1, kv)
-    out, _ = model.generate(list(range(12)), 3)      # long prompt: cut from the left
+    out, _ = model.generate(list(range(12)), 3)  # long prompt: cut from the left
     assert len(out) == 3
 
 
@@ -188,6 +194,7 @@ def test_training_lowers_the_loss_and_is_deterministic():
             losses.append(model.loss_and_grad(ids, targets))
             opt.step()
         return losses, model.params.copy()
+
     a, pa = run()
     b, pb = run()
     assert a == b and np.array_equal(pa, pb)
@@ -196,8 +203,10 @@ def test_training_lowers_the_loss_and_is_deterministic():
 
 def test_sampling_is_seeded():
     model = tiny(context=16)
+
     def draw(s):
         return model.generate([1, 2], 6, np.random.default_rng(s), temperature=1.5)[0]
+
     assert draw(4) == draw(4)
     assert len({tuple(draw(s)) for s in range(6)}) > 1
 

@@ -6,6 +6,7 @@ retrieval over a store of >= 500 documents (course facts, lesson text, every doc
 the episodes), recall@3 >= 90 % and end-to-end accuracy >= 80 %. The attention of the
 position that writes the first answer token is reported (issue bar: >= 70 % of episodes).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,16 +19,19 @@ from engine.transformer import Transformer
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "content" / "weights" / "transformer.npz"
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped transformer weights")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped transformer weights"),
+]
 
 
 @pytest.fixture(scope="module")
 def setup():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("bench_transformer",
-                                                  ROOT / "benchmarks" / "bench_transformer.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_transformer", ROOT / "benchmarks" / "bench_transformer.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     model, _ = Transformer.load(SHIPPED)
@@ -60,8 +64,11 @@ def test_attention_of_the_first_answer_token_lands_on_the_answer(reading):
     assert reading["attention_head_majority_on_answer"] >= 0.7, reading
 
 
-@pytest.mark.xfail(strict=True, reason="measured 67.5 % after the 1,500-step recipe (bar 90 %); "
-                   "accuracy was still rising when training stopped")
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 67.5 % after the 1,500-step recipe (bar 90 %); "
+    "accuracy was still rising when training stopped",
+)
 def test_reads_the_right_document(reading):
     assert reading["grounded_accuracy"] >= 0.9, reading
 
@@ -71,8 +78,11 @@ def test_retrieval_finds_the_document(rag):
     assert rag["recall_at_3"] >= 0.9, rag
 
 
-@pytest.mark.xfail(strict=True, reason="measured 41 % end to end with the top 3 in the prompt, 77.5 % "
-                   "with the top 1 alone (bar 80 %): the reader is the weak link (recall@3 is 99.5 %)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 41 % end to end with the top 3 in the prompt, 77.5 % "
+    "with the top 1 alone (bar 80 %): the reader is the weak link (recall@3 is 99.5 %)",
+)
 @pytest.mark.parametrize("read", [3, 1])
 def test_retrieval_then_reading(setup, read):
     model, tok, test, store = setup

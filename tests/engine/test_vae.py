@@ -1,4 +1,5 @@
 """engine.vae: closed-form KL, gradients through the reparameterisation, determinism."""
+
 import numpy as np
 import pytest
 
@@ -27,7 +28,7 @@ def test_kl_kernel_matches_closed_form_and_monte_carlo():
     h = np.concatenate([mu, logvar], axis=1)
     z = np.empty_like(mu)
     kl = vae.reparameterise(h, np.zeros_like(mu), z)
-    np.testing.assert_allclose(z, mu)          # eps = 0 gives the mean
+    np.testing.assert_allclose(z, mu)  # eps = 0 gives the mean
     var = np.exp(logvar.astype(np.float64))
     closed = np.sum(np.log(1 / np.sqrt(var)) + (var + mu.astype(np.float64) ** 2) / 2 - 0.5)
     assert kl == pytest.approx(closed, rel=1e-5)
@@ -35,7 +36,7 @@ def test_kl_kernel_matches_closed_form_and_monte_carlo():
     m, s = mu[0].astype(np.float64), np.sqrt(var[0])
     zs = m + s * rng.standard_normal((400_000, 3))
     log_q = -0.5 * (((zs - m) / s) ** 2 + np.log(2 * np.pi * var[0])).sum(1)
-    log_p = -0.5 * (zs ** 2 + np.log(2 * np.pi)).sum(1)
+    log_p = -0.5 * (zs**2 + np.log(2 * np.pi)).sum(1)
     row = vae.reparameterise(h[:1].copy(), np.zeros((1, 3), F32), np.empty((1, 3), F32))
     assert np.mean(log_q - log_p) == pytest.approx(row, abs=0.02)
 

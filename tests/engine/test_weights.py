@@ -22,8 +22,9 @@ def test_round_trip(tmp_path):
         assert loaded[name].dtype == array.dtype
 
 
-@pytest.mark.parametrize("model,version,message",
-                         [("vae", 2, "holds a 'lm' model"), ("lm", 3, "format version 2")])
+@pytest.mark.parametrize(
+    "model,version,message", [("vae", 2, "holds a 'lm' model"), ("lm", 3, "format version 2")]
+)
 def test_mismatch(tmp_path, model, version, message):
     path = save(tmp_path / "m.npz", arrays(), {"model": "lm", "version": 2})
     with pytest.raises(WeightsError, match=message):

@@ -34,8 +34,9 @@ def cards(lesson: str, n: int) -> tuple[Card, ...]:
 
 
 def lesson(lid: str, n_cards: int = 3, questions: tuple = ()) -> Lesson:
-    return Lesson(lid, lid.lower(), f"Lesson {lid}", 10, "Body", cards=cards(lid, n_cards),
-                  questions=questions)
+    return Lesson(
+        lid, lid.lower(), f"Lesson {lid}", 10, "Body", cards=cards(lid, n_cards), questions=questions
+    )
 
 
 def course(*lessons: Lesson, per_lesson: int = 2) -> Course:

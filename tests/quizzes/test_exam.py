@@ -30,11 +30,14 @@ def bank(lid: str, n: int) -> list:
 
 
 def test_lessons_share_the_exam_by_their_length():
-    built = course(sized("L01", 100, bank("L01", 6)), sized("L02", 200, bank("L02", 6)),
-                   sized("L03", 300, bank("L03", 6)), per_lesson=2)
+    built = course(
+        sized("L01", 100, bank("L01", 6)),
+        sized("L02", 200, bank("L02", 6)),
+        sized("L03", 300, bank("L03", 6)),
+        per_lesson=2,
+    )
     for seed in range(5):
-        assert Counter(q.lesson_id for q in build_exam(built, seed=seed)) == {
-            "L01": 1, "L02": 2, "L03": 3}
+        assert Counter(q.lesson_id for q in build_exam(built, seed=seed)) == {"L01": 1, "L02": 2, "L03": 3}
 
 
 def test_a_lesson_never_gives_more_than_it_has_and_every_lesson_gives_one():

@@ -92,8 +92,9 @@ def test_order():
     assert result.expected == "step 0 → step 1 → step 2 → step 3"
 
 
-@pytest.mark.parametrize("response", [None, [0, 1, 2], [0, 1, 2, 2], [0, 1, 2, 9], "0123",
-                                      [0, 1, 2, 3.0], [False, 1, 2, 3]])
+@pytest.mark.parametrize(
+    "response", [None, [0, 1, 2], [0, 1, 2, 2], [0, 1, 2, 9], "0123", [0, 1, 2, 3.0], [False, 1, 2, 3]]
+)
 def test_order_bad_responses_are_wrong(response):
     assert not grade(order("q", n=4), response).correct
 

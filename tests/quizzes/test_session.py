@@ -185,8 +185,13 @@ def test_empty_quiz_is_refused(store):
 
 def exam_course():
     banks = {
-        "L01": [single("L01-q1", "L01"), single("L01-q2", "L01"), truefalse("L01-q3", "L01"),
-                gap("L01-q4", "L01"), single("L01-q5", "L01")],
+        "L01": [
+            single("L01-q1", "L01"),
+            single("L01-q2", "L01"),
+            truefalse("L01-q3", "L01"),
+            gap("L01-q4", "L01"),
+            single("L01-q5", "L01"),
+        ],
         "L02": [multi("L02-q1", "L02"), order("L02-q2", "L02"), multi("L02-q3", "L02")],
         "L03": [single("L03-q1", "L03")],
     }

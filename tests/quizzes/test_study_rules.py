@@ -47,16 +47,19 @@ def test_marks_say_right_wrong_and_missed():
     assert option_marks(one, 1) == {1: "right"}
 
 
-@pytest.mark.parametrize("typed, accepted, ok", [
-    ("noize", "noise", True),      # substitution
-    ("nosie", "noise", True),      # swapped neighbours
-    ("noisse", "noise", True),     # insertion
-    ("nose", "noise", True),       # deletion in a five-letter word
-    ("bias", "base", False),       # four letters: no tolerance
-    ("nozze", "noise", False),     # two typos
-    ("latent spce", "latent space", True),
-    ("latnt spce", "latent space", False),
-])
+@pytest.mark.parametrize(
+    "typed, accepted, ok",
+    [
+        ("noize", "noise", True),  # substitution
+        ("nosie", "noise", True),  # swapped neighbours
+        ("noisse", "noise", True),  # insertion
+        ("nose", "noise", True),  # deletion in a five-letter word
+        ("bias", "base", False),  # four letters: no tolerance
+        ("nozze", "noise", False),  # two typos
+        ("latent spce", "latent space", True),
+        ("latnt spce", "latent space", False),
+    ],
+)
 def test_one_typo_only_in_long_words(typed, accepted, ok):
     assert one_typo(typed, accepted) is ok
 
@@ -104,9 +107,14 @@ def test_settings_have_defaults_and_refuse_bad_values(store):
     assert load_settings(store) == Settings(20, 0.9, False)
     assert save_setting(store, "new_per_day", "7") == 7
     assert save_setting(store, "desired_retention", "0.85") == 0.85
-    for key, bad, why in [("new_per_day", "lots", "whole number"), ("new_per_day", "-1", "whole number"),
-                          ("desired_retention", "1.5", "between"), ("desired_retention", "x", "number"),
-                          ("show_streak", "maybe", "true or false"), ("colour", "red", "unknown setting")]:
+    for key, bad, why in [
+        ("new_per_day", "lots", "whole number"),
+        ("new_per_day", "-1", "whole number"),
+        ("desired_retention", "1.5", "between"),
+        ("desired_retention", "x", "number"),
+        ("show_streak", "maybe", "true or false"),
+        ("colour", "red", "unknown setting"),
+    ]:
         with pytest.raises(ValueError, match=why):
             save_setting(store, key, bad)
     assert load_settings(store) == Settings(7, 0.85, False)

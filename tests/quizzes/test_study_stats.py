@@ -17,8 +17,10 @@ from tests.quizzes.month import END, play_month
 
 
 def month_course():
-    questions = (replace(single("L01-q01"), concepts=("alpha",)),
-                 replace(single("L01-q02"), concepts=("beta",)))
+    questions = (
+        replace(single("L01-q01"), concepts=("alpha",)),
+        replace(single("L01-q02"), concepts=("beta",)),
+    )
     built = course(lesson("L01", 6, questions))
     return replace(built, syllabus=Syllabus((SyllabusLesson("L01", "One", ("alpha", "beta")),), ()))
 
@@ -34,9 +36,9 @@ def test_forecast_counts_each_card_on_its_due_day(month_store):
     figures = study_stats(month_course(), month_store, END, timezone.utc)
     assert figures.today == date(2026, 11, 30)
     expected = [0] * 30
-    expected[6] = 1    # the Hard card, due 6 December
-    expected[18] = 4   # the four Good cards, due 18 December
-    expected[29] = 1   # the relearnt card, due 29 December
+    expected[6] = 1  # the Hard card, due 6 December
+    expected[18] = 4  # the four Good cards, due 18 December
+    expected[29] = 1  # the relearnt card, due 29 December
     assert figures.forecast == expected
     states = month_store.card_states()
     assert sum(figures.forecast) == sum(1 for _, due in states.values() if due.date() < date(2026, 12, 30))

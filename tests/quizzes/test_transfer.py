@@ -31,8 +31,13 @@ def test_anki_export_has_the_header_and_one_note_per_card_with_tags(tmp_path):
     lines = path.read_text(encoding="utf-8").splitlines()
     header = [line for line in lines if line.startswith("#")]
     notes = [line for line in lines if not line.startswith("#")]
-    assert header == ["#separator:tab", "#html:true", "#notetype:Basic", "#deck:genai-tutor",
-                      "#tags column:3"]
+    assert header == [
+        "#separator:tab",
+        "#html:true",
+        "#notetype:Basic",
+        "#deck:genai-tutor",
+        "#tags column:3",
+    ]
     assert len(notes) == 3 and all(len(note.split("\t")) == 3 for note in notes)
     front, _back, tags = notes[0].split("\t")
     assert front == "Line one<br>line &lt;two&gt;" and tags == "L01 alpha beta"
@@ -51,13 +56,18 @@ def test_csv_export_round_trips_through_the_csv_module(tmp_path):
 
 def test_importing_own_cards_reports_bad_lines_and_keeps_the_rest(store, tmp_path):
     path = tmp_path / "mine.tsv"
-    path.write_text("# my deck\nWhat is a token?\tA piece of text\tnlp\n\nno tab here\n"
-                    "Front only\t \nQ2\tA2\na\tb\tc\td\n", encoding="utf-8")
+    path.write_text(
+        "# my deck\nWhat is a token?\tA piece of text\tnlp\n\nno tab here\n"
+        "Front only\t \nQ2\tA2\na\tb\tc\td\n",
+        encoding="utf-8",
+    )
     added, updated, errors = transfer.import_own_cards(store, path)
     assert (added, updated) == (2, 0)
-    assert errors == [f"{path}:4: needs a front and a back separated by a tab",
-                      f"{path}:5: the back is empty",
-                      f"{path}:7: has 4 fields; use front, back and optional tags (separated by tabs)"]
+    assert errors == [
+        f"{path}:4: needs a front and a back separated by a tab",
+        f"{path}:5: the back is empty",
+        f"{path}:7: has 4 fields; use front, back and optional tags (separated by tabs)",
+    ]
     again = transfer.import_own_cards(store, path)
     assert again[:2] == (0, 2)  # same fronts: updated, not doubled
     deck = study_deck(course(lesson("L01", 2)), store)

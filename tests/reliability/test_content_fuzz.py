@@ -25,19 +25,42 @@ from content.safe import has_control
 
 SEED = 20261129
 MUTATIONS = 320
-APP_SAMPLE = 10          # mutated courses the app is started on (a start, exam and review: seconds each)
-LESSON_SAMPLE = 3        # of those, how many also open a lesson (Markdown rendering is the slow part)
+APP_SAMPLE = 10  # mutated courses the app is started on (a start, exam and review: seconds each)
+LESSON_SAMPLE = 3  # of those, how many also open a lesson (Markdown rendering is the slow part)
 LESSONS = ["01-what-is-a-generative-model", "03-language-models", "04-gans"]
-PAYLOADS_TOML = ["\\u001b]52;c;cHduZWQ=\\u0007", "\\u001b[2J", "[/bold]", "[@click=app.quit]x[/]",
-                 "[$accent]y", "\\u009b31m", "\\u007f"]
+PAYLOADS_TOML = [
+    "\\u001b]52;c;cHduZWQ=\\u0007",
+    "\\u001b[2J",
+    "[/bold]",
+    "[@click=app.quit]x[/]",
+    "[$accent]y",
+    "\\u009b31m",
+    "\\u007f",
+]
 PAYLOADS_RAW = ["\x1b]52;c;cHduZWQ=\x07", "\x1b[2J", "[/bold]", "[@click=app.quit]x[/]", "\x9b31m", "\x00"]
-WRONG_VALUES = ["5", "-1", "[]", "{ a = 1 }", "true", "[1, [2]]", '"x"', "[[]]", "1.5", "inf", "nan",
-                "2026-11-29", "[{ id = 3 }]", '""', "99999999999"]
+WRONG_VALUES = [
+    "5",
+    "-1",
+    "[]",
+    "{ a = 1 }",
+    "true",
+    "[1, [2]]",
+    '"x"',
+    "[[]]",
+    "1.5",
+    "inf",
+    "nan",
+    "2026-11-29",
+    "[{ id = 3 }]",
+    '""',
+    "99999999999",
+]
 
 
 @contextmanager
 def time_limit(seconds: float):
     """Fail (instead of hanging the suite) if the block runs longer than `seconds`."""
+
     def alarm(*_):
         raise TimeoutError(f"load_course took over {seconds} s (a hang?)")
 
@@ -56,8 +79,9 @@ def make_small_course(root: Path) -> Path:
         shutil.copy(DEFAULT_ROOT / name, root / name)
     text = (DEFAULT_ROOT / "course.toml").read_text()
     start, end = text.index("lessons = ["), text.index("]", text.index("lessons = ["))
-    (root / "course.toml").write_text(text[:start] + f"lessons = {LESSONS!r}".replace("'", '"')
-                                      + text[end + 1:])
+    (root / "course.toml").write_text(
+        text[:start] + f"lessons = {LESSONS!r}".replace("'", '"') + text[end + 1 :]
+    )
     for slug in LESSONS:
         shutil.copytree(DEFAULT_ROOT / "lessons" / slug, root / "lessons" / slug)
     return root
@@ -68,8 +92,9 @@ def _files(root: Path) -> list[Path]:
 
 
 def _lines_with_values(text: str) -> list[int]:
-    return [i for i, line in enumerate(text.splitlines())
-            if "=" in line and not line.lstrip().startswith("#")]
+    return [
+        i for i, line in enumerate(text.splitlines()) if "=" in line and not line.lstrip().startswith("#")
+    ]
 
 
 def mutate(rng: random.Random, root: Path) -> tuple[str, Path]:
@@ -78,9 +103,27 @@ def mutate(rng: random.Random, root: Path) -> tuple[str, Path]:
     data = target.read_bytes()
     text = data.decode("utf-8")
     lines = text.splitlines()
-    kind = rng.choice(["flip", "utf8", "truncate", "delete", "wrong-type", "table-kind", "deep", "inject",
-                       "inject", "fifo", "device", "folder", "huge", "duplicate", "drop-line", "exam",
-                       "slug"])
+    kind = rng.choice(
+        [
+            "flip",
+            "utf8",
+            "truncate",
+            "delete",
+            "wrong-type",
+            "table-kind",
+            "deep",
+            "inject",
+            "inject",
+            "fifo",
+            "device",
+            "folder",
+            "huge",
+            "duplicate",
+            "drop-line",
+            "exam",
+            "slug",
+        ]
+    )
     if kind == "flip":
         blob = bytearray(data)
         for _ in range(rng.randint(1, 6)):
@@ -99,9 +142,16 @@ def mutate(rng: random.Random, root: Path) -> tuple[str, Path]:
         lines[i] = f"{key}= {rng.choice(WRONG_VALUES)}"
         target.write_text("\n".join(lines) + "\n")
     elif kind == "table-kind":
-        swaps = [("[[card]]", "[card]"), ("[[question]]", "[question]"), ("[[term]]", "[term]"),
-                 ("[[lesson]]", "[lesson]"), ("[labs]", "labs = 5\n[x]"), ("[exam]", "exam = [1]\n[y]"),
-                 ("lessons = [", "lessons = 5\nz = ["), ("concepts = [", "concepts = 5\nzz = [")]
+        swaps = [
+            ("[[card]]", "[card]"),
+            ("[[question]]", "[question]"),
+            ("[[term]]", "[term]"),
+            ("[[lesson]]", "[lesson]"),
+            ("[labs]", "labs = 5\n[x]"),
+            ("[exam]", "exam = [1]\n[y]"),
+            ("lessons = [", "lessons = 5\nz = ["),
+            ("concepts = [", "concepts = 5\nzz = ["),
+        ]
         old, new = rng.choice([s for s in swaps if s[0] in text] or swaps)
         target.write_text(text.replace(old, new, 1))
     elif kind == "deep":
@@ -132,7 +182,7 @@ def mutate(rng: random.Random, root: Path) -> tuple[str, Path]:
     elif kind == "huge":
         target.write_text(text + ("padding line of a far too long file\n" * 35_000))
     elif kind == "duplicate":
-        target.write_text(text + "\n" + text[text.find("[["):] if "[[" in text else text + text)
+        target.write_text(text + "\n" + text[text.find("[[") :] if "[[" in text else text + text)
     elif kind == "drop-line":
         if lines:
             del lines[rng.randrange(len(lines))]
@@ -140,13 +190,15 @@ def mutate(rng: random.Random, root: Path) -> tuple[str, Path]:
     elif kind == "exam":
         course = root / "course.toml"
         target = course
-        course.write_text(course.read_text().replace("per_lesson = 3",
-                                                     f"per_lesson = {rng.choice([0, 50, -2])}"))
+        course.write_text(
+            course.read_text().replace("per_lesson = 3", f"per_lesson = {rng.choice([0, 50, -2])}")
+        )
     elif kind == "slug":
         course = root / "course.toml"
         target = course
-        course.write_text(course.read_text().replace(f'"{LESSONS[0]}"',
-                                                     rng.choice(['"../../etc"', '"/etc"', '"."', '""'])))
+        course.write_text(
+            course.read_text().replace(f'"{LESSONS[0]}"', rng.choice(['"../../etc"', '"/etc"', '"."', '""']))
+        )
     return kind, target
 
 
@@ -219,8 +271,10 @@ def test_load_course_never_raises_hangs_or_passes_a_control_character_on(fuzz_re
 def _app_sample(results) -> list:
     """Injections and wrong types first (they once crashed the app), then others, seeded."""
     loads = [r for r in results if r[2].lessons]
-    first = sorted((r for r in loads if r[0] in ("inject", "table-kind", "wrong-type", "exam")),
-                   key=lambda r: not r[1].endswith("lesson.md"))
+    first = sorted(
+        (r for r in loads if r[0] in ("inject", "table-kind", "wrong-type", "exam")),
+        key=lambda r: not r[1].endswith("lesson.md"),
+    )
     rest = [r for r in loads if r not in first]
     random.Random(SEED).shuffle(rest)
     return (first[: APP_SAMPLE * 3 // 4] + rest)[:APP_SAMPLE]

@@ -39,17 +39,23 @@ def osc(tag: str) -> str:
 def malicious_course(root: Path) -> Path:
     """The loader tests' course with an escape sequence in every string a learner sees."""
     lesson = LESSON.replace('title = "One"', f'title = "{osc("title")}One"').replace(
-        "Some text.", "Some \x1b]52;c;body\x07 text \x1b[2J cleared? [/bold] [@click=app.quit]q[/]")
-    quiz = (GOOD_QUESTION.replace('prompt = "Pick one"', f'prompt = "{osc("prompt")}Pick [/bold] one"')
-            .replace('choices = ["a", "b"]', f'choices = ["{osc("choice")}a", "b"]')
-            .replace('explanation = "Because."', f'explanation = "{osc("explain")}Because [/] \\u001b[2J."'))
+        "Some text.", "Some \x1b]52;c;body\x07 text \x1b[2J cleared? [/bold] [@click=app.quit]q[/]"
+    )
+    quiz = (
+        GOOD_QUESTION.replace('prompt = "Pick one"', f'prompt = "{osc("prompt")}Pick [/bold] one"')
+        .replace('choices = ["a", "b"]', f'choices = ["{osc("choice")}a", "b"]')
+        .replace('explanation = "Because."', f'explanation = "{osc("explain")}Because [/] \\u001b[2J."')
+    )
     cards = CARDS.replace('front = "Q?"', f'front = "{osc("front")}Q? [/bold]"').replace(
-        'back = "A."', f'back = "{osc("back")}A. [red]x"')
+        'back = "A."', f'back = "{osc("back")}A. [red]x"'
+    )
     root = make_course(root, quiz=quiz, cards=cards, lesson=lesson)
     (root / "course.toml").write_text(COURSE.replace('title = "Test course"', f'title = "{osc("course")}C"'))
-    (root / "glossary.toml").write_text(GLOSSARY.replace('term = "sample"', f'term = "{osc("term")}sample"')
-                                        .replace('definition = "A thing a model makes."',
-                                                 f'definition = "{osc("define")}A thing."'))
+    (root / "glossary.toml").write_text(
+        GLOSSARY.replace('term = "sample"', f'term = "{osc("term")}sample"').replace(
+            'definition = "A thing a model makes."', f'definition = "{osc("define")}A thing."'
+        )
+    )
     return root
 
 
@@ -58,8 +64,9 @@ def run_in_pty(argv: list[str], env: dict, timeout: float = 240) -> tuple[int, b
     every byte it wrote to the terminal)."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True
+    )
     os.close(slave)
     out = bytearray()
     deadline = time.monotonic() + timeout
@@ -77,8 +84,9 @@ def run_in_pty(argv: list[str], env: dict, timeout: float = 240) -> tuple[int, b
             break
         if time.monotonic() > deadline:
             process.kill()
-            raise AssertionError(f"{argv} did not finish in {timeout} s; "
-                                 f"output so far: {bytes(out[-400:])!r}")
+            raise AssertionError(
+                f"{argv} did not finish in {timeout} s; output so far: {bytes(out[-400:])!r}"
+            )
     process.wait(timeout=30)
     os.close(master)
     return process.returncode, bytes(out)
@@ -120,15 +128,20 @@ def _cli_bytes(out: bytes) -> bytes:
 
 
 def _env(home: Path) -> dict:
-    return {**os.environ, "GENAI_TUTOR_HOME": str(home), "TERM": "xterm-256color", "COLORTERM": "truecolor",
-            "TEXTUAL_ANIMATIONS": "none"}
+    return {
+        **os.environ,
+        "GENAI_TUTOR_HOME": str(home),
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "TEXTUAL_ANIMATIONS": "none",
+    }
 
 
 def test_content_escapes_never_reach_the_terminal_raw(tmp_path, tutor_home):
     root = malicious_course(tmp_path / "course")
     code, out = run_in_pty([sys.executable, "-c", SCRIPTED_APP, str(root)], _env(tutor_home))
     assert code == 0, out[-2000:]
-    assert b"\x1b]52" not in out                # no clipboard write, from anywhere
+    assert b"\x1b]52" not in out  # no clipboard write, from anywhere
     assert b"\x1b[2J cleared" not in out and b"\x1b[2J." not in out
 
     shown = [s for s in SURFACES if f"\\x1b]52;c;{s}".encode() in out]
@@ -139,8 +152,9 @@ def test_content_escapes_never_reach_the_terminal_raw(tmp_path, tutor_home):
 def test_validate_prints_no_escape_byte(tmp_path, tutor_home):
     root = malicious_course(tmp_path / "course")
     for extra in ([], ["--json"]):
-        code, out = run_in_pty([sys.executable, "-m", "tutor", "validate", str(root), *extra],
-                               _env(tutor_home), 120)
+        code, out = run_in_pty(
+            [sys.executable, "-m", "tutor", "validate", str(root), *extra], _env(tutor_home), 120
+        )
         assert b"\x1b" not in out and b"\x07" not in out, out
         assert code == 1  # the control characters are reported as problems
         assert b"control character" in out
@@ -149,8 +163,11 @@ def test_validate_prints_no_escape_byte(tmp_path, tutor_home):
 def test_sample_prompt_and_vocabulary_escapes_are_not_printed(tmp_path, tutor_home):
     from engine import weights
 
-    code, out = run_in_pty([sys.executable, "-m", "tutor", "sample", "The \x1b]52;c;eA==\x07 cat",
-                            "--tokens", "3"], _env(tutor_home), 180)
+    code, out = run_in_pty(
+        [sys.executable, "-m", "tutor", "sample", "The \x1b]52;c;eA==\x07 cat", "--tokens", "3"],
+        _env(tutor_home),
+        180,
+    )
     out = _cli_bytes(out)
     assert code == 0 and b"\x1b" not in out and b"\x07" not in out, out
     assert b"tokens: The" in out
@@ -164,8 +181,9 @@ def test_sample_prompt_and_vocabulary_escapes_are_not_printed(tmp_path, tutor_ho
     vocab[7] = "\x1b[2J\x1b]52;c;eA==\x07"
     arrays["vocab"] = vocab
     path = weights.save(tmp_path / "lm.npz", arrays, meta)
-    code, out = run_in_pty([sys.executable, "-m", "tutor", "sample", "The", "--weights", str(path)],
-                           _env(tutor_home), 180)
+    code, out = run_in_pty(
+        [sys.executable, "-m", "tutor", "sample", "The", "--weights", str(path)], _env(tutor_home), 180
+    )
     out = _cli_bytes(out)
     assert code == 1 and b"\x1b" not in out and b"\x07" not in out, out
     assert b"unusable because" in out

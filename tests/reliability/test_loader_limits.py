@@ -18,19 +18,40 @@ def _problems(root) -> list[str]:
     return [str(p) for p in load_course(root).problems]
 
 
-@pytest.mark.parametrize("file,old,new,phrase", [
-    ("course.toml", 'lessons = ["01-one"]', "lessons = 5", "lessons must be a list"),
-    ("course.toml", 'title = "Test course"', 'title = "Test course"\nlabs = 5',
-     "labs must be a [labs] table"),
-    ("course.toml", "per_lesson = 1", "per_lesson = true", "per_lesson must be a whole number"),
-    ("lessons/01-one/cards.toml", "[[card]]", "[card]", "'card' must be written as [[card]]"),
-    ("lessons/01-one/quiz.toml", "[[question]]", "[question]", "'question' must be written as [[question]]"),
-    ("lessons/01-one/quiz.toml", 'concepts = ["beta"]', "concepts = 5",
-     "concepts of question 'L01-q01' must be"),
-    ("lessons/01-one/lesson.md", 'concepts = ["alpha", "beta"]', "concepts = 5", "concepts of lesson 'L01'"),
-    ("lessons/01-one/lesson.md", 'labs = ["art"]', "labs = {a = 1}", "labs must be a list"),
-    ("syllabus.toml", "[[lesson]]", "[lesson]", "'lesson' must be written as [[lesson]]"),
-])
+@pytest.mark.parametrize(
+    "file,old,new,phrase",
+    [
+        ("course.toml", 'lessons = ["01-one"]', "lessons = 5", "lessons must be a list"),
+        (
+            "course.toml",
+            'title = "Test course"',
+            'title = "Test course"\nlabs = 5',
+            "labs must be a [labs] table",
+        ),
+        ("course.toml", "per_lesson = 1", "per_lesson = true", "per_lesson must be a whole number"),
+        ("lessons/01-one/cards.toml", "[[card]]", "[card]", "'card' must be written as [[card]]"),
+        (
+            "lessons/01-one/quiz.toml",
+            "[[question]]",
+            "[question]",
+            "'question' must be written as [[question]]",
+        ),
+        (
+            "lessons/01-one/quiz.toml",
+            'concepts = ["beta"]',
+            "concepts = 5",
+            "concepts of question 'L01-q01' must be",
+        ),
+        (
+            "lessons/01-one/lesson.md",
+            'concepts = ["alpha", "beta"]',
+            "concepts = 5",
+            "concepts of lesson 'L01'",
+        ),
+        ("lessons/01-one/lesson.md", 'labs = ["art"]', "labs = {a = 1}", "labs must be a list"),
+        ("syllabus.toml", "[[lesson]]", "[lesson]", "'lesson' must be written as [[lesson]]"),
+    ],
+)
 def test_wrong_types_at_every_level_are_problems_not_crashes(tmp_path, file, old, new, phrase):
     root = make_course(tmp_path / "c")
     path = root / file
@@ -75,15 +96,17 @@ def test_deep_nesting_fifo_device_and_size_are_refused(tmp_path):
 
 def test_an_exam_that_cannot_be_drawn_is_a_problem(tmp_path):
     root = make_course(tmp_path / "c")
-    (root / "course.toml").write_text((root / "course.toml").read_text().replace("per_lesson = 1",
-                                                                                 "per_lesson = 2"))
+    (root / "course.toml").write_text(
+        (root / "course.toml").read_text().replace("per_lesson = 1", "per_lesson = 2")
+    )
     assert any("the final exam cannot be drawn: no lesson has 2" in p for p in _problems(root))
 
 
 async def test_the_exam_key_with_no_drawable_exam_is_a_notice(tmp_path, make_app):
     root = make_course(tmp_path / "c")
-    (root / "course.toml").write_text((root / "course.toml").read_text().replace("per_lesson = 1",
-                                                                                 "per_lesson = 2"))
+    (root / "course.toml").write_text(
+        (root / "course.toml").read_text().replace("per_lesson = 1", "per_lesson = 2")
+    )
     app = make_app(course=load_course(root))
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await pilot.press("x")
@@ -92,24 +115,33 @@ async def test_the_exam_key_with_no_drawable_exam_is_a_notice(tmp_path, make_app
 
 
 def test_every_problem_of_an_item_is_reported(tmp_path):
-    bad = (GOOD_QUESTION.replace("answer = 1", "answer = 9").replace('explanation = "Because."', "")
-           .replace('concepts = ["beta"]', 'concepts = ["gamma"]'))
+    bad = (
+        GOOD_QUESTION.replace("answer = 1", "answer = 9")
+        .replace('explanation = "Because."', "")
+        .replace('concepts = ["beta"]', 'concepts = ["gamma"]')
+    )
     root = make_course(tmp_path / "c", quiz=bad)
     found = _problems(root)
-    for phrase in ("is missing its explanation", "answer index 9 is out of range",
-                   "unknown concept id 'gamma'"):
+    for phrase in (
+        "is missing its explanation",
+        "answer index 9 is out of range",
+        "unknown concept id 'gamma'",
+    ):
         assert any(phrase in p for p in found), (phrase, found)
 
 
 def test_unknown_keys_are_warnings_and_validate_still_passes(tmp_path, capsys):
-    root = make_course(tmp_path / "c",
-                       quiz=GOOD_QUESTION.replace("explanation =", 'explaination = "typo"\nexplanation ='))
+    root = make_course(
+        tmp_path / "c", quiz=GOOD_QUESTION.replace("explanation =", 'explaination = "typo"\nexplanation =')
+    )
     course = load_course(root)
     assert course.errors == ()
     (warning,) = course.problems
-    assert str(warning).endswith("quiz.toml:2: warning: unknown key 'explaination' in the question "
-                                 "(known: answer, answers, applies, choices, concepts, explanation, "
-                                 "id, kind, prompt); ignored")
+    assert str(warning).endswith(
+        "quiz.toml:2: warning: unknown key 'explaination' in the question "
+        "(known: answer, answers, applies, choices, concepts, explanation, "
+        "id, kind, prompt); ignored"
+    )
     assert main(["validate", str(root)]) == 0
     assert "0 problems, 1 warnings" in capsys.readouterr().out
     assert main(["validate", str(root), "--json"]) == 0

@@ -54,8 +54,15 @@ def store_time():
 def test_numba_cache_is_in_the_user_cache_folder_not_the_package():
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     code = "import engine.runtime as r, numba; print(numba.config.CACHE_DIR)"
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True,
-                         timeout=120, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.strip()
     assert Path(out) == platformdirs.user_cache_path("genai-tutor") / "numba"
     assert not Path(out).resolve().is_relative_to(REPO)
 
@@ -75,8 +82,16 @@ sys.exit(main([]))
 
 def test_a_crash_is_one_line_with_the_report_path_and_exit_1(tutor_home):
     env = {**os.environ, "GENAI_TUTOR_HOME": str(tutor_home), "TERM": "xterm-256color"}
-    done = subprocess.run([sys.executable, "-c", CRASHING_APP], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_APP],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert done.returncode == 1, done.stderr
     reports = sorted(tutor_home.glob("crash-*.txt"))
     assert len(reports) == 1 and _mode(reports[0]) == 0o600
@@ -85,6 +100,8 @@ def test_a_crash_is_one_line_with_the_report_path_and_exit_1(tutor_home):
     assert "Traceback" not in shown
     # Textual drives the terminal on stderr; what remains without its control sequences:
     text = re.sub(r"\x1b\[[^a-zA-Z]*[a-zA-Z]|\x1b\][^\x07]*\x07|\x07", "", done.stderr)
-    expected = ("genai-tutor stopped because of an unexpected error (ZeroDivisionError); "
-                f"the full report is in {reports[0]}")
+    expected = (
+        "genai-tutor stopped because of an unexpected error (ZeroDivisionError); "
+        f"the full report is in {reports[0]}"
+    )
     assert [line for line in text.splitlines() if line.strip()] == [expected]

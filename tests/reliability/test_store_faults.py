@@ -83,11 +83,14 @@ def test_disk_full_mid_quiz_loses_no_confirmed_answer(tutor_home):
     assert _side_files(tutor_home) == []
 
 
-@pytest.mark.parametrize("message,reason", [
-    ("database or disk is full", "the disk is full"),
-    ("disk I/O error", "input/output error"),
-    ("attempt to write a readonly database", "read-only"),
-])
+@pytest.mark.parametrize(
+    "message,reason",
+    [
+        ("database or disk is full", "the disk is full"),
+        ("disk I/O error", "input/output error"),
+        ("attempt to write a readonly database", "read-only"),
+    ],
+)
 def test_open_time_disk_errors_are_named_and_the_file_stays(tutor_home, monkeypatch, message, reason):
     path = tutor_home / "progress.db"
     with Store.open(path) as store:
@@ -164,18 +167,25 @@ def test_too_new_schema_is_refused_naming_the_version(tutor_home):
     raw.commit()
     raw.close()
     before = path.read_bytes()
-    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 6}; this version reads up to "
-                                         f"{SCHEMA_VERSION}"):
+    with pytest.raises(
+        StoreError, match=f"schema version {SCHEMA_VERSION + 6}; this version reads up to {SCHEMA_VERSION}"
+    ):
         Store.open(path)
     assert path.read_bytes() == before and _side_files(tutor_home) == []
 
 
-@pytest.mark.parametrize("sql", [
-    "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('mine')",
-    "CREATE TABLE schema_version (version TEXT); INSERT INTO schema_version VALUES ('1.0.3')",
-    ("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL); "
-     "INSERT INTO schema_version VALUES (1, 'x'); CREATE TABLE other (x)"),
-], ids=["other-tables", "text-schema-version", "missing-our-tables"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('mine')",
+        "CREATE TABLE schema_version (version TEXT); INSERT INTO schema_version VALUES ('1.0.3')",
+        (
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL); "
+            "INSERT INTO schema_version VALUES (1, 'x'); CREATE TABLE other (x)"
+        ),
+    ],
+    ids=["other-tables", "text-schema-version", "missing-our-tables"],
+)
 def test_a_foreign_database_is_refused_not_adopted(tutor_home, sql):
     path = tutor_home / "progress.db"
     raw = sqlite3.connect(path)
@@ -198,8 +208,8 @@ def test_two_sessions_undo_only_their_own_grades(tutor_home):
     with Store.open(path) as one, Store.open(path) as two:
         first = ReviewSession(deck[:3], one, StudyScheduler(), clock, 20)
         second = ReviewSession(deck[3:], two, StudyScheduler(), clock, 20)
-        _grade(first, 4)          # deck[0], by session one
-        _grade(second, 4)         # deck[3], by session two: the newest row in the file
+        _grade(first, 4)  # deck[0], by session one
+        _grade(second, 4)  # deck[3], by session two: the newest row in the file
         clock.now += timedelta(seconds=5)
         assert first.undo() == deck[0]
         states = two.card_states()
@@ -230,8 +240,16 @@ def test_undo_is_refused_when_another_session_graded_the_card_since(tutor_home):
 
 def _start(home: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "GENAI_TUTOR_HOME": home}
-    return subprocess.run([sys.executable, "-m", "tutor"], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tutor"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def _path_cases(base: Path) -> dict[str, tuple[str, str]]:
@@ -257,8 +275,10 @@ def _path_cases(base: Path) -> dict[str, tuple[str, str]]:
     (base / "a-file").write_text("not a folder")
     cases["home is a file"] = (str(base / "a-file"), "is a file, not a folder")
     cases["home under a file"] = (str(base / "a-file" / "home"), "cannot create the data folder")
-    cases["home on a read-only file system"] = ("/proc/genai-tutor-test/home",
-                                                "cannot create the data folder")
+    cases["home on a read-only file system"] = (
+        "/proc/genai-tutor-test/home",
+        "cannot create the data folder",
+    )
     home = base / "foreign"
     home.mkdir()
     raw = sqlite3.connect(home / "progress.db")
@@ -300,6 +320,7 @@ def test_a_path_problem_exits_1_from_a_real_process(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     done = _start(str(tmp_path / "a-file"))
     assert done.returncode == 1
-    expected = (f"genai-tutor: the data folder {tmp_path / 'a-file'} is a file, not a folder "
-                "(check GENAI_TUTOR_HOME)")
+    expected = (
+        f"genai-tutor: the data folder {tmp_path / 'a-file'} is a file, not a folder (check GENAI_TUTOR_HOME)"
+    )
     assert done.stderr.strip().splitlines() == [expected]

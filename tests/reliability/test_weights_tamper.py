@@ -118,8 +118,17 @@ def _save_fast(path: Path, arrays: dict, meta: dict) -> Path:
     return path
 
 
-KINDS = ["meta-not-object", "huge-declared-shape", "config-missing", "config-not-a-table",
-         "config-huge-width", "config-unknown-setting", "nan-parameter", "wrong-shape", "object-dtype-text"]
+KINDS = [
+    "meta-not-object",
+    "huge-declared-shape",
+    "config-missing",
+    "config-not-a-table",
+    "config-huge-width",
+    "config-unknown-setting",
+    "nan-parameter",
+    "wrong-shape",
+    "object-dtype-text",
+]
 EXPECTED = {
     "meta-not-object": "metadata is not a record",
     "huge-declared-shape": "declares shape (1000000, 1000000)",
@@ -188,14 +197,16 @@ def tampered_shipped(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("model,dataset", [("diffusion", "digits"), ("gan", "sprites")])
-def test_generate_with_unusable_weights_exits_1_and_writes_nothing(tampered_shipped, tmp_path, capsys,
-                                                                  model, dataset):
+def test_generate_with_unusable_weights_exits_1_and_writes_nothing(
+    tampered_shipped, tmp_path, capsys, model, dataset
+):
     from tutor.cli import main
 
     out = tmp_path / "out" / "grid.png"
     out.parent.mkdir()
-    code = main(["generate", "--model", model, "--dataset", dataset, "--n", "4", "--steps", "5",
-                 "--out", str(out)])
+    code = main(
+        ["generate", "--model", model, "--dataset", dataset, "--n", "4", "--steps", "5", "--out", str(out)]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert len(err) == 1 and "unusable because" in err[0] and "NaN" in err[0], err
@@ -218,9 +229,11 @@ def test_2d_family_weights_with_a_huge_config_are_refused_before_allocating(fami
     """The 2-D families' files (made by `train flow|autoregressive|vae`) are checked too."""
     from engine import autoregressive, flow, vae
 
-    model_of = {"flow": (flow.Flow, flow.FlowConfig()),
-                "autoregressive": (autoregressive.Autoregressive, autoregressive.ARConfig()),
-                "vae": (vae.PointVAE, vae.PointVaeConfig())}
+    model_of = {
+        "flow": (flow.Flow, flow.FlowConfig()),
+        "autoregressive": (autoregressive.Autoregressive, autoregressive.ARConfig()),
+        "vae": (vae.PointVAE, vae.PointVaeConfig()),
+    }
     cls, config = model_of[family]
     path = tmp_path / f"{family}.npz"
     cls(config, np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)).save(path)

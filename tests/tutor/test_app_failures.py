@@ -10,8 +10,11 @@ from tutor.screens.home import HomeScreen
 
 
 async def test_broken_content_item_is_skipped_with_a_notice(make_app, tmp_path):
-    root = make_course(tmp_path / "course", quiz=GOOD_QUESTION + GOOD_QUESTION.replace("L01-q01", "L01-q02")
-                       .replace('kind = "single"', 'kind = "essay"'))
+    root = make_course(
+        tmp_path / "course",
+        quiz=GOOD_QUESTION
+        + GOOD_QUESTION.replace("L01-q01", "L01-q02").replace('kind = "single"', 'kind = "essay"'),
+    )
     course = load_course(root)
     app = make_app(course=course)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:

@@ -76,7 +76,7 @@ async def test_a_mismatch_is_reported(monkeypatch):
         lab = app.screen
         await lab.wait_idle()
         lab.shown = lab.shown.copy()
-        lab.shown[0, :5] ^= 1                          # pretend the screen shows other bytes
+        lab.shown[0, :5] ^= 1  # pretend the screen shows other bytes
         await pilot.press("c")
         await lab.wait_idle()
         assert not lab.check["same"] and lab.check["differing"] == 5
@@ -104,15 +104,21 @@ async def test_every_knob_key_changes_the_recipe():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        for key, expect in (("p", "pal=ocean"), ("m", "sym=mirror"), ("z", "zoom=1.5"),
-                            ("d", "depth=5"), ("w", "width=24"), ("a", "act=sin")):
+        for key, expect in (
+            ("p", "pal=ocean"),
+            ("m", "sym=mirror"),
+            ("z", "zoom=1.5"),
+            ("d", "depth=5"),
+            ("w", "width=24"),
+            ("a", "act=sin"),
+        ):
             before = lab.last_frame["fingerprint"]
             await pilot.press(key)
             await lab.wait_idle()
             assert expect in lab.last_frame["recipe"], key
             assert lab.last_frame["fingerprint"] != before, key
         assert lab.model.key == (42, 5, 24)
-        await pilot.press("D")                         # Shift steps back
+        await pilot.press("D")  # Shift steps back
         await lab.wait_idle()
         assert "depth=4" in lab.last_frame["recipe"] and lab.model.key == (42, 4, 24)
         expected = art.render(art.parse_recipe(lab.last_frame["recipe"]), PIXELS_H, PIXELS_W)
@@ -124,7 +130,7 @@ async def test_step_and_drift_move_the_latent_and_reset_goes_back():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("t", "t")                    # drift speed 4
+        await pilot.press("t", "t")  # drift speed 4
         await pilot.press("s")
         await lab.wait_idle()
         assert lab.t == 4 and lab.last_frame["recipe"].endswith("t=4")
@@ -158,7 +164,7 @@ async def test_lesson_card_opens_the_lab(make_app):
         await pilot.pause()
         card = str(app.screen.query_one(".lab-card").render())
         assert "Try it: Seeds and determinism" in card and "coming soon" not in card
-        await pilot.press("t")                          # the lesson's "Try it" key
+        await pilot.press("t")  # the lesson's "Try it" key
         await pilot.pause()
         assert isinstance(app.screen, ArtLab)
         await app.screen.wait_idle()
@@ -175,6 +181,7 @@ def test_snapshot_art_lab(snap_compare):
 
 # ---------------------------------------------------------------------- genai-tutor art
 
+
 def run_json(capsys, argv) -> dict:
     assert cli.main(argv) == 0
     return json.loads(capsys.readouterr().out)
@@ -190,8 +197,21 @@ def test_art_command_defaults_to_the_data_folder(capsys, tutor_home):
 
 def test_art_command_seed_replaces_the_recipes_seed(capsys, tmp_path):
     target = tmp_path / "x.png"
-    out = run_json(capsys, ["art", "--recipe", "seed=1,pal=ocean", "--seed", "9", "--size", "16",
-                            "--out", str(target), "--json"])
+    out = run_json(
+        capsys,
+        [
+            "art",
+            "--recipe",
+            "seed=1,pal=ocean",
+            "--seed",
+            "9",
+            "--size",
+            "16",
+            "--out",
+            str(target),
+            "--json",
+        ],
+    )
     assert out["recipe"].startswith("art1:seed=9,pal=ocean") and out["out"] == str(target)
     assert cli.main(["art", "--recipe", out["recipe"], "--size", "16", "--out", str(tmp_path / "y.png")]) == 0
     printed = capsys.readouterr()
@@ -199,13 +219,16 @@ def test_art_command_seed_replaces_the_recipes_seed(capsys, tmp_path):
     assert target.read_bytes() == (tmp_path / "y.png").read_bytes()
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["--recipe", "pal=pink"], "bad recipe: palette 'pink' is not one of"),
-    (["--recipe", "depth=9"], "bad recipe: depth must be a whole number from 1 to 8"),
-    (["--size", "0"], "out of range"),
-    (["--seed", "-3"], "out of range"),
-    (["--out", "art.jpg"], "must end in .png"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--recipe", "pal=pink"], "bad recipe: palette 'pink' is not one of"),
+        (["--recipe", "depth=9"], "bad recipe: depth must be a whole number from 1 to 8"),
+        (["--size", "0"], "out of range"),
+        (["--seed", "-3"], "out of range"),
+        (["--out", "art.jpg"], "must end in .png"),
+    ],
+)
 def test_art_command_bad_values_exit_2(capsys, argv, says):
     with pytest.raises(SystemExit) as exc:
         cli.main(["art", *argv])

@@ -57,7 +57,7 @@ async def test_forward_lab_t_slider_moves_the_noise_level():
         assert lab.model is not None, "the shipped sprite model should load"
         assert lab.last_frame["t"] == 250
         first = lab.last_frame["xt"].copy()
-        await pilot.press("t")                      # the knob's key: next timestep
+        await pilot.press("t")  # the knob's key: next timestep
         await lab.wait_idle()
         assert lab.last_frame["t"] == 300
         assert "t = 300/1000" in text(lab, "#fwd-stats")
@@ -71,7 +71,7 @@ async def test_forward_lab_t_slider_moves_the_noise_level():
         await lab.wait_idle()
         assert lab.last_frame["t"] == 1000
         assert lab.last_frame["error"] < 0.1
-        await pilot.press("c")                      # cosine schedule
+        await pilot.press("c")  # cosine schedule
         await lab.wait_idle()
         assert lab.last_frame["schedule"] == "cosine"
 
@@ -89,12 +89,12 @@ async def test_denoising_lab_scrub_and_sampler_switch():
         await lab.wait_idle()
         assert lab.knob_value("scrub") == 95
         assert "step 48/50" in text(lab, "#den-stats")
-        await pilot.press("m")                      # DDIM -> DDPM
+        await pilot.press("m")  # DDIM -> DDPM
         await lab.wait_idle()
         assert lab.run["label"] == "DDPM 50"
         stats = text(lab, "#den-stats")
         assert "DDPM 50" in stats and "prev DDIM 50" in stats and "1 sample: GAN" in stats
-        await pilot.press("n")                      # steps dial: 50 -> 100
+        await pilot.press("n")  # steps dial: 50 -> 100
         await lab.wait_idle()
         assert lab.run["label"] == "DDPM 100" and len(lab.run["trajectory"]) == 101
 
@@ -104,11 +104,11 @@ async def test_denoising_lab_plays_the_film_and_steps_frames():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("space")                  # play from the noise
+        await pilot.press("space")  # play from the noise
         await lab.wait_idle()
-        assert lab.playing and lab.frame is not None and lab.frame < 10   # rewound
+        assert lab.playing and lab.frame is not None and lab.frame < 10  # rewound
         seen = set()
-        for _ in range(1000):                        # up to 20 s on a busy machine
+        for _ in range(1000):  # up to 20 s on a busy machine
             await pilot.pause(0.02)
             seen.add(lab.frame)
             if len(seen) > 3:
@@ -116,8 +116,8 @@ async def test_denoising_lab_plays_the_film_and_steps_frames():
         await pilot.press("space")
         await lab.wait_idle()
         frame = lab.frame
-        assert len(seen) > 3 and not lab.playing     # the film moved on by itself
-        await pilot.press("s")                      # one frame further
+        assert len(seen) > 3 and not lab.playing  # the film moved on by itself
+        await pilot.press("s")  # one frame further
         await lab.wait_idle()
         assert lab.frame == frame + 1
 
@@ -134,9 +134,9 @@ async def test_denoising_lab_compares_the_families():
         for name in ("diffusion", "VAE", "GAN"):
             row = next(line for line in table.splitlines() if name in line)
             assert "no weights" not in row, row
-            assert "%" in row                       # attribute accuracy on sprites
+            assert "%" in row  # attribute accuracy on sprites
         assert lab.families["diffusion"]["copies"] == 0
-        await pilot.press("g")                      # show the VAE's grid
+        await pilot.press("g")  # show the VAE's grid
         await lab.wait_idle()
         assert text(lab, "#den-title").startswith("VAE samples")
 
@@ -146,14 +146,14 @@ async def test_denoising_lab_points_flow_on_the_ring():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("d", "d")                 # sprites -> digits -> ring
+        await pilot.press("d", "d")  # sprites -> digits -> ring
         await lab.wait_idle()
         assert lab.dataset == "ring"
         traj = lab.run["trajectory"]
         start = lab.model.to_data(traj[0].x)
         end = lab.model.to_data(traj[-1].x)
         radius = np.linalg.norm(end, axis=1)
-        assert abs(np.median(radius) - 1.5) < 0.15   # the ring has radius 1.5
+        assert abs(np.median(radius) - 1.5) < 0.15  # the ring has radius 1.5
         assert np.std(np.linalg.norm(start, axis=1)) > np.std(radius)
         assert "on a mode" in text(lab, "#den-stats")
 
@@ -168,7 +168,7 @@ def test_snapshot_forward_lab(snap_compare):
 def test_snapshot_denoising_lab(snap_compare):
     async def settle(pilot):
         await pilot.app.screen.wait_idle()
-        await pilot.press("t", "t", "t", "t")       # wrap around to 15 % of the way
+        await pilot.press("t", "t", "t", "t")  # wrap around to 15 % of the way
         await pilot.app.screen.wait_idle()
 
     assert snap_compare(host(DenoisingLab), terminal_size=SIZE, run_before=settle)

@@ -47,8 +47,17 @@ def test_registered_and_named_by_lesson_two():
 
 
 def test_column_text_fits_the_canvas_width():
-    row = {"steps": 12345, "samples_per_s": 1.6e6, "precision": 0.9, "coverage": 0.45,
-           "mmd": 0.03363, "modes_covered": 7, "modes_total": 8, "nll": -0.46, "diverged": False}
+    row = {
+        "steps": 12345,
+        "samples_per_s": 1.6e6,
+        "precision": 0.9,
+        "coverage": 0.45,
+        "mmd": 0.03363,
+        "modes_covered": 7,
+        "modes_total": 8,
+        "nll": -0.46,
+        "diverged": False,
+    }
     for block in (column_text(row), column_text(None)):
         assert len(block.splitlines()) == 7
         assert max(len(line) for line in block.splitlines()) <= 10
@@ -65,7 +74,7 @@ async def test_opens_untrained_then_trains_every_family_in_turn(monkeypatch):
         assert set(frame["rows"]) == set(FAMILIES)
         assert all(r["steps"] == 0 for r in frame["rows"].values())
         assert "Untrained" in text(lab, "#fam-notes")
-        for _ in range(len(FAMILIES)):        # s: one chunk for the least-trained family
+        for _ in range(len(FAMILIES)):  # s: one chunk for the least-trained family
             await pilot.press("s")
             await lab.wait_idle()
         rows = lab.last_frame["rows"]
@@ -84,7 +93,7 @@ async def test_play_stops_at_the_budget(monkeypatch):
         lab = app.screen
         await lab.wait_idle()
         assert lab.knob_value("budget") == 2
-        await pilot.press("B")                     # budget back to 0.05 s per family
+        await pilot.press("B")  # budget back to 0.05 s per family
         await lab.wait_idle()
         await pilot.press("space")
         for _ in range(200):
@@ -105,7 +114,7 @@ async def test_dataset_key_rebuilds_on_another_dataset():
         await pilot.press("t")
         await lab.wait_idle()
         assert lab.knob_value("dataset") == "moons"
-        assert lab.last_frame["rows"]["gan"]["modes_total"] is None   # moons: no modes
+        assert lab.last_frame["rows"]["gan"]["modes_total"] is None  # moons: no modes
         await pilot.press("escape")
 
 
@@ -113,7 +122,7 @@ async def test_the_learners_csv_points_train_every_family(tmp_path):
     from engine import data
 
     csv = tmp_path / "letter.csv"
-    pts = data.toy("spiral", 400).points * 30 + 100          # far outside the square
+    pts = data.toy("spiral", 400).points * 30 + 100  # far outside the square
     csv.write_text("x,y\n" + "\n".join(f"{x},{y}" for x, y in pts))
     bad = tmp_path / "bad.csv"
     bad.write_text("x,y\n1,2\noops\n")
@@ -133,7 +142,7 @@ async def test_the_learners_csv_points_train_every_family(tmp_path):
         assert "loaded 400 points" in lab._message
         rows = lab.last_frame["rows"]
         assert set(rows) == set(FAMILIES) and rows["gan"]["modes_total"] is None
-        assert abs(lab.model.points).max() <= 1.61     # moved into the square to be drawn
+        assert abs(lab.model.points).max() <= 1.61  # moved into the square to be drawn
         await pilot.press("s")
         await lab.wait_idle()
         assert sum(r["steps"] for r in lab.last_frame["rows"].values()) > 0
@@ -147,7 +156,7 @@ async def test_lesson_l02_try_it_card_opens_the_lab(make_app):
         card = next(c for c in app.screen.query(LabCard) if c.lab_id == "families")
         card.focus()
         await pilot.press("enter")
-        for _ in range(400):                       # opening imports the engine: wait for it
+        for _ in range(400):  # opening imports the engine: wait for it
             if isinstance(app.screen, FamiliesLab):
                 break
             await pilot.pause(0.05)
@@ -166,7 +175,7 @@ def test_snapshot_families_lab(snap_compare):
         await lab.wait_idle()
         for canvas in lab.query(".fam-canvas"):
             canvas.monochrome = False
-        lab.submit()                     # the next frame is drawn in colour
+        lab.submit()  # the next frame is drawn in colour
         await lab.wait_idle()
         lab.submit()
         await lab.wait_idle()
@@ -183,7 +192,7 @@ async def test_points_drawn_in_the_gan_lab_train_the_families(tutor_home):
     async with app.run_test(size=SIZE) as pilot:
         gan = app.screen
         await gan.wait_idle()
-        await pilot.press("o")                                 # draw mode
+        await pilot.press("o")  # draw mode
         for move in ("enter", "right", "enter", "up", "enter", "left", "enter"):
             await pilot.press(move)
         await gan.wait_idle()

@@ -1,4 +1,5 @@
 """`train families|flow|autoregressive`, 2-D `train gan|vae|diffusion` and `generate` to CSV."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,22 @@ def run_json(capsys, argv) -> dict:
 
 
 def test_train_families_prints_the_table(capsys, home):
-    out = run_json(capsys, ["train", "families", "--dataset", "ring", "--budget", "0.5s",
-                            "--only", "autoregressive,flow", "--n", "256", "--json"])
+    out = run_json(
+        capsys,
+        [
+            "train",
+            "families",
+            "--dataset",
+            "ring",
+            "--budget",
+            "0.5s",
+            "--only",
+            "autoregressive,flow",
+            "--n",
+            "256",
+            "--json",
+        ],
+    )
     assert out["budget_per_family_s"] == 0.5 and out["dataset"] == "ring"
     rows = {r["family"]: r for r in out["families"]}
     assert set(rows) == {"autoregressive", "flow"}
@@ -36,18 +51,32 @@ def test_train_one_family_saves_under_the_user_folder_and_generates(capsys, home
     csv = tmp_path / "letter.csv"
     pts = data.toy("spiral", 300).points * 7 + 20
     csv.write_text("x,y\n" + "\n".join(f"{x},{y}" for x, y in pts))
-    out = run_json(capsys, ["train", family, "--dataset", f"csv:{csv}", "--steps", "20",
-                            "--seed", "1", "--json"])
+    out = run_json(
+        capsys, ["train", family, "--dataset", f"csv:{csv}", "--steps", "20", "--seed", "1", "--json"]
+    )
     saved = home / "weights" / f"{family}_csv-letter.npz"
     assert out["out"] == str(saved) and saved.is_file()
     assert out["steps"] == 20 and out["modes_total"] is None
     target = tmp_path / "samples.csv"
-    gen = run_json(capsys, ["generate", "--model", family, "--dataset", f"csv:{csv}",
-                            "--n", "40", "--out", str(target), "--json"])
+    gen = run_json(
+        capsys,
+        [
+            "generate",
+            "--model",
+            family,
+            "--dataset",
+            f"csv:{csv}",
+            "--n",
+            "40",
+            "--out",
+            str(target),
+            "--json",
+        ],
+    )
     assert gen["samples"] == 40 and 0 <= gen["precision"] <= 1
     back = data.load_csv(target).points
     assert back.shape == (40, 2) and np.isfinite(back).all()
-    assert abs(back.mean() - pts.mean()) < 60        # in the data's own coordinates
+    assert abs(back.mean() - pts.mean()) < 60  # in the data's own coordinates
 
 
 def test_generate_without_a_trained_model_says_how(capsys, home):
@@ -55,12 +84,15 @@ def test_generate_without_a_trained_model_says_how(capsys, home):
     assert "train it first: genai-tutor train flow --dataset moons" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv,words", [
-    (["train", "flow", "--dataset", "swissroll"], "unknown dataset 'swissroll'"),
-    (["train", "families", "--budget", "soon"], "not a time budget"),
-    (["train", "families", "--budget", "0s"], "between 0.5 s and 1 hour"),
-    (["generate", "--model", "autoregressive", "--dataset", "digits"], "2-D points only"),
-])
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (["train", "flow", "--dataset", "swissroll"], "unknown dataset 'swissroll'"),
+        (["train", "families", "--budget", "soon"], "not a time budget"),
+        (["train", "families", "--budget", "0s"], "between 0.5 s and 1 hour"),
+        (["generate", "--model", "autoregressive", "--dataset", "digits"], "2-D points only"),
+    ],
+)
 def test_bad_arguments_are_one_line_usage_errors(capsys, home, argv, words):
     with pytest.raises(SystemExit) as exc:
         code = cli.main(argv)
@@ -88,7 +120,8 @@ def test_nothing_is_written_into_the_package(capsys, home):
 
 def test_generate_defaults_to_the_user_samples_folder(capsys, home):
     run_json(capsys, ["train", "autoregressive", "--dataset", "ring", "--steps", "5", "--json"])
-    out = run_json(capsys, ["generate", "--model", "autoregressive", "--dataset", "ring",
-                            "--n", "7", "--json"])
+    out = run_json(
+        capsys, ["generate", "--model", "autoregressive", "--dataset", "ring", "--n", "7", "--json"]
+    )
     assert out["out"] == str(home / "samples" / "autoregressive_ring.csv")
     assert len(data.load_csv(out["out"]).points) == 7

@@ -1,4 +1,5 @@
 """`genai-tutor train vae` and `genai-tutor train classifier` (tiny runs, JSON output)."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,22 @@ def run_json(capsys, argv) -> dict:
 
 def test_train_vae_json_and_weights(capsys, tmp_path):
     target = tmp_path / "v.npz"
-    out = run_json(capsys, ["train", "vae", "--dataset", "digits", "--steps", "30",
-                            "--seed", "2", "--out", str(target), "--json"])
+    out = run_json(
+        capsys,
+        [
+            "train",
+            "vae",
+            "--dataset",
+            "digits",
+            "--steps",
+            "30",
+            "--seed",
+            "2",
+            "--out",
+            str(target),
+            "--json",
+        ],
+    )
     assert {"dataset", "steps", "seconds", "recon", "kl", "mse"} <= set(out)
     assert out["steps"] == 30 and out["recon"] > 0 and out["kl"] >= 0
     model = vae.VAE.load(target)
@@ -25,8 +40,9 @@ def test_train_vae_json_and_weights(capsys, tmp_path):
 
 
 def test_train_classifier_json(capsys, tmp_path):
-    out = run_json(capsys, ["train", "classifier", "--steps", "20", "--out",
-                            str(tmp_path / "c.npz"), "--json"])
+    out = run_json(
+        capsys, ["train", "classifier", "--steps", "20", "--out", str(tmp_path / "c.npz"), "--json"]
+    )
     assert {"attribute_accuracy", "shape_accuracy", "colour_accuracy"} <= set(out)
 
 

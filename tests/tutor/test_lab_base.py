@@ -23,8 +23,10 @@ class CounterLab(LabScreen):
         self.drawn = []
 
     def knobs(self):
-        return [Knob("size", "Step size", [1, 2, 5, 1e300], index=0, key="z"),
-                Knob("start", "Start", [0, 100], key="t", resets=True)]
+        return [
+            Knob("size", "Step size", [1, 2, 5, 1e300], index=0, key="z"),
+            Knob("start", "Start", [0, 100], key="t", resets=True),
+        ]
 
     def build(self):
         self.builds += 1
@@ -79,13 +81,13 @@ async def test_a_knob_letter_selects_its_knob_and_shift_steps_back():
         lab = app.screen
         await lab.wait_idle()
         panel = lab.query_one("#knobs")
-        await pilot.press("z", "z")                 # size: 1 -> 2 -> 5, and "size" is selected
+        await pilot.press("z", "z")  # size: 1 -> 2 -> 5, and "size" is selected
         assert lab.knob_value("size") == 5 and panel.highlighted == 0
-        await pilot.press("Z")                      # Shift+z steps back
+        await pilot.press("Z")  # Shift+z steps back
         assert lab.knob_value("size") == 2
-        await pilot.press("t")                      # selects "Start" (and steps it)
+        await pilot.press("t")  # selects "Start" (and steps it)
         assert panel.highlighted == 1
-        await pilot.press("left")                   # ←/→ now change the knob just chosen
+        await pilot.press("left")  # ←/→ now change the knob just chosen
         await lab.wait_idle()
         assert lab.knob_value("start") == 0 and lab.knob_value("size") == 2
 
@@ -102,7 +104,7 @@ async def test_frames_are_replaceable_and_late_frames_after_leaving_are_ignored(
         await pilot.pause(0.05)
         app.pop_screen()
         await pilot.pause(0.1)
-        assert lab._finished.is_set() and lab.model is None      # joined and released
+        assert lab._finished.is_set() and lab.model is None  # joined and released
         assert not lab.post_message(LabScreen.Frame({"value": 1}))  # a closed screen takes none
 
 

@@ -1,4 +1,5 @@
 """Every lab declares the engine warm-ups its first frame needs, and they exist."""
+
 import importlib
 
 import pytest

@@ -17,10 +17,16 @@ class Driver:
     """Runs `python -m tutor ARGS` and answers each prompt after reading the text above it."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tutor", *args], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=os.environ.copy(), text=True,
-                                     bufsize=1)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tutor", *args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=os.environ.copy(),
+            text=True,
+            bufsize=1,
+        )
         self.transcript = ""
 
     def until_prompt(self) -> str:
@@ -118,9 +124,16 @@ def test_plain_input_errors_help_and_leaving(tutor_home):
 
 
 def test_plain_review_grades_and_undoes(tutor_home):
-    result = subprocess.run([sys.executable, "-m", "tutor", "review", "--plain"], cwd=ROOT,
-                            input="\n3\n\n1\n\nu\n\n4\nq\n", capture_output=True, text=True,
-                            env=os.environ.copy(), timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "tutor", "review", "--plain"],
+        cwd=ROOT,
+        input="\n3\n\n1\n\nu\n\n4\nq\n",
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "Front:" in result.stdout and "Back:" in result.stdout and "Undone:" in result.stdout
     assert "\x1b" not in result.stdout

@@ -202,12 +202,21 @@ async def test_code_viewer_scrolls_sideways_instead_of_cutting(make_app):
 
 def test_try_it_cards_are_reflowed_from_paragraphs():
     text = "Start with the preset\nand watch the map.\n\nThen compare:\n- the losses\n- the modes"
-    assert reflow(text) == ("Start with the preset and watch the map.\n\n"
-                            "Then compare:\n- the losses\n- the modes")
+    assert reflow(text) == (
+        "Start with the preset and watch the map.\n\nThen compare:\n- the losses\n- the modes"
+    )
 
 
-@pytest.mark.parametrize("module", ["tutor/screens/help.py", "tutor/screens/lesson.py",
-                                    "tutor/screens/home.py", "tutor/palette.py", "tutor/continuing.py"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "tutor/screens/help.py",
+        "tutor/screens/lesson.py",
+        "tutor/screens/home.py",
+        "tutor/palette.py",
+        "tutor/continuing.py",
+    ],
+)
 def test_screens_never_import_the_app(module):
     tree = ast.parse((ROOT / module).read_text())
     imported = set()

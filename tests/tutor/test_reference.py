@@ -12,8 +12,7 @@ SIZE = (80, 24)
 
 
 def test_snapshot_glossary_search(snap_compare, make_app):
-    assert snap_compare(make_app(start=("reference", "glossary")), terminal_size=SIZE,
-                        press=[*"velocity"])
+    assert snap_compare(make_app(start=("reference", "glossary")), terminal_size=SIZE, press=[*"velocity"])
 
 
 def test_snapshot_faq(snap_compare, make_app):
@@ -35,10 +34,14 @@ async def test_home_key_opens_the_shelf_and_every_page(make_app):
             await pilot.press("enter")
             await pilot.pause()
             screen = app.screen
-            assert isinstance(screen,
-                              GlossaryScreen if page_id == "glossary" else ReferencePageScreen), page_id
-            for widget in (*screen.query(Markdown), *screen.query(MarkdownFence),
-                           *screen.query(MarkdownTable)):
+            assert isinstance(screen, GlossaryScreen if page_id == "glossary" else ReferencePageScreen), (
+                page_id
+            )
+            for widget in (
+                *screen.query(Markdown),
+                *screen.query(MarkdownFence),
+                *screen.query(MarkdownTable),
+            ):
                 assert widget.max_scroll_x == 0, f"{page_id}: {type(widget).__name__} scrolls sideways"
             await pilot.press("escape")
             await pilot.pause()
@@ -57,9 +60,11 @@ async def test_glossary_search_finds_a_term_by_a_word_of_its_definition(make_app
         assert screen.query_one(Input).value == "velocity"
         # "velocity" is in flow matching's definition, not in its name
         assert "velocity" not in app.course.term("flow-matching").term and "flow-matching" in screen.matches
-        assert all("velocity" in app.course.term(t).definition.casefold()
-                   or any("velocity" in a.casefold() for a in app.course.term(t).aliases)
-                   for t in screen.matches)
+        assert all(
+            "velocity" in app.course.term(t).definition.casefold()
+            or any("velocity" in a.casefold() for a in app.course.term(t).aliases)
+            for t in screen.matches
+        )
         await pilot.press(*" zzzz")
         await pilot.pause()
         assert screen.matches == []

@@ -70,8 +70,16 @@ class Room:
 
     def connect(self, username: str, **kw) -> asyncssh.SSHClientConnection:
         kw.setdefault("client_keys", None)
-        return asyncssh.connect("127.0.0.1", self.room.port, username=username, known_hosts=None,
-                                agent_path=None, config=None, connect_timeout=WAIT, **kw)
+        return asyncssh.connect(
+            "127.0.0.1",
+            self.room.port,
+            username=username,
+            known_hosts=None,
+            agent_path=None,
+            config=None,
+            connect_timeout=WAIT,
+            **kw,
+        )
 
     async def logged(self, text: str) -> None:
         for _ in range(int(WAIT * 10)):
@@ -185,8 +193,9 @@ async def test_session_env_size_and_resize_reach_the_child(start, probe, monkeyp
     monkeypatch.setenv("LINES", "24")
     room = await start(command=probe)
     async with room.connect("bob") as conn:
-        proc = await open_tty(conn, size=(80, 24), term="screen-256color",
-                              env={"NO_COLOR": "1", "SECRET_FROM_CLIENT": "x"})
+        proc = await open_tty(
+            conn, size=(80, 24), term="screen-256color", env={"NO_COLOR": "1", "SECRET_FROM_CLIENT": "x"}
+        )
         info = info_of(await read_until(proc, b"INFO "))
         assert info["TERM"] == "screen-256color"
         assert info["COLORTERM"] is None
@@ -319,14 +328,17 @@ async def test_stop_hangs_up_every_session_and_keeps_the_host_key(start, probe) 
         pass
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--port", "0"], "out of range"),
-    (["--port", "65536"], "out of range"),
-    (["--max-sessions", "0"], "out of range"),
-    (["--idle-timeout", "soon"], "is not a number of seconds"),
-    (["--host", ""], "not a host"),
-    (["--authorized-keys", "/no/such/file"], "not a readable file"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--port", "0"], "out of range"),
+        (["--port", "65536"], "out of range"),
+        (["--max-sessions", "0"], "out of range"),
+        (["--idle-timeout", "soon"], "is not a number of seconds"),
+        (["--host", ""], "not a host"),
+        (["--authorized-keys", "/no/such/file"], "not a readable file"),
+    ],
+)
 def test_bad_serve_arguments_fail_at_parse_time(argv, message, capsys) -> None:
     with pytest.raises(SystemExit) as stop:
         cli.build_parser().parse_args(["serve", "ssh", *argv])
@@ -356,14 +368,32 @@ async def test_sigterm_stops_the_server_and_hangs_up_the_tutors(tmp_path) -> Non
         port = sock.getsockname()[1]
     env = dict(os.environ, GENAI_TUTOR_HOME=str(tmp_path / "server"))
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tutor", "serve", "ssh", "--port", str(port), "--max-sessions", "2",
-        stderr=asyncio.subprocess.PIPE, env=env, cwd=str(Path(cli.__file__).parents[1]))
+        sys.executable,
+        "-m",
+        "tutor",
+        "serve",
+        "ssh",
+        "--port",
+        str(port),
+        "--max-sessions",
+        "2",
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=str(Path(cli.__file__).parents[1]),
+    )
     log = b""
     try:
         while b"serving genai-tutor" not in log:
             log += await asyncio.wait_for(server.stderr.readline(), WAIT)
-        conn = await asyncssh.connect("127.0.0.1", port, username="judy", known_hosts=None,
-                                      client_keys=None, agent_path=None, config=None)
+        conn = await asyncssh.connect(
+            "127.0.0.1",
+            port,
+            username="judy",
+            known_hosts=None,
+            client_keys=None,
+            agent_path=None,
+            config=None,
+        )
         async with conn:
             proc = await open_tty(conn)
             await read_until(proc, b"genai-tutor")
@@ -385,6 +415,7 @@ async def test_sigterm_stops_the_server_and_hangs_up_the_tutors(tmp_path) -> Non
 
 
 # ------------------------------------------------------------------ serve web
+
 
 @pytest.fixture
 async def web_room(tmp_path: Path):

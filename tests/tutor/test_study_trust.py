@@ -28,8 +28,11 @@ class MovingClock:
 
 
 def shown_orders(screen):
-    return [tuple(screen.session.presented_order(q)) for q in screen.session.questions
-            if q.kind in ("single", "multi")]
+    return [
+        tuple(screen.session.presented_order(q))
+        for q in screen.session.questions
+        if q.kind in ("single", "multi")
+    ]
 
 
 async def test_the_same_quiz_twice_shows_different_option_orders(make_app):

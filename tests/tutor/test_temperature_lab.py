@@ -68,22 +68,22 @@ async def test_bars_show_paris_and_temperature_reshapes_them():
         await lab.wait_idle()
         assert bars(lab)[0].split()[0] == "Paris"
         paris = lab.model.tok.index["Paris"]
-        expected = lab.base.copy()                           # T 1, no filter: <unk> masked only
+        expected = lab.base.copy()  # T 1, no filter: <unk> masked only
         expected[lab.mask()] = 0.0
         assert lab.mask() and lab.probs[lab.mask()].sum() == 0
         assert lab.probs[paris] > 0.5 and np.allclose(lab.probs, expected / expected.sum(), rtol=1e-12)
         before, base_before, rows_before = lab.probs.copy(), lab.base.copy(), bars(lab)
-        await pilot.press("t")                               # T 1.0 -> 1.2
+        await pilot.press("t")  # T 1.0 -> 1.2
         await lab.wait_idle()
         assert lab.knob_value("temperature") == 1.2
         assert lab.probs[paris] < before[paris] and bars(lab) != rows_before
-        np.testing.assert_allclose(lab.base, base_before)    # the faint reference stays put
-        for _ in range(5):                                   # ... 1.5, 2, 3, 5, 10: near uniform
+        np.testing.assert_allclose(lab.base, base_before)  # the faint reference stays put
+        for _ in range(5):  # ... 1.5, 2, 3, 5, 10: near uniform
             await pilot.press("t")
         await lab.wait_idle()
         assert lab.knob_value("temperature") == 10.0
         assert lab.probs.max() < 0.01
-        await pilot.press("t")                               # wraps to 0.01: greedy
+        await pilot.press("t")  # wraps to 0.01: greedy
         await lab.wait_idle()
         assert lab.probs[paris] > 0.999 and np.all(np.isfinite(lab.probs))
         assert "entropy 0.00 bits" in info(lab)
@@ -94,25 +94,25 @@ async def test_presets_and_filters_are_knobs_on_the_keyboard():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("o")                               # coding preset
+        await pilot.press("o")  # coding preset
         await lab.wait_idle()
         assert lab.knob_value("temperature") == 0.2
-        await pilot.press("o", "o", "o")                     # creative
+        await pilot.press("o", "o", "o")  # creative
         await lab.wait_idle()
         assert lab.knob_value("temperature") == 1.5
-        await pilot.press("k", "k", "k")                     # top-k = 3
+        await pilot.press("k", "k", "k")  # top-k = 3
         await lab.wait_idle()
         assert np.count_nonzero(lab.probs) == 3 and "kept 3/" in info(lab)
-        await pilot.press(*"kkkkk")                          # wraps back to off
+        await pilot.press(*"kkkkk")  # wraps back to off
         await lab.wait_idle()
         assert lab.knob_value("top_k") == 0
-        await pilot.press("p", "p", "p")                     # top-p = 0.8
+        await pilot.press("p", "p", "p")  # top-p = 0.8
         await lab.wait_idle()
         from engine import sampling
 
         tempered = np.sort(sampling.softmax(lab.model.next_logits(lab.prompt_ids), 1.5))[::-1]
-        n = np.count_nonzero(lab.probs)                      # the minimal nucleus reaching 0.8
-        assert tempered[:n].sum() >= 0.8 > tempered[:n - 1].sum()
+        n = np.count_nonzero(lab.probs)  # the minimal nucleus reaching 0.8
+        assert tempered[:n].sum() >= 0.8 > tempered[: n - 1].sum()
         assert abs(lab.probs.sum() - 1) < 1e-9
 
 
@@ -127,7 +127,7 @@ async def test_sample_one_appends_and_shows_the_next_position():
         assert len(lab.generated) == 1
         word = lab.model.tok.vocab[lab.generated[0]]
         assert str(lab.query_one("#temp-text").render()).endswith(word)
-        assert not np.allclose(first, lab.probs)             # the distribution for the next token
+        assert not np.allclose(first, lab.probs)  # the distribution for the next token
         await pilot.press("c")
         await lab.wait_idle()
         assert lab.generated == [] and np.allclose(first, lab.probs)
@@ -138,20 +138,20 @@ async def test_same_seed_same_text_and_generate_n():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("t", "t", "t", "t")                # T = 2: varied text
-        await pilot.press("w")                               # "The weather today is"
+        await pilot.press("t", "t", "t", "t")  # T = 2: varied text
+        await pilot.press("w")  # "The weather today is"
         await lab.wait_idle()
         assert lab.prompt == "The weather today is"
         await pilot.press("g")
         await lab.wait_idle()
         first = list(lab.generated)
         assert 1 <= len(first) <= 10
-        await pilot.press("r")                               # reset: same seed again
+        await pilot.press("r")  # reset: same seed again
         await lab.wait_idle()
         await pilot.press("g")
         await lab.wait_idle()
         assert lab.generated == first
-        await pilot.press("e")                               # a new seed
+        await pilot.press("e")  # a new seed
         await lab.wait_idle()
         await pilot.press("g")
         await lab.wait_idle()
@@ -179,16 +179,16 @@ async def test_sample_1000_histogram_matches_the_bars():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("w", "t", "t")                     # weather, T = 1.5: a broad distribution
+        await pilot.press("w", "t", "t")  # weather, T = 1.5: a broad distribution
         await pilot.press("m")
         await lab.wait_idle()
         assert lab.counts.sum() == MANY and lab.query_one("#temp-hist").display
         freq = lab.counts / MANY
-        assert np.abs(freq - lab.probs).max() < 0.05         # 1000 draws: within ~3 sigma
+        assert np.abs(freq - lab.probs).max() < 0.05  # 1000 draws: within ~3 sigma
         assert np.all(lab.counts[lab.probs == 0] == 0)
         rows = bars(lab, "#temp-hist")
         assert len(rows) == 6 and "sampled frequency" in rows[-1]
-        await pilot.press("t")                               # a knob change clears the stale histogram
+        await pilot.press("t")  # a knob change clears the stale histogram
         await lab.wait_idle()
         assert lab.counts is None and not lab.query_one("#temp-hist").display
 
@@ -198,7 +198,7 @@ async def test_untrained_model_trains_with_step():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("f", "f")                          # weights: untrained (rebuilds)
+        await pilot.press("f", "f")  # weights: untrained (rebuilds)
         await lab.wait_idle()
         await lab.wait_idle()
         assert lab.knob_value("weights") == "scratch" and "Untrained" in info(lab)
@@ -212,8 +212,9 @@ async def test_untrained_model_trains_with_step():
 async def test_missing_weights_fall_back_to_an_untrained_model(monkeypatch, tmp_path):
     from content import paths
 
-    monkeypatch.setattr(paths, "weights_for",
-                        lambda name, prefer="yours": (tmp_path / "nowhere.npz", "shipped"))
+    monkeypatch.setattr(
+        paths, "weights_for", lambda name, prefer="yours": (tmp_path / "nowhere.npz", "shipped")
+    )
     app = host()
     async with app.run_test(size=SIZE):
         lab = app.screen
@@ -244,13 +245,14 @@ async def test_help_and_code_panels():
 def test_snapshot(snap_compare):
     async def settle(pilot):
         await pilot.app.screen.wait_idle()
-        await pilot.press("w", "t", "t", "1", "m")       # weather, T = 1.5, one token, 1000 draws
+        await pilot.press("w", "t", "t", "1", "m")  # weather, T = 1.5, one token, 1000 draws
         await pilot.app.screen.wait_idle()
 
     assert snap_compare(host(), terminal_size=SIZE, run_before=settle)
 
 
 # ------------------------------------------------------------------ the commands
+
 
 def test_sample_json_for_the_paris_prompt(capsys):
     from tutor.cli import main
@@ -275,6 +277,7 @@ def test_train_lm_command_json(capsys, tmp_path):
 
 
 # ------------------------------------------------------------------ the transformer (x)
+
 
 async def test_x_switches_to_the_transformer_and_shows_its_attention():
     from engine import sampling
@@ -304,14 +307,14 @@ async def test_x_switches_to_the_transformer_and_shows_its_attention():
         top = model.tok.label(ids[int(np.argmax(expected))])
         assert f"attention: {top}" in info(lab)
         assert str(lab.query_one("#temp-text").render()) == "The capital of France is"
-        await pilot.press("g")                                # generate N with its own loop
+        await pilot.press("g")  # generate N with its own loop
         await lab.wait_idle()
         assert 1 <= len(lab.generated) <= 10 and len(model.attention) == len(ids) + len(lab.generated)
         assert str(lab.query_one("#temp-text").render()).startswith("The capital of France is")
-        await pilot.press("space")                            # training is the word model's only
+        await pilot.press("space")  # training is the word model's only
         await lab.wait_idle()
         assert not lab.playing and "train transformer" in lab._message
-        await pilot.press("x")                                # back to the word model
+        await pilot.press("x")  # back to the word model
         await lab.wait_idle()
         assert not isinstance(lab.model, TransformerLM) and bars(lab)[0].split()[0] == "Paris"
 

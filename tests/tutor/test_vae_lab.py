@@ -52,7 +52,7 @@ async def test_cursor_moves_decode_a_different_image():
         assert not np.allclose(first, lab.last_frame["at"])
         np.testing.assert_allclose(lab.last_frame["at"], lab.model.decode(lab.cursor[None])[0])
         assert "+1.00" in str(lab.query_one("#vae-info").render())
-        for _ in range(20):                                  # clamped at the edge
+        for _ in range(20):  # clamped at the edge
             await pilot.press("j")
         np.testing.assert_allclose(lab.cursor, [-3.0, 0.5])
 
@@ -72,7 +72,7 @@ async def test_views_and_beta_knob():
         await lab.wait_idle()
         assert lab.knob_value("beta") == 2.0 and lab.model.beta == 2.0
         before = lab.model.params.copy()
-        await pilot.press("s")                                # one training chunk at β = 2
+        await pilot.press("s")  # one training chunk at β = 2
         await lab.wait_idle()
         assert lab.iterations == 10
         assert not np.array_equal(before, lab.model.params)
@@ -84,10 +84,10 @@ async def test_from_scratch_and_sprites():
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         await lab.wait_idle()
-        await pilot.press("f", "f")                           # weights: scratch, a new model
+        await pilot.press("f", "f")  # weights: scratch, a new model
         await lab.wait_idle()
         assert lab.model.steps == 0
-        await pilot.press("d")                                # sprites
+        await pilot.press("d")  # sprites
         await lab.wait_idle()
         assert lab.model.config.dataset == "sprites"
         assert lab.last_frame["tiles"].shape == (25, 16, 16, 3)
@@ -135,11 +135,11 @@ async def test_map_has_gutters_in_the_theme_background():
         await _settle_in_rgb(pilot)
         lab = pilot.app.screen
         buf = lab.query_one("#vae-view", PixelCanvas)._pixels
-        assert buf.shape[:2] == (44, 44)                    # 5 tiles of 8 + 4 gutters
+        assert buf.shape[:2] == (44, 44)  # 5 tiles of 8 + 4 gutters
         bg = np.array(lab.canvas_bg, np.uint8)
-        for k in range(1, 5):                               # the gutter rows and columns
+        for k in range(1, 5):  # the gutter rows and columns
             gutter = 8 * k + (k - 1)
-            assert (buf[gutter, :, :] == bg).all(axis=-1).mean() > 0.9   # the cursor may cross
+            assert (buf[gutter, :, :] == bg).all(axis=-1).mean() > 0.9  # the cursor may cross
             assert (buf[:, gutter, :] == bg).all(axis=-1).mean() > 0.9
         dark = app.get_css_variables()["surface"]
         app.theme = "textual-light"
@@ -155,8 +155,9 @@ async def test_map_has_gutters_in_the_theme_background():
 async def test_missing_weights_are_reported_and_training_starts_from_scratch(monkeypatch, tmp_path):
     from content import paths
 
-    monkeypatch.setattr(paths, "weights_for",
-                        lambda name, prefer="yours": (tmp_path / "missing.npz", "shipped"))
+    monkeypatch.setattr(
+        paths, "weights_for", lambda name, prefer="yours": (tmp_path / "missing.npz", "shipped")
+    )
     app = host()
     async with app.run_test(size=SIZE):
         lab = app.screen

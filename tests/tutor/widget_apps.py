@@ -79,12 +79,12 @@ class DemoApp(App):
         spark = self.query_one(MetricSparkline)
         for step in range(120):
             t = step / 20.0
-            chart.push({"D loss": 0.69 + 0.4 * np.exp(-t) * np.cos(3 * t),
-                        "G loss": 1.6 - 0.8 * (1 - np.exp(-t))})
+            chart.push(
+                {"D loss": 0.69 + 0.4 * np.exp(-t) * np.cos(3 * t), "G loss": 1.6 - 0.8 * (1 - np.exp(-t))}
+            )
             spark.push(0.5 + 0.4 * np.exp(-t) * np.sin(2 * t))
         logits = np.array([2.0, 1.2, 0.8, 0.1, -0.5])
         base = np.exp(logits) / np.exp(logits).sum()
         hot = np.exp(logits / 0.5) / np.exp(logits / 0.5).sum()
         words = ["cat", "dog", "mat", "hat", "a very long token"]
-        self.query_one(ProbabilityBars).update_bars(
-            list(zip(words, hot.tolist(), base.tolist())), marked=0)
+        self.query_one(ProbabilityBars).update_bars(list(zip(words, hot.tolist(), base.tolist())), marked=0)

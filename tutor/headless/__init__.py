@@ -17,9 +17,18 @@ import time
 from collections.abc import Callable
 
 # One module per model family; each adds its `train` model and any top-level commands.
-MODULES = ["tutor.headless.gan", "tutor.headless.lm", "tutor.headless.diffusion", "tutor.headless.vae",
-           "tutor.headless.transformer", "tutor.headless.clip", "tutor.headless.families",
-           "tutor.headless.art", "tutor.headless.evaluate", "tutor.headless.text_to_image"]
+MODULES = [
+    "tutor.headless.gan",
+    "tutor.headless.lm",
+    "tutor.headless.diffusion",
+    "tutor.headless.vae",
+    "tutor.headless.transformer",
+    "tutor.headless.clip",
+    "tutor.headless.families",
+    "tutor.headless.art",
+    "tutor.headless.evaluate",
+    "tutor.headless.text_to_image",
+]
 
 
 def progress_printer(label: str, total: int, quiet: bool) -> Callable[[int, int], None]:
@@ -54,7 +63,6 @@ def emit(result: dict, as_json: bool) -> None:
     else:
         for key, value in result.items():
             print(visible(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}"))
-
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

@@ -41,24 +41,40 @@ def paint(args: argparse.Namespace) -> int:
 
         out = user_file("art", f"art_seed{recipe.seed}_{args.size}px_{art.fingerprint(pixels)}.png")
     png.write_png(out, pixels)
-    emit({"recipe": art.format_recipe(recipe), "seed": recipe.seed, "size": args.size,
-          "seconds": round(seconds, 4), "fingerprint": art.fingerprint(pixels),
-          "out": str(out)}, args.json)
+    emit(
+        {
+            "recipe": art.format_recipe(recipe),
+            "seed": recipe.seed,
+            "size": args.size,
+            "seconds": round(seconds, 4),
+            "fingerprint": art.fingerprint(pixels),
+            "out": str(out),
+        },
+        args.json,
+    )
     if not args.json:
-        print(f"saved {out}; the recipe above redraws it: "
-              f"genai-tutor art --recipe {art.format_recipe(recipe)}", file=sys.stderr)
+        print(
+            f"saved {out}; the recipe above redraws it: genai-tutor art --recipe {art.format_recipe(recipe)}",
+            file=sys.stderr,
+        )
     return 0
 
 
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add the top-level `art` command (no model to train)."""
     p = commands.add_parser("art", help="paint seeded generative art into a PNG (same seed, same image)")
-    p.add_argument("--seed", type=seed_int, default=None,
-                   help="the seed (0..4294967295; default 42, or the recipe's)")
-    p.add_argument("--recipe", type=recipe_text, default=None,
-                   help="a recipe line such as art1:seed=42,pal=ocean,sym=quad (missing settings: defaults)")
+    p.add_argument(
+        "--seed", type=seed_int, default=None, help="the seed (0..4294967295; default 42, or the recipe's)"
+    )
+    p.add_argument(
+        "--recipe",
+        type=recipe_text,
+        default=None,
+        help="a recipe line such as art1:seed=42,pal=ocean,sym=quad (missing settings: defaults)",
+    )
     p.add_argument("--size", type=int_range(1, 4096), default=256, help="pixels a side (1..4096)")
-    p.add_argument("--out", type=output_file(".png"), default=None,
-                   help="the PNG (default: art/ in your data folder)")
+    p.add_argument(
+        "--out", type=output_file(".png"), default=None, help="the PNG (default: art/ in your data folder)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=paint)

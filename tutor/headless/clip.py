@@ -56,20 +56,36 @@ def search(args: argparse.Namespace) -> int:
     from engine import captions, clip, images, png, render
 
     if not captions.tokenize(args.text):
-        return _error("clip search", f"no word of {args.text!r} is in the model's vocabulary "
-                      f"(it knows: {', '.join(captions.VOCAB)})")
+        return _error(
+            "clip search",
+            f"no word of {args.text!r} is in the model's vocabulary (it knows: {', '.join(captions.VOCAB)})",
+        )
     model, code = _load("clip search", args.weights)
     if model is None:
         return code
     pool = images.sprites(args.pool, args.seed)
     top, cos = model.search(args.text, pool.images, n=min(args.n, args.pool))
     attrs = clip.sprite_attributes(pool)
-    results = [{"rank": r + 1, "index": int(i), "cosine": round(float(c), 4),
-                "shape": images.SHAPES[attrs[i, 0]], "colour": images.COLOURS[attrs[i, 1]],
-                "position": images.POSITIONS[attrs[i, 2]], "size": images.SIZES[attrs[i, 3]],
-                "caption": pool.captions[i]} for r, (i, c) in enumerate(zip(top, cos))]
-    result = {"query": args.text, "unknown_words": captions.unknown_words(args.text),
-              "pool": args.pool, "seed": args.seed, "results": results}
+    results = [
+        {
+            "rank": r + 1,
+            "index": int(i),
+            "cosine": round(float(c), 4),
+            "shape": images.SHAPES[attrs[i, 0]],
+            "colour": images.COLOURS[attrs[i, 1]],
+            "position": images.POSITIONS[attrs[i, 2]],
+            "size": images.SIZES[attrs[i, 3]],
+            "caption": pool.captions[i],
+        }
+        for r, (i, c) in enumerate(zip(top, cos))
+    ]
+    result = {
+        "query": args.text,
+        "unknown_words": captions.unknown_words(args.text),
+        "pool": args.pool,
+        "seed": args.seed,
+        "results": results,
+    }
     if args.out:
         strip = render.image_grid(pool.images[top], cols=len(top))
         result["out"] = str(png.write_png(args.out, strip, scale=args.scale))
@@ -92,8 +108,9 @@ def _parse_templates(items: list[str]) -> dict[str, list[str]]:
         name, sep, template = item.partition("=")
         name = name.strip()
         if not sep or name not in ATTRIBUTES:
-            raise ValueError(f"--template needs ATTRIBUTE=TEXT with ATTRIBUTE one of "
-                             f"{', '.join(ATTRIBUTES)}; got {item!r}")
+            raise ValueError(
+                f"--template needs ATTRIBUTE=TEXT with ATTRIBUTE one of {', '.join(ATTRIBUTES)}; got {item!r}"
+            )
         slot = "{where}" if name == "position" else "{" + name + "}"
         if slot not in template:
             raise ValueError(f"the {name} template {template!r} needs the slot {slot}")
@@ -114,20 +131,26 @@ def zero_shot(args: argparse.Namespace) -> int:
     model, code = _load("clip zero-shot", args.weights)
     if model is None:
         return code
-    templates = {name: tuple(clip.ZERO_SHOT_TEMPLATES[name]) + tuple(extra.get(name, ()))
-                 for name in ATTRIBUTES}
+    templates = {
+        name: tuple(clip.ZERO_SHOT_TEMPLATES[name]) + tuple(extra.get(name, ())) for name in ATTRIBUTES
+    }
     sprites = images.sprites(args.n, args.seed)
     try:
         zs = model.zero_shot(sprites.images, clip.sprite_attributes(sprites), templates)
     except ValueError as exc:
         return _error("clip zero-shot", str(exc))
-    result: dict = {"sprites": args.n, "seed": args.seed,
-                    "accuracy": {name: zs[name]["accuracy"] for name in ATTRIBUTES},
-                    "per_template": {name: zs[name]["per_template"] for name in ATTRIBUTES}}
-    try:            # the supervised classifier, trained with labels, for comparison
+    result: dict = {
+        "sprites": args.n,
+        "seed": args.seed,
+        "accuracy": {name: zs[name]["accuracy"] for name in ATTRIBUTES},
+        "per_template": {name: zs[name]["per_template"] for name in ATTRIBUTES},
+    }
+    try:  # the supervised classifier, trained with labels, for comparison
         s, _, c, _ = image_metrics.shipped_classifier().predict(sprites.images)
-        result["supervised_classifier"] = {"shape": float(np.mean(s == sprites.shape)),
-                                           "colour": float(np.mean(c == sprites.colour))}
+        result["supervised_classifier"] = {
+            "shape": float(np.mean(s == sprites.shape)),
+            "colour": float(np.mean(c == sprites.colour)),
+        }
     except WeightsError:
         pass
     if args.json:
@@ -145,37 +168,49 @@ def zero_shot(args: argparse.Namespace) -> int:
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add `train clip` and the top-level `clip search` / `clip zero-shot` commands."""
     p = models.add_parser("clip", help="the tiny CLIP of the CLIP lab (saves to your data folder)")
-    p.add_argument("--steps", type=int_range(1, 1_000_000), default=None,
-                   help="training steps (default: the recipe's)")
+    p.add_argument(
+        "--steps", type=int_range(1, 1_000_000), default=None, help="training steps (default: the recipe's)"
+    )
     p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--out", type=output_file(".npz"), default=None,
-                   help=f"weights file (default: {WEIGHTS_NAME} in your data folder)")
+    p.add_argument(
+        "--out",
+        type=output_file(".npz"),
+        default=None,
+        help=f"weights file (default: {WEIGHTS_NAME} in your data folder)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_clip)
 
     top = commands.add_parser("clip", help="search sprites by caption, or classify them zero-shot")
-    sub = top.add_subparsers(dest="clip_command", metavar="ACTION", required=True,
-                             parser_class=type(top))
+    sub = top.add_subparsers(dest="clip_command", metavar="ACTION", required=True, parser_class=type(top))
     s = sub.add_parser("search", help="the sprites most similar to a caption")
     s.add_argument("text", help='a caption, e.g. "a big blue cross"')
     s.add_argument("--n", type=int_range(1, 100), default=5, help="how many sprites to return")
-    s.add_argument("--pool", type=int_range(1, 100_000), default=1000,
-                   help="how many fresh sprites to search")
+    s.add_argument(
+        "--pool", type=int_range(1, 100_000), default=1000, help="how many fresh sprites to search"
+    )
     s.add_argument("--seed", type=seed_int, default=0, help="seed of the fresh sprites")
-    s.add_argument("--out", type=output_file(".png"), default=None,
-                   help="write the found sprites as a PNG strip")
+    s.add_argument(
+        "--out", type=output_file(".png"), default=None, help="write the found sprites as a PNG strip"
+    )
     s.add_argument("--scale", type=int_range(1, 32), default=4, help="pixels per sprite pixel in the PNG")
-    s.add_argument("--weights", type=existing_file, default=None,
-                   help="a weights file (default: the shipped one)")
+    s.add_argument(
+        "--weights", type=existing_file, default=None, help="a weights file (default: the shipped one)"
+    )
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(handler=search)
 
     z = sub.add_parser("zero-shot", help="classify fresh sprites by captions alone")
     z.add_argument("--n", type=int_range(1, 100_000), default=1000, help="how many fresh sprites")
     z.add_argument("--seed", type=seed_int, default=2026, help="seed of the fresh sprites")
-    z.add_argument("--template", action="append", metavar="ATTRIBUTE=TEXT",
-                   help='another prompt, e.g. "colour=a photo of a {colour} thing" (repeatable)')
-    z.add_argument("--weights", type=existing_file, default=None,
-                   help="a weights file (default: the shipped one)")
+    z.add_argument(
+        "--template",
+        action="append",
+        metavar="ATTRIBUTE=TEXT",
+        help='another prompt, e.g. "colour=a photo of a {colour} thing" (repeatable)',
+    )
+    z.add_argument(
+        "--weights", type=existing_file, default=None, help="a weights file (default: the shipped one)"
+    )
     z.add_argument("--json", action="store_true", help="print one JSON object")
     z.set_defaults(handler=zero_shot)

@@ -114,10 +114,15 @@ def train_families(args: argparse.Namespace) -> int:
     fam.train(args.budget, progress=lambda done, _total: bar(int(done), int(total)))
     bar(int(total), int(total))
     rows = fam.table(n=args.n)
-    result = {"dataset": args.dataset, "budget_per_family_s": args.budget, "seed": args.seed,
-              "points": len(toy.points), "nll_on": "training points" if test is None
-              else "2048 fresh points of the same distribution",
-              "wall_seconds": round(time.perf_counter() - start, 1), "families": rows}
+    result = {
+        "dataset": args.dataset,
+        "budget_per_family_s": args.budget,
+        "seed": args.seed,
+        "points": len(toy.points),
+        "nll_on": "training points" if test is None else "2048 fresh points of the same distribution",
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "families": rows,
+    }
     if args.json:
         emit(result, True)
     else:
@@ -127,14 +132,17 @@ def train_families(args: argparse.Namespace) -> int:
 
 def format_table(result: dict) -> str:
     """The families table as plain text (what `train families` prints without --json)."""
-    head = (f"{'family':<15}{'steps':>7}{'samples/s':>11}{'prec':>6}{'cover':>6}"
-            f"{'MMD':>8}{'modes':>7}{'NLL':>8}")
+    head = (
+        f"{'family':<15}{'steps':>7}{'samples/s':>11}{'prec':>6}{'cover':>6}{'MMD':>8}{'modes':>7}{'NLL':>8}"
+    )
     lines = [f"{result['dataset']}: {result['budget_per_family_s']:g} s of training per family", head]
     for r in result["families"]:
         modes = "-" if r["modes_total"] is None else f"{r['modes_covered']}/{r['modes_total']}"
         nll = "-" if r["nll"] is None else f"{r['nll']:.2f}"
-        lines.append(f"{r['family']:<15}{r['steps']:>7}{r['samples_per_s']:>11.0f}{r['precision']:>6.2f}"
-                     f"{r['coverage']:>6.2f}{r['mmd']:>8.4f}{modes:>7}{nll:>8}")
+        lines.append(
+            f"{r['family']:<15}{r['steps']:>7}{r['samples_per_s']:>11.0f}{r['precision']:>6.2f}"
+            f"{r['coverage']:>6.2f}{r['mmd']:>8.4f}{modes:>7}{nll:>8}"
+        )
     return "\n".join(lines)
 
 
@@ -160,10 +168,14 @@ def train_family(family: str, args: argparse.Namespace) -> int:
     if refused:
         return _error(refused, 2)
     families.save(family, model, frame, out, dataset=args.dataset, seed=args.seed)
-    result = {"family": family, "dataset": args.dataset, "steps": steps,
-              "seconds": round(seconds, 2),
-              **{k: v for k, v in row.items() if k != "family"},
-              "out": str(out)}
+    result = {
+        "family": family,
+        "dataset": args.dataset,
+        "steps": steps,
+        "seconds": round(seconds, 2),
+        **{k: v for k, v in row.items() if k != "family"},
+        "out": str(out),
+    }
     emit({k: _rounded(v) for k, v in result.items()}, args.json)
     return 0
 
@@ -191,19 +203,22 @@ def generate_points(args: argparse.Namespace) -> int:
         if path.is_file() or args.model != "diffusion" or args.dataset not in data.TOYS:
             frame_points = families.frame_for(toy.points).to_model(toy.points)
             model, frame, _ = families.load(args.model, path, frame_points)
-        else:   # the shipped 2-D diffusion model of a toy
+        else:  # the shipped 2-D diffusion model of a toy
             from engine import diffusion_recipes
 
             model, frame = diffusion_recipes.pretrained(args.dataset), families.Frame()
             path = diffusion_recipes.pretrained_path(args.dataset)
     except WeightsError as exc:
         return _error(f"{exc}; train it first: genai-tutor train {args.model} --dataset {args.dataset}")
-    families.warm_up()                          # compile-or-load first: time sampling only
+    families.warm_up()  # compile-or-load first: time sampling only
     start = time.perf_counter()
     samples = frame.to_data(families.model_sample(args.model, model, args.n, seed=args.seed))
     seconds = time.perf_counter() - start
-    out = Path(args.out) if args.out else \
-        data_home() / "samples" / f"{args.model}_{data.dataset_label(args.dataset)}.csv"
+    out = (
+        Path(args.out)
+        if args.out
+        else data_home() / "samples" / f"{args.model}_{data.dataset_label(args.dataset)}.csv"
+    )
     refused = _refuse_package(out)
     if refused:
         return _error(refused, 2)
@@ -215,10 +230,16 @@ def generate_points(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _error(f"cannot write {out} ({exc.strerror or exc})")
     quality = metrics.sample_quality(samples, toy.points, toy.modes, toy.std)
-    result = {"samples": len(samples), "seconds": round(seconds, 4),
-              "samples_per_s": round(len(samples) / max(seconds, 1e-9), 1),
-              **{k: _rounded(v) for k, v in quality.items()},
-              "model": args.model, "dataset": args.dataset, "weights": str(path), "out": str(out)}
+    result = {
+        "samples": len(samples),
+        "seconds": round(seconds, 4),
+        "samples_per_s": round(len(samples) / max(seconds, 1e-9), 1),
+        **{k: _rounded(v) for k, v in quality.items()},
+        "model": args.model,
+        "dataset": args.dataset,
+        "weights": str(path),
+        "out": str(out),
+    }
     emit(result, args.json)
     return 0
 
@@ -228,8 +249,12 @@ def generate_points(args: argparse.Namespace) -> int:
 
 def _add_family_parser(models, name: str, help_text: str) -> None:
     p = models.add_parser(name, help=help_text)
-    p.add_argument("--dataset", default="ring", type=point_dataset,
-                   help="ring, moons, moons-bridge, spiral, grid, line or csv:FILE")
+    p.add_argument(
+        "--dataset",
+        default="ring",
+        type=point_dataset,
+        help="ring, moons, moons-bridge, spiral, grid, line or csv:FILE",
+    )
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the family's recipe)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="weights file (default: the user data folder)")
@@ -240,13 +265,18 @@ def _add_family_parser(models, name: str, help_text: str) -> None:
 def register(models: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
     """Add `train families`, `train flow` and `train autoregressive`."""
     p = models.add_parser("families", help="all five families on one 2-D dataset, same time budget each")
-    p.add_argument("--dataset", default="ring", type=point_dataset,
-                   help="ring, moons, moons-bridge, spiral, grid, line or csv:FILE")
-    p.add_argument("--budget", default=20.0, type=parse_budget,
-                   help="training time per family, e.g. 20s (default) or 1m")
+    p.add_argument(
+        "--dataset",
+        default="ring",
+        type=point_dataset,
+        help="ring, moons, moons-bridge, spiral, grid, line or csv:FILE",
+    )
+    p.add_argument(
+        "--budget", default=20.0, type=parse_budget, help="training time per family, e.g. 20s (default) or 1m"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n", type=int, default=2048, help="samples per family for the measures")
-    p.add_argument("--only", default=None, help=argparse.SUPPRESS)   # tests: a subset, comma-separated
+    p.add_argument("--only", default=None, help=argparse.SUPPRESS)  # tests: a subset, comma-separated
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_families)
 

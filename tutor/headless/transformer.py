@@ -32,8 +32,9 @@ def train_transformer(args: argparse.Namespace) -> int:
 
     out = None if args.no_save else saved_path(args.out, "transformer.npz")
     progress = progress_printer("training transformer", args.steps, args.json)
-    _, result = grounding.train_headless(bpe.shipped(), lm.read_corpus(CORPUS), steps=args.steps,
-                                         seed=args.seed, out=out, progress=progress)
+    _, result = grounding.train_headless(
+        bpe.shipped(), lm.read_corpus(CORPUS), steps=args.steps, seed=args.seed, out=out, progress=progress
+    )
     if not args.json:
         result = dict(result, loss_curve=" ".join(f"{s}:{v:.2f}" for s, v in result["loss_curve"]))
     if out is not None:
@@ -47,8 +48,13 @@ def tokenize(args: argparse.Namespace) -> int:
 
     tok = bpe.shipped()
     ids = tok.encode(args.text)
-    result = {"text": args.text, "tokens": [tok.piece(i) for i in ids], "ids": ids,
-              "count": len(ids), "vocab_size": len(tok)}
+    result = {
+        "text": args.text,
+        "tokens": [tok.piece(i) for i in ids],
+        "ids": ids,
+        "count": len(ids),
+        "vocab_size": len(tok),
+    }
     if args.json:
         emit(result, True)
     else:
@@ -77,15 +83,18 @@ def ask_result(model, tok, question: str, store=None, k: int = 3) -> dict:
     hits = store.search(question, k) if store is not None else []
     # A document sharing no word with the question (cosine 0) is listed but not used.
     relevant = [h for h in hits if h.score > 0]
-    prompt, fits = grounding.grounded_prompt(tok, question, [h.document.text for h in relevant],
-                                             model.config.context, ANSWER_TOKENS)
+    prompt, fits = grounding.grounded_prompt(
+        tok, question, [h.document.text for h in relevant], model.config.context, ANSWER_TOKENS
+    )
     used = [h in relevant and fits[relevant.index(h)] for h in hits]
     text, pieces = grounding.answer(model, tok, prompt, ANSWER_TOKENS)
     return {
         "question": question,
         "retrieval": store is not None,
-        "documents": [{"text": h.document.text, "source": h.document.source, "score": round(h.score, 4),
-                       "in_prompt": u} for h, u in zip(hits, used)],
+        "documents": [
+            {"text": h.document.text, "source": h.document.source, "score": round(h.score, 4), "in_prompt": u}
+            for h, u in zip(hits, used)
+        ],
         "prompt": prompt,
         "answer": text,
         "tokens": [p for p in pieces if p["token"] != "\n"],
@@ -127,8 +136,12 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
     p = models.add_parser("transformer", help="the tiny transformer that reads its context (grounding lab)")
     p.add_argument("--steps", type=int_range(1, 1_000_000), default=DEFAULT_STEPS)
     p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--out", type=output_file(".npz"), default=None,
-                   help="where to save (default: transformer.npz in your data folder)")
+    p.add_argument(
+        "--out",
+        type=output_file(".npz"),
+        default=None,
+        help="where to save (default: transformer.npz in your data folder)",
+    )
     p.add_argument("--no-save", action="store_true", help="train and report, keep no weights")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=train_transformer)
@@ -140,13 +153,23 @@ def register(models: argparse._SubParsersAction, commands: argparse._SubParsersA
 
     a = commands.add_parser("ask", help="answer a question with the transformer, grounded by retrieval")
     a.add_argument("question")
-    a.add_argument("--docs", action="append", default=[], metavar="FILE", type=existing_file,
-                   help="a text file of your own documents (one per paragraph); may be repeated")
+    a.add_argument(
+        "--docs",
+        action="append",
+        default=[],
+        metavar="FILE",
+        type=existing_file,
+        help="a text file of your own documents (one per paragraph); may be repeated",
+    )
     a.add_argument("--no-retrieval", action="store_true", help="answer closed-book, from memory only")
-    a.add_argument("--k", type=int_range(1, 20), default=3,
-                   help="how many documents to retrieve (1..20, default 3)")
-    a.add_argument("--weights", type=existing_file, default=None,
-                   help="a weights file (default: yours from 'train transformer' if any, "
-                        "else the shipped one)")
+    a.add_argument(
+        "--k", type=int_range(1, 20), default=3, help="how many documents to retrieve (1..20, default 3)"
+    )
+    a.add_argument(
+        "--weights",
+        type=existing_file,
+        default=None,
+        help="a weights file (default: yours from 'train transformer' if any, else the shipped one)",
+    )
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(handler=ask)

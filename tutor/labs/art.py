@@ -20,13 +20,13 @@ from textual.widgets import Static
 from tutor.labs.base import Knob, LabScreen
 from tutor.widgets.pixels import PixelCanvas
 
-PIXELS_W, PIXELS_H = 52, 32        # the canvas: 52 cells wide, 16 rows of half blocks
-DRIFT_FPS = 12                     # frames per second while drifting
-SPEEDS = [1, 2, 4, 8]              # drift steps per frame
+PIXELS_W, PIXELS_H = 52, 32  # the canvas: 52 cells wide, 16 rows of half blocks
+DRIFT_FPS = 12  # frames per second while drifting
+SPEEDS = [1, 2, 4, 8]  # drift steps per frame
 ZOOMS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
 DEPTHS = [1, 2, 3, 4, 5, 6, 8]
 WIDTHS = [4, 8, 12, 16, 24, 32]
-SAVE_SIZE = 512                    # pixels a side of the PNG that `x` saves
+SAVE_SIZE = 512  # pixels a side of the PNG that `x` saves
 FIRST_SEED = 42
 
 HELP = """\
@@ -73,13 +73,21 @@ class ArtLab(LabScreen):
     LAB_ID = "art"
     LAB_TITLE = "Seeds and determinism: generative art"
     HELP_MD = HELP
-    CODE = ("engine.art:network", "engine.art:latent", "engine.art:coordinates",
-            "engine.art:fold", "engine.art:activate", "engine.art:outputs",
-            "engine.art:colour", "engine.art:format_recipe", "engine.art:parse_recipe")
+    CODE = (
+        "engine.art:network",
+        "engine.art:latent",
+        "engine.art:coordinates",
+        "engine.art:fold",
+        "engine.art:activate",
+        "engine.art:outputs",
+        "engine.art:colour",
+        "engine.art:format_recipe",
+        "engine.art:parse_recipe",
+    )
     PLAY = "Drift"
     STEP = "Drift step"
-    WARM_UP = False        # numpy only: no kernels to compile
-    autoplay = False       # start still, so "same seed again" has a picture to compare
+    WARM_UP = False  # numpy only: no kernels to compile
+    autoplay = False  # start still, so "same seed again" has a picture to compare
 
     DEFAULT_CSS = """
     #art-canvas { width: 52; height: 16; }
@@ -88,12 +96,29 @@ class ArtLab(LabScreen):
     """
 
     BINDINGS = [
-        Binding("c", "same_again", "Same seed again", id="art.check",
-                tooltip="Redraw from the recipe alone and compare byte for byte"),
-        Binding("E", "previous_seed", "Seed back", id="art.seed_back", show=False,
-                tooltip="Go back to the previous seed"),
-        Binding("x", "save_png", "Save PNG", id="art.save", show=False,
-                tooltip="Save the picture as a PNG in your data folder"),
+        Binding(
+            "c",
+            "same_again",
+            "Same seed again",
+            id="art.check",
+            tooltip="Redraw from the recipe alone and compare byte for byte",
+        ),
+        Binding(
+            "E",
+            "previous_seed",
+            "Seed back",
+            id="art.seed_back",
+            show=False,
+            tooltip="Go back to the previous seed",
+        ),
+        Binding(
+            "x",
+            "save_png",
+            "Save PNG",
+            id="art.save",
+            show=False,
+            tooltip="Save the picture as a PNG in your data folder",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -101,27 +126,67 @@ class ArtLab(LabScreen):
         self.seed = FIRST_SEED
         self.t = 0
         self.shown: np.ndarray | None = None
-        self.check: dict | None = None     # the last "same seed again" result
+        self.check: dict | None = None  # the last "same seed again" result
         self._next_frame_at = 0.0
 
     def knobs(self) -> list[Knob]:
         from engine import art
 
         return [
-            Knob("palette", "Palette", list(art.PALETTES), key="p",
-                 help="The colours: five palettes, or rgb (three outputs as red, green, blue)"),
-            Knob("symmetry", "Symmetry", list(art.SYMMETRIES), key="m",
-                 help="Fold the plane first: mirror, four-way, or a kaleidoscope"),
-            Knob("zoom", "Zoom", ZOOMS, index=ZOOMS.index(1.0), key="z",
-                 help="Magnify the pattern (shapes get bigger)"),
-            Knob("depth", "Depth (layers)", DEPTHS, index=DEPTHS.index(4), key="d", resets=True,
-                 help="Hidden layers of the network: more layers, more intricate shapes"),
-            Knob("width", "Width (units)", WIDTHS, index=WIDTHS.index(16), key="w", resets=True,
-                 help="Units per layer: more units, more detail"),
-            Knob("activation", "Activation", list(art.ACTIVATIONS), key="a",
-                 help="sin: waves, tanh: smooth edges, gauss: blobs, mix: all three"),
-            Knob("speed", "Drift speed", SPEEDS, key="t",
-                 help="Steps along the latent loop per frame while drifting"),
+            Knob(
+                "palette",
+                "Palette",
+                list(art.PALETTES),
+                key="p",
+                help="The colours: five palettes, or rgb (three outputs as red, green, blue)",
+            ),
+            Knob(
+                "symmetry",
+                "Symmetry",
+                list(art.SYMMETRIES),
+                key="m",
+                help="Fold the plane first: mirror, four-way, or a kaleidoscope",
+            ),
+            Knob(
+                "zoom",
+                "Zoom",
+                ZOOMS,
+                index=ZOOMS.index(1.0),
+                key="z",
+                help="Magnify the pattern (shapes get bigger)",
+            ),
+            Knob(
+                "depth",
+                "Depth (layers)",
+                DEPTHS,
+                index=DEPTHS.index(4),
+                key="d",
+                resets=True,
+                help="Hidden layers of the network: more layers, more intricate shapes",
+            ),
+            Knob(
+                "width",
+                "Width (units)",
+                WIDTHS,
+                index=WIDTHS.index(16),
+                key="w",
+                resets=True,
+                help="Units per layer: more units, more detail",
+            ),
+            Knob(
+                "activation",
+                "Activation",
+                list(art.ACTIVATIONS),
+                key="a",
+                help="sin: waves, tanh: smooth edges, gauss: blobs, mix: all three",
+            ),
+            Knob(
+                "speed",
+                "Drift speed",
+                SPEEDS,
+                key="t",
+                help="Steps along the latent loop per frame while drifting",
+            ),
         ]
 
     def compose_lab(self) -> ComposeResult:
@@ -134,10 +199,16 @@ class ArtLab(LabScreen):
         """The recipe the knobs, the seed and the drift position describe."""
         from engine import art
 
-        return art.Recipe(seed=self.seed, palette=self.knob_value("palette"),
-                          symmetry=self.knob_value("symmetry"), zoom=float(self.knob_value("zoom")),
-                          depth=int(self.knob_value("depth")), width=int(self.knob_value("width")),
-                          activation=self.knob_value("activation"), t=self.t)
+        return art.Recipe(
+            seed=self.seed,
+            palette=self.knob_value("palette"),
+            symmetry=self.knob_value("symmetry"),
+            zoom=float(self.knob_value("zoom")),
+            depth=int(self.knob_value("depth")),
+            width=int(self.knob_value("width")),
+            activation=self.knob_value("activation"),
+            t=self.t,
+        )
 
     # -- worker ------------------------------------------------------------------------
     def build(self) -> None:
@@ -151,7 +222,7 @@ class ArtLab(LabScreen):
         """One drift frame: the latent moves `speed` steps along its loop."""
         from engine import art
 
-        if self.playing:                     # the drift's own pace, slept outside the lock
+        if self.playing:  # the drift's own pace, slept outside the lock
             wait = self._next_frame_at - _clock()
             if wait > 0:
                 return {"steps": 0, "_wait": min(wait, 0.1)}
@@ -166,11 +237,16 @@ class ArtLab(LabScreen):
             return dict(metrics)
         recipe = self.recipe()
         if self.model.key != (recipe.seed, recipe.depth, recipe.width):
-            self.build()                     # the seed or the complexity changed
+            self.build()  # the seed or the complexity changed
         pixels = art.render(recipe, PIXELS_H, PIXELS_W, net=self.model)
         self.shown = pixels
-        return dict(metrics, pixels=pixels, recipe=art.format_recipe(recipe), t=recipe.t,
-                    fingerprint=art.fingerprint(pixels))
+        return dict(
+            metrics,
+            pixels=pixels,
+            recipe=art.format_recipe(recipe),
+            t=recipe.t,
+            fingerprint=art.fingerprint(pixels),
+        )
 
     def same_again(self) -> dict:
         """Worker: redraw from the recipe text alone (a fresh network) and compare."""
@@ -187,9 +263,14 @@ class ArtLab(LabScreen):
         other_seed = (self.seed + 1) % 2**32
         other = art.render(replace(art.parse_recipe(text), seed=other_seed), PIXELS_H, PIXELS_W)
         moved = float((other != again).any(axis=2).mean())
-        return {"same": same, "bytes": again.nbytes, "differing": differing,
-                "fingerprint": art.fingerprint(again), "other_seed": other_seed,
-                "other_differs": moved}
+        return {
+            "same": same,
+            "bytes": again.nbytes,
+            "differing": differing,
+            "fingerprint": art.fingerprint(again),
+            "other_seed": other_seed,
+            "other_differs": moved,
+        }
 
     def save(self) -> dict:
         """Worker: the current picture at SAVE_SIZE pixels, as a PNG in the data folder."""
@@ -211,25 +292,27 @@ class ArtLab(LabScreen):
             return
         pixels = frame["pixels"]
         levels = 8 if self.wire.low_bandwidth else 32
-        step = 255.0 / (levels - 1)     # fewer colours on the wire; the picture is unchanged
+        step = 255.0 / (levels - 1)  # fewer colours on the wire; the picture is unchanged
         shown = (np.rint(np.rint(pixels / step) * step)).astype(np.uint8)
-        if self.wire.low_bandwidth and self.playing:    # drifting on a slow link: 2x2 blocks
+        if self.wire.low_bandwidth and self.playing:  # drifting on a slow link: 2x2 blocks
             shown = np.repeat(np.repeat(shown[::2, ::2], 2, axis=0), 2, axis=1)
         self.query_one("#art-canvas", PixelCanvas).update_pixels(shown)
         self.query_one("#art-recipe", Static).update("\n".join(recipe_lines(frame["recipe"], 52)))
         check = self.check
-        self._show_check(check if check and check["fingerprint"] == frame["fingerprint"] else None,
-                         frame)
+        self._show_check(check if check and check["fingerprint"] == frame["fingerprint"] else None, frame)
 
     def _show_check(self, result: dict | None, frame: dict) -> None:
-        lines = [f"seed {self.seed} · t {frame.get('t', self.t)} · fingerprint "
-                 f"{frame.get('fingerprint', '')}"]
+        lines = [
+            f"seed {self.seed} · t {frame.get('t', self.t)} · fingerprint {frame.get('fingerprint', '')}"
+        ]
         if result is None:
             lines.append("c same seed again · space drift · h explain")
         elif result["same"]:
             lines.append(f"same seed again: identical, all {result['bytes']:,} bytes match")
-            lines.append(f"(seed {result['other_seed']} differs in "
-                         f"{100 * result['other_differs']:.0f} % of the pixels)")
+            lines.append(
+                f"(seed {result['other_seed']} differs in "
+                f"{100 * result['other_differs']:.0f} % of the pixels)"
+            )
         else:
             lines.append(f"same seed again: {result['differing']} pixels differ!")
         self.query_one("#art-check", Static).update("\n".join(lines))
@@ -262,7 +345,7 @@ class ArtLab(LabScreen):
 
     def _seed_changed(self) -> None:
         self._message = ""
-        self.submit()                        # `view` draws the network for the new seed
+        self.submit()  # `view` draws the network for the new seed
         self._show_status()
 
     def action_reset(self) -> None:

@@ -101,8 +101,9 @@ class Knob:
     def select(self, value: Any) -> bool:
         """Jump to ``value`` (added to the choices if missing); returns whether it changed."""
         if value not in self.values:
-            self.values = sorted([*self.values, value]) if isinstance(value, (int, float)) \
-                else [*self.values, value]
+            self.values = (
+                sorted([*self.values, value]) if isinstance(value, (int, float)) else [*self.values, value]
+            )
         target = self.values.index(value)
         changed = target != self.index
         self.index = target
@@ -113,10 +114,17 @@ class KnobPanel(OptionList):
     """The lab's knobs, one per row: ↑/↓ choose, ←/→ (or - and +) change the value."""
 
     BINDINGS = [
-        Binding("left,minus", "change(-1)", "Less", id="knobs.less", show=False,
-                tooltip="Lower the selected knob"),
-        Binding("right,plus,equals_sign", "change(1)", "More", id="knobs.more", show=False,
-                tooltip="Raise the selected knob"),
+        Binding(
+            "left,minus", "change(-1)", "Less", id="knobs.less", show=False, tooltip="Lower the selected knob"
+        ),
+        Binding(
+            "right,plus,equals_sign",
+            "change(1)",
+            "More",
+            id="knobs.more",
+            show=False,
+            tooltip="Raise the selected knob",
+        ),
     ]
 
     def __init__(self, knobs: list[Knob], **kwargs: Any) -> None:
@@ -131,7 +139,7 @@ class KnobPanel(OptionList):
 
     def redraw(self) -> None:
         rows = [f"{k.key or ' '}\0{k.label}\0{k.shown()}" for k in self.knobs]
-        if rows == self._shown:          # nothing changed: nothing repaints, nothing is sent
+        if rows == self._shown:  # nothing changed: nothing repaints, nothing is sent
             return
         self._shown = rows
         keep = self.highlighted
@@ -179,10 +187,22 @@ class LabScreen(Screen):
         Binding("escape", "app.pop_screen", "Back", id="lab.back", tooltip="Leave the lab"),
         Binding("r", "reset", "Reset", id="lab.reset", tooltip="Start again from fresh weights"),
         Binding("e", "new_seed", "Seed", id="lab.seed", tooltip="Start again with a new random seed"),
-        Binding("left_square_bracket", "knob(-1)", "Knob ↑", id="lab.knob_prev", show=False,
-                tooltip="Select the previous knob"),
-        Binding("right_square_bracket", "knob(1)", "Knob ↓", id="lab.knob_next", show=False,
-                tooltip="Select the next knob"),
+        Binding(
+            "left_square_bracket",
+            "knob(-1)",
+            "Knob ↑",
+            id="lab.knob_prev",
+            show=False,
+            tooltip="Select the previous knob",
+        ),
+        Binding(
+            "right_square_bracket",
+            "knob(1)",
+            "Knob ↓",
+            id="lab.knob_next",
+            show=False,
+            tooltip="Select the next knob",
+        ),
         Binding("h", "lab_help", "Explain", id="lab.help", tooltip="What am I looking at?"),
         Binding("v", "view_code", "Code", id="lab.code", tooltip="The real engine code doing the work"),
     ]
@@ -229,8 +249,9 @@ class LabScreen(Screen):
         self.iterations = 0
         self.model: Any = None
         self.knob_list: list[Knob] = self.knobs()
-        self._commands: queue.Queue[tuple[str, Callable[[], dict | None] | None,
-                                          Callable[[dict], None] | None]] = queue.Queue()
+        self._commands: queue.Queue[
+            tuple[str, Callable[[], dict | None] | None, Callable[[dict], None] | None]
+        ] = queue.Queue()
         self._busy = False
         self._ready = False
         self._rate = 0.0
@@ -336,8 +357,12 @@ class LabScreen(Screen):
     def knob_value(self, name: str) -> Any:
         return self.knob(name).value
 
-    def submit(self, fn: Callable[[], dict | None] | None = None, kind: str = "call",
-               then: Callable[[dict], None] | None = None) -> None:
+    def submit(
+        self,
+        fn: Callable[[], dict | None] | None = None,
+        kind: str = "call",
+        then: Callable[[dict], None] | None = None,
+    ) -> None:
         """Run `fn` on the worker (holding `model_lock`), then send a frame of the result.
 
         With no `fn`, just send a fresh frame (a knob changed what is shown). `then`, if
@@ -347,7 +372,7 @@ class LabScreen(Screen):
     def notice(self, text: str, severity: str = "information") -> None:
         """Tell the learner something: the status line, and a toast for warnings/errors."""
         self._message = visible(text)
-        if severity != "information":   # a toast reads markup: the gate escapes it
+        if severity != "information":  # a toast reads markup: the gate escapes it
             self.notify(plain(text), severity=severity, timeout=8)  # type: ignore[arg-type]
         self._show_status()
 
@@ -359,9 +384,15 @@ class LabScreen(Screen):
 
     def weights_knob(self, key: str = "f") -> Knob:
         """The standard "Weights" knob: your own (from `genai-tutor train`), shipped, scratch."""
-        return Knob("weights", "Weights", list(self.WEIGHT_CHOICES), key=key, resets=True,
-                    help="Your own trained weights if you have them, the shipped ones, "
-                         "or untrained (train it live with Space)")
+        return Knob(
+            "weights",
+            "Weights",
+            list(self.WEIGHT_CHOICES),
+            key=key,
+            resets=True,
+            help="Your own trained weights if you have them, the shipped ones, "
+            "or untrained (train it live with Space)",
+        )
 
     def weights_file(self, name: str) -> Any:
         """Worker: the weights file the "Weights" knob picks (yours falls back to shipped);
@@ -413,23 +444,40 @@ class LabScreen(Screen):
     def _bind_lab_keys(self) -> None:
         """Space and s as the lab declares them, and one binding per knob letter."""
         if self.PLAY:
-            self._bindings.key_to_bindings.setdefault("space", []).append(Binding(
-                "space", "toggle_play", self.PLAY, id="lab.play",
-                tooltip=f"{self.PLAY}: start or pause"))
+            self._bindings.key_to_bindings.setdefault("space", []).append(
+                Binding(
+                    "space", "toggle_play", self.PLAY, id="lab.play", tooltip=f"{self.PLAY}: start or pause"
+                )
+            )
         if self.STEP:
-            self._bindings.key_to_bindings.setdefault("s", []).append(Binding(
-                "s", "step", self.STEP, id="lab.step", tooltip=f"{self.STEP} once while paused"))
+            self._bindings.key_to_bindings.setdefault("s", []).append(
+                Binding("s", "step", self.STEP, id="lab.step", tooltip=f"{self.STEP} once while paused")
+            )
         for knob in self.knob_list:
             if not knob.key:
                 continue
             tip = knob.help or knob.label
-            self._bindings.key_to_bindings.setdefault(knob.key, []).append(Binding(
-                knob.key, f"knob_key('{knob.name}', 1)", knob.label, show=False,
-                id=f"{self.LAB_ID}.knob.{knob.name}", tooltip=f"{tip} (select it and step forward)"))
+            self._bindings.key_to_bindings.setdefault(knob.key, []).append(
+                Binding(
+                    knob.key,
+                    f"knob_key('{knob.name}', 1)",
+                    knob.label,
+                    show=False,
+                    id=f"{self.LAB_ID}.knob.{knob.name}",
+                    tooltip=f"{tip} (select it and step forward)",
+                )
+            )
             upper = knob.key.upper()
-            self._bindings.key_to_bindings.setdefault(upper, []).append(Binding(
-                upper, f"knob_key('{knob.name}', -1)", f"{knob.label} back", show=False,
-                id=f"{self.LAB_ID}.knob.{knob.name}.back", tooltip=f"{knob.label}: step back"))
+            self._bindings.key_to_bindings.setdefault(upper, []).append(
+                Binding(
+                    upper,
+                    f"knob_key('{knob.name}', -1)",
+                    f"{knob.label} back",
+                    show=False,
+                    id=f"{self.LAB_ID}.knob.{knob.name}.back",
+                    tooltip=f"{knob.label}: step back",
+                )
+            )
 
     # ------------------------------------------------------------------ the worker
 
@@ -455,13 +503,13 @@ class LabScreen(Screen):
                     if kind == "play" and now - window_start >= 1.0:  # iterations per second
                         self._rate = max(0, self.iterations - window_iterations) / (now - window_start)
                         window_start, window_iterations = now, self.iterations
-                    if self._wait > 0:        # the lab's own pace (a film), outside the lock
+                    if self._wait > 0:  # the lab's own pace (a film), outside the lock
                         self._stop.wait(self._wait)
                     if frame is not None and not (worker.is_cancelled or self._stop.is_set()):
                         if then is not None:
                             self.post_message(self.Done(then, frame.get("_metrics", {})))
                         notice = self._notice_of(frame)
-                        if notice is not None:       # never dropped with a replaced frame
+                        if notice is not None:  # never dropped with a replaced frame
                             self.post_message(self.Notice(*notice))
                         self.post_message(self.Frame(frame))
                         pacer.sent(now)
@@ -517,7 +565,8 @@ class LabScreen(Screen):
                 if self._wait > 0 and self._pending is None:
                     return None
                 diverged = bool(metrics.get("diverged")) or any(
-                    isinstance(v, float) and not math.isfinite(v) for v in metrics.values())
+                    isinstance(v, float) and not math.isfinite(v) for v in metrics.values()
+                )
                 if diverged:
                     self.playing = False
                     metrics["diverged"] = True
@@ -540,13 +589,13 @@ class LabScreen(Screen):
         metrics = frame.get("_metrics", {})
         if "error" not in metrics:
             self.last_frame = frame
-            if self._theme_colours():     # e.g. a canvas switched to RGB: paint it again
+            if self._theme_colours():  # e.g. a canvas switched to RGB: paint it again
                 self.submit()
             try:
                 self.draw(frame)
             except NoMatches:
-                return                    # the screen is being taken down
-            except Exception as exc:     # a drawing bug must not take the lab down
+                return  # the screen is being taken down
+            except Exception as exc:  # a drawing bug must not take the lab down
                 self._message = f"display error: {type(exc).__name__}: {exc}"
         self._show_status()
 
@@ -556,8 +605,11 @@ class LabScreen(Screen):
         if "error" in metrics:
             return f"stopped: {metrics['error']} (r resets)", "error"
         if metrics.get("diverged"):
-            return ("diverged: a value became infinite or NaN. Press r to reset, "
-                    "perhaps with a smaller learning rate.", "warning")
+            return (
+                "diverged: a value became infinite or NaN. Press r to reset, "
+                "perhaps with a smaller learning rate.",
+                "warning",
+            )
         return frame.pop("_notice", None)
 
     def on_lab_screen_notice(self, message: LabScreen.Notice) -> None:
@@ -618,7 +670,7 @@ class LabScreen(Screen):
         if self.last_frame:
             self._headline = self.headline(self.last_frame)
         self._show_strip()
-        state = (f"▶ {self.PLAY.lower()}" if self.playing and self.PLAY else "⏸ paused")
+        state = f"▶ {self.PLAY.lower()}" if self.playing and self.PLAY else "⏸ paused"
         lines = [f"{state}  seed {self.seed}", f"it {self.iterations}"]
         if self.playing and self._rate:
             lines[-1] += f" · {self._rate:.0f}/s"
@@ -652,7 +704,7 @@ class LabScreen(Screen):
         if self._message:
             parts.append(f"· {self._message}")
         text = "  ".join(p for p in parts if p)
-        if text != self._strip_shown:             # unchanged: nothing repaints, nothing is sent
+        if text != self._strip_shown:  # unchanged: nothing repaints, nothing is sent
             self._strip_shown = text
             strip.update(plain(text))
 
@@ -661,7 +713,7 @@ class LabScreen(Screen):
         self._stopping = True
         self._stop.set()
         self.playing = False
-        self.app.theme_changed_signal.unsubscribe(self)   # the signal would keep the screen alive
+        self.app.theme_changed_signal.unsubscribe(self)  # the signal would keep the screen alive
         for worker in self.workers:
             worker.cancel()
         await asyncio.to_thread(self._finished.wait, JOIN_TIMEOUT)
@@ -683,7 +735,7 @@ class LabScreen(Screen):
     async def wait_idle(self, timeout: float = 60.0) -> None:
         """For tests: wait until queued commands are done and the last frame is drawn."""
         deadline = time.monotonic() + timeout
-        while not self._started and time.monotonic() < deadline:   # on_mount not run yet
+        while not self._started and time.monotonic() < deadline:  # on_mount not run yet
             await asyncio.sleep(0.01)
         while (self._commands.unfinished_tasks or self._busy) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
@@ -767,10 +819,11 @@ class LabScreen(Screen):
         values = self.preset_values(preset.value)
         if values is None:
             return
-        if any(self.knob_value(n) != v for n, v in values.items()  # noqa: SIM102 - reads as two steps
-               if any(k.name == n for k in self.knob_list)):
-            if "custom" in preset.values:
-                preset.index = preset.values.index("custom")
+        departed = any(
+            self.knob_value(n) != v for n, v in values.items() if any(k.name == n for k in self.knob_list)
+        )
+        if departed and "custom" in preset.values:
+            preset.index = preset.values.index("custom")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_list.id == "knobs":

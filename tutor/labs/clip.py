@@ -33,14 +33,14 @@ from tutor.widgets.pixels import PixelCanvas
 VIEWS = ["matrix", "search", "zero-shot", "gap"]
 TEMPERATURES = ["learned", 0.01, 0.03, 0.07, 0.2, 1.0]
 BATCHES = [8, 16, 32, 64, 128, 256]
-PAIRS = 6                # sprites (and captions) in the matrix
-THUMB = 8                # thumbnail side in pixels (sprites averaged down from 16)
-POOL = 300               # fresh sprites for search, zero-shot and the gap
+PAIRS = 6  # sprites (and captions) in the matrix
+THUMB = 8  # thumbnail side in pixels (sprites averaged down from 16)
+POOL = 300  # fresh sprites for search, zero-shot and the gap
 STEPS_PER_WORK = 4
-LAB_TRAIN_N, LAB_CAPTIONS = 8000, 16    # a smaller training set: the lab builds in a blink
+LAB_TRAIN_N, LAB_CAPTIONS = 8000, 16  # a smaller training set: the lab builds in a blink
 IMAGE_DOT, TEXT_DOT = (255, 170, 60), (90, 200, 255)
 DEFAULT_QUERY = "a big blue cross"
-CLOUD = (40, 24)         # the gap view's scatter, pixels (width, height)
+CLOUD = (40, 24)  # the gap view's scatter, pixels (width, height)
 
 
 def thumbnails(images: np.ndarray, bg=BG) -> np.ndarray:
@@ -71,8 +71,7 @@ def matrix_text(sim: np.ndarray, captions: list[str], width: int = 54) -> Text:
         for i in range(n):
             value = float(sim[j, i])
             mark = "◆" if i == j else " "
-            text.append(f"{value:+.2f}{mark}"[:THUMB - 1].rjust(THUMB - 1) + " ",
-                        style=cell_style(value))
+            text.append(f"{value:+.2f}{mark}"[: THUMB - 1].rjust(THUMB - 1) + " ", style=cell_style(value))
             text.append(" " * GUTTER if i < n - 1 else "")
         text.append(f"{j + 1}\n")
     for j, caption in enumerate(captions):
@@ -139,10 +138,16 @@ class ClipLab(LabScreen):
 | p | the next sprite for sprite → captions |
 | Space, s | train, one step |
 """
-    CODE = ("engine.clip:CLIP.loss", "engine.clip:contrastive_loss",
-            "engine.clip:CLIP._image_forward", "engine.clip:CLIP._text_forward",
-            "engine.clip:l2_normalise", "engine.clip:l2_normalise_backward",
-            "engine.clip:CLIP.zero_shot", "engine.clip:CLIP.search")
+    CODE = (
+        "engine.clip:CLIP.loss",
+        "engine.clip:contrastive_loss",
+        "engine.clip:CLIP._image_forward",
+        "engine.clip:CLIP._text_forward",
+        "engine.clip:l2_normalise",
+        "engine.clip:l2_normalise_backward",
+        "engine.clip:CLIP.zero_shot",
+        "engine.clip:CLIP.search",
+    )
     PLAY = "Train"
     STEP = "Step"
     AUTO_FOCUS = "#knobs"
@@ -155,10 +160,21 @@ class ClipLab(LabScreen):
     """
 
     BINDINGS = [
-        Binding("slash", "type", "Type", id="clip.type",
-                tooltip="Type a caption (search) or a prompt template (zero-shot)"),
-        Binding("p", "next_sprite", "Sprite", id="clip.sprite", show=False,
-                tooltip="Pick the next sprite for sprite → captions"),
+        Binding(
+            "slash",
+            "type",
+            "Type",
+            id="clip.type",
+            tooltip="Type a caption (search) or a prompt template (zero-shot)",
+        ),
+        Binding(
+            "p",
+            "next_sprite",
+            "Sprite",
+            id="clip.sprite",
+            show=False,
+            tooltip="Pick the next sprite for sprite → captions",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -177,18 +193,32 @@ class ClipLab(LabScreen):
         weights.index = weights.values.index("scratch")
         return [
             Knob("view", "View", VIEWS, key="m", help="Matrix, search, zero-shot or the gap"),
-            Knob("temperature", "Temperature", TEMPERATURES, key="t",
-                 fmt=lambda v: str(v), help="Softmax temperature of the loss (learned or fixed)"),
-            Knob("batch", "Batch (pairs)", BATCHES, index=BATCHES.index(128), key="b",
-                 help="Sprite-caption pairs per training step"),
-            Knob("pairs", "Sprite set", list(range(1, 11)), key="n",
-                 help="Which six sprites the matrix shows"),
+            Knob(
+                "temperature",
+                "Temperature",
+                TEMPERATURES,
+                key="t",
+                fmt=lambda v: str(v),
+                help="Softmax temperature of the loss (learned or fixed)",
+            ),
+            Knob(
+                "batch",
+                "Batch (pairs)",
+                BATCHES,
+                index=BATCHES.index(128),
+                key="b",
+                help="Sprite-caption pairs per training step",
+            ),
+            Knob(
+                "pairs", "Sprite set", list(range(1, 11)), key="n", help="Which six sprites the matrix shows"
+            ),
             weights,
         ]
 
     def compose_lab(self) -> ComposeResult:
-        yield QueryInput(self.caption_query, id="clip-query", compact=True,
-                         placeholder="/ to type a caption or a template")
+        yield QueryInput(
+            self.caption_query, id="clip-query", compact=True, placeholder="/ to type a caption or a template"
+        )
         with Horizontal(id="clip-row"):
             yield PixelCanvas(id="clip-pixels")
             yield Static("", id="clip-side-text")
@@ -209,18 +239,20 @@ class ClipLab(LabScreen):
                 model = clip.CLIP.load(path)
             except WeightsError as exc:
                 self.weights_label = "weights: untrained"
-                self.tell(f"{exc}. Training from scratch instead "
-                          "(genai-tutor train clip makes your own).", "warning")
+                self.tell(
+                    f"{exc}. Training from scratch instead (genai-tutor train clip makes your own).",
+                    "warning",
+                )
         if model is None:
-            model = clip.CLIP(clip.ClipConfig(seed=self.seed, train_n=LAB_TRAIN_N,
-                                              captions=LAB_CAPTIONS))
+            model = clip.CLIP(clip.ClipConfig(seed=self.seed, train_n=LAB_TRAIN_N, captions=LAB_CAPTIONS))
         self.model = model
         self._apply_knobs()
         self.pool = images.sprites(POOL, 7)
         self._load_pairs()
         rng = np.random.default_rng(3)
-        extra, _ = C.random_captions(clip.sprite_attributes(images.sprites(24, 8)), rng,
-                                     templates=C.TRAIN_TEMPLATES[:1])
+        extra, _ = C.random_captions(
+            clip.sprite_attributes(images.sprites(24, 8)), rng, templates=C.TRAIN_TEMPLATES[:1]
+        )
         self.candidates = list(dict.fromkeys(self.pair_captions + extra))
 
     def _apply_knobs(self) -> None:
@@ -235,8 +267,12 @@ class ClipLab(LabScreen):
 
     def advance(self) -> dict:
         out = self.model.train(STEPS_PER_WORK)
-        return {"loss": out["loss"], "temperature": out["temperature"], "steps": STEPS_PER_WORK,
-                **({"diverged": True} if out.get("diverged") else {})}
+        return {
+            "loss": out["loss"],
+            "temperature": out["temperature"],
+            "steps": STEPS_PER_WORK,
+            **({"diverged": True} if out.get("diverged") else {}),
+        }
 
     def release_lab(self) -> None:
         self.pool = self.pairs = None
@@ -277,14 +313,18 @@ class ClipLab(LabScreen):
         from engine import clip, image_metrics
         from engine.weights import WeightsError
 
-        templates = {name: tuple(clip.ZERO_SHOT_TEMPLATES[name][:1]) + tuple(self.templates.get(name, ()))
-                     for name in ("colour", "shape", "position", "size")}
+        templates = {
+            name: tuple(clip.ZERO_SHOT_TEMPLATES[name][:1]) + tuple(self.templates.get(name, ()))
+            for name in ("colour", "shape", "position", "size")
+        }
         zs = self.model.zero_shot(self.pool.images, clip.sprite_attributes(self.pool), templates)
         out: dict = {"zero_shot": {name: zs[name]["per_template"] for name in zs}}
         try:
             s, _, c, _ = image_metrics.shipped_classifier().predict(self.pool.images)
-            out["supervised"] = {"shape": float(np.mean(s == self.pool.shape)),
-                                 "colour": float(np.mean(c == self.pool.colour))}
+            out["supervised"] = {
+                "shape": float(np.mean(s == self.pool.shape)),
+                "colour": float(np.mean(c == self.pool.colour)),
+            }
         except WeightsError:
             out["supervised"] = None
         return out
@@ -338,11 +378,10 @@ class ClipLab(LabScreen):
         if "strip" in frame:
             bg = self.canvas_bg
             found, picked = thumbnails(frame["strip"], bg), thumbnails(frame["picked"][None], bg)
-            gap = np.empty((THUMB, 1 + GUTTER, 3), np.uint8)   # a wider gap before the picked one
+            gap = np.empty((THUMB, 1 + GUTTER, 3), np.uint8)  # a wider gap before the picked one
             gap[:] = bg
             pixels.update_pixels(np.concatenate([found, gap, picked], axis=1))
-            out.append(" ".join(f"{c:+.2f}".rjust(THUMB) for c in frame["cosines"])
-                       + "  ← picked (p)\n")
+            out.append(" ".join(f"{c:+.2f}".rjust(THUMB) for c in frame["cosines"]) + "  ← picked (p)\n")
             out.append(f"1st: {frame['found'][0]}\n")
         else:
             pixels.update_pixels(thumbnails(frame["picked"][None], self.canvas_bg))
@@ -379,12 +418,22 @@ class ClipLab(LabScreen):
         render.scatter(buf, frame["cloud_images"], IMAGE_DOT, extent)
         render.scatter(buf, frame["cloud_texts"], TEXT_DOT, extent)
         pixels.update_pixels(buf)
-        side.update(Text.assemble(("●", "rgb({},{},{})".format(*IMAGE_DOT)), " sprites\n",
-                                  ("●", "rgb({},{},{})".format(*TEXT_DOT)), " captions"))
+        side.update(
+            Text.assemble(
+                ("●", "rgb({},{},{})".format(*IMAGE_DOT)),
+                " sprites\n",
+                ("●", "rgb({},{},{})".format(*TEXT_DOT)),
+                " captions",
+            )
+        )
         gap = frame["gap"]
-        text.update(Text(f"mean cosine, matching pairs   {gap['matching']:+.2f}\n"
-                         f"mean cosine, mismatched pairs {gap['mismatched']:+.2f}\n"
-                         f"distance between the centres  {gap['centre_distance']:.2f}"))
+        text.update(
+            Text(
+                f"mean cosine, matching pairs   {gap['matching']:+.2f}\n"
+                f"mean cosine, mismatched pairs {gap['mismatched']:+.2f}\n"
+                f"distance between the centres  {gap['centre_distance']:.2f}"
+            )
+        )
 
     # -- actions ----------------------------------------------------------------------
     def action_type(self) -> None:
@@ -410,8 +459,7 @@ class ClipLab(LabScreen):
         slots = {"colour": "{colour}", "shape": "{shape}", "position": "{where}", "size": "{size}"}
         found = [name for name, slot in slots.items() if slot in template]
         if len(found) != 1:
-            self.notice("a template needs exactly one slot: {colour}, {shape}, {where} or {size}",
-                        "warning")
+            self.notice("a template needs exactly one slot: {colour}, {shape}, {where} or {size}", "warning")
             return
         self.templates.setdefault(found[0], []).append(template)
         self.submit()

@@ -29,7 +29,7 @@ QUALITY_N = 32
 FAMILY_N = 64
 FAMILIES = ["diffusion", "VAE", "GAN"]
 POINTS_W, POINTS_H = 52, 34
-FILM_FRAMES, FILM_FPS, FILM_HOLD = 50, 12, 12   # a run plays in ~50 frames, rests 1 s
+FILM_FRAMES, FILM_FPS, FILM_HOLD = 50, 12, 12  # a run plays in ~50 frames, rests 1 s
 _clock = time.perf_counter  # one place to read the clock (tests fix it for snapshots)
 
 
@@ -41,11 +41,15 @@ class DenoisingLab(LabScreen):
     LAB_ID = "denoising"
     LAB_TITLE = "Denoising, step by step"
     KERNELS = ("diffusion", "render")  # sampling film; the families view's VAE and GAN compile when chosen
-    PLAY = "Play film"   # Space plays the sampling run from noise to picture
+    PLAY = "Play film"  # Space plays the sampling run from noise to picture
     STEP = "Next frame"
-    CODE = ("engine.diffusion:Diffusion.sample", "engine.diffusion:denoise_step",
-            "engine.diffusion:Schedule.timesteps", "engine.diffusion_recipes:image_quality",
-            "engine.diffusion_recipes:evaluate")
+    CODE = (
+        "engine.diffusion:Diffusion.sample",
+        "engine.diffusion:denoise_step",
+        "engine.diffusion:Schedule.timesteps",
+        "engine.diffusion_recipes:image_quality",
+        "engine.diffusion_recipes:evaluate",
+    )
     HELP_MD = """
 **Trajectory view.** Three pictures generated from one fixed seed. The **scrub** knob
 (**t**, or ←/→ when selected) walks along the sampling run: 0 % is the pure noise the run
@@ -80,15 +84,39 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
 
     def knobs(self) -> list[Knob]:
         return [
-            Knob("scrub", "Scrub noise→picture", SCRUB, index=len(SCRUB) - 1, key="t",
-                 fmt=lambda v: f"{v} %", help="Where in the sampling run to look"),
+            Knob(
+                "scrub",
+                "Scrub noise→picture",
+                SCRUB,
+                index=len(SCRUB) - 1,
+                key="t",
+                fmt=lambda v: f"{v} %",
+                help="Where in the sampling run to look",
+            ),
             Knob("steps", "Steps", STEPS, index=2, key="n", help="Denoising steps per sample"),
-            Knob("sampler", "Sampler", ["ddim", "ddpm"], key="m", fmt=str.upper,
-                 help="DDIM (deterministic) or DDPM (fresh noise each step)"),
-            Knob("dataset", "Dataset", ["sprites", "digits", "ring"], key="d", resets=True,
-                 help="Sprites, digits or the 2-D ring"),
-            Knob("view", "View", ["trajectory", "families"], key="f",
-                 help="The sampling film, or GAN/VAE/diffusion side by side"),
+            Knob(
+                "sampler",
+                "Sampler",
+                ["ddim", "ddpm"],
+                key="m",
+                fmt=str.upper,
+                help="DDIM (deterministic) or DDPM (fresh noise each step)",
+            ),
+            Knob(
+                "dataset",
+                "Dataset",
+                ["sprites", "digits", "ring"],
+                key="d",
+                resets=True,
+                help="Sprites, digits or the 2-D ring",
+            ),
+            Knob(
+                "view",
+                "View",
+                ["trajectory", "families"],
+                key="f",
+                help="The sampling film, or GAN/VAE/diffusion side by side",
+            ),
             Knob("family", "Family grid", FAMILIES, key="g", help="Whose samples the families view shows"),
             self.weights_knob("w"),
         ]
@@ -108,8 +136,8 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         self.history: list = []
         self.families: dict | None = None
         self.run = None
-        self.frame = None      # index into the trajectory; None: follow the scrub knob
-        self.dirty = False     # a knob changed: sample again before the next frame
+        self.frame = None  # index into the trajectory; None: follow the scrub knob
+        self.dirty = False  # a knob changed: sample again before the next frame
         self.hold = 0
         self.note = ""
         path = self.weights_file(diffusion_recipes.pretrained_path(self.dataset).name)
@@ -131,7 +159,7 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         if self.model is None:
             self.playing = False
             return {"steps": 0}
-        if self.playing:                     # the film's own pace, slept outside the lock
+        if self.playing:  # the film's own pace, slept outside the lock
             wait = self._next_frame_at - _clock()
             if wait > 0:
                 return {"steps": 0, "_wait": min(wait, 0.1)}
@@ -162,15 +190,20 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         key = (steps, sampler, self.seed)
         if key not in self.results:
             n_show = 600 if self.dataset == "ring" else 3
-            _, trajectory = self.model.sample(n_show, steps=steps, sampler=sampler,
-                                              seed=self.seed, record=True)
+            _, trajectory = self.model.sample(
+                n_show, steps=steps, sampler=sampler, seed=self.seed, record=True
+            )
             n = 2000 if self.dataset == "ring" else QUALITY_N
             start = _clock()
             samples, _ = self.model.sample(n, steps=steps, sampler=sampler, seed=self.seed + 1)
             per_image = (_clock() - start) / n
             quality = self._quality(samples if self.dataset == "ring" else np.clip(samples, 0, 1))
-            self.results[key] = {"trajectory": trajectory, "per_image": per_image,
-                                 "quality": quality, "gan_vs": self.gan_vs_diffusion(steps, sampler)}
+            self.results[key] = {
+                "trajectory": trajectory,
+                "per_image": per_image,
+                "quality": quality,
+                "gan_vs": self.gan_vs_diffusion(steps, sampler),
+            }
         if self.run is not None and self.run is not self.results[key]:
             self.history.append(self.run)
         self.run = self.results[key]
@@ -180,10 +213,12 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         """Seconds for ONE GAN sample and ONE diffusion sample with ``steps`` steps."""
         if self.dataset == "ring":
             from engine.gan import GAN, GANConfig
+
             gan = GAN(GANConfig(dataset="ring"))
             make = lambda: gan.sample(1, seed=0)  # noqa: E731
         else:
             from engine import image_gan
+
             gan = image_gan.ImageGAN(image_gan.RECIPES[self.dataset]["config"])
             make = lambda: gan.sample(1, seed=0)  # noqa: E731
         make()
@@ -201,8 +236,11 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         from engine.weights import WeightsError
 
         out = {}
-        loaders = {"diffusion": lambda: self.model, "VAE": lambda: vae.pretrained(self.dataset),
-                   "GAN": lambda: image_gan.pretrained(self.dataset)}
+        loaders = {
+            "diffusion": lambda: self.model,
+            "VAE": lambda: vae.pretrained(self.dataset),
+            "GAN": lambda: image_gan.pretrained(self.dataset),
+        }
         for name in FAMILIES:
             try:
                 model = loaders[name]()
@@ -268,21 +306,27 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             render.scatter(buf, self.model.to_data(step.x), (95, 175, 255), ext)
             title = "points now (blue) over the data (grey)"
         else:
-            tiles = to_tiles(np.concatenate([step.x, step.x0_hat if k else np.zeros_like(step.x)]),
-                             self.model.config.shape)
+            tiles = to_tiles(
+                np.concatenate([step.x, step.x0_hat if k else np.zeros_like(step.x)]), self.model.config.shape
+            )
             buf = tile_grid(tiles, cols=3, value_range=(-1.0, 1.0), bg=self.canvas_bg)
             buf = quantize_keeping(buf, 16 if self.wire.low_bandwidth else 32, self.canvas_bg)
             title = "top: x_t now · bottom: the model's guess x̂_0"
         bar = "".join("●" if i == round(k / max(len(traj) - 1, 1) * 12) else "─" for i in range(13))
         t_gan, t_diff = run["gan_vs"]
-        lines = [f"noise {bar} picture  step {k}/{len(traj) - 1} · t={step.t}",
-                 f"{run['label']}: {_ms(run['per_image'])}/img · {self._figure(run['quality'])}"]
+        lines = [
+            f"noise {bar} picture  step {k}/{len(traj) - 1} · t={step.t}",
+            f"{run['label']}: {_ms(run['per_image'])}/img · {self._figure(run['quality'])}",
+        ]
         if self.history:
             prev = self.history[-1]
-            lines.append(f"prev {prev['label']}: {_ms(prev['per_image'])}/img · "
-                         f"{self._figure(prev['quality'])}")
-        lines.append(f"1 sample: GAN {_ms(t_gan)}, {run['label']} {_ms(t_diff)} "
-                     f"({t_diff / max(t_gan, 1e-9):.0f}× slower)")
+            lines.append(
+                f"prev {prev['label']}: {_ms(prev['per_image'])}/img · {self._figure(prev['quality'])}"
+            )
+        lines.append(
+            f"1 sample: GAN {_ms(t_gan)}, {run['label']} {_ms(t_diff)} "
+            f"({t_diff / max(t_gan, 1e-9):.0f}× slower)"
+        )
         return {"title": title, "stats": "\n".join(lines), "picture": buf}
 
     def view_families(self) -> dict:
@@ -300,16 +344,23 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
                 rows.append(f"{mark}{name:<9} no weights")
                 continue
             attr = "–" if f["attribute_accuracy"] is None else f"{f['attribute_accuracy']:.0%}"
-            rows.append(f"{mark}{name:<9} {f['per_image'] * 1e3:6.2g} {f['fid_lite']:9.2g} "
-                        f"{attr:>5} {f['copies']:6d}")
+            rows.append(
+                f"{mark}{name:<9} {f['per_image'] * 1e3:6.2g} {f['fid_lite']:9.2g} {attr:>5} {f['copies']:6d}"
+            )
         stats = "\n".join(rows)
         f = fam[shown]
         if "missing" in f:
-            return {"title": f"{shown}: {f['missing']}", "stats": stats,
-                    "picture": render.canvas(2, 2, self.canvas_bg)}
+            return {
+                "title": f"{shown}: {f['missing']}",
+                "stats": stats,
+                "picture": render.canvas(2, 2, self.canvas_bg),
+            }
         tiles = to_tiles(f["samples"][:6] * 2.0 - 1.0, self.real.shape[1:])
-        return {"title": f"{shown} samples (g: next family)", "stats": stats,
-                "picture": tile_grid(tiles, cols=3, value_range=(-1.0, 1.0), bg=self.canvas_bg)}
+        return {
+            "title": f"{shown} samples (g: next family)",
+            "stats": stats,
+            "picture": tile_grid(tiles, cols=3, value_range=(-1.0, 1.0), bg=self.canvas_bg),
+        }
 
     def action_toggle_play(self) -> None:
         super().action_toggle_play()
@@ -326,15 +377,19 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             self.submit(self._follow_knobs)
         else:
             self.query_one("#den-stats", Static).update(
-                f"sampling with {self.knob_value('sampler').upper()} "
-                f"{self.knob_value('steps')} steps…")
+                f"sampling with {self.knob_value('sampler').upper()} {self.knob_value('steps')} steps…"
+            )
             self.submit(self._resample)
 
     def _follow_knobs(self) -> dict:
         """Worker: the scrub knob takes over the film; the families view samples once."""
         self.frame = None
-        if self.model is not None and self.knob_value("view") == "families" \
-                and self.dataset != "ring" and self.families is None:
+        if (
+            self.model is not None
+            and self.knob_value("view") == "families"
+            and self.dataset != "ring"
+            and self.families is None
+        ):
             self.families = self.compare_families()
         return {}
 

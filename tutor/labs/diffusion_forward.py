@@ -19,19 +19,22 @@ from tutor.widgets.pixels import PixelCanvas
 T_VALUES = [0, 1, 5, 10, 25, 50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800, 900, 1000]
 CHART_W, CHART_H = 52, 14
 ERROR_TS = np.unique(np.round(np.geomspace(1, 1000, 26)).astype(int))
-CURVE, ERR = (95, 175, 255), (255, 175, 95)   # data; the axes and the t marker follow the theme
-
+CURVE, ERR = (95, 175, 255), (255, 175, 95)  # data; the axes and the t marker follow the theme
 
 
 class DiffusionForwardLab(LabScreen):
     LAB_ID = "diffusion-forward"
     LAB_TITLE = "Forward diffusion: from picture to static"
     KERNELS = ("diffusion", "render")  # noising, the schedule curves and the denoiser
-    PLAY = "Animate t"      # Space walks t up to 1000 and stops there
-    autoplay = False        # open on the chosen t; Space animates
+    PLAY = "Animate t"  # Space walks t up to 1000 and stops there
+    autoplay = False  # open on the chosen t; Space animates
     STEP = "Next t"
-    CODE = ("engine.diffusion:Schedule.__init__", "engine.diffusion:q_sample",
-            "engine.diffusion:gaussian_fill", "engine.diffusion:Diffusion.predict_eps")
+    CODE = (
+        "engine.diffusion:Schedule.__init__",
+        "engine.diffusion:q_sample",
+        "engine.diffusion:gaussian_fill",
+        "engine.diffusion:Diffusion.predict_eps",
+    )
     HELP_MD = """
 **Top row**, left to right: the noisy picture **x_t**, the noise **ε** that was mixed in,
 and the model's **guess ε̂** of that noise. All three are drawn on the same colour scale;
@@ -62,14 +65,22 @@ because the noise level, not the step number, is what it learned.
             Knob("t", "Timestep t", T_VALUES, index=9, key="t", help="How far the noising has gone"),
             Knob("image", "Training image", list(range(12)), key="i", help="Which picture is noised"),
             Knob("schedule", "Schedule", ["linear", "cosine"], key="c", help="How ᾱ_t falls with t"),
-            Knob("dataset", "Dataset", ["sprites", "digits"], key="d", resets=True,
-                 help="Coloured sprites or handwritten digits"),
+            Knob(
+                "dataset",
+                "Dataset",
+                ["sprites", "digits"],
+                key="d",
+                resets=True,
+                help="Coloured sprites or handwritten digits",
+            ),
         ]
 
     def compose_lab(self) -> ComposeResult:
         yield PixelCanvas(id="fwd-images")
-        yield Static(" " + " ".join(f"{name:<16}" for name in ("x_t (noisy)", "noise ε added",
-                                                                "model's guess ε̂")), id="fwd-labels")
+        yield Static(
+            " " + " ".join(f"{name:<16}" for name in ("x_t (noisy)", "noise ε added", "model's guess ε̂")),
+            id="fwd-labels",
+        )
         yield Static("", id="fwd-stats")
         yield PixelCanvas(id="fwd-chart")
         yield Static("[b]━[/b] ᾱ_t picture's share   [b]┅[/b] guess error   [b]│[/b] now", id="fwd-legend")
@@ -88,8 +99,9 @@ because the noise level, not the step number, is what it learned.
             self.model = diffusion_recipes.pretrained(dataset)
         except WeightsError as exc:
             self.model = None
-            self.note = f"{exc}; showing the forward process only " \
-                        f"(genai-tutor train diffusion --dataset {dataset})"
+            self.note = (
+                f"{exc}; showing the forward process only (genai-tutor train diffusion --dataset {dataset})"
+            )
         self._curve_key = None
 
     def advance(self) -> dict:
@@ -97,7 +109,7 @@ because the noise level, not the step number, is what it learned.
         knob = self.knob("t")
         if knob.index >= len(knob.values) - 1:
             if self.playing:
-                knob.index = 0                # Space again starts from a clean picture
+                knob.index = 0  # Space again starts from a clean picture
             self.playing = False
             return {"steps": 0, "t_moved": True}
         knob.index += 1
@@ -132,7 +144,7 @@ because the noise level, not the step number, is what it learned.
         t, schedule = int(self.knob_value("t")), self.knob_value("schedule")
         image = self.images[int(self.knob_value("image"))]
         shape = image.shape
-        flat = ((image.reshape(1, -1) - 0.5) / 0.5).astype(np.float32)   # model space [-1, 1]
+        flat = ((image.reshape(1, -1) - 0.5) / 0.5).astype(np.float32)  # model space [-1, 1]
         eps = np.empty(flat.size, np.float32)
         diffusion.gaussian_fill(eps, diffusion.seed_state(self.seed, int(self.knob_value("image"))))
         eps = eps.reshape(1, -1)
@@ -146,9 +158,19 @@ because the noise level, not the step number, is what it learned.
             self._curve_key = key
         curve = self._curve if self.model is not None else None
         ab = self.schedules[schedule].alpha_bar
-        return {"t": t, "schedule": schedule, "shape": shape, "xt": xt, "eps": eps, "guess": guess,
-                "error": error, "alpha_bar": ab, "curve": curve, "note": self.note,
-                "has_model": self.model is not None}
+        return {
+            "t": t,
+            "schedule": schedule,
+            "shape": shape,
+            "xt": xt,
+            "eps": eps,
+            "guess": guess,
+            "error": error,
+            "alpha_bar": ab,
+            "curve": curve,
+            "note": self.note,
+            "has_model": self.model is not None,
+        }
 
     # -- UI ---------------------------------------------------------------------------
     def draw(self, frame: dict) -> None:
@@ -162,8 +184,10 @@ because the noise level, not the step number, is what it learned.
         grid = tile_grid(tiles, cols=3, value_range=(-1.0, 1.0), bg=self.canvas_bg)
         self.query_one("#fwd-images", PixelCanvas).update_pixels(grid)
         t, ab = v["t"], v["alpha_bar"][v["t"]]
-        lines = [f"t = {t}/1000 ({v['schedule']})  ᾱ_t = {ab:.3f}",
-                 f"picture × {np.sqrt(ab):.3f}  +  noise × {np.sqrt(1 - ab):.3f}"]
+        lines = [
+            f"t = {t}/1000 ({v['schedule']})  ᾱ_t = {ab:.3f}",
+            f"picture × {np.sqrt(ab):.3f}  +  noise × {np.sqrt(1 - ab):.3f}",
+        ]
         if v["error"] is not None:
             lines.append(f"guess error ‖ε̂−ε‖² = {v['error']:.3f} (guessing 0 scores ≈ 1)")
         elif not v["has_model"]:
@@ -209,7 +233,7 @@ because the noise level, not the step number, is what it learned.
         if line:
             for k in range(len(cols) - 1):
                 r0, r1 = sorted((rows[k], rows[k + 1]))
-                buf[r0:r1 + 1, cols[k]] = color
+                buf[r0 : r1 + 1, cols[k]] = color
         else:
             buf[rows, cols] = color
 

@@ -24,14 +24,13 @@ from tutor.labs.imaging import blend, drawn_points_path
 from tutor.widgets.pixels import PixelCanvas
 
 FAMILIES = ("autoregressive", "gan", "vae", "diffusion", "flow")
-TITLES = {"autoregressive": "AR", "gan": "GAN", "vae": "VAE", "diffusion": "diffusion",
-          "flow": "flow"}
+TITLES = {"autoregressive": "AR", "gan": "GAN", "vae": "VAE", "diffusion": "diffusion", "flow": "flow"}
 OWN = "your CSV"
 DRAWN = "your GAN-lab drawing"
 DATASETS = ["ring", "moons", "moons-bridge", "spiral", OWN, DRAWN]
-BUDGETS = [2, 5, 10, 20, 40]           # seconds of one core per family
+BUDGETS = [2, 5, 10, 20, 40]  # seconds of one core per family
 DEFAULT_BUDGET = 10
-SIDE = 10                              # pixels per canvas side: 10 columns x 5 rows
+SIDE = 10  # pixels per canvas side: 10 columns x 5 rows
 EXTENT = (VIEW[0], VIEW[1], VIEW[0], VIEW[1])
 N_DATA, N_SHOW, N_MEASURE = 300, 160, 512
 DATA, SAMPLE, EMPTY = (85, 95, 110), (250, 80, 250), (20, 20, 26)
@@ -73,8 +72,9 @@ The panel at the bottom points at what the numbers show right now.
 """
 
 
-def canvas_frame(data: np.ndarray, samples: np.ndarray | None, mono: bool = False,
-                 bg: tuple[int, int, int] = EMPTY) -> np.ndarray:
+def canvas_frame(
+    data: np.ndarray, samples: np.ndarray | None, mono: bool = False, bg: tuple[int, int, int] = EMPTY
+) -> np.ndarray:
     """One family's square on `bg` (the lab passes a shade of its theme's background): the
     data in grey, its samples in magenta on top.
 
@@ -103,9 +103,15 @@ def column_text(row: dict | None) -> str:
     modes = "-" if row.get("modes_total") is None else f"{row['modes_covered']}/{row['modes_total']}"
     rate = "-" if row["steps"] == 0 else _compact(row["samples_per_s"])
     nll = "-" if row.get("nll") is None else f"{row['nll']:.2f}"
-    lines = [f"st {row['steps']:>6}", f"smp/s{rate:>5}", f"prec {row['precision']:>5.2f}",
-             f"cov  {row['coverage']:>5.2f}", f"MMD {row['mmd']:>6.4f}"[:10],
-             f"modes{modes:>5}", f"NLL {nll:>6}"]
+    lines = [
+        f"st {row['steps']:>6}",
+        f"smp/s{rate:>5}",
+        f"prec {row['precision']:>5.2f}",
+        f"cov  {row['coverage']:>5.2f}",
+        f"MMD {row['mmd']:>6.4f}"[:10],
+        f"modes{modes:>5}",
+        f"NLL {nll:>6}",
+    ]
     if row.get("diverged"):
         lines[0] = "diverged"
     return "\n".join(lines)
@@ -122,12 +128,25 @@ class FamiliesLab(LabScreen):
     HELP_MD = HELP_MD
     PLAY = "Train"
     STEP = "Train a chunk"
-    CODE = ("engine.families:Families.train_chunk", "engine.families:Member.train_for",
-            "engine.families:evaluate_with_samples", "engine.families:what_to_notice",
-            "engine.metrics:precision_coverage", "engine.metrics:mmd")
+    CODE = (
+        "engine.families:Families.train_chunk",
+        "engine.families:Member.train_for",
+        "engine.families:evaluate_with_samples",
+        "engine.families:what_to_notice",
+        "engine.metrics:precision_coverage",
+        "engine.metrics:mmd",
+    )
 
-    BINDINGS: ClassVar[list] = [Binding("l", "open_csv", "Load CSV", id="families.csv", show=False,
-                        tooltip="Train on your own x,y points from a CSV file")]
+    BINDINGS: ClassVar[list] = [
+        Binding(
+            "l",
+            "open_csv",
+            "Load CSV",
+            id="families.csv",
+            show=False,
+            tooltip="Train on your own x,y points from a CSV file",
+        )
+    ]
 
     DEFAULT_CSS = """
     FamiliesLab #lab-side { width: 22; }
@@ -146,10 +165,10 @@ class FamiliesLab(LabScreen):
         self._pictures: dict[str, np.ndarray] = {}
         self._data_show = np.zeros((0, 2), np.float32)
         self._samples: dict[str, np.ndarray] = {}
-        self.points: np.ndarray | None = None      # the learner's CSV points
+        self.points: np.ndarray | None = None  # the learner's CSV points
         self.points_name = ""
         self._mono = False
-        self._pictures_key: tuple = (False, EMPTY)   # (mono, square colour) of _pictures
+        self._pictures_key: tuple = (False, EMPTY)  # (mono, square colour) of _pictures
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -158,11 +177,23 @@ class FamiliesLab(LabScreen):
 
     def knobs(self) -> list[Knob]:
         return [
-            Knob("dataset", "Dataset", list(DATASETS), key="t", resets=True,
-                 help="The points every family learns"),
-            Knob("budget", "Budget s/family", list(BUDGETS), key="b",
-                 index=BUDGETS.index(DEFAULT_BUDGET) if DEFAULT_BUDGET in BUDGETS else len(BUDGETS) - 1,
-                 fmt=lambda v: f"{v:g} s", help="CPU seconds of training for each family"),
+            Knob(
+                "dataset",
+                "Dataset",
+                list(DATASETS),
+                key="t",
+                resets=True,
+                help="The points every family learns",
+            ),
+            Knob(
+                "budget",
+                "Budget s/family",
+                list(BUDGETS),
+                key="b",
+                index=BUDGETS.index(DEFAULT_BUDGET) if DEFAULT_BUDGET in BUDGETS else len(BUDGETS) - 1,
+                fmt=lambda v: f"{v:g} s",
+                help="CPU seconds of training for each family",
+            ),
         ]
 
     # ------------------------------------------------------------------ worker side
@@ -176,7 +207,7 @@ class FamiliesLab(LabScreen):
                 self.model = None
                 self.tell("Press l to load a CSV file of x,y points first.")
                 return
-            toy, test = data.from_points(self.points, self.points_name), None   # NLL on them
+            toy, test = data.from_points(self.points, self.points_name), None  # NLL on them
         elif name == DRAWN:
             path = drawn_points_path()
             try:
@@ -189,9 +220,9 @@ class FamiliesLab(LabScreen):
             toy = data.toy(name, 2048, seed=self.seed)
             test = data.toy(name, 2048, seed=self.seed + 1000).points
         self.model = families.Families(toy, seed=self.seed, chunk_seconds=CHUNK_SECONDS, test=test)
-        self._data_show = self.model.points[:N_DATA]       # drawn in the model's square
+        self._data_show = self.model.points[:N_DATA]  # drawn in the model's square
         self._rows, self._pictures, self._samples = {}, {}, {}
-        for family in FAMILIES:            # the untrained start: what each draws at step 0
+        for family in FAMILIES:  # the untrained start: what each draws at step 0
             self._look(family)
 
     def _look(self, family: str) -> None:
@@ -208,33 +239,39 @@ class FamiliesLab(LabScreen):
         family = self.model.train_chunk(budget=float(self.knob_value("budget")))
         if family is None:
             self.playing = False
-            self.tell("Every family has used its budget: compare the numbers "
-                      "(b raises the budget, r starts again).")
+            self.tell(
+                "Every family has used its budget: compare the numbers (b raises the budget, r starts again)."
+            )
             return {"steps": 0}
         before = self._rows[family]["steps"]
         self._look(family)
-        return {"steps": self._rows[family]["steps"] - before, "family": family,
-                "diverged": bool(self._rows[family]["diverged"])}
+        return {
+            "steps": self._rows[family]["steps"] - before,
+            "family": family,
+            "diverged": bool(self._rows[family]["diverged"]),
+        }
 
     def view(self, metrics: dict) -> dict:
         from engine import families
 
         budget = float(self.knob_value("budget"))
         if self.model is None:
-            return {"rows": {}, "pictures": {}, "notes": [], "budget": budget, "spent": {},
-                    "family": None}
+            return {"rows": {}, "pictures": {}, "notes": [], "budget": budget, "spent": {}, "family": None}
         spent = {f: m.seconds for f, m in self.model.members.items()}
         key = (self._mono, self.square_colour())
-        if key != self._pictures_key:          # the colour mode or the theme changed: redraw
+        if key != self._pictures_key:  # the colour mode or the theme changed: redraw
             self._pictures_key = key
-            self._pictures = {f: canvas_frame(self._data_show, s, *key)
-                              for f, s in self._samples.items()}
+            self._pictures = {f: canvas_frame(self._data_show, s, *key) for f, s in self._samples.items()}
         rows = [dict(self._rows[f]) for f in FAMILIES if f in self._rows]
         trained = [r for r in rows if r["steps"] > 0]
-        return {"rows": {r["family"]: r for r in rows},
-                "pictures": dict(self._pictures),
-                "notes": families.what_to_notice(trained) if len(trained) == len(FAMILIES) else [],
-                "budget": budget, "spent": spent, "family": metrics.get("family")}
+        return {
+            "rows": {r["family"]: r for r in rows},
+            "pictures": dict(self._pictures),
+            "notes": families.what_to_notice(trained) if len(trained) == len(FAMILIES) else [],
+            "budget": budget,
+            "spent": spent,
+            "family": metrics.get("family"),
+        }
 
     def square_colour(self) -> tuple[int, int, int]:
         """The data square: the theme's background, a shade towards its text colour, so
@@ -255,8 +292,7 @@ class FamiliesLab(LabScreen):
                     yield PixelCanvas(blank, classes="fam-canvas", id=f"fam-canvas-{family}")
                     yield Static(column_text(None), classes="fam-nums", id=f"fam-nums-{family}")
         yield Static("", id="fam-notes")
-        yield CsvInput(placeholder="CSV of x,y: a path, Enter loads, Esc cancels",
-                       id="fam-csv", compact=True)
+        yield CsvInput(placeholder="CSV of x,y: a path, Enter loads, Esc cancels", id="fam-csv", compact=True)
 
     # ------------------------------------------------------------------ the learner's CSV
 
@@ -288,7 +324,7 @@ class FamiliesLab(LabScreen):
         return {"csv_points": toy.points, "csv_name": toy.name}
 
     def _csv_read(self, result: dict) -> None:
-        if "csv_points" not in result:       # the data and the models stay as they were
+        if "csv_points" not in result:  # the data and the models stay as they were
             self.query_one("#fam-csv", CsvInput).value = ""
             self.notice(result.get("csv_error") or "could not read the file", "warning")
             return
@@ -305,7 +341,7 @@ class FamiliesLab(LabScreen):
         rows, pictures = frame.get("rows", {}), frame.get("pictures", {})
         spent, budget = frame.get("spent", {}), frame.get("budget", 0.0)
         mono = self.query_one(f"#fam-canvas-{FAMILIES[0]}", PixelCanvas).shade_mode
-        if mono != self._mono:               # the worker draws the next pictures for it
+        if mono != self._mono:  # the worker draws the next pictures for it
             self._mono = mono
             self.submit()
         for family in FAMILIES:
@@ -320,8 +356,11 @@ class FamiliesLab(LabScreen):
         elif any(r.get("steps") for r in rows.values()):
             body = "Training… the notes appear once every family has trained."
         else:
-            body = ("Untrained: each family draws its starting guess. Press Space: every "
-                    "family gets the same seconds, in turn.")
+            body = (
+                "Untrained: each family draws its starting guess. Press Space: every "
+                "family gets the same seconds, in turn."
+            )
         used = min(spent.values(), default=0.0)
         self.query_one("#fam-notes", Static).update(
-            f"[b]What to notice[/b]  ({min(used, budget):.1f} of {budget:g} s each)\n{body}")
+            f"[b]What to notice[/b]  ({min(used, budget):.1f} of {budget:g} s each)\n{body}"
+        )

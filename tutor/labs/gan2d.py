@@ -31,8 +31,8 @@ from tutor.widgets.charts import LineChart
 from tutor.widgets.pixels import PixelCanvas, _place
 
 OWN = "your points"
-CHUNK = 30          # rounds per work() while playing (~10-20 ms at the default sizes)
-EVAL_EVERY = 10     # while playing, coverage and KL/JS every this many chunks
+CHUNK = 30  # rounds per work() while playing (~10-20 ms at the default sizes)
+EVAL_EVERY = 10  # while playing, coverage and KL/JS every this many chunks
 LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.05, 0.1, 1.0, 10.0]
 LIVE = ("loss", "g_lr", "d_lr", "k_d", "k_g", "g_optimizer", "d_optimizer", "batch")
 
@@ -131,11 +131,12 @@ class GanCanvas(PixelCanvas):
         in shade mode the canvas's own colours."""
         if self.shade_mode:
             return (self._base or self.rich_style) + Style(bold=True)
-        pair = self._pixels[2 * row:2 * row + 2, col].astype(np.float32).mean(axis=0)
+        pair = self._pixels[2 * row : 2 * row + 2, col].astype(np.float32).mean(axis=0)
         light = pair @ np.array([0.299, 0.587, 0.114], np.float32) > 140
         back = Color.from_rgb(*(int(v) for v in pair))
-        return Style(bold=True, color=Color.from_rgb(0, 0, 0) if light else
-                     Color.from_rgb(*view.ARROW), bgcolor=back)
+        return Style(
+            bold=True, color=Color.from_rgb(0, 0, 0) if light else Color.from_rgb(*view.ARROW), bgcolor=back
+        )
 
 
 class CsvInput(Input):
@@ -147,20 +148,24 @@ class GanLab(LabScreen):
     LAB_TITLE = "GAN lab: forger vs detective"
     KERNELS = ("gan", "render")  # training, D(x) heatmap and drawing
     HELP_MD = HELP_MD
-    CODE = ("engine.gan:GAN.train", "engine.gan:GAN.step_d", "engine.gan:GAN.step_g",
-            "engine.gan:GAN.discriminator_grid", "engine.gan:GAN.sample")
+    CODE = (
+        "engine.gan:GAN.train",
+        "engine.gan:GAN.step_d",
+        "engine.gan:GAN.step_g",
+        "engine.gan:GAN.discriminator_grid",
+        "engine.gan:GAN.sample",
+    )
 
     BINDINGS = [  # kept out of the footer (full at 80 columns); the stats column lists them
-        Binding("d", "step_net('d')", "Step D", id="gan.step_d", show=False,
-                tooltip="One discriminator step"),
-        Binding("g", "step_net('g')", "Step G", id="gan.step_g", show=False,
-                tooltip="One generator step"),
-        Binding("a", "toggle_arrows", "Arrows", id="gan.arrows", show=False,
-                tooltip="Generator gradient arrows"),
-        Binding("o", "draw_mode", "Draw", id="gan.draw", show=False,
-                tooltip="Draw your own points"),
-        Binding("l", "open_csv", "Load CSV", id="gan.csv", show=False,
-                tooltip="Load x,y points"),
+        Binding(
+            "d", "step_net('d')", "Step D", id="gan.step_d", show=False, tooltip="One discriminator step"
+        ),
+        Binding("g", "step_net('g')", "Step G", id="gan.step_g", show=False, tooltip="One generator step"),
+        Binding(
+            "a", "toggle_arrows", "Arrows", id="gan.arrows", show=False, tooltip="Generator gradient arrows"
+        ),
+        Binding("o", "draw_mode", "Draw", id="gan.draw", show=False, tooltip="Draw your own points"),
+        Binding("l", "open_csv", "Load CSV", id="gan.csv", show=False, tooltip="Load x,y points"),
     ]
 
     DEFAULT_CSS = """
@@ -200,8 +205,14 @@ class GanLab(LabScreen):
             return Knob(name, label, list(values), index=list(values).index(default), **kw)
 
         return [
-            knob("preset", "Preset", [*PRESETS, "custom"], "healthy", key="p",
-                 help="A ready-made setting that shows one behaviour"),
+            knob(
+                "preset",
+                "Preset",
+                [*PRESETS, "custom"],
+                "healthy",
+                key="p",
+                help="A ready-made setting that shows one behaviour",
+            ),
             knob("dataset", "Dataset", [*datasets.TOYS, OWN], d.dataset, key="t", resets=True),
             knob("loss", "Loss", ["non-saturating", "minimax", "least-squares"], d.loss, key="f"),
             knob("g_lr", "G learning rate", LRS, d.g_lr, fmt=lr),
@@ -217,8 +228,9 @@ class GanLab(LabScreen):
             knob("g_width", "G width", [8, 16, 32, 64, 128], d.g_width, resets=True),
             knob("d_layers", "D hidden layers", [1, 2, 3, 4], d.d_layers, resets=True),
             knob("d_width", "D width", [8, 16, 32, 64, 128], d.d_width, resets=True),
-            knob("activation", "Activation", ["leaky_relu", "relu", "tanh", "silu"],
-                 d.activation, resets=True),
+            knob(
+                "activation", "Activation", ["leaky_relu", "relu", "tanh", "silu"], d.activation, resets=True
+            ),
         ]
 
     def config(self) -> GANConfig:
@@ -234,8 +246,11 @@ class GanLab(LabScreen):
         if name not in PRESETS:
             return None
         target = GANConfig.preset(name)
-        return {k.name: getattr(target, k.name) for k in self.knob_list
-                if k.name not in ("preset", "dataset") and hasattr(target, k.name)}
+        return {
+            k.name: getattr(target, k.name)
+            for k in self.knob_list
+            if k.name not in ("preset", "dataset") and hasattr(target, k.name)
+        }
 
     def on_knob(self, knob: Knob) -> None:
         if knob.name == "dataset":
@@ -287,30 +302,42 @@ class GanLab(LabScreen):
         done = gan.iteration - before
         out = {"steps": done, "diverged": gan.diverged, "trained": True}
         if not gan.diverged:  # losses not computed yet are NaN: leave them out
-            out.update({k: v for k, v in gan.status().items()
-                        if k in ("d_loss", "g_loss") and math.isfinite(v)})
+            out.update(
+                {k: v for k, v in gan.status().items() if k in ("d_loss", "g_loss") and math.isfinite(v)}
+            )
         return out
 
     def view(self, metrics: dict) -> dict:
         """Worker: the picture and the numbers, copied out of the model."""
         gan = self.model
-        frame = dict(metrics, fresh=self._fresh, evaluation=dict(self.evaluation),
-                     iteration=gan.iteration if gan is not None else 0,
-                     acc_real=gan.acc_real if gan is not None else None,
-                     acc_fake=gan.acc_fake if gan is not None else None)
+        frame = dict(
+            metrics,
+            fresh=self._fresh,
+            evaluation=dict(self.evaluation),
+            iteration=gan.iteration if gan is not None else 0,
+            acc_real=gan.acc_real if gan is not None else None,
+            acc_fake=gan.acc_fake if gan is not None else None,
+        )
         self._fresh = False
         levels = 8 if self.wire.low_bandwidth else 16
         if gan is None:
-            self._base_frame = view.frame(None, np.zeros((0, 2), np.float32), None, mono=self._mono,
-                                          bg=blend(self.canvas_bg, self.canvas_fg, 0.07))
+            self._base_frame = view.frame(
+                None,
+                np.zeros((0, 2), np.float32),
+                None,
+                mono=self._mono,
+                bg=blend(self.canvas_bg, self.canvas_fg, 0.07),
+            )
             self._glyphs = {}
         elif not gan.diverged:
             with np.errstate(all="ignore"):
                 grid = gan.discriminator_grid(view.SIDE)
-                self._base_frame = view.frame(grid, gan.real[:view.N_REAL], gan.sample(view.N_FAKE),
-                                              self._mono, levels=levels)
-                self._glyphs = (view.arrow_glyphs(*gan.generator_gradients(view.N_ARROWS))
-                                if self.arrows else {})
+                self._base_frame = view.frame(
+                    grid, gan.real[: view.N_REAL], gan.sample(view.N_FAKE), self._mono, levels=levels
+                )
+                self._glyphs = (
+                    view.arrow_glyphs(*gan.generator_gradients(view.N_ARROWS)) if self.arrows else {}
+                )
         frame["picture"] = self._base_frame
         frame["glyphs"] = self._glyphs
         return frame
@@ -335,8 +362,7 @@ class GanLab(LabScreen):
             yield GanCanvas(self._base_frame, id="gan-canvas")
             yield Static(id="gan-stats")
         yield LineChart(("D loss", "G loss"), id="gan-chart", history=200)
-        yield CsvInput(placeholder="CSV of x,y: a path, Enter loads, Esc cancels",
-                       id="gan-csv", compact=True)
+        yield CsvInput(placeholder="CSV of x,y: a path, Enter loads, Esc cancels", id="gan-csv", compact=True)
 
     def draw(self, frame: dict) -> None:
         chart = self.query_one("#gan-chart", LineChart)
@@ -365,17 +391,23 @@ class GanLab(LabScreen):
         canvas.set_glyphs({} if self.drawing else self._shown.get("glyphs", {}))
 
     def headline(self, frame: dict) -> str:
-        return view.headline(evaluation=frame.get("evaluation", {}),
-                             d_loss=self._losses[0], g_loss=self._losses[1])
+        return view.headline(
+            evaluation=frame.get("evaluation", {}), d_loss=self._losses[0], g_loss=self._losses[1]
+        )
 
     def _show_stats(self) -> None:
         f = self._shown
         text = view.stats_text(
             iteration=f.get("iteration", 0),
             rate=self._speed[2] if self.playing else 0.0,
-            evaluation=f.get("evaluation", {}), acc_real=f.get("acc_real"),
-            acc_fake=f.get("acc_fake"), arrows=self.arrows,
-            drawing=self.drawing, n_points=len(self.points), mono=self._mono)
+            evaluation=f.get("evaluation", {}),
+            acc_real=f.get("acc_real"),
+            acc_fake=f.get("acc_fake"),
+            arrows=self.arrows,
+            drawing=self.drawing,
+            n_points=len(self.points),
+            mono=self._mono,
+        )
         self.query_one("#gan-stats", Static).update(text)
 
     def _show_status(self) -> None:
@@ -439,7 +471,7 @@ class GanLab(LabScreen):
             self._points_changed()
 
     def _points_changed(self) -> None:
-        save_drawn_points(self.points)      # the families lab (L02) can train on them too
+        save_drawn_points(self.points)  # the families lab (L02) can train on them too
         self._show_canvas()
         self._show_stats()
         if len(self.points) >= 2 or self.model is not None:
@@ -450,7 +482,7 @@ class GanLab(LabScreen):
     def action_open_csv(self) -> None:
         box = self.query_one("#gan-csv", CsvInput)
         box.value = ""
-        self.query_one("#gan-chart").display = False   # the box takes the chart's rows
+        self.query_one("#gan-chart").display = False  # the box takes the chart's rows
         box.display = True
         box.focus()
 
@@ -480,8 +512,7 @@ class GanLab(LabScreen):
         box = self.query_one("#gan-csv", CsvInput)
         if "csv_points" not in result:  # the data and model stay as they were
             box.value = ""
-            self.notice(result.get("csv_error") or result.get("error", "could not read the file"),
-                        "warning")
+            self.notice(result.get("csv_error") or result.get("error", "could not read the file"), "warning")
             return
         self.points = result["csv_points"]
         save_drawn_points(self.points)
@@ -494,5 +525,7 @@ class GanLab(LabScreen):
         else:
             self.action_reset()
             self._set_drawing(True)
-        self.notice(f"loaded {len(self.points)} points from {result['csv_name']}" + (
-            f" ({outside} outside the view)" if outside else ""))
+        self.notice(
+            f"loaded {len(self.points)} points from {result['csv_name']}"
+            + (f" ({outside} outside the view)" if outside else "")
+        )

@@ -25,8 +25,8 @@ from engine.data import VIEW
 
 SIDE = 36  # pixels per side: 36 columns x 18 terminal rows
 EXTENT = (VIEW[0], VIEW[1], VIEW[0], VIEW[1])
-REAL = (70, 235, 110)    # green rings
-FAKE = (250, 80, 250)    # magenta crosses
+REAL = (70, 235, 110)  # green rings
+FAKE = (250, 80, 250)  # magenta crosses
 ARROW = (255, 255, 255)
 CURSOR = (255, 230, 0)
 EMPTY = (38, 38, 44)
@@ -35,8 +35,14 @@ N_FAKE = 96
 N_ARROWS = 24
 
 
-def frame(d_grid: np.ndarray | None, real: np.ndarray, fake: np.ndarray | None,
-          mono: bool = False, levels: int = 16, bg: tuple[int, int, int] = EMPTY) -> np.ndarray:
+def frame(
+    d_grid: np.ndarray | None,
+    real: np.ndarray,
+    fake: np.ndarray | None,
+    mono: bool = False,
+    levels: int = 16,
+    bg: tuple[int, int, int] = EMPTY,
+) -> np.ndarray:
     """The lab's picture: D(x) heatmap (or the theme's background `bg`), real, fake.
 
     D(x) is rounded to ``levels`` steps first: the background then changes only where
@@ -57,8 +63,8 @@ def frame(d_grid: np.ndarray | None, real: np.ndarray, fake: np.ndarray | None,
     return buf
 
 
-GLYPHS = "→↗↑↖←↙↓↘"   # by direction, counter-clockwise from +x (data y points up)
-WEAK = 0.1            # arrows shorter than this share of the longest are left out
+GLYPHS = "→↗↑↖←↙↓↘"  # by direction, counter-clockwise from +x (data y points up)
+WEAK = 0.1  # arrows shorter than this share of the longest are left out
 
 
 def arrow_glyphs(points: np.ndarray, vectors: np.ndarray) -> dict[tuple[int, int], str]:
@@ -71,7 +77,7 @@ def arrow_glyphs(points: np.ndarray, vectors: np.ndarray) -> dict[tuple[int, int
     v = np.asarray(vectors, np.float64).reshape(-1, 2)
     ok = np.isfinite(p).all(axis=1) & np.isfinite(v).all(axis=1)
     p, v = p[ok], v[ok]
-    norms = np.sqrt((v ** 2).sum(axis=1))
+    norms = np.sqrt((v**2).sum(axis=1))
     if not len(norms) or norms.max() <= 0:
         return {}
     pix = R.to_pixels(p, EXTENT, SIDE, SIDE)
@@ -85,15 +91,23 @@ def arrow_glyphs(points: np.ndarray, vectors: np.ndarray) -> dict[tuple[int, int
     return out
 
 
-def with_cursor(base: np.ndarray, points: list, cursor: tuple[float, float],
-                mono: bool = False) -> np.ndarray:
+def with_cursor(
+    base: np.ndarray, points: list, cursor: tuple[float, float], mono: bool = False
+) -> np.ndarray:
     """Draw mode: the learner's points (even before the model is rebuilt) and the cursor."""
     buf = base.copy()
     if points:
-        R.scatter(buf, np.asarray(points, np.float32), (255, 255, 255) if mono else REAL,
-                  EXTENT, radius=1, marker="dot" if mono else "ring")
-    R.scatter(buf, np.asarray([cursor], np.float32), (0, 0, 0) if mono else CURSOR, EXTENT,
-              radius=2, marker="plus")
+        R.scatter(
+            buf,
+            np.asarray(points, np.float32),
+            (255, 255, 255) if mono else REAL,
+            EXTENT,
+            radius=1,
+            marker="dot" if mono else "ring",
+        )
+    R.scatter(
+        buf, np.asarray([cursor], np.float32), (0, 0, 0) if mono else CURSOR, EXTENT, radius=2, marker="plus"
+    )
     return buf
 
 
@@ -121,9 +135,18 @@ def _num(value, fmt: str) -> str:
     return fmt.format(value)
 
 
-def stats_text(*, iteration: int, rate: float, evaluation: dict,
-               acc_real: float | None, acc_fake: float | None, arrows: bool,
-               drawing: bool, n_points: int, mono: bool = False) -> Text:
+def stats_text(
+    *,
+    iteration: int,
+    rate: float,
+    evaluation: dict,
+    acc_real: float | None,
+    acc_fake: float | None,
+    arrows: bool,
+    drawing: bool,
+    n_points: int,
+    mono: bool = False,
+) -> Text:
     """The column right of the canvas: legend, scores, and what the keys do.
 
     The dataset and preset names are not repeated here: the knob column shows them."""
@@ -147,8 +170,9 @@ def stats_text(*, iteration: int, rate: float, evaluation: dict,
         t.append(f"high-quality {_num(100 * evaluation.get('high_quality', 0.0), '{:.0f}')}%\n")
     else:
         t.append("modes —\n(no blobs to count)\n")
-    t.append(f"KL {_num(evaluation.get('kl_grid'), '{:.2f}')}  "
-             f"JS {_num(evaluation.get('js_grid'), '{:.2f}')}\n")
+    t.append(
+        f"KL {_num(evaluation.get('kl_grid'), '{:.2f}')}  JS {_num(evaluation.get('js_grid'), '{:.2f}')}\n"
+    )
     t.append(f"D acc real {_num(acc_real, '{:.0%}')}\n")
     t.append(f"D acc fake {_num(acc_fake, '{:.0%}')}\n")
     t.append(f"a arrows {'on' if arrows else 'off'}\n")

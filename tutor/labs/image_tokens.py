@@ -25,15 +25,34 @@ from tutor.labs.imaging import blend
 from tutor.widgets.pixels import PixelCanvas
 
 PATCHES = [2, 4, 8]
-SPRITES = 12                     # the sprites n steps through
-SEQ_ROW = 32                     # image tokens per row of the sequence strip
-WALK_WAIT = 0.35                 # seconds between patches while walking
+SPRITES = 12  # the sprites n steps through
+SEQ_ROW = 32  # image tokens per row of the sequence strip
+WALK_WAIT = 0.35  # seconds between patches while walking
 GRID = (60, 60, 76)
 HIGHLIGHT = (255, 70, 70)
 BG = (16, 16, 24)
-CLIP_PATCH = 4                   # the patch size the shipped CLIP was trained with
-WORDS = ("red", "orange", "yellow", "green", "blue", "purple", "circle", "square", "triangle",
-         "diamond", "cross", "heart", "small", "large", "left", "right", "top", "bottom", "centre")
+CLIP_PATCH = 4  # the patch size the shipped CLIP was trained with
+WORDS = (
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "blue",
+    "purple",
+    "circle",
+    "square",
+    "triangle",
+    "diamond",
+    "cross",
+    "heart",
+    "small",
+    "large",
+    "left",
+    "right",
+    "top",
+    "bottom",
+    "centre",
+)
 
 
 def grid_picture(image: np.ndarray, patch: int, highlight: int, line=GRID) -> np.ndarray:
@@ -46,14 +65,15 @@ def grid_picture(image: np.ndarray, patch: int, highlight: int, line=GRID) -> np
     out = np.full((g * step + 1, g * step + 1, 3), line, np.uint8)
     for r in range(g):
         for c in range(g):
-            out[r * step + 1:r * step + 1 + patch, c * step + 1:c * step + 1 + patch] = \
-                pix[r * patch:(r + 1) * patch, c * patch:(c + 1) * patch]
+            out[r * step + 1 : r * step + 1 + patch, c * step + 1 : c * step + 1 + patch] = pix[
+                r * patch : (r + 1) * patch, c * patch : (c + 1) * patch
+            ]
     r, c = divmod(highlight, g)
     top, left = r * step, c * step
-    out[top, left:left + step + 1] = HIGHLIGHT
-    out[top + step, left:left + step + 1] = HIGHLIGHT
-    out[top:top + step + 1, left] = HIGHLIGHT
-    out[top:top + step + 1, left + step] = HIGHLIGHT
+    out[top, left : left + step + 1] = HIGHLIGHT
+    out[top + step, left : left + step + 1] = HIGHLIGHT
+    out[top : top + step + 1, left] = HIGHLIGHT
+    out[top : top + step + 1, left + step] = HIGHLIGHT
     return out
 
 
@@ -94,9 +114,11 @@ def arithmetic_text(patch: int, side: int = 16) -> str:
 
     here = clip.image_tokens(side, patch)
     t16, t14 = clip.image_tokens(224, 16), clip.image_tokens(224, 14)
-    return (f"{side}×{side} at patch {patch}: {here} tokens of {patch * patch * 3} numbers.\n"
-            f"A 224×224 photo: patch 16 → {t16} tokens, patch 14 → {t14};\n"
-            f"ten photos at patch 14 fill {10 * t14:,} tokens of context.")
+    return (
+        f"{side}×{side} at patch {patch}: {here} tokens of {patch * patch * 3} numbers.\n"
+        f"A 224×224 photo: patch 16 → {t16} tokens, patch 14 → {t14};\n"
+        f"ten photos at patch 14 fill {10 * t14:,} tokens of context."
+    )
 
 
 class FetchInput(Input):
@@ -148,8 +170,12 @@ class ImageTokensLab(LabScreen):
 | f / F | CLIP weights: yours, shipped, scratch (none) |
 | Space, s | walk the highlighted patch through the grid, one step |
 """
-    CODE = ("engine.clip:patchify", "engine.clip:CLIP._image_forward",
-            "engine.clip:CLIP.patch_similarity", "engine.clip:image_tokens")
+    CODE = (
+        "engine.clip:patchify",
+        "engine.clip:CLIP._image_forward",
+        "engine.clip:CLIP.patch_similarity",
+        "engine.clip:image_tokens",
+    )
     PLAY = "Walk"
     STEP = "Next patch"
     autoplay = False
@@ -163,8 +189,13 @@ class ImageTokensLab(LabScreen):
     """
 
     BINDINGS = [
-        Binding("slash", "fetch", "Fetch", id="image-tokens.fetch",
-                tooltip="Type a caption; the tiny CLIP fetches the best-matching sprite"),
+        Binding(
+            "slash",
+            "fetch",
+            "Fetch",
+            id="image-tokens.fetch",
+            tooltip="Type a caption; the tiny CLIP fetches the best-matching sprite",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -180,16 +211,23 @@ class ImageTokensLab(LabScreen):
         weights = self.weights_knob("f")
         weights.index = weights.values.index("shipped")
         return [
-            Knob("patch", "Patch size", PATCHES, index=1, key="k",
-                 help="Side of a patch in pixels: 2, 4 or 8"),
-            Knob("sprite", "Sprite", list(range(1, SPRITES + 1)), key="n",
-                 help="Which sprite is cut into patches"),
+            Knob(
+                "patch", "Patch size", PATCHES, index=1, key="k", help="Side of a patch in pixels: 2, 4 or 8"
+            ),
+            Knob(
+                "sprite",
+                "Sprite",
+                list(range(1, SPRITES + 1)),
+                key="n",
+                help="Which sprite is cut into patches",
+            ),
             weights,
         ]
 
     def compose_lab(self) -> ComposeResult:
-        yield FetchInput("", id="tok-fetch", compact=True,
-                         placeholder="/ to type a caption and fetch a sprite")
+        yield FetchInput(
+            "", id="tok-fetch", compact=True, placeholder="/ to type a caption and fetch a sprite"
+        )
         with Horizontal(id="tok-row"):
             yield PixelCanvas(id="tok-grid")
             with Vertical(id="tok-right"):
@@ -215,8 +253,9 @@ class ImageTokensLab(LabScreen):
                 self.model = clip.CLIP.load(path)
             except WeightsError as exc:
                 self.weights_label = "weights: none"
-                self.tell(f"{exc}: no closest words or fetching "
-                          "(genai-tutor train clip makes your own).", "warning")
+                self.tell(
+                    f"{exc}: no closest words or fetching (genai-tutor train clip makes your own).", "warning"
+                )
 
     def _pick(self, i: int) -> None:
         self.image = self.sprites.images[i]
@@ -224,7 +263,7 @@ class ImageTokensLab(LabScreen):
 
     def advance(self) -> dict:
         """Move the highlight to the next patch; while walking, at the walk's own pace."""
-        if self.playing:                     # not due yet: sleep outside the lock
+        if self.playing:  # not due yet: sleep outside the lock
             wait = self._next_at - time.monotonic()
             if wait > 0:
                 return {"steps": 0, "_wait": min(wait, 0.1)}
@@ -245,9 +284,15 @@ class ImageTokensLab(LabScreen):
         g = 16 // patch
         self.highlight %= g * g
         patches = clip.patchify(self.image[None], patch).reshape(g * g, patch, patch, 3)
-        frame = dict(metrics, patch=patch, highlight=self.highlight, image=self.image,
-                     caption=self.caption, patch_pixels=patches[self.highlight],
-                     means=patches.reshape(g * g, -1, 3).mean(axis=1))
+        frame = dict(
+            metrics,
+            patch=patch,
+            highlight=self.highlight,
+            image=self.image,
+            caption=self.caption,
+            patch_pixels=patches[self.highlight],
+            means=patches.reshape(g * g, -1, 3).mean(axis=1),
+        )
         m = self.model
         if m is not None and patch == m.config.patch:
             t = m.patch_embed.forward(clip.patchify(self.image[None], patch))
@@ -266,13 +311,13 @@ class ImageTokensLab(LabScreen):
         self.last_frame = frame
         patch, i = frame["patch"], frame["highlight"]
         g = 16 // patch
-        line = blend(self.canvas_bg, self.canvas_fg, 0.3)     # the patch lines: theme chrome
-        self.query_one("#tok-grid", PixelCanvas).update_pixels(
-            grid_picture(frame["image"], patch, i, line))
+        line = blend(self.canvas_bg, self.canvas_fg, 0.3)  # the patch lines: theme chrome
+        self.query_one("#tok-grid", PixelCanvas).update_pixels(grid_picture(frame["image"], patch, i, line))
         r, c = divmod(i, g)
         self.query_one("#tok-info", Static).update(
             f"patch row {r + 1}, col {c + 1}\n→ token {i + 1} of {g * g}\n"
-            f"pixels ({patch * patch * 3} numbers):")
+            f"pixels ({patch * patch * 3} numbers):"
+        )
         self.query_one("#tok-pixels", PixelCanvas).update_pixels(pixel_strip(frame["patch_pixels"]))
         words = Text()
         if "embedding" in frame:
@@ -282,11 +327,13 @@ class ImageTokensLab(LabScreen):
                 words.append(f" {word} {cos:+.2f}\n")
         else:
             self.query_one("#tok-embed", PixelCanvas).update_pixels(
-                np.full((2, 1, 3), self.canvas_bg, np.uint8))
+                np.full((2, 1, 3), self.canvas_bg, np.uint8)
+            )
             words.append(f"(CLIP words: patch {CLIP_PATCH}\n and CLIP weights)\n")
         self.query_one("#tok-words", Static).update(words)
         self.query_one("#tok-seq", PixelCanvas).update_pixels(
-            sequence_strip(frame["means"], i, self.canvas_bg))
+            sequence_strip(frame["means"], i, self.canvas_bg)
+        )
         text = Text()
         text.append(f"[{g * g} image tokens] ", style="bold")
         text.append(" ".join(C.words(frame["caption"])), style="italic")

@@ -39,7 +39,7 @@ def theme_foreground(widget) -> tuple[int, int, int]:
     if shade:
         return FG
     _, _, background, color = widget.colors
-    r, g, b = (background + color).rgb       # text colours may be translucent: blend them
+    r, g, b = (background + color).rgb  # text colours may be translucent: blend them
     return (int(r), int(g), int(b))
 
 
@@ -48,8 +48,9 @@ def blend(a, b, t: float) -> tuple[int, int, int]:
     return tuple(int(round(x + (y - x) * t)) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
-def tile_grid(tiles: np.ndarray, cols: int | None = None, value_range=(0.0, 1.0),
-              bg=BG, gutter: int = GUTTER) -> np.ndarray:
+def tile_grid(
+    tiles: np.ndarray, cols: int | None = None, value_range=(0.0, 1.0), bg=BG, gutter: int = GUTTER
+) -> np.ndarray:
     """Tiles (N, h, w[, 3]) -> one uint8 picture, `gutter` pixels of `bg` BETWEEN tiles.
 
     Every image grid of the labs goes through here, so they all share one look: a gap a
@@ -83,7 +84,7 @@ def grid_size(n: int, tile: tuple[int, int], cols: int, gutter: int = GUTTER) ->
 def to_tiles(x: np.ndarray, shape: tuple) -> np.ndarray:
     """Model-space vectors (n, D) -> RGB tiles (n, 16, 16, 3) in [-1, 1] for display."""
     img = np.asarray(x, np.float32).reshape((len(x),) + tuple(shape))
-    if img.shape[-1] == 1:                       # 8x8 grey digits: grey RGB, doubled
+    if img.shape[-1] == 1:  # 8x8 grey digits: grey RGB, doubled
         img = np.repeat(np.repeat(np.repeat(img, 3, axis=-1), 2, axis=1), 2, axis=2)
     return img
 

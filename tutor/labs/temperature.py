@@ -22,11 +22,16 @@ from content.safe import plain
 from tutor.labs.base import Knob, KnobPanel, LabScreen
 from tutor.widgets.bars import ProbabilityBars
 
-PROMPTS = ["The capital of France is", "The weather today is", "Anna wakes up at",
-           "In winter the weather is", "A language model", "The capital of Japan is"]
+PROMPTS = [
+    "The capital of France is",
+    "The weather today is",
+    "Anna wakes up at",
+    "In winter the weather is",
+    "A language model",
+    "The capital of Japan is",
+]
 TEMPERATURES = [0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0]
-PRESETS = {"custom": None, "coding T 0.2": 0.2, "chat T 0.7": 0.7, "chat T 1.0": 1.0,
-           "creative T 1.5": 1.5}
+PRESETS = {"custom": None, "coding T 0.2": 0.2, "chat T 0.7": 0.7, "chat T 1.0": 1.0, "creative T 1.5": 1.5}
 BAR_ROWS, HIST_ROWS, MANY = 8, 5, 1000
 KEYS = "1 sample · g gen N · m ×1000 · i prompt · x model"
 MODELS = ["word MLP", "transformer"]
@@ -86,7 +91,7 @@ class PieceTokenizer:
         self.bpe = bpe
         self.vocab = [self.label(i) for i in range(len(bpe))]
         self.index = {label: i for i, label in enumerate(self.vocab)}
-        self.end_id = 10                      # the byte "\n": the end of a paragraph
+        self.end_id = 10  # the byte "\n": the end of a paragraph
 
     def encode(self, text: str) -> tuple[list[int], list[str]]:
         return self.bpe.encode(text), []
@@ -113,17 +118,26 @@ class TransformerLM:
 
     def window(self, ids: list[int]) -> list[int]:
         """The tokens the model reads: the last ``context`` of them."""
-        return list(ids)[-self.model.config.context:] if ids else [self.tok.end_id]
+        return list(ids)[-self.model.config.context :] if ids else [self.tok.end_id]
 
     def next_logits(self, ids: list[int]) -> np.ndarray:
         logits, _ = self.model.start(self.window(ids))
         self.attention = self.model.attention()[-1][0, :, -1, :].mean(0).astype(np.float64)
         return logits.astype(np.float64)
 
-    def generate(self, ids: list[int], n: int, rng: np.random.Generator, temperature: float = 1.0,
-                 top_k: int = 0, top_p: float = 1.0, banned: list[int] | None = None) -> list[int]:
-        new, _ = self.model.generate(self.window(ids), n, rng, temperature, top_k, top_p,
-                                     stop=self.tok.end_id)
+    def generate(
+        self,
+        ids: list[int],
+        n: int,
+        rng: np.random.Generator,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        banned: list[int] | None = None,
+    ) -> list[int]:
+        new, _ = self.model.generate(
+            self.window(ids), n, rng, temperature, top_k, top_p, stop=self.tok.end_id
+        )
         return new
 
 
@@ -132,13 +146,20 @@ class TemperatureLab(LabScreen):
     LAB_TITLE = "The temperature lab"
     KERNELS = ("lm", "sampling")  # the language model and its sampler
     HELP_MD = HELP
-    CODE = ("engine.sampling:warp", "engine.sampling:tempered_softmax",
-            "engine.sampling:top_k_top_p", "engine.sampling:draw",
-            "engine.lm:LanguageModel.next_logits", "engine.lm:LanguageModel.generate",
-            "engine.sampling:sample_many", "engine.transformer:Transformer.start",
-            "engine.transformer:Transformer.generate", "engine.transformer:Transformer.attention")
-    PLAY = "Train"         # only an untrained model ("f") has much to learn
-    autoplay = False       # the shipped model is ready: never start by training it
+    CODE = (
+        "engine.sampling:warp",
+        "engine.sampling:tempered_softmax",
+        "engine.sampling:top_k_top_p",
+        "engine.sampling:draw",
+        "engine.lm:LanguageModel.next_logits",
+        "engine.lm:LanguageModel.generate",
+        "engine.sampling:sample_many",
+        "engine.transformer:Transformer.start",
+        "engine.transformer:Transformer.generate",
+        "engine.transformer:Transformer.attention",
+    )
+    PLAY = "Train"  # only an untrained model ("f") has much to learn
+    autoplay = False  # the shipped model is ready: never start by training it
     AUTO_FOCUS = "#knobs"  # keys drive the lab; `i` moves into the prompt box
 
     BINDINGS = [
@@ -166,22 +187,59 @@ class TemperatureLab(LabScreen):
 
     def knobs(self) -> list[Knob]:
         return [
-            Knob("temperature", "Temperature", TEMPERATURES, index=TEMPERATURES.index(1.0), key="t",
-                 fmt=_temperature, help="Divide the logits by T before the softmax"),
-            Knob("top_k", "Top-k", [0, 1, 2, 3, 5, 10, 20, 50], key="k",
-                 fmt=lambda v: "off" if v == 0 else str(v), help="Keep only the k likeliest tokens"),
-            Knob("top_p", "Top-p", [1.0, 0.95, 0.9, 0.8, 0.5, 0.2], key="p",
-                 fmt=lambda v: "off" if v >= 1 else f"{v:g}", help="Keep the smallest set reaching p"),
+            Knob(
+                "temperature",
+                "Temperature",
+                TEMPERATURES,
+                index=TEMPERATURES.index(1.0),
+                key="t",
+                fmt=_temperature,
+                help="Divide the logits by T before the softmax",
+            ),
+            Knob(
+                "top_k",
+                "Top-k",
+                [0, 1, 2, 3, 5, 10, 20, 50],
+                key="k",
+                fmt=lambda v: "off" if v == 0 else str(v),
+                help="Keep only the k likeliest tokens",
+            ),
+            Knob(
+                "top_p",
+                "Top-p",
+                [1.0, 0.95, 0.9, 0.8, 0.5, 0.2],
+                key="p",
+                fmt=lambda v: "off" if v >= 1 else f"{v:g}",
+                help="Keep the smallest set reaching p",
+            ),
             Knob("preset", "Preset", list(PRESETS), key="o", help="Typical settings for a task"),
-            Knob("prompt", "Prompt", PROMPTS, key="w",
-                 fmt=lambda v: v if len(v) <= 15 else v[:14] + "…", help="A ready-made prompt"),
-            Knob("tokens", "Generate N", [5, 10, 20, 50], index=1, key="n",
-                 help="How many tokens g generates"),
-            Knob("unk", "Show <unk>", ["masked", "shown"], key="u",
-                 help="The unknown-word token: masked out when sampling, or allowed"),
+            Knob(
+                "prompt",
+                "Prompt",
+                PROMPTS,
+                key="w",
+                fmt=lambda v: v if len(v) <= 15 else v[:14] + "…",
+                help="A ready-made prompt",
+            ),
+            Knob(
+                "tokens", "Generate N", [5, 10, 20, 50], index=1, key="n", help="How many tokens g generates"
+            ),
+            Knob(
+                "unk",
+                "Show <unk>",
+                ["masked", "shown"],
+                key="u",
+                help="The unknown-word token: masked out when sampling, or allowed",
+            ),
             self.weights_knob("f"),
-            Knob("model", "Model", MODELS, key="x", resets=True,
-                 help="The word-level MLP (5 words back) or the transformer (128 sub-word tokens)"),
+            Knob(
+                "model",
+                "Model",
+                MODELS,
+                key="x",
+                resets=True,
+                help="The word-level MLP (5 words back) or the transformer (128 sub-word tokens)",
+            ),
         ]
 
     def preset_values(self, name: str) -> dict | None:
@@ -220,8 +278,10 @@ class TemperatureLab(LabScreen):
                 return
             except WeightsError as exc:
                 self.weights_label = "weights: untrained"
-                self.tell(f"{plain(str(exc))}. Train from scratch with Space here, or run "
-                          "'genai-tutor train lm'.", "warning")
+                self.tell(
+                    f"{plain(str(exc))}. Train from scratch with Space here, or run 'genai-tutor train lm'.",
+                    "warning",
+                )
         self.model = lm.build(lm.read_corpus(CORPUS), lm.LMConfig(seed=self.seed))
         self.notice_text = "Untrained: the bars are nearly flat. Space trains it."
 
@@ -248,11 +308,13 @@ class TemperatureLab(LabScreen):
 
         if isinstance(self.model, TransformerLM):
             self.playing = False
-            self.tell("Space trains the word model only; the transformer trains with "
-                      "'genai-tutor train transformer' (minutes, not seconds).")
+            self.tell(
+                "Space trains the word model only; the transformer trains with "
+                "'genai-tutor train transformer' (minutes, not seconds)."
+            )
             return {"steps": 0}
 
-        if self.model.train_X is None:   # shipped weights: load the text on demand
+        if self.model.train_X is None:  # shipped weights: load the text on demand
             self.model.attach(*lm.split(lm.read_corpus(CORPUS)))
         metrics = self.model.train(TRAIN_CHUNK)
         self.loss = metrics["loss"]
@@ -269,11 +331,13 @@ class TemperatureLab(LabScreen):
             yield Static("Prompt ", id="temp-prompt-label")
             yield PromptInput(self.prompt, id="prompt", compact=True)
         yield Static(id="temp-text")
-        yield ProbabilityBars(id="temp-bars", main_label="after T, top-k, top-p",
-                              ref_label="untempered", max_label_width=10)
+        yield ProbabilityBars(
+            id="temp-bars", main_label="after T, top-k, top-p", ref_label="untempered", max_label_width=10
+        )
         yield Static(id="temp-info")
-        yield ProbabilityBars(id="temp-hist", main_label="sampled frequency",
-                              ref_label="probability", max_label_width=10)
+        yield ProbabilityBars(
+            id="temp-hist", main_label="sampled frequency", ref_label="probability", max_label_width=10
+        )
         yield Static(KEYS, id="temp-keys")
 
     DEFAULT_CSS = """
@@ -319,8 +383,9 @@ class TemperatureLab(LabScreen):
         logits = self.model.next_logits(self.prompt_ids + self.generated)
         base = sampling.softmax(logits, 1.0)
         logits[self.mask()] = -np.inf
-        probs = sampling.warp(logits, self.knob_value("temperature"), self.knob_value("top_k"),
-                              self.knob_value("top_p"))
+        probs = sampling.warp(
+            logits, self.knob_value("temperature"), self.knob_value("top_k"), self.knob_value("top_p")
+        )
         return base, probs
 
     def view(self, metrics: dict) -> dict:
@@ -336,18 +401,23 @@ class TemperatureLab(LabScreen):
         bars = [(safe(vocab[i]), float(self.probs[i]), float(self.base[i])) for i in order]
         kept = int(np.count_nonzero(self.probs))
         info = Text()
-        info.append(f"entropy {sampling.entropy_bits(self.probs):.2f} bits "
-                    f"(T=1: {sampling.entropy_bits(self.base):.2f})")
+        info.append(
+            f"entropy {sampling.entropy_bits(self.probs):.2f} bits "
+            f"(T=1: {sampling.entropy_bits(self.base):.2f})"
+        )
         info.append(f" · kept {kept}/{len(vocab)}")
         if self.unknown:
-            info.append(f"\nnever seen: {', '.join(safe(w) for w in self.unknown)} (became <unk>)",
-                        style="bold")
+            info.append(
+                f"\nnever seen: {', '.join(safe(w) for w in self.unknown)} (became <unk>)", style="bold"
+            )
         elif isinstance(self.model, TransformerLM) and self.model.attention is not None:
             att = self.model.attention
             top = int(np.argmax(att))
             ids = self.model.window(self.prompt_ids + self.generated)
-            info.append(f"\nattention: {safe(self.model.tok.label(ids[top]))} {att[top] * 100:.0f}% "
-                        "(last layer, mean of heads)")
+            info.append(
+                f"\nattention: {safe(self.model.tok.label(ids[top]))} {att[top] * 100:.0f}% "
+                "(last layer, mean of heads)"
+            )
         elif self.loss is not None:
             info.append(f"\ntraining: step {self.model.steps}, loss {self.loss:.2f}")
         elif self.notice_text:
@@ -369,13 +439,14 @@ class TemperatureLab(LabScreen):
         words = [(vocab[i], "dim" if vocab[i] == "<unk>" else "") for i in self.prompt_ids]
         for n, i in enumerate(self.generated):
             last = n == len(self.generated) - 1
-            words.append(("¶" if i == self.model.tok.end_id else vocab[i],
-                          "bold reverse" if last else "bold green"))
+            words.append(
+                ("¶" if i == self.model.tok.end_id else vocab[i], "bold reverse" if last else "bold green")
+            )
         for n, (word, style) in enumerate(words):
             if n and word not in ".,!?;:":
                 text.append(" ")
             text.append(safe(word), style=style)
-        tail = len(text.plain) - 100          # two rows: keep the end in view
+        tail = len(text.plain) - 100  # two rows: keep the end in view
         return text[tail:] if tail > 0 else text
 
     def attention_text(self) -> Text:
@@ -397,7 +468,7 @@ class TemperatureLab(LabScreen):
             if n == top:
                 style = "bold reverse"
             text.append(safe(model.tok.piece(i).replace("\n", "⏎")), style=style.strip())
-        tail = len(text.plain) - 100          # two rows: keep the end in view
+        tail = len(text.plain) - 100  # two rows: keep the end in view
         return text[tail:] if tail > 0 else text
 
     # ------------------------------------------------------------------ actions
@@ -422,9 +493,15 @@ class TemperatureLab(LabScreen):
         if self.model is None:
             return {}
         ids = self.prompt_ids + self.generated
-        new = self.model.generate(ids, count, self.rng, self.knob_value("temperature"),
-                                  self.knob_value("top_k"), self.knob_value("top_p"),
-                                  banned=self.mask())
+        new = self.model.generate(
+            ids,
+            count,
+            self.rng,
+            self.knob_value("temperature"),
+            self.knob_value("top_k"),
+            self.knob_value("top_p"),
+            banned=self.mask(),
+        )
         self.generated.extend(new)
         self.counts = None
         ended = bool(new) and new[-1] == self.model.tok.end_id and count > 1

@@ -20,9 +20,9 @@ from tutor.labs.imaging import GUTTER, quantize_keeping, tile_grid
 from tutor.widgets.charts import MetricSparkline
 from tutor.widgets.pixels import PixelCanvas
 
-GRID = 5                 # tiles per side of the main canvas
-TILE = 8                 # tile size in pixels (sprites are averaged down from 16)
-EXTENT = 2.0             # the map covers [-EXTENT, EXTENT]^2 of the latent plane
+GRID = 5  # tiles per side of the main canvas
+TILE = 8  # tile size in pixels (sprites are averaged down from 16)
+EXTENT = 2.0  # the map covers [-EXTENT, EXTENT]^2 of the latent plane
 CURSOR_STEP = 0.25
 CURSOR_LIMIT = 3.0
 VIEWS = ["map", "reconstruct", "interpolate", "prior"]
@@ -30,7 +30,7 @@ BETAS = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
 STEPS_PER_WORK = {"digits": 10, "sprites": 4}
 CURSOR = (255, 80, 80)
 
-CAPTIONS = {   # at most 16 characters a line (the info column's width)
+CAPTIONS = {  # at most 16 characters a line (the info column's width)
     "map": "map: decoded at\nz₁ → and z₂ ↑,\n−2 … +2",
     "reconstruct": "rows: inputs,\nthen their\nreconstructions",
     "interpolate": "rows: input A\nto input B\nin 5 steps",
@@ -63,9 +63,16 @@ class VaeLab(LabScreen):
     LAB_ID = "vae"
     LAB_TITLE = "The VAE lab: compress, then recreate"
     KERNELS = ("vae", "render")  # the image VAE and drawing
-    CODE = ("engine.vae:VAE.train", "engine.vae:VAE.loss", "engine.vae:reparameterise",
-            "engine.vae:reparameterise_backward", "engine.vae:VAE.latent_map",
-            "engine.vae:VAE.reconstruct", "engine.vae:VAE.interpolate", "engine.vae:VAE.sample")
+    CODE = (
+        "engine.vae:VAE.train",
+        "engine.vae:VAE.loss",
+        "engine.vae:reparameterise",
+        "engine.vae:reparameterise_backward",
+        "engine.vae:VAE.latent_map",
+        "engine.vae:VAE.reconstruct",
+        "engine.vae:VAE.interpolate",
+        "engine.vae:VAE.sample",
+    )
     HELP_MD = """
 The **encoder** squeezes each picture into just **two numbers** (z₁, z₂), a point on the
 *latent plane*; the **decoder** turns any point back into a picture.
@@ -99,14 +106,33 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
     """
 
     BINDINGS = [
-        Binding("i", "move_cursor(0, 1)", "Cursor ↑", id="vae.up", show=False,
-                tooltip="Move the map cursor up"),
-        Binding("k", "move_cursor(0, -1)", "Cursor ↓", id="vae.down", show=False,
-                tooltip="Move the map cursor down"),
-        Binding("j", "move_cursor(-1, 0)", "Cursor ←", id="vae.left", show=False,
-                tooltip="Move the map cursor left"),
-        Binding("l", "move_cursor(1, 0)", "Cursor →", id="vae.right", show=False,
-                tooltip="Move the map cursor right"),
+        Binding(
+            "i", "move_cursor(0, 1)", "Cursor ↑", id="vae.up", show=False, tooltip="Move the map cursor up"
+        ),
+        Binding(
+            "k",
+            "move_cursor(0, -1)",
+            "Cursor ↓",
+            id="vae.down",
+            show=False,
+            tooltip="Move the map cursor down",
+        ),
+        Binding(
+            "j",
+            "move_cursor(-1, 0)",
+            "Cursor ←",
+            id="vae.left",
+            show=False,
+            tooltip="Move the map cursor left",
+        ),
+        Binding(
+            "l",
+            "move_cursor(1, 0)",
+            "Cursor →",
+            id="vae.right",
+            show=False,
+            tooltip="Move the map cursor right",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -123,14 +149,32 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
 
     def knobs(self) -> list[Knob]:
         return [
-            Knob("view", "View", VIEWS, key="m",
-                 help="Map, reconstructions, interpolations or prior samples"),
-            Knob("beta", "β (KL weight)", BETAS, index=BETAS.index(1.0), key="b",
-                 help="Weight of the KL term while training"),
-            Knob("inputs", "Inputs / samples", list(range(1, 11)), key="n",
-                 help="Which inputs (or prior draws) are shown"),
-            Knob("dataset", "Dataset", ["digits", "sprites"], key="d", resets=True,
-                 help="Handwritten digits or coloured sprites"),
+            Knob(
+                "view", "View", VIEWS, key="m", help="Map, reconstructions, interpolations or prior samples"
+            ),
+            Knob(
+                "beta",
+                "β (KL weight)",
+                BETAS,
+                index=BETAS.index(1.0),
+                key="b",
+                help="Weight of the KL term while training",
+            ),
+            Knob(
+                "inputs",
+                "Inputs / samples",
+                list(range(1, 11)),
+                key="n",
+                help="Which inputs (or prior draws) are shown",
+            ),
+            Knob(
+                "dataset",
+                "Dataset",
+                ["digits", "sprites"],
+                key="d",
+                resets=True,
+                help="Handwritten digits or coloured sprites",
+            ),
             self.weights_knob("f"),
         ]
 
@@ -159,13 +203,16 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
             except WeightsError as exc:
                 self.note = "no usable weights:\nfrom scratch"
                 self.weights_label = "weights: untrained"
-                self.tell(f"{exc}. Training from scratch instead "
-                          f"(genai-tutor train vae --dataset {dataset} makes your own).", "warning")
+                self.tell(
+                    f"{exc}. Training from scratch instead "
+                    f"(genai-tutor train vae --dataset {dataset} makes your own).",
+                    "warning",
+                )
         if model is None:
             model = vae.VAE(vae.VaeConfig(dataset=dataset, seed=self.seed))
         model.set_beta(beta)
         order = np.random.default_rng(5).permutation(len(model.data))  # varied first inputs
-        self.inputs = model.data[order[:10 * GRID * 2]].reshape((-1,) + model.image_shape)
+        self.inputs = model.data[order[: 10 * GRID * 2]].reshape((-1,) + model.image_shape)
         self.model = model
         self.first = model.evaluate(model.data[order[:512]])
         self._fresh = True
@@ -173,8 +220,12 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
     def advance(self) -> dict:
         n = STEPS_PER_WORK[self.model.config.dataset]
         out = self.model.train(n)
-        return {"recon": out["recon"], "kl": out["kl"], "steps": n,
-                **({"diverged": True} if out.get("diverged") else {})}
+        return {
+            "recon": out["recon"],
+            "kl": out["kl"],
+            "steps": n,
+            **({"diverged": True} if out.get("diverged") else {}),
+        }
 
     def release_lab(self) -> None:
         self.inputs = None
@@ -197,8 +248,7 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
             tiles = np.concatenate([x[:GRID], rec[:GRID], x[GRID:], rec[GRID:]])
         elif view == "interpolate":
             x = self._input_set(2 * GRID)
-            tiles = np.concatenate([m.interpolate(x[2 * r], x[2 * r + 1], GRID)
-                                    for r in range(GRID)])
+            tiles = np.concatenate([m.interpolate(x[2 * r], x[2 * r + 1], GRID) for r in range(GRID)])
         else:
             tiles = m.sample(GRID * GRID, seed=int(self.knob_value("inputs")))
         cursor = self.cursor.copy()
@@ -217,9 +267,9 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
             return
         tiles = to_tiles(frame["tiles"])
         bg = self.canvas_bg
-        if frame["view"] == "reconstruct":   # a gap between the two input/reconstruction pairs
+        if frame["view"] == "reconstruct":  # a gap between the two input/reconstruction pairs
             blank = np.broadcast_to(np.float32(bg) / 255.0, (GRID,) + tiles.shape[1:])
-            tiles = np.concatenate([tiles[:2 * GRID], blank, tiles[2 * GRID:]])
+            tiles = np.concatenate([tiles[: 2 * GRID], blank, tiles[2 * GRID :]])
         levels = 16 if self.wire.low_bandwidth else 32
         buf = quantize_keeping(tile_grid(tiles, cols=GRID, bg=bg), levels, bg)
         if frame["view"] == "map":
@@ -227,15 +277,20 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
         self.query_one("#vae-view", PixelCanvas).update_pixels(buf)
         self.query_one("#vae-zoom", PixelCanvas).update_pixels(render.quantize(zoom(frame["at"]), levels))
         z = frame["cursor"]
-        lines = [f"at z=({z[0]:+.2f},", f"     {z[1]:+.2f})", "i j k l: move", "",
-                 *CAPTIONS[frame["view"]].split("\n")]
+        lines = [
+            f"at z=({z[0]:+.2f},",
+            f"     {z[1]:+.2f})",
+            "i j k l: move",
+            "",
+            *CAPTIONS[frame["view"]].split("\n"),
+        ]
         if frame.get("note"):
             lines += ["", frame["note"]]
         self.query_one("#vae-info", Static).update("\n".join(lines))
         if "recon" in frame:
             self.query_one("#vae-recon", MetricSparkline).push(frame["recon"])
             self.query_one("#vae-kl", MetricSparkline).push(frame["kl"])
-        elif "first" in frame:       # a new model: start the curves again
+        elif "first" in frame:  # a new model: start the curves again
             for name, key in (("#vae-recon", "recon"), ("#vae-kl", "kl")):
                 line = self.query_one(name, MetricSparkline)
                 line.data.clear()
@@ -245,8 +300,11 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
         recon = self.query_one("#vae-recon", MetricSparkline).data
         kl = self.query_one("#vae-kl", MetricSparkline).data
         z = frame.get("cursor")
-        parts = [f"recon {recon[-1]:.2f}" if recon else "", f"KL {kl[-1]:.2f}" if kl else "",
-                 f"z=({z[0]:+.2f},{z[1]:+.2f})" if z is not None else ""]
+        parts = [
+            f"recon {recon[-1]:.2f}" if recon else "",
+            f"KL {kl[-1]:.2f}" if kl else "",
+            f"z=({z[0]:+.2f},{z[1]:+.2f})" if z is not None else "",
+        ]
         return "  ".join(p for p in parts if p)
 
     @staticmethod
@@ -262,8 +320,9 @@ Keys: **m** view, **i j k l** cursor, **b** β, **n** other inputs, **d** digits
                 buf[r + dr, c + dc] = CURSOR
 
     def action_move_cursor(self, dx: int, dy: int) -> None:
-        self.cursor = np.clip(self.cursor + CURSOR_STEP * np.array([dx, dy], np.float32),
-                              -CURSOR_LIMIT, CURSOR_LIMIT).astype(np.float32)
+        self.cursor = np.clip(
+            self.cursor + CURSOR_STEP * np.array([dx, dy], np.float32), -CURSOR_LIMIT, CURSOR_LIMIT
+        ).astype(np.float32)
         self.submit()
 
     def on_knob(self, knob: Knob) -> None:

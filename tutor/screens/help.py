@@ -41,29 +41,71 @@ GENERAL = """\
 """
 
 _KEY_NAMES = {
-    "escape": "Esc", "space": "Space", "enter": "Enter", "tab": "Tab", "backspace": "Backspace",
-    "delete": "Del", "insert": "Ins", "home": "Home", "end": "End", "pageup": "PgUp",
-    "pagedown": "PgDn", "up": "↑", "down": "↓", "left": "←", "right": "→",
-    "left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?",
-    "plus": "+", "minus": "-", "equals_sign": "=", "full_stop": ".", "comma": ",",
-    "slash": "/", "backslash": "\\", "underscore": "_", "less_than_sign": "<",
-    "greater_than_sign": ">", "exclamation_mark": "!", "number_sign": "#", "asterisk": "*",
-    "vertical_line": "|", "grave_accent": "`", "apostrophe": "'", "quotation_mark": '"',
-    "colon": ":", "semicolon": ";", "left_parenthesis": "(", "right_parenthesis": ")",
+    "escape": "Esc",
+    "space": "Space",
+    "enter": "Enter",
+    "tab": "Tab",
+    "backspace": "Backspace",
+    "delete": "Del",
+    "insert": "Ins",
+    "home": "Home",
+    "end": "End",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "question_mark": "?",
+    "plus": "+",
+    "minus": "-",
+    "equals_sign": "=",
+    "full_stop": ".",
+    "comma": ",",
+    "slash": "/",
+    "backslash": "\\",
+    "underscore": "_",
+    "less_than_sign": "<",
+    "greater_than_sign": ">",
+    "exclamation_mark": "!",
+    "number_sign": "#",
+    "asterisk": "*",
+    "vertical_line": "|",
+    "grave_accent": "`",
+    "apostrophe": "'",
+    "quotation_mark": '"',
+    "colon": ":",
+    "semicolon": ";",
+    "left_parenthesis": "(",
+    "right_parenthesis": ")",
 }
 
 _ACTION_TEXT = {
-    "app.pop_screen": "Go back", "pop_screen": "Go back", "app.quit": "Quit", "quit": "Quit",
-    "app.focus_next": "Next control", "focus_next": "Next control",
-    "app.focus_previous": "Previous control", "focus_previous": "Previous control",
-    "app.command_palette": "Commands", "command_palette": "Commands",
-    "app.help": "This help", "help": "This help",
+    "app.pop_screen": "Go back",
+    "pop_screen": "Go back",
+    "app.quit": "Quit",
+    "quit": "Quit",
+    "app.focus_next": "Next control",
+    "focus_next": "Next control",
+    "app.focus_previous": "Previous control",
+    "focus_previous": "Previous control",
+    "app.command_palette": "Commands",
+    "command_palette": "Commands",
+    "app.help": "This help",
+    "help": "This help",
 }
 
 _NAMESPACE_TITLES = {
-    "VerticalScroll": "Scrolling", "ScrollableContainer": "Scrolling",
-    "OptionList": "In the list", "ChoiceList": "In the list", "DataTable": "In the table",
-    "Button": "On a button", "Input": "Typing", "TextArea": "Typing",
+    "VerticalScroll": "Scrolling",
+    "ScrollableContainer": "Scrolling",
+    "OptionList": "In the list",
+    "ChoiceList": "In the list",
+    "DataTable": "In the table",
+    "Button": "On a button",
+    "Input": "Typing",
+    "TextArea": "Typing",
 }
 
 
@@ -136,8 +178,13 @@ def key_sections(screen: Screen) -> list[KeySection]:
     rank = {id(screen): 0, id(screen.app): 2}
     order.sort(key=lambda node: rank.get(id(node), 1))
     if id(screen) in sections:  # the screen's own keys before those every screen has
-        own = {b.action for cls in type(screen).__mro__ if not cls.__module__.startswith("textual")
-               for b in cls.__dict__.get("BINDINGS", []) if isinstance(b, Binding)}
+        own = {
+            b.action
+            for cls in type(screen).__mro__
+            if not cls.__module__.startswith("textual")
+            for b in cls.__dict__.get("BINDINGS", [])
+            if isinstance(b, Binding)
+        }
         sections[id(screen)].rows.sort(key=lambda row: row.action not in own)
     return [sections[id(node)] for node in order if sections[id(node)].rows]
 
@@ -163,7 +210,7 @@ def sections_markdown(sections: Iterable[KeySection]) -> str:
 
 
 def close_hint(screen: Screen) -> str:
-    """"Esc, q or F1 closes" from the panel's own closing bindings."""
+    """ "Esc, q or F1 closes" from the panel's own closing bindings."""
     keys = []
     for binding in _own_bindings(screen):
         if binding.action in ("app.pop_screen", "dismiss", "app.dismiss"):
@@ -247,8 +294,10 @@ class CodePanel(Panel):
             yield Static(f"[b]{self.title_text}[/b]\n", classes="code-title")
             for name, code in self.blocks:
                 yield Static(f"[b]{name}[/b]", classes="code-title")
-                yield Static(Syntax(code, "python", theme="ansi_dark", line_numbers=True,
-                                    word_wrap=False), classes="code")
+                yield Static(
+                    Syntax(code, "python", theme="ansi_dark", line_numbers=True, word_wrap=False),
+                    classes="code",
+                )
 
 
 class TooSmallScreen(Screen):

@@ -25,20 +25,34 @@ class HomeScreen(Screen):
     BINDINGS = [
         Binding("r", "review", "Review", id="home.review", tooltip="Study the flashcards that are due"),
         Binding("x", "exam", "Final exam", id="home.exam", tooltip="A balanced exam drawn from every lesson"),
-        Binding("p", "progress", "Progress", id="home.progress",
-                tooltip="What you have read, reviewed and scored"),
-        Binding("g", "reference", "Reference", id="home.reference",
-                tooltip="Glossary, FAQ, timeline and cheat sheets"),
-        Binding("s", "stats", "Stats", id="home.stats",
-                tooltip="Due forecast, retention, heatmap, weakest concepts"),
+        Binding(
+            "p", "progress", "Progress", id="home.progress", tooltip="What you have read, reviewed and scored"
+        ),
+        Binding(
+            "g",
+            "reference",
+            "Reference",
+            id="home.reference",
+            tooltip="Glossary, FAQ, timeline and cheat sheets",
+        ),
+        Binding(
+            "s",
+            "stats",
+            "Stats",
+            id="home.stats",
+            tooltip="Due forecast, retention, heatmap, weakest concepts",
+        ),
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="due")
-        yield Static("[b]r[/b] review cards · [b]x[/b] final exam · [b]p[/b] progress · "
-                     "[b]g[/b] reference · [b]Ctrl+P[/b] commands", id="today")
+        yield Static(
+            "[b]r[/b] review cards · [b]x[/b] final exam · [b]p[/b] progress · "
+            "[b]g[/b] reference · [b]Ctrl+P[/b] commands",
+            id="today",
+        )
         yield Static("Lessons  [dim]↑/↓ choose · Enter open[/]", id="lessons-title")
         yield OptionList(id="lessons")
         yield KeyBar()
@@ -82,7 +96,7 @@ class HomeScreen(Screen):
             options.highlighted = ids.index(highlighted) if highlighted in ids else 0
 
     def _suggest(self) -> dict[str, Suggestion]:
-        """"Continue" (if there is anything to continue) and the next step, by option id."""
+        """ "Continue" (if there is anything to continue) and the next step, by option id."""
         app = self.app
         found = continue_entry(app.course, app.store, app.open_lab_left_open())
         skip = found.target if found is not None and found.kind == "lesson" else None
@@ -92,8 +106,11 @@ class HomeScreen(Screen):
     @staticmethod
     def _suggestion_row(suggestion: Suggestion) -> Table:
         mark = "▶" if suggestion.label.startswith("Continue") else "→"
-        return HomeScreen._columns(Text(mark, style="bold"), Text(visible(suggestion.label), style="bold"),
-                                   Text(visible(suggestion.detail), style="dim"))
+        return HomeScreen._columns(
+            Text(mark, style="bold"),
+            Text(visible(suggestion.label), style="bold"),
+            Text(visible(suggestion.detail), style="dim"),
+        )
 
     @staticmethod
     def _columns(lead: Text, title: Text, detail: Text) -> Table:
@@ -108,8 +125,9 @@ class HomeScreen(Screen):
     @staticmethod
     def _row(lesson, progress) -> Table:
         read = progress is not None and progress.read
-        lead = Text.assemble(("✓ " if read else "· ", "bold green" if read else "dim"),
-                             (visible(lesson.id), "bold"))
+        lead = Text.assemble(
+            ("✓ " if read else "· ", "bold green" if read else "dim"), (visible(lesson.id), "bold")
+        )
         detail = ""
         if progress is not None:
             detail = f"cards {progress.cards_seen}/{progress.cards_total}"
@@ -144,5 +162,6 @@ class HomeScreen(Screen):
 
     def action_reference(self) -> None:
         self.app.open_reference()
+
     def action_stats(self) -> None:
         self.app.open_stats()

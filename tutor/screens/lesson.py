@@ -50,8 +50,12 @@ def warm(app, lesson_ids) -> None:
     course, style = app.course, document_style(app)
     bodies = [course.lesson(lesson_id).body for lesson_id in lesson_ids]
     width = reader_text_width(app.size.width)
-    app.run_worker(lambda: [prefetch(body, width, style) for body in bodies], thread=True,
-                   group="prefetch", exit_on_error=False)
+    app.run_worker(
+        lambda: [prefetch(body, width, style) for body in bodies],
+        thread=True,
+        group="prefetch",
+        exit_on_error=False,
+    )
 
 
 def prefetch(body: str, width: int, style: DocumentStyle) -> None:
@@ -65,8 +69,10 @@ class LabCard(Button):
     """A "Try it" card in the lesson body. Enter (or a click) opens the lab."""
 
     def __init__(self, block: LabBlock, title: str, ready: bool) -> None:
-        super().__init__(card_label(visible(title), visible(block.text), soon=not ready),
-                         classes="lab-card" + ("" if ready else " -soon"))
+        super().__init__(
+            card_label(visible(title), visible(block.text), soon=not ready),
+            classes="lab-card" + ("" if ready else " -soon"),
+        )
         self.lab_id = block.lab_id
 
 
@@ -75,8 +81,9 @@ class LessonScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="lesson.back"),
         Binding("n,right_square_bracket", "next", "Next", id="lesson.next", tooltip="The next lesson"),
-        Binding("p,left_square_bracket", "previous", "Prev", id="lesson.previous",
-                tooltip="The previous lesson"),
+        Binding(
+            "p,left_square_bracket", "previous", "Prev", id="lesson.previous", tooltip="The previous lesson"
+        ),
         Binding("c", "check", "Check yourself", id="lesson.check", tooltip="Take this lesson's quiz"),
         Binding("t", "try_it", "Try it", id="lesson.try", tooltip="Open this lesson's lab"),
         Binding("g", "glossary", "Glossary", id="lesson.glossary", tooltip="Terms this lesson introduces"),
@@ -159,8 +166,9 @@ class LessonScreen(Screen):
             return
         width = texts.first().content_size.width
         body, style = lessons[index + 1].body, document_style(self.app)
-        self.run_worker(lambda: prefetch(body, width, style), thread=True, group="prefetch",
-                        exit_on_error=False)
+        self.run_worker(
+            lambda: prefetch(body, width, style), thread=True, group="prefetch", exit_on_error=False
+        )
 
     def on_unmount(self) -> None:
         self._save_position()

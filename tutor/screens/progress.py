@@ -56,8 +56,13 @@ class ProgressScreen(Screen):
             best = f"{progress.best_score[0]}/{progress.best_score[1]}" if progress.best_score else "–"
             title = lesson.title if len(lesson.title) <= 34 else lesson.title[:33].rstrip() + "…"
             # Text, not str: DataTable reads a str cell as markup.
-            table.add_row(Text(visible(lesson.id)), Text(visible(title)), "✓" if progress.read else "·",
-                          f"{progress.cards_seen}/{progress.cards_total}", best)
+            table.add_row(
+                Text(visible(lesson.id)),
+                Text(visible(title)),
+                "✓" if progress.read else "·",
+                f"{progress.cards_seen}/{progress.cards_total}",
+                best,
+            )
         table.focus()
         self.query_one("#exams", Static).update(self._exam_history())
 
@@ -73,6 +78,7 @@ class ProgressScreen(Screen):
             if attempt.finished_at is None:
                 lines.append(f"  {when}  {attempt.answered} of {total} answered · unfinished (x resumes)")
             else:
-                lines.append(f"  {when}  {attempt.right} of {total} "
-                             f"({round(100 * attempt.right / max(total, 1))}%)")
+                lines.append(
+                    f"  {when}  {attempt.right} of {total} ({round(100 * attempt.right / max(total, 1))}%)"
+                )
         return "\n".join(lines)

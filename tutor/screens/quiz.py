@@ -36,12 +36,23 @@ class QuizScreen(Screen):
         Binding("n", "next", "Next", id="quiz.next", tooltip="The next question (after answering)"),
         Binding("t", "truefalse(True)", "True", show=False),
         Binding("f", "truefalse(False)", "False", show=False),
-        Binding("r", "retry", "Retry missed", id="quiz.retry", show=False,
-                tooltip="At the end: a new round of the questions you missed"),
+        Binding(
+            "r",
+            "retry",
+            "Retry missed",
+            id="quiz.retry",
+            show=False,
+            tooltip="At the end: a new round of the questions you missed",
+        ),
     ]
 
-    def __init__(self, questions: list[Question], kind: str = "lesson", title: str = "Quiz",
-                 session: QuizSession | None = None) -> None:
+    def __init__(
+        self,
+        questions: list[Question],
+        kind: str = "lesson",
+        title: str = "Quiz",
+        session: QuizSession | None = None,
+    ) -> None:
         super().__init__()
         self.quiz_title = title
         self.kind = kind
@@ -66,8 +77,9 @@ class QuizScreen(Screen):
         self.title = self.quiz_title
         if self.session is None:
             try:
-                self.session = QuizSession(self.questions, self.app.store, kind=self.kind,
-                                           now_fn=self.app.now)
+                self.session = QuizSession(
+                    self.questions, self.app.store, kind=self.kind, now_fn=self.app.now
+                )
             except StoreError as error:  # the attempt could not be saved: no quiz to show
                 notify_store_error(self.app, error)
                 self.app.pop_screen()
@@ -87,7 +99,8 @@ class QuizScreen(Screen):
         self.answered = False
         self.sub_title = f"Question {session.index + 1} of {len(session.questions)}"
         self.query_one("#q-meta", Static).update(
-            f"[dim]{plain(question.lesson_id)} · {KIND_HINTS[question.kind]}[/]")
+            f"[dim]{plain(question.lesson_id)} · {KIND_HINTS[question.kind]}[/]"
+        )
         self.query_one("#q-prompt", Static).update(plain(question.prompt))
         feedback = self.query_one("#q-feedback", Static)
         feedback.update("")
@@ -190,8 +203,9 @@ class QuizScreen(Screen):
         if missed:
             lines.append(f"\n[b]You missed {len(missed)}[/b] (r reviews exactly these):")
             for number, question in enumerate(missed, 1):
-                lines.append(f"\n{number}. {plain(question.prompt)}\n"
-                             f"   [dim]{plain(question.explanation)}[/]")
+                lines.append(
+                    f"\n{number}. {plain(question.prompt)}\n   [dim]{plain(question.explanation)}[/]"
+                )
         else:
             lines.append("\nNothing missed. Well done.")
         self.query_one("#q-meta", Static).update("")
@@ -239,5 +253,8 @@ class LeaveExamScreen(ModalScreen[bool]):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]Leave the exam?[/b]\n\nYour answers so far are saved. Press [b]x[/b] on Home "
-                     "to carry on where you left off.\n\n[b]y[/b] leave · [b]n[/b] stay", id="leave-exam")
+        yield Static(
+            "[b]Leave the exam?[/b]\n\nYour answers so far are saved. Press [b]x[/b] on Home "
+            "to carry on where you left off.\n\n[b]y[/b] leave · [b]n[/b] stay",
+            id="leave-exam",
+        )

@@ -51,8 +51,10 @@ class GlossaryScreen(Screen):
     """Every glossary term; typing filters by term, alias or any word of the definition."""
 
     HELP_TITLE = "Glossary"
-    HELP = ("Type to search. A term matches when every word you type appears in its name, "
-            "an alias or its definition, so 'velocity' finds flow matching.")
+    HELP = (
+        "Type to search. A term matches when every word you type appears in its name, "
+        "an alias or its definition, so 'velocity' finds flow matching."
+    )
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="glossary.back"),
         Binding("ctrl+f", "focus_search", "Search", id="glossary.search", tooltip="Jump to the search box"),

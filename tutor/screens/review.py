@@ -19,14 +19,22 @@ from tutor.storeguard import guarded, notify_store_error
 
 class ReviewScreen(Screen):
     HELP_TITLE = "Review"
-    HELP = ("Recall the answer before you reveal it. Grade honestly: 1 Again (forgot), 2 Hard, "
-            "3 Good, 4 Easy. The scheduler (FSRS) spaces the next review by your grade.")
+    HELP = (
+        "Recall the answer before you reveal it. Grade honestly: 1 Again (forgot), 2 Hard, "
+        "3 Good, 4 Easy. The scheduler (FSRS) spaces the next review by your grade."
+    )
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="review.back"),
-        Binding("space", "space", "Show / Good", id="review.space",
-                tooltip="Reveal the answer; once shown, grade Good"),
-        Binding("1", "grade(1)", "Again", id="review.again", show=False,
-                tooltip="Forgot it: see it again soon"),
+        Binding(
+            "space",
+            "space",
+            "Show / Good",
+            id="review.space",
+            tooltip="Reveal the answer; once shown, grade Good",
+        ),
+        Binding(
+            "1", "grade(1)", "Again", id="review.again", show=False, tooltip="Forgot it: see it again soon"
+        ),
         Binding("2", "grade(2)", "Hard", id="review.hard", show=False, tooltip="Recalled with difficulty"),
         Binding("3", "grade(3)", "Good", id="review.good", show=False, tooltip="Recalled it"),
         Binding("4", "grade(4)", "Easy", id="review.easy", show=False, tooltip="Recalled it at once"),
@@ -47,8 +55,9 @@ class ReviewScreen(Screen):
             with Horizontal(id="grades"):
                 yield Button("Space  Show answer", id="reveal", compact=True)
                 for rating, name in RATING_NAMES.items():
-                    yield Button(f"{rating} {name}", id=f"grade-{rating}", compact=True,
-                                 classes=f"grade -r{rating}")
+                    yield Button(
+                        f"{rating} {name}", id=f"grade-{rating}", compact=True, classes=f"grade -r{rating}"
+                    )
             yield Static(id="summary")
         yield Footer()
 
@@ -58,9 +67,14 @@ class ReviewScreen(Screen):
         if self.scheduler is None:
             self.scheduler = StudyScheduler(settings.desired_retention)
         try:
-            self.session = ReviewSession(study_deck(self.app.course, self.app.store), self.app.store,
-                                         self.scheduler, now_fn=self.app.now,
-                                         new_limit=settings.new_per_day, tz=self.app.zone)
+            self.session = ReviewSession(
+                study_deck(self.app.course, self.app.store),
+                self.app.store,
+                self.scheduler,
+                now_fn=self.app.now,
+                new_limit=settings.new_per_day,
+                tz=self.app.zone,
+            )
         except StoreError as error:  # the saved card states cannot be read: nothing to review
             notify_store_error(self.app, error)
             self.app.pop_screen()
@@ -104,8 +118,9 @@ class ReviewScreen(Screen):
         lines = []
         if summary.reviewed:
             counts = " · ".join(f"{RATING_NAMES[r]} {summary.by_rating.get(r, 0)}" for r in RATING_NAMES)
-            lines.append(f"[b]You reviewed {summary.reviewed} "
-                         f"card{'s' if summary.reviewed != 1 else ''}.[/b]")
+            lines.append(
+                f"[b]You reviewed {summary.reviewed} card{'s' if summary.reviewed != 1 else ''}.[/b]"
+            )
             lines.append(counts)
         else:
             lines.append("[b]No cards are due right now.[/b]")

@@ -43,26 +43,31 @@ def _minutes(seconds: int) -> str:
 def render_stats(figures: StudyStats) -> str:
     """The whole Stats page as Rich markup (kept apart from the screen so it can be tested)."""
     lines = []
-    head = (f"[b]Reviews[/b] {figures.reviews_total} · [b]time studied[/b] "
-            f"{_minutes(figures.seconds_studied)} ({_minutes(figures.seconds_today)} today)")
+    head = (
+        f"[b]Reviews[/b] {figures.reviews_total} · [b]time studied[/b] "
+        f"{_minutes(figures.seconds_studied)} ({_minutes(figures.seconds_today)} today)"
+    )
     if figures.streak_days is not None:
         head += f" · [b]streak[/b] {figures.streak_days} d"
     lines.append(head)
     forecast = figures.forecast
-    lines.append(f"[b]Due[/b] today {forecast[0]} · 7 days {sum(forecast[:7])} · "
-                 f"30 days {sum(forecast)}   {_bar(forecast)}")
+    lines.append(
+        f"[b]Due[/b] today {forecast[0]} · 7 days {sum(forecast[:7])} · "
+        f"30 days {sum(forecast)}   {_bar(forecast)}"
+    )
     lines.append("[b]True retention[/b] (reviews passed, per week)")
     cells = []
     for week in figures.retention[-4:]:
         share = "  –" if week.retention is None else f"{100 * week.retention:3.0f}%"
         cells.append(f"{week.week_start:%d %b} {share} of {week.reviews}")
     lines.append("  " + " · ".join(cells))
-    lines.append(f"[b]Reviews[/b], last 26 weeks from {figures.heatmap_start:%d %b} "
-                 f"(· none ░ ▒ ▓ █ most)")
+    lines.append(f"[b]Reviews[/b], last 26 weeks from {figures.heatmap_start:%d %b} (· none ░ ▒ ▓ █ most)")
     top = max(figures.heatmap, default=0)
     for weekday in range(7):
-        row = [_shade(figures.heatmap[i], top) if i < len(figures.heatmap) else " "
-               for i in range(weekday, 26 * 7, 7)]
+        row = [
+            _shade(figures.heatmap[i], top) if i < len(figures.heatmap) else " "
+            for i in range(weekday, 26 * 7, 7)
+        ]
         lines.append(f"  {DAY_NAMES[weekday]} {''.join(row)}")
     studied = [m for m in figures.concepts if m.studied]
     lines.append(f"[b]Concepts[/b] studied {len(studied)} of {len(figures.concepts)}; weakest:")
@@ -71,23 +76,28 @@ def render_stats(figures: StudyStats) -> str:
         lines.append("  " + " · ".join(f"{c} {100 * weakest[c].mastery:.0f}%" for c in figures.weakest))
     else:
         lines.append("  none yet: review some cards or take a quiz first")
-    lines.append(f"[b]Settings[/b] desired retention {figures.desired_retention:.2f} ([ ]) · "
-                 f"new cards a day {figures.new_per_day} (- +)")
+    lines.append(
+        f"[b]Settings[/b] desired retention {figures.desired_retention:.2f} ([ ]) · "
+        f"new cards a day {figures.new_per_day} (- +)"
+    )
     return "\n".join(lines)
 
 
 class StatsScreen(Screen):
     HELP_TITLE = "Stats"
-    HELP = ("True retention counts only reviews of cards past their learning steps, as Anki "
-            "does. Time studied is estimated from the gaps between answers (each up to a "
-            "minute). Mastery of a concept is the mean recall chance of its cards and whether "
-            "its questions were last answered right. w practises the weakest concepts; [ and ] "
-            "change the desired retention FSRS aims for; - and + the new cards a day (by 5); "
-            "s shows or hides a study streak.")
+    HELP = (
+        "True retention counts only reviews of cards past their learning steps, as Anki "
+        "does. Time studied is estimated from the gaps between answers (each up to a "
+        "minute). Mastery of a concept is the mean recall chance of its cards and whether "
+        "its questions were last answered right. w practises the weakest concepts; [ and ] "
+        "change the desired retention FSRS aims for; - and + the new cards a day (by 5); "
+        "s shows or hides a study streak."
+    )
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="stats.back"),
-        Binding("w", "weakest", "Practise weakest", id="stats.weakest",
-                tooltip="A quiz on your weakest concepts"),
+        Binding(
+            "w", "weakest", "Practise weakest", id="stats.weakest", tooltip="A quiz on your weakest concepts"
+        ),
         Binding("left_square_bracket", "retention(-0.01)", "Retention −", id="stats.retention_down"),
         Binding("right_square_bracket", "retention(0.01)", "Retention +", id="stats.retention_up"),
         Binding("minus", "new_per_day(-5)", "New/day −", id="stats.new_down", show=False),
@@ -109,8 +119,7 @@ class StatsScreen(Screen):
         self.refresh_stats()
 
     def refresh_stats(self) -> None:
-        self.figures = study_stats(self.app.course, self.app.store, self.app.now(),
-                                   self.app.zone)
+        self.figures = study_stats(self.app.course, self.app.store, self.app.now(), self.app.zone)
         self.query_one("#stats-body", Static).update(render_stats(self.figures))
 
     def action_weakest(self) -> None:
@@ -141,4 +150,3 @@ class StatsScreen(Screen):
         shown = load_settings(self.app.store).show_streak
         save_setting(self.app.store, "show_streak", str(not shown))
         self.refresh_stats()
-

@@ -85,8 +85,9 @@ class ProbabilityBars(CachedLines):
     def update_bars(self, rows: Sequence[Row], marked: int | None = None) -> None:
         """Replace the rows; ``marked`` (a row index) gets a ``◀`` e.g. for the sampled token."""
         old = len(self._rows), self._has_ref
-        self._rows = [(str(r[0]), float(r[1]), None if len(r) < 3 or r[2] is None
-                       else float(r[2])) for r in rows]
+        self._rows = [
+            (str(r[0]), float(r[1]), None if len(r) < 3 or r[2] is None else float(r[2])) for r in rows
+        ]
         self._marked = marked
         self.invalidate(layout=(len(self._rows), self._has_ref) != old)
 
@@ -126,8 +127,7 @@ class ProbabilityBars(CachedLines):
                 segs.append(Segment(smooth_bar(p / top, bar_w), bar_style))
             segs.append(Segment(" " + percent(p)))
             if has_ref:
-                segs.append(Segment(" " + (percent(ref) if ref is not None else "     -"),
-                                    ref_style))
+                segs.append(Segment(" " + (percent(ref) if ref is not None else "     -"), ref_style))
             segs.append(Segment(" ◀" if index == self._marked else "  ", mark_style))
             strips.append(Strip(segs).simplify().crop(0, width).extend_cell_length(width))
         if has_ref:

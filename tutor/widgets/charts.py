@@ -93,16 +93,20 @@ class LineChart(CachedLines):
 
     # ------------------------------------------------------------------ data
 
-    def add_series(self, name: str, key: str | None = None, color: str | None = None,
-                   dotted: bool | None = None) -> None:
+    def add_series(
+        self, name: str, key: str | None = None, color: str | None = None, dotted: bool | None = None
+    ) -> None:
         """Add a series; ``key`` defaults to the first letter of ``name``."""
         index = len(self._series)
         used = {s.key for s in self._series.values()}
-        key = key or next((c.upper() for c in name if c.isalnum() and c.upper() not in used),
-                          str(index + 1))
+        key = key or next((c.upper() for c in name if c.isalnum() and c.upper() not in used), str(index + 1))
         self._series[name] = Series(
-            name, key[:1], color or COLORS[index % len(COLORS)],
-            index > 0 if dotted is None else dotted, deque(maxlen=self.history))
+            name,
+            key[:1],
+            color or COLORS[index % len(COLORS)],
+            index > 0 if dotted is None else dotted,
+            deque(maxlen=self.history),
+        )
         self._changed()
 
     def push(self, values: Mapping[str, float]) -> None:
@@ -224,9 +228,16 @@ class MetricSparkline(Widget):
     }
     """
 
-    def __init__(self, label: str, *, history: int = 120, fmt: str = "{:.3f}",
-                 name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        *,
+        history: int = 120,
+        fmt: str = "{:.3f}",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.label = label
         self.fmt = fmt

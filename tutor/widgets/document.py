@@ -89,8 +89,13 @@ class _CompactTable(TableElement):
     """Tables as key | value lines: a rule under the header, no frame, no rule per row."""
 
     def __rich_console__(self, console, options):
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                      style="markdown.table.border", collapse_padding=True)
+        table = Table(
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            style="markdown.table.border",
+            collapse_padding=True,
+        )
         if self.header is not None and self.header.row is not None:
             for column in self.header.row.cells:
                 heading = column.content.copy()
@@ -119,10 +124,19 @@ def render_markdown(markdown: str, width: int, style: DocumentStyle) -> tuple[St
             _cache.move_to_end(key)
             return found
     styles, code_theme = style
-    console = Console(width=key[1], color_system="truecolor", force_terminal=True,
-                      legacy_windows=False, theme=Theme(dict(styles)), highlight=False)
-    lines = console.render_lines(_Markdown(markdown, code_theme=code_theme, hyperlinks=False),
-                                 console.options.update_width(key[1]), pad=False)
+    console = Console(
+        width=key[1],
+        color_system="truecolor",
+        force_terminal=True,
+        legacy_windows=False,
+        theme=Theme(dict(styles)),
+        highlight=False,
+    )
+    lines = console.render_lines(
+        _Markdown(markdown, code_theme=code_theme, hyperlinks=False),
+        console.options.update_width(key[1]),
+        pad=False,
+    )
     strips = tuple(Strip(line) for line in lines)
     with _cache_lock:
         _cache[key] = strips

@@ -54,7 +54,9 @@ class KeyBar(Static):
         self._shown = shown
         parts = []
         for display, description, key in shown:
-            part = Content.assemble((f" {display} ", "bold $footer-key-foreground"),
-                                    (f"{description} ", "$footer-description-foreground"))
+            part = Content.assemble(
+                (f" {display} ", "bold $footer-key-foreground"),
+                (f"{description} ", "$footer-description-foreground"),
+            )
             parts.append(part.stylize(f"@click=app.simulate_key('{key}')"))
         self.update(Content("").join(parts))
