@@ -460,7 +460,7 @@ class Diffusion:
         self.net = MLP(sizes, activation="silu", seed=c.seed)
         self.ema_net = MLP(sizes, activation="silu", seed=c.seed)
         self.ema_params = self.net.params.copy()
-        self.ema_net.bind(self.ema_params, np.zeros_like(self.ema_params))
+        self.ema_net.bind(self.ema_params, np.zeros(self.ema_params.shape, F32))
         self.opt = Adam(self.net.params, self.net.grads, lr=c.lr)
         self.state = seed_state(c.seed, 1)
         self.steps = 0

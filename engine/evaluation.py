@@ -101,6 +101,7 @@ class Evaluator:
         self.sets: dict[tuple[str, int], SampleSet] = {}
         self._text: dict[str, dict] = {}
         self._text_sets: dict[str, list[str]] = {}
+        self._vocab = 0
 
     # -- models -------------------------------------------------------------------------
     def model(self, name: str):
@@ -243,7 +244,11 @@ class Evaluator:
 
     # -- text ---------------------------------------------------------------------------
     def text(self, name: str) -> dict:
-        """Perplexity of the shipped language model on one of :func:`text_sets` (cached)."""
+        """Perplexity of the shipped language model on one of :func:`text_sets` (cached).
+
+        Once every text is measured the model and its evaluation buffers are dropped
+        (only its vocabulary size is kept): the figures never change, and the lab holds
+        the sprite families' samples for much longer."""
         if name not in self._text:
             if "lm" not in self._models:
                 from . import lm
@@ -251,7 +256,12 @@ class Evaluator:
                 self._models["lm"], _ = lm.LanguageModel.load(shipped("weights", "lm.npz"))
             if not self._text_sets:
                 self._text_sets = text_sets()
-            self._text[name] = perplexity(self._models["lm"], self._text_sets[name])
+            model = self._models["lm"]
+            self._text[name] = perplexity(model, self._text_sets[name])
+            self._vocab = len(model.tok)
+            if all(t in self._text for t in TEXTS):
+                del self._models["lm"]
+                self._text_sets = {}
         return self._text[name]
 
     def has_text(self, name: str) -> bool:
@@ -260,7 +270,7 @@ class Evaluator:
     def vocab_size(self) -> int:
         """The language model's vocabulary size: the perplexity of knowing nothing."""
         self.text(TEXTS[-1])
-        return len(self._models["lm"].tok)
+        return self._vocab
 
     def text_table(self) -> dict[str, dict]:
         return {name: self.text(name) for name in TEXTS}
@@ -364,7 +374,9 @@ def perplexity(model, paragraphs: list[str]) -> dict:
     X, Y = windows(model.tok.stream(paragraphs, C_), C_)
     ids = [i for p in paragraphs for i in model.tok.encode(p)[0]]
     unknown = float(np.mean(np.asarray(ids) == model.tok.unk_id)) if ids else 0.0
-    return {"perplexity": math.exp(model.evaluate(X, Y)), "words": len(ids), "unknown": unknown}
+    # batches of 256 windows: the same mean as one pass, with a quarter of the buffers
+    ce = model.evaluate(X, Y, batch=256)
+    return {"perplexity": math.exp(ce), "words": len(ids), "unknown": unknown}
 
 
 def text_table(model=None, seed: int = SHUFFLE_SEED) -> dict[str, dict]:

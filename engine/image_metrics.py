@@ -78,9 +78,13 @@ CLASSIFIER_VERSION = 1
 
 
 def nearest_neighbours(
-    samples: np.ndarray, train: np.ndarray, chunk: int = 256
+    samples: np.ndarray, train: np.ndarray, chunk: int = 128
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(RMS pixel distance, index) of each sample's nearest training image."""
+    """(RMS pixel distance, index) of each sample's nearest training image.
+
+    The search ranks ||b||^2 - 2 x.b, which orders the training images as the squared
+    distance does (||x||^2 is the same for the whole row), in one (chunk, N) buffer
+    updated in place: 128 samples against 20,000 sprites is 10 MiB, not several copies."""
     a = np.asarray(samples, F32).reshape(len(samples), -1)
     b = np.ascontiguousarray(np.asarray(train, F32).reshape(len(train), -1))
     bb = np.einsum("ij,ij->i", b, b)
@@ -88,7 +92,9 @@ def nearest_neighbours(
     index = np.empty(len(a), np.int64)
     for s in range(0, len(a), chunk):
         x = a[s : s + chunk]
-        d2 = bb[None, :] - 2.0 * (x @ b.T) + np.einsum("ij,ij->i", x, x)[:, None]
+        d2 = x @ b.T
+        d2 *= F32(-2.0)
+        d2 += bb[None, :]
         j = np.argmin(d2, axis=1)
         index[s : s + chunk] = j
         # recompute the winners exactly (the expanded form loses precision near 0)

@@ -162,7 +162,7 @@ class LanguageModel:
         self.mlp = MLP([C * D, c.hidden, V], activation="tanh", seed=c.seed)
         n_emb = V * D
         self.params = np.zeros(n_emb + self.mlp.n_params, F32)
-        self.grads = np.zeros_like(self.params)
+        self.grads = np.zeros(self.params.shape, F32)
         self.params[n_emb:] = self.mlp.params
         self.mlp.bind(self.params[n_emb:], self.grads[n_emb:])
         self.emb = self.params[:n_emb].reshape(V, D)

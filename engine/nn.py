@@ -276,9 +276,32 @@ class Adam:
     ):
         self.params, self.grads = params, grads
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
-        self.m = np.zeros_like(params)
-        self.v = np.zeros_like(params)
+        self._m: np.ndarray | None = None
+        self._v: np.ndarray | None = None
         self.t = 0
+
+    # The moments are made on first use: a model loaded only to sample (every lab that
+    # shows a shipped model) never steps, and two zeroed copies of its parameters would
+    # be resident memory for nothing.
+    @property
+    def m(self) -> np.ndarray:
+        if self._m is None:
+            self._m = np.zeros(self.params.shape, self.params.dtype)
+        return self._m
+
+    @m.setter
+    def m(self, value: np.ndarray) -> None:
+        self._m = value
+
+    @property
+    def v(self) -> np.ndarray:
+        if self._v is None:
+            self._v = np.zeros(self.params.shape, self.params.dtype)
+        return self._v
+
+    @v.setter
+    def v(self, value: np.ndarray) -> None:
+        self._v = value
 
     def step(self) -> None:
         self.t += 1
@@ -296,8 +319,7 @@ class Adam:
         )
 
     def reset(self) -> None:
-        self.m[...] = 0.0
-        self.v[...] = 0.0
+        self._m = self._v = None
         self.t = 0
 
     def state_dict(self) -> dict:
@@ -326,7 +348,7 @@ class SGD:
     ):
         self.params, self.grads = params, grads
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
-        self.buf = np.zeros_like(params)
+        self.buf = np.zeros(params.shape, params.dtype)  # calloc: untouched until the first step
         self.t = 0
 
     def step(self) -> None:
