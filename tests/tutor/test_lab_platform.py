@@ -3,6 +3,9 @@ Help lists every key that works in the lab."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
 from tutor import labs
@@ -17,6 +20,7 @@ async def open_play_and_leave(lab_id: str, make_app, rounds: int) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         first: LabScreen | None = None
+        closed: list[weakref.ref] = []
         for round_ in range(rounds):
             app.open_lab(lab_id)
             await pilot.pause()
@@ -31,8 +35,18 @@ async def open_play_and_leave(lab_id: str, make_app, rounds: int) -> None:
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, LabScreen)
+            closed.append(weakref.ref(lab))
+            del lab
         await pilot.pause(0.3)  # late frames arrive at closed screens
         assert first is not None and first.model is None  # released after leaving
+        del first
+        for _ in range(50):  # each worker thread ends its loop, then the screen can go
+            gc.collect()
+            if all(ref() is None for ref in closed):
+                break
+            await pilot.pause(0.1)
+        alive = sum(ref() is not None for ref in closed)
+        assert alive == 0, f"{alive} of {rounds} closed {lab_id} screens are still reachable"
     assert app.return_code in (None, 0)
 
 

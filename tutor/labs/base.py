@@ -519,6 +519,9 @@ class LabScreen(Screen):
                         self._commands.task_done()
         finally:
             self._finished.set()
+            from tutor import memory
+
+            memory.forget_worker()  # else the pool thread keeps this screen alive
 
     def _warm_up(self, worker: Any) -> None:
         if not self.WARM_UP:
