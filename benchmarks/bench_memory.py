@@ -13,6 +13,9 @@ of memory a lab used and what was given back.
 depend on the labs before it.
 
 Goals (lab-platform issue): peak <= 250 MiB per lab; <= 150 MiB on Home after every lab.
+Measure in an environment made as a learner's is (``python -m venv v && v/bin/pip install
+.``): a development environment with extra packages (scipy, which numba imports when
+present) reads higher.
 Linux only (it reads /proc).
 """
 
@@ -83,6 +86,7 @@ async def run(seconds: float, labs: list[str] | None = None) -> dict:
             await pilot.pause(seconds)
             peak = _status("VmHWM")
             playing = _kinds()
+            still_working = bool(lab.playing)  # a lab that stops by itself (metrics) is done
             await pilot.press("escape")
             await _released(pilot, lab)
             rows.append(
@@ -90,6 +94,7 @@ async def run(seconds: float, labs: list[str] | None = None) -> dict:
                     "lab": lab_id,
                     "peak_mib": round(peak, 1),
                     "playing": playing,
+                    "still_playing_at_the_end": still_working,
                     "home_after_mib": round(_status("VmRSS"), 1),
                     "home_after": _kinds(),
                 }
@@ -103,6 +108,10 @@ async def run(seconds: float, labs: list[str] | None = None) -> dict:
         memory.release()
         collected = round(_status("VmRSS"), 1)
     return {
+        "python": sys.executable,
+        # numba imports scipy when it is installed (not one of our dependencies): about
+        # 15 MiB more everywhere. A learner's fresh install has no scipy.
+        "scipy_imported": "scipy" in sys.modules,
         "home_before_labs_mib": round(home_start, 1),
         "home_before_labs": home_start_kinds,
         "rows": rows,

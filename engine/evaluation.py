@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,8 @@ NAMES = {
 }
 #: Diffusion samplers: (sampler, steps). DDPM is the stochastic sampler (η = 1).
 DIFFUSION = {"ddpm": ("ddpm", 100), "ddim": ("ddim", 50)}
+#: The models a learner can train and measure in their place: model -> shipped file name.
+OWN_WEIGHTS = {"gan": "gan_sprites.npz", "vae": "vae_sprites.npz", "diffusion": "diffusion_sprites.npz"}
 PROMPT_TEMPLATE = C.TRAIN_TEMPLATES[0]  # "a {size} {colour} {shape} {where}"
 OTHER_DOMAIN = ("data", "other_domain.txt")
 SHUFFLE_SEED = 11
@@ -92,9 +95,16 @@ class Evaluator:
 
     ``grow(family, n, seed)`` draws chunks until the family has n samples;
     ``row(family, n, seed)`` measures the first n. Raises engine.weights.WeightsError
-    when a shipped model is missing."""
+    when a model's file is missing or damaged.
 
-    def __init__(self) -> None:
+    ``files`` names other weights files for "gan", "vae" and "diffusion" (the learner's
+    own, from ``genai-tutor train``); the others are the shipped ones."""
+
+    def __init__(self, files: dict[str, Path] | None = None) -> None:
+        unknown = set(files or ()) - set(OWN_WEIGHTS)
+        if unknown:
+            raise ValueError(f"no model to load from a file for {sorted(unknown)}; choose from {OWN_WEIGHTS}")
+        self.files = dict(files or {})
         self._train: np.ndarray | None = None
         self._train_fit: tuple[np.ndarray, np.ndarray] | None = None
         self._models: dict[str, Any] = {}
@@ -109,18 +119,20 @@ class Evaluator:
             if name == "gan":
                 from . import image_gan
 
-                self._models[name] = image_gan.pretrained("sprites")
+                path = self.files.get(name, image_gan.pretrained_path("sprites"))
+                self._models[name] = image_gan.ImageGAN.load(path)
             elif name == "vae":
                 from . import vae
 
                 # sampling needs no training data: one placeholder row, not 20,000 sprites
-                self._models[name] = vae.VAE.load(
-                    vae.pretrained_path("sprites"), data=np.zeros((1, imgs.SIZE, imgs.SIZE, 3), F32)
-                )
+                path = self.files.get(name, vae.pretrained_path("sprites"))
+                self._models[name] = vae.VAE.load(path, data=np.zeros((1, imgs.SIZE, imgs.SIZE, 3), F32))
             elif name == "diffusion":
                 from . import diffusion_recipes
+                from .diffusion import Diffusion
 
-                self._models[name] = diffusion_recipes.pretrained("sprites")
+                path = self.files.get(name, diffusion_recipes.pretrained_path("sprites"))
+                self._models[name] = Diffusion.load(path)
             elif name == "clip":
                 from . import clip
 

@@ -216,3 +216,15 @@ def test_perplexity_held_out_beats_shuffled_and_other_domain():
     assert t["held_out"]["perplexity"] < t["shuffled"]["perplexity"]
     assert t["shuffled"]["words"] == t["held_out"]["words"]
     assert t["other_domain"]["unknown"] > t["held_out"]["unknown"]
+
+
+def test_evaluator_loads_the_files_it_is_given(tmp_path):
+    """A learner's own weights file replaces the shipped one: a missing one is an error
+    naming the file, and only the models a learner can train are accepted."""
+    from engine.weights import WeightsError
+
+    ev = E.Evaluator({"gan": tmp_path / "mine.npz"})
+    with pytest.raises(WeightsError, match="mine.npz"):
+        ev.model("gan")
+    with pytest.raises(ValueError, match="clip"):
+        E.Evaluator({"clip": tmp_path / "x.npz"})

@@ -33,7 +33,7 @@ def shared():
 @pytest.fixture(autouse=True)
 def paused(monkeypatch, shared):
     monkeypatch.setattr(LabScreen, "autoplay", False)
-    monkeypatch.setattr(E, "Evaluator", lambda: shared)  # samples drawn once per module
+    monkeypatch.setattr(E, "Evaluator", lambda files=None: shared)  # samples drawn once per module
 
 
 def small_lab() -> MetricsLab:
@@ -91,6 +91,36 @@ async def test_table_matches_the_engine_and_the_n_knob_shows_the_bias(shared):
         curve = dict(lab.last_frame["curve"])
         assert set(curve) == {N, 2 * N} and curve[2 * N] < curve[N]  # real sprites: bias shrinks
         assert "real  32:" in text_of(lab, "#metrics-text")
+
+
+@pytest.mark.parametrize("choice", ["yours", "shipped"])
+async def test_weights_knob_measures_your_own_models_where_you_have_them(
+    choice, monkeypatch, shared, tutor_home
+):
+    """Your own GAN (from `genai-tutor train`) replaces the shipped one when Weights is
+    "yours"; the VAE and diffusion model you never trained stay shipped, and the status says so."""
+    import shutil
+
+    from content import paths
+    from engine import image_gan
+
+    own = paths.user_weights(E.OWN_WEIGHTS["gan"])
+    shutil.copyfile(image_gan.pretrained_path("sprites"), own)
+    given = []
+    monkeypatch.setattr(E, "Evaluator", lambda files=None: given.append(files) or shared)
+    lab = small_lab()
+    lab.knob("weights").select(choice)
+    app = host(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await lab.wait_idle(240)
+        await pilot.pause()
+        if choice == "yours":
+            assert given[-1] == {"gan": own}
+            assert lab.weights_label == "weights: yours (gan), the rest shipped"
+        else:
+            assert given[-1] == {}
+            assert lab.weights_label == "weights: shipped"
+        assert lab.weights_label in text_of(lab, "#lab-status")
 
 
 async def test_plant_a_copy_and_see_it_caught():

@@ -130,6 +130,10 @@ Space measures (it draws the samples a chunk at a time, then computes each figur
   space; only diffusion (told what to draw) and real sprites have a prompt.
 - **near / cp**: median distance to the nearest training sprite, and copies (< 0.004).
 
+**w** (Weights): "yours" measures your own image GAN, VAE and diffusion model where you
+have trained them (`genai-tutor train image-gan`, `train vae`, `train diffusion`, each
+with `--dataset sprites`); the status line says which are yours.
+
 **copies**: the samples of the family (f) closest to a training sprite, each beside it,
 with the distance. **c** plants a training sprite among the samples: watch it get caught.
 
@@ -196,6 +200,15 @@ them exactly as you did, 0 not at all.
                 help="Samples per family: FID-lite is biased when n is small",
             ),
             Knob(
+                "weights",
+                "Weights",
+                ["yours", "shipped"],
+                key="w",
+                resets=True,
+                help="Measure your own GAN, VAE and diffusion model (genai-tutor train) "
+                "where you have them, or the shipped ones",
+            ),
+            Knob(
                 "family",
                 "Family (copies)",
                 list(ROWS),
@@ -212,9 +225,21 @@ them exactly as you did, 0 not at all.
 
     # -- worker -----------------------------------------------------------------------
     def build(self) -> None:
-        from engine.evaluation import Evaluator
+        from content import paths
+        from engine.evaluation import OWN_WEIGHTS, Evaluator
 
-        self.model = Evaluator()
+        files = {}
+        if self.knob_value("weights") == "yours":
+            for model, name in OWN_WEIGHTS.items():
+                path, which = paths.weights_for(name, prefer="yours")
+                if which == "yours":
+                    files[model] = path
+        if files:
+            self.weights_label = f"weights: yours ({', '.join(files)}), the rest shipped"
+        else:
+            mine = self.knob_value("weights") == "yours"
+            self.weights_label = "weights: shipped" + (" (you have none)" if mine else "")
+        self.model = Evaluator(files)
         self._results = {}
         self.planted = {}
 
