@@ -442,29 +442,38 @@ def _load_lesson(folder: Path, ctx: dict, report: _Reporter) -> Lesson | None:
     )
 
 
-def _load_cards(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tuple[Card, ...]:
+def _identified_items(path: Path, kind: str, table: str, ctx: dict, report: _Reporter):
+    """The ``[[table]]`` items of a cards or quiz file that have an id, as (item, id, is a
+    duplicate, lines of the file, the item's first line); every item without one (or
+    that is not a table) is reported and skipped. Nothing when the file is absent or
+    cannot be read (reported by ``_read_toml``)."""
     if not os.path.lexists(path):
-        return ()
+        return
     data, lines = _read_toml(path, report)
     if data is None:
-        return ()
-    _unknown_keys(data, "cards", path, 1, report)
-    starts = _table_lines(lines, "card")
-    cards = []
-    for n, item in _tables(data, "card", path, report):
+        return
+    _unknown_keys(data, kind, path, 1, report)
+    starts = _table_lines(lines, table)
+    for n, item in _tables(data, table, path, report):
         line = starts[n] if n < len(starts) else 0
         if item is None:
-            report.add(path, line, "a card must be a [[card]] table")
+            report.add(path, line, f"a {table} must be a [[{table}]] table")
             continue
-        _unknown_keys(item, "card", path, line, report)
-        cid = item.get("id")
-        if not _is_id(cid):
-            report.add(path, line, "card has no id")
+        _unknown_keys(item, table, path, line, report)
+        iid = item.get("id")
+        if not _is_id(iid):
+            report.add(path, line, f"{table} has no id")
             continue
-        ok = True
-        if cid in ctx["ids"]:
-            report.add(path, _key_line(lines, line, "id"), f"duplicate id '{cid}'")
-            ok = False
+        duplicate = iid in ctx["ids"]
+        if duplicate:
+            report.add(path, _key_line(lines, line, "id"), f"duplicate id '{iid}'")
+        yield item, iid, duplicate, lines, line
+
+
+def _load_cards(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tuple[Card, ...]:
+    cards = []
+    for item, cid, duplicate, lines, line in _identified_items(path, "cards", "card", ctx, report):
+        ok = not duplicate
         front = _text(item.get("front"), path, _key_line(lines, line, "front"), report)
         back = _text(item.get("back"), path, _key_line(lines, line, "back"), report)
         if not isinstance(front, str) or not front.strip():
@@ -595,27 +604,8 @@ def _check_question(item: dict, qid: str, where, report) -> dict | None:
 
 
 def _load_questions(path: Path, lesson_id: str, ctx: dict, report: _Reporter) -> tuple[Question, ...]:
-    if not os.path.lexists(path):
-        return ()
-    data, lines = _read_toml(path, report)
-    if data is None:
-        return ()
-    _unknown_keys(data, "quiz", path, 1, report)
-    starts = _table_lines(lines, "question")
     questions = []
-    for n, item in _tables(data, "question", path, report):
-        line = starts[n] if n < len(starts) else 0
-        if item is None:
-            report.add(path, line, "a question must be a [[question]] table")
-            continue
-        _unknown_keys(item, "question", path, line, report)
-        qid = item.get("id")
-        if not _is_id(qid):
-            report.add(path, line, "question has no id")
-            continue
-        duplicate = qid in ctx["ids"]
-        if duplicate:
-            report.add(path, _key_line(lines, line, "id"), f"duplicate id '{qid}'")
+    for item, qid, duplicate, lines, line in _identified_items(path, "quiz", "question", ctx, report):
         fields = _check_question(item, qid, (path, lines, line), report)
         concepts = _check_concepts(
             item.get("concepts"),
