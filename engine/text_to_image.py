@@ -112,7 +112,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         ),
     ),
     "latent": dict(
-        steps=12000,
+        steps=20000,
         autoencoder_steps=3000,
         config=DiffusionConfig(
             shape=(int(np.prod(LATENT_GRID)),),

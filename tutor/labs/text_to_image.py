@@ -50,20 +50,26 @@ ignored.
 **Why one pooled vector and not cross-attention?** Stable Diffusion's denoiser attends to
 every word's features. This tiny CLIP's text encoder has no attention between words, so
 a single word's feature does not know its neighbours; the pooled vector is what CLIP
-trained to match pictures, and one sprite's four attributes fit in it.
+trained to match pictures, and one sprite's four attributes fit in it. Measured: for 98
+of 100 prompts in phrasings the model never saw, CLIP puts the prompt nearest to the
+training captions of the right sprite, so the words arrive intact; the misses came from
+the denoiser, and more training and guidance 4 fixed most of them.
 
 **Film** (**o** switches views): four seeds side by side. **t** scrubs the run from pure
 noise (0 %) to the picture (100 %), **Space** plays it, **s** moves one frame. **f**
 shows either x_t (what the sampler holds now) or x̂_0 (the model's guess of the final
 picture). Beside each seed: what the classifier and the geometry read back (✓ = every
 attribute the prompt asked for) and its **CLIPScore-lite** (100 × the clipped cosine of
-picture and prompt in CLIP's space, 0–100).
+picture and prompt in CLIP's space, 0–100). While the film plays over the wire, a pixel
+is redrawn only once it has moved noticeably and a frame redraws at most about a third
+of the rows, the rows that changed most first; pause it (or step, or scrub) for the
+exact picture.
 
 **Guidance** (**g**): classifier-free guidance mixes the model's prediction with the
 prompt and without it (a learned "null prompt"): ε = ε(∅) + s·(ε(prompt) − ε(∅)).
 s = 0 ignores the prompt, 1 is plain conditioning, higher pushes harder: truer to the
-prompt and less varied, up to a point: on the shipped models s = 7.5 already gets fewer
-attributes right than s = 3. **Sweep** shows s = 0, 1, 3, 7.5 on
+prompt and less varied, up to a point: the default is s = 4, and on the shipped models
+s = 7.5 already gets fewer attributes right. **Sweep** shows s = 0, 1, 3, 7.5 on
 the same seeds with accuracy, CLIPScore-lite and diversity (how different the four are).
 
 **Pixel / latent** (**l**): diffuse the 16×16×3 = 768 pixel values, or the 4×4×4 = 64
