@@ -164,6 +164,11 @@ class KnobPanel(OptionList):
             self.screen.change_knob(self.knobs[self.highlighted], delta)
 
 
+def _without_line(text: str, index: int) -> list[str]:
+    lines = text.split("\n")
+    return lines[:index] + lines[index + 1 :] if len(lines) > index else lines
+
+
 class LabScreen(Screen):
     """Base class of every lab screen (the contract is in the module docstring)."""
 
@@ -691,8 +696,11 @@ class LabScreen(Screen):
         text = "\n".join(lines)
         if text == self._status_shown:
             return
+        # only the short counter line changed (every frame while playing): no layout pass,
+        # which would also repaint the knob panel beside it
+        same_shape = _without_line(text, 1) == _without_line(self._status_shown, 1)
         try:
-            self.query_one("#lab-status", Static).update(plain(text))
+            self.query_one("#lab-status", Static).update(plain(text), layout=not same_shape)
         except NoMatches:
             return
         self._status_shown = text

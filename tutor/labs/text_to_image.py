@@ -30,14 +30,15 @@ SCRUB = list(range(0, 101, 5))
 SEEDS = 4
 FILM_FRAMES, FILM_HOLD = 50, 6  # a run plays in ~50 frames, rests 6 (0.5 s at 12 frames/s)
 # While the film plays, a frame must fit the wire budget (tutor.wire: 56 KB/s, so at
-# 10 frames/s about 5.6 KB). Mid-run every pixel changes a little, and a changed pixel
-# re-sends its whole row of cells (about 12 KB for the 34x17 cells of the four seeds).
-# So, as video codecs do (conditional replenishment), a pixel is sent again only once
-# its colour has moved by more than FILM_REFRESH levels (of 255) from what is on screen,
-# and at most FILM_CELLS cells of rows are re-sent per frame, the rows that moved most
-# first (the rest catch up on the next frames). The last frame and every frame shown
-# paused, stepped or scrubbed are exact.
-FILM_REFRESH, FILM_CELLS = 40, 200
+# 12 frames/s about 4.7 KB, status lines included). Mid-run every pixel changes a little,
+# and a changed pixel re-sends its whole row of cells (about 12 KB for the 34x17 cells of
+# the four seeds). So, as video codecs do (conditional replenishment), a pixel is sent
+# again only once its colour has moved by more than FILM_REFRESH levels (of 255) from
+# what is on screen, and at most FILM_CELLS cells of rows are re-sent per frame, the rows
+# that moved most first; the rest catch up on the next frames. The last frame converges
+# to the exact picture during the rest at the end; a paused, stepped or scrubbed frame
+# is exact at once.
+FILM_REFRESH, FILM_CELLS = 40, 150
 GUIDANCE = 4.0  # the models' default (engine.text_to_image.GUIDANCE; a test checks they agree)
 _clock = time.perf_counter  # one place to read the clock (tests fix it for snapshots)
 
@@ -152,7 +153,7 @@ class TextToImageLab(LabScreen):
 
     # state before the first build (knobs may be pressed while kernels compile)
     run = sweep = frame = None
-    _shown: tuple | None = None  # (film frame, run, picture) last sent while playing
+    _shown: tuple | None = None  # (run, picture) of the film frame last sent
     _texts: dict | None = None  # what each text widget shows (unchanged: not sent again)
     dirty, hold, note = False, 0, ""
 
@@ -422,20 +423,14 @@ class TextToImageLab(LabScreen):
         return {"picture": self._film_picture(self._grid(pictures), k, last), "side": side, "stats": stats}
 
     def _film_picture(self, buf: np.ndarray, k: int, last: int) -> np.ndarray:
-        """The picture to send for film frame ``k``: while playing and moving on by one
-        frame, what is on screen updated where it moved (FILM_REFRESH, FILM_CELLS);
-        otherwise, and at the last frame, the exact picture."""
+        """The picture to send for film frame ``k``: while playing, what is on screen
+        moved towards it (FILM_REFRESH, FILM_CELLS; at the last frame every pixel that
+        differs, so the rest at the end converges to the exact picture); otherwise the
+        exact picture."""
         shown, self._shown = self._shown, None
-        if (
-            self.playing
-            and 0 < k < last
-            and shown is not None
-            and shown[0] == k - 1
-            and shown[1] is self.run
-            and shown[2].shape == buf.shape
-        ):
-            buf = film_update(shown[2], buf, FILM_REFRESH, FILM_CELLS)
-        self._shown = (k, self.run, buf)
+        if self.playing and shown is not None and shown[0] is self.run and shown[1].shape == buf.shape:
+            buf = film_update(shown[1], buf, 0 if k == last else FILM_REFRESH, FILM_CELLS)
+        self._shown = (self.run, buf)
         return buf
 
     def view_sweep(self) -> dict:
@@ -470,9 +465,13 @@ class TextToImageLab(LabScreen):
         widget's whole region, and on a film frame the readings beside it stay the same."""
         texts = self._texts if self._texts is not None else {}
         self._texts = texts
-        if texts.get(selector) != content:
+        before = texts.get(selector)
+        if before != content:
             texts[selector] = content
-            self.query_one(selector, Static).update(content)
+            lines = str(content).count("\n")  # as many short lines as before: no layout pass
+            self.query_one(selector, Static).update(
+                content, layout=before is None or str(before).count("\n") != lines
+            )
 
     def action_type(self) -> None:
         self.query_one("#t2i-prompt", Input).focus()
