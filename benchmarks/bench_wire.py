@@ -15,6 +15,10 @@ between frames) go through a real Textual app on a 256-colour console whose driv
 records what it would write; it reports the bytes per frame as Textual writes them and
 after ``tutor.wire.SgrFolder``.
 
+For the film labs (denoising, text-to-image) ``film_fps`` is the film frames shown (changes
+of the "picture k/50" counter) per second, from the first change to the last in the
+window: the rests at the end of each run are included, the time before play starts not.
+
 Goals (lab-platform issue): <= 60 KB/s playing at default settings, <= 20 KB/s in
 low-bandwidth mode, 0 while paused.
 """
@@ -27,6 +31,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -43,23 +48,56 @@ LOAD_LIMIT = 900.0  # seconds: start-up and the kernels' warm-up on a very busy 
 GAP = 0.020  # seconds of silence between two frames' output
 
 
-def _read_for(fd: int, seconds: float, bursts: list[int] | None = None) -> int:
+def _read_for(
+    fd: int, seconds: float, bursts: list[int] | None = None, sink: list[bytes] | None = None
+) -> int:
     """Bytes read in ``seconds``; ``bursts`` (if given) gets the number of frames: bursts
-    of output separated by at least GAP of silence."""
+    of output separated by at least GAP of silence; ``sink`` (if given) the bytes."""
     total, end, last, frames = 0, time.monotonic() + seconds, 0.0, 0
     while (left := end - time.monotonic()) > 0:
         ready, _, _ = select.select([fd], [], [], min(left, 0.2))
         if ready:
             try:
-                total += len(os.read(fd, 65536))
+                data = os.read(fd, 65536)
             except OSError:
                 break
+            total += len(data)
+            if sink is not None:
+                sink.append((time.monotonic(), data))
             now = time.monotonic()
             frames += now - last > GAP
             last = now
     if bursts is not None:
         bursts.append(frames)
     return total
+
+
+FILM_COUNTER = re.compile(rb"picture\s+(?:step )?(\d+)/(\d+)")
+
+
+def film_fps(output: list[tuple[float, bytes]]) -> float | None:
+    """Film frames shown per second, from the film labs' counter ("picture k/50") in
+    ``output`` ((time read, bytes) chunks): its changes, over the time from the first
+    change to the last (so a lab still building when the window opens is not charged
+    for it; the rest at the end of each run is included). None if the lab shows no
+    counter. A burst count can split one frame in two when its rows reach the terminal
+    in separate writes; the counter cannot."""
+    data, ends = b"", []
+    for t, chunk in output:
+        data += chunk
+        ends.append((len(data), t))
+    changes, last, at = [], None, 0
+    for m in FILM_COUNTER.finditer(data):
+        while ends[at][0] < m.end():
+            at += 1
+        if last is not None and m.group(1) != last:
+            changes.append(ends[at][1])
+        last = m.group(1)
+    if last is None:
+        return None
+    if len(changes) < 2 or changes[-1] <= changes[0]:
+        return 0.0
+    return (len(changes) - 1) / (changes[-1] - changes[0])
 
 
 def _until_warm(fd: int, autoplay: bool) -> int:
@@ -113,7 +151,8 @@ def measure(lab_id: str, seconds: float, paused: float, low_bandwidth: bool) -> 
             os.write(fd, b" ")
             _read_for(fd, 1.0)
         frames: list[int] = []
-        playing = _read_for(fd, seconds, frames)
+        output: list[tuple[float, bytes]] = []
+        playing = _read_for(fd, seconds, frames, output)
         os.write(fd, b" ")  # pause
         _read_for(fd, 1.0)  # the pause itself repaints a little
         idle = _read_for(fd, paused)
@@ -128,6 +167,7 @@ def measure(lab_id: str, seconds: float, paused: float, low_bandwidth: bool) -> 
         "load_bytes": loading,
         "playing_bytes_per_s": round(playing / seconds),
         "playing_fps": round(frames[0] / seconds, 1),
+        "film_fps": None if (film := film_fps(output)) is None else round(film, 1),
         "paused_bytes_per_s": round(idle / paused),
     }
 

@@ -274,6 +274,12 @@ class FramePacer:
             return now - self._last_time >= self.settings.slowest * 2
         return True
 
+    def wait(self, now: float | None = None) -> float:
+        """Seconds until the frame-rate cap or the byte budget allows the next frame (a
+        lower bound when the terminal is still draining: then `due` decides)."""
+        now = time.monotonic() if now is None else now
+        return max(0.0, self._last_time + self.interval - now)
+
     def sent(self, now: float | None = None) -> None:
         """A frame was just posted: size the gap before the next from the last frame's bytes."""
         now = time.monotonic() if now is None else now

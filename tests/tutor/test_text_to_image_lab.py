@@ -119,6 +119,79 @@ async def test_guidance_sweep_and_latent_toggle():
         assert lab.model is None or "latent" in text(lab, "#t2i-stats")
 
 
+def _spans(changed: np.ndarray) -> int:
+    """Cells re-sent: per row of cells (two pixel rows), first to last changed column."""
+    h, w = changed.shape
+    rows = np.concatenate([changed, np.zeros((h % 2, w), bool)]).reshape(-1, 2, w).any(axis=1)
+    return sum(int(np.flatnonzero(r)[-1] - np.flatnonzero(r)[0] + 1) for r in rows if r.any())
+
+
+def test_film_update_sends_moved_pixels_of_the_rows_that_moved_most_within_the_budget():
+    rng = np.random.default_rng(0)
+    old = rng.integers(0, 256, (33, 34, 3)).astype(np.uint8)
+    new = np.clip(old.astype(int) + rng.integers(-60, 61, old.shape), 0, 255).astype(np.uint8)
+    out = lab_mod.film_update(old, new, 40, 200)
+    moved = np.abs(new.astype(int) - old.astype(int)).max(axis=-1) > 40
+    took = np.all(out == new, axis=-1)
+    kept = np.all(out == old, axis=-1)
+    assert np.all(took | kept)  # every pixel is either what was shown or the new one
+    assert np.all(kept[~moved])  # a pixel that moved by <= 40 levels stays as shown
+    assert 0 < _spans(~np.all(out == old, axis=-1)) <= 200
+    # the row of cells that moved most (summed over its moved pixels) is among those sent
+    weight = [
+        (np.abs(new.astype(int) - old.astype(int)).max(-1) * moved)[2 * r : 2 * r + 2].sum()
+        for r in range(17)
+    ]
+    best = int(np.argmax(weight))
+    assert np.array_equal(
+        out[2 * best : 2 * best + 2][moved[2 * best : 2 * best + 2]],
+        new[2 * best : 2 * best + 2][moved[2 * best : 2 * best + 2]],
+    )
+    # no threshold and no budget: the new picture exactly
+    assert np.array_equal(lab_mod.film_update(old, new, 0, 10**6), new)
+    # nothing moved enough: nothing is sent
+    assert np.array_equal(lab_mod.film_update(old, new, 255, 10**6), old)
+
+
+def test_the_lab_and_the_engine_agree_on_the_default_guidance():
+    from engine import text_to_image as t2i
+
+    assert lab_mod.GUIDANCE == t2i.GUIDANCE
+
+
+async def test_a_paused_film_frame_is_exact_and_the_weights_knob_finds_yours():
+    import shutil
+
+    from content import paths
+    from engine import text_to_image as t2i
+
+    app = host()
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await lab.wait_idle(300)
+        assert lab.weights_label == "pixel weights: shipped (you have none)"
+        await pilot.press("space")  # play a few frames, then pause
+        for _ in range(1000):
+            await pilot.pause(0.02)
+            if lab.frame is not None and lab.frame > 5:
+                break
+        await pilot.press("space")
+        await lab.wait_idle()
+        await pilot.pause()
+        k = lab._frame_index()
+        exact = lab._grid(lab.run["film"][k][1])
+        assert np.array_equal(lab.query_one("#t2i-canvas")._pixels[: exact.shape[0]], exact)
+        # your own weights (as `genai-tutor train text-to-image` leaves them) are picked up
+        shutil.copy(t2i.pretrained_path("pixel"), paths.user_weights("text_to_image_pixel.npz"))
+        await pilot.press("w")  # yours -> shipped
+        await lab.wait_idle(300)
+        assert lab.knob_value("weights") == "shipped" and lab.weights_label == "pixel weights: shipped"
+        await pilot.press("w")  # -> yours
+        await lab.wait_idle(300)
+        assert lab.knob_value("weights") == "yours" and lab.weights_label == "pixel weights: yours"
+        assert lab.model is not None and lab.run is not None
+
+
 def test_snapshot_text_to_image_lab(snap_compare):
     async def settle(pilot):
         await pilot.app.screen.wait_idle(300)

@@ -36,6 +36,7 @@ def test_pacer_spaces_frames_by_what_they_cost():
     pacer.sent(now=0.2)
     assert abs(pacer.interval - 0.5) < 0.01
     assert not pacer.due(now=0.5) and pacer.due(now=0.71)
+    assert abs(pacer.wait(now=0.5) - 0.2) < 0.01 and pacer.wait(now=0.71) == 0.0  # when due
     driver.write("x" * int(settings.budget * 10))  # a huge frame: never slower than the slowest gap
     pacer.sent(now=1.0)
     assert pacer.interval == settings.slowest

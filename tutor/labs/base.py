@@ -164,6 +164,11 @@ class KnobPanel(OptionList):
             self.screen.change_knob(self.knobs[self.highlighted], delta)
 
 
+def _without_line(text: str, index: int) -> list[str]:
+    lines = text.split("\n")
+    return lines[:index] + lines[index + 1 :] if len(lines) > index else lines
+
+
 class LabScreen(Screen):
     """Base class of every lab screen (the contract is in the module docstring)."""
 
@@ -263,6 +268,7 @@ class LabScreen(Screen):
         self._started = False
         self._pending: tuple[str, str] | None = None
         self._wait = 0.0
+        self._pacer: FramePacer | None = None
         self.weights_label = ""
         self.last_frame: dict = {}
         """The frame `draw` was last given (tests and benchmarks read it)."""
@@ -347,6 +353,15 @@ class LabScreen(Screen):
         else:
             self.frame = min(last, k + max(1, last // frames))
         return {"steps": 1}
+
+    def frame_wait(self) -> float:
+        """Worker: seconds until a frame made now would go out rather than be dropped by
+        the wire pacer (0: now). A film moves on only then, so it plays at the pacer's
+        rate, slows down on a tight link instead of skipping frames, and has no clock of
+        its own to beat against the pacer's."""
+        if self._pacer is None or self._pacer.due():
+            return 0.0
+        return self._pacer.wait()
 
     def film_rewind_if_done(self, length: int | None) -> dict:
         """Play from the noise, not from the end (`length` None: no film yet)."""
@@ -486,7 +501,7 @@ class LabScreen(Screen):
         worker = get_current_worker()
         try:
             self._warm_up(worker)
-            pacer = FramePacer(self.wire, getattr(self.app, "wire_meter", None))
+            pacer = self._pacer = FramePacer(self.wire, getattr(self.app, "wire_meter", None))
             window_start, window_iterations = time.monotonic(), self.iterations
             while not (worker.is_cancelled or self._stop.is_set()):
                 try:
@@ -684,8 +699,11 @@ class LabScreen(Screen):
         text = "\n".join(lines)
         if text == self._status_shown:
             return
+        # only the short counter line changed (every frame while playing): no layout pass,
+        # which would also repaint the knob panel beside it
+        same_shape = _without_line(text, 1) == _without_line(self._status_shown, 1)
         try:
-            self.query_one("#lab-status", Static).update(plain(text))
+            self.query_one("#lab-status", Static).update(plain(text), layout=not same_shape)
         except NoMatches:
             return
         self._status_shown = text
