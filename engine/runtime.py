@@ -529,6 +529,7 @@ def warm_up(
     import_all: bool = True,
     family: str | None = None,
     modules: Iterable[str] | None = None,
+    stop: threading.Event | None = None,
 ) -> float:
     """Compile (first run) or load from cache (later runs) registered kernels.
 
@@ -536,7 +537,9 @@ def warm_up(
     lab declares): only those warm-ups and what they need; otherwise every registered
     warm-up (``import_all`` imports every engine module first). Warm-ups that already
     ran in this process are skipped. ``progress(done, total, name)`` is called before
-    each warm-up and once at the end with done == total. Returns elapsed seconds.
+    each warm-up and once at the end with done == total. ``stop``: when it is set, no
+    further warm-up starts (the one in progress finishes: a compile cannot be cut short)
+    and the final progress call is left out. Returns elapsed seconds.
     Run it in a worker thread: kernels release the GIL, but a first compile takes seconds.
     """
     start = time.perf_counter()
@@ -553,6 +556,8 @@ def warm_up(
             _import_engine_modules()
         names = _ordered(list(_WARMUPS))
     for done, name in enumerate(names):
+        if stop is not None and stop.is_set():
+            return time.perf_counter() - start
         if progress is not None:
             progress(done, len(names), name)
         with _done_lock:  # one compile of a kernel at a time, and never twice

@@ -534,6 +534,9 @@ class LabScreen(Screen):
             if not (worker.is_cancelled or self._stop.is_set()):
                 self.post_message(self.WarmUp(done, total, name))
 
+        from tutor.labs import warmer
+
+        warmer.hurry()  # a reading-time warm-up in progress is waited for, never repeated
         runtime.warm_up(progress, modules=self.KERNELS)
         from tutor import memory
 
