@@ -7,6 +7,7 @@ names but that has no entry here shows as "coming soon" on its lesson's card.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import threading
@@ -120,10 +121,8 @@ class Warmer:
             self._pending.clear()
             native_id, base = self._native_id, self._base_nice
         if native_id is not None and base is not None:
-            try:
+            with contextlib.suppress(AttributeError, OSError):
                 os.setpriority(os.PRIO_PROCESS, native_id, base)
-            except (AttributeError, OSError):
-                pass
 
     def close(self) -> None:
         """App exit: nothing further starts. The compile in progress (if any) is left
@@ -189,10 +188,10 @@ def _warm_lab(lab_id: str, stop: threading.Event) -> bool:
         return True
     from engine import runtime
 
-    try:  # what the lab does first: a 2-core app never launches a parallel twin
+    # What the lab does first (a 2-core app never launches a parallel twin); a bad
+    # GENAI_TUTOR_THREADS is the lab's one sentence to show when it opens.
+    with contextlib.suppress(runtime.ThreadsSettingError):
         runtime.set_context("app")
-    except runtime.ThreadsSettingError:
-        pass  # the lab shows this one sentence when it opens
     runtime.warm_up(modules=cls.KERNELS, stop=stop)
     return not stop.is_set()
 
