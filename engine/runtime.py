@@ -213,6 +213,7 @@ def parallel_kernel(fn):
 _context = "headless"
 _threads, _env_error = _env_threads(_context)
 _numba_threads = threading.local()
+_shard = threading.local()  # .threads = 1 inside a shard of run_shards (this thread only)
 
 
 def set_context(context: str) -> int:
@@ -240,8 +241,9 @@ def set_threads(n: int) -> int:
 
 
 def threads() -> int:
-    """Compute threads the engine uses now (see the policy above)."""
-    return _threads
+    """Compute threads the engine uses now on this thread (see the policy above; 1
+    inside a shard of :func:`run_shards`)."""
+    return getattr(_shard, "threads", _threads)
 
 
 def parallel_possible() -> bool:
@@ -269,7 +271,7 @@ def launch(parallel, serial, work: int, threshold: int, *args):
     Sets numba's pool size for the calling thread first (numba keeps it per thread,
     so a training thread and the UI thread each get the policy's count).
     """
-    n = _threads
+    n = getattr(_shard, "threads", _threads)
     if n < 2 or work < threshold:
         return serial(*args)
     n = min(n, _numba_config.NUMBA_NUM_THREADS)
@@ -426,7 +428,7 @@ def matmul(a, b, out, threads_: int | None = None):
     """``np.matmul(a, b, out=out)`` for 2-D float32 arrays; a product of at least
     GEMM_PARALLEL_MIN multiply-adds is cut into row blocks that the compute threads
     share (see the module docstring). Same result at any thread count."""
-    n = _threads if threads_ is None else threads_
+    n = getattr(_shard, "threads", _threads) if threads_ is None else threads_
     rows = a.shape[0]
     if BLAS_OVERRIDDEN or rows * a.shape[1] * b.shape[1] < GEMM_PARALLEL_MIN:
         return np.matmul(a, b, out=out)
@@ -440,6 +442,37 @@ def matmul(a, b, out, threads_: int | None = None):
     else:
         _helpers.run(blocks, min(n, len(blocks)) - 1)
     return out
+
+
+def _serially(piece: Callable[[], object]) -> None:
+    """Run ``piece`` with this thread's kernels and products on one thread."""
+    before = getattr(_shard, "threads", None)
+    _shard.threads = 1
+    try:
+        piece()
+    finally:
+        if before is None:
+            del _shard.threads
+        else:
+            _shard.threads = before
+
+
+def run_shards(pieces: Sequence[Callable[[], object]], threads_: int | None = None) -> None:
+    """Run independent pieces of work (shards) on the compute threads, each piece whole
+    on one thread: the caller and ``threads() - 1`` helpers take the next piece from a
+    shared counter, and inside a piece every kernel and product runs serially.
+
+    For work made of many small steps that depend on each other within a piece but not
+    across pieces (a sampler's 50-step chain over a slice of the samples): one hand-off
+    per piece instead of one per step and layer, and no thread ever waits for another
+    mid-chain. The pieces must not share writable buffers. Exceptions are re-raised."""
+    n = threads() if threads_ is None else threads_
+    blocks = [functools.partial(_serially, piece) for piece in pieces]
+    if n < 2 or len(blocks) < 2:
+        for block in blocks:
+            block()
+        return
+    _helpers.run(blocks, min(n, len(blocks)) - 1)
 
 
 def configured() -> dict:
