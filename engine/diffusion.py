@@ -775,14 +775,12 @@ class Diffusion:
 
         def piece(i: int) -> None:
             view = self._reader()
-            lo, hi = edges[i], edges[i + 1]
-            if cond is None:
-                eps_fn = view.predict_eps
-            else:
-                part = np.ascontiguousarray(cond[lo:hi])
+            part = None if cond is None else np.ascontiguousarray(cond[edges[i] : edges[i + 1]])
 
-                def eps_fn(x_, t_):
-                    return view.guided_eps(x_, t_, part, guidance)
+            def eps_fn(x_, t_):
+                if part is None:
+                    return view.predict_eps(x_, t_)
+                return view.guided_eps(x_, t_, part, guidance)
 
             parts[i] = view._chain(slices[i], ts, eps_fn, 0.0, seed_state(0, 2), record)
 
