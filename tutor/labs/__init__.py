@@ -142,6 +142,10 @@ class Warmer:
             pass  # not Linux, or not allowed: normal priority still works
 
     def _run(self, stop: threading.Event) -> None:
+        # Threads inherit the nice value of the thread that starts them: numpy's BLAS
+        # pool and numba's start here at the app's priority, before this one lowers its own.
+        from engine import runtime  # noqa: F401  (imports numpy and numba, configured)
+
         self._lower_priority()
         try:
             while not stop.is_set():
