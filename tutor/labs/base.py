@@ -536,7 +536,7 @@ class LabScreen(Screen):
 
         from tutor.labs import warmer
 
-        warmer.hurry()  # a reading-time warm-up in progress is waited for, never repeated
+        warmer.hurry(self.LAB_ID, progress)  # a compile of these kernels in progress is waited for
         runtime.warm_up(progress, modules=self.KERNELS)
         from tutor import memory
 
