@@ -20,8 +20,9 @@ Two ways of pressing ``t`` are measured, each with an empty and a filled cache:
   (or loads) its kernels itself before the first frame;
 * ``read_cold`` / ``read_warm``: the learner reads first. The process starts the
   reading-time warm-up exactly as the lesson screen does (``tutor.labs.warmer.start``:
-  one thread, nice +10), waits until it has finished (``read_*_s``: the reading time N
-  the warm-up needs for this lab, with its CPU seconds), then opens the lab:
+  a child process at nice +10 compiles, then a thread loads), waits until it has
+  finished (``read_*_s``: the reading time N the warm-up needs for this lab; its CPU
+  seconds count this process only, not the child's), then opens the lab:
   ``after_read_*_s`` is the first frame after that.
 """
 

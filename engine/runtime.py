@@ -611,7 +611,10 @@ def warm_up_in_background(
     adds ``nice`` to its own nice value (Linux, where nice is per thread; elsewhere it
     runs at normal priority) and compiles one warm-up at a time. Compiling holds the GIL
     in bursts (numba's compiler is Python), so the UI thread still gets it every switch
-    interval (5 ms) and stays responsive. A lab that opens
+    interval (5 ms), but on a busy machine a low-priority thread can be descheduled
+    while holding the GIL, stalling the others (measured in the app: keys waited up to
+    1.9 s), so the app compiles in a child process instead (tutor/labs: Warmer) and
+    keeps threads for loading from the cache. A lab that opens
     while it runs simply calls ``warm_up(family=...)``: finished warm-ups are skipped,
     the one in progress is waited for. Returns the started thread (``join()`` to wait).
     ``progress`` is called from that thread, as for :func:`warm_up`.
