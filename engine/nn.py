@@ -21,6 +21,7 @@ For the same reason a model is used by one thread at a time (engine.gan holds a 
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Literal, overload
 
@@ -142,6 +143,16 @@ class MLP:
 
     def zero_grad(self) -> None:
         self.grads[...] = 0.0
+
+    def reader(self) -> MLP:
+        """A second MLP over the SAME parameters with its own work buffers, for forward
+        passes in another thread at the same time (sampling shards): ``forward`` keeps
+        its activations in per-model buffers, so two threads must not share one model."""
+        view = copy.copy(self)
+        view._work, view._x = {}, None
+        view._scratch_db = [np.empty(l.n_out, F32) for l in self.layers]
+        view._scratch_dw = None
+        return view
 
     # -- forward / backward -----------------------------------------------------------
     def _buffers(self, batch: int) -> _Work:

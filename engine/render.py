@@ -63,11 +63,15 @@ def _rgb(color) -> np.ndarray:
 
 
 def _colors(color, n: int) -> np.ndarray:
-    """One colour or one per item -> contiguous ``(n, 3)`` uint8."""
+    """One colour or one per item -> contiguous, writable ``(n, 3)`` uint8.
+
+    Writable even when ``color`` is a read-only array (a broadcast one colour, a frozen
+    palette): numba types read-only arrays apart, so one would compile the kernel a
+    second time, after the warm-up, in the lab's first frame."""
     c = np.asarray(color, dtype=np.uint8)
     if c.ndim == 1:
         c = np.broadcast_to(c.reshape(1, 3), (n, 3))
-    return np.ascontiguousarray(c.reshape(n, 3))
+    return np.require(c.reshape(n, 3), requirements=("C", "W"))
 
 
 def canvas(height: int, width: int, bg=(0, 0, 0)) -> np.ndarray:

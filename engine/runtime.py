@@ -213,6 +213,7 @@ def parallel_kernel(fn):
 _context = "headless"
 _threads, _env_error = _env_threads(_context)
 _numba_threads = threading.local()
+_shard = threading.local()  # .threads = 1 inside a shard of run_shards (this thread only)
 
 
 def set_context(context: str) -> int:
@@ -240,8 +241,9 @@ def set_threads(n: int) -> int:
 
 
 def threads() -> int:
-    """Compute threads the engine uses now (see the policy above)."""
-    return _threads
+    """Compute threads the engine uses now on this thread (see the policy above; 1
+    inside a shard of :func:`run_shards`)."""
+    return getattr(_shard, "threads", _threads)
 
 
 def parallel_possible() -> bool:
@@ -269,7 +271,7 @@ def launch(parallel, serial, work: int, threshold: int, *args):
     Sets numba's pool size for the calling thread first (numba keeps it per thread,
     so a training thread and the UI thread each get the policy's count).
     """
-    n = _threads
+    n = getattr(_shard, "threads", _threads)
     if n < 2 or work < threshold:
         return serial(*args)
     n = min(n, _numba_config.NUMBA_NUM_THREADS)
@@ -426,7 +428,7 @@ def matmul(a, b, out, threads_: int | None = None):
     """``np.matmul(a, b, out=out)`` for 2-D float32 arrays; a product of at least
     GEMM_PARALLEL_MIN multiply-adds is cut into row blocks that the compute threads
     share (see the module docstring). Same result at any thread count."""
-    n = _threads if threads_ is None else threads_
+    n = getattr(_shard, "threads", _threads) if threads_ is None else threads_
     rows = a.shape[0]
     if BLAS_OVERRIDDEN or rows * a.shape[1] * b.shape[1] < GEMM_PARALLEL_MIN:
         return np.matmul(a, b, out=out)
@@ -440,6 +442,37 @@ def matmul(a, b, out, threads_: int | None = None):
     else:
         _helpers.run(blocks, min(n, len(blocks)) - 1)
     return out
+
+
+def _serially(piece: Callable[[], object]) -> None:
+    """Run ``piece`` with this thread's kernels and products on one thread."""
+    before = getattr(_shard, "threads", None)
+    _shard.threads = 1
+    try:
+        piece()
+    finally:
+        if before is None:
+            del _shard.threads
+        else:
+            _shard.threads = before
+
+
+def run_shards(pieces: Sequence[Callable[[], object]], threads_: int | None = None) -> None:
+    """Run independent pieces of work (shards) on the compute threads, each piece whole
+    on one thread: the caller and ``threads() - 1`` helpers take the next piece from a
+    shared counter, and inside a piece every kernel and product runs serially.
+
+    For work made of many small steps that depend on each other within a piece but not
+    across pieces (a sampler's 50-step chain over a slice of the samples): one hand-off
+    per piece instead of one per step and layer, and no thread ever waits for another
+    mid-chain. The pieces must not share writable buffers. Exceptions are re-raised."""
+    n = threads() if threads_ is None else threads_
+    blocks = [functools.partial(_serially, piece) for piece in pieces]
+    if n < 2 or len(blocks) < 2:
+        for block in blocks:
+            block()
+        return
+    _helpers.run(blocks, min(n, len(blocks)) - 1)
 
 
 def configured() -> dict:
@@ -529,6 +562,7 @@ def warm_up(
     import_all: bool = True,
     family: str | None = None,
     modules: Iterable[str] | None = None,
+    stop: threading.Event | None = None,
 ) -> float:
     """Compile (first run) or load from cache (later runs) registered kernels.
 
@@ -536,7 +570,9 @@ def warm_up(
     lab declares): only those warm-ups and what they need; otherwise every registered
     warm-up (``import_all`` imports every engine module first). Warm-ups that already
     ran in this process are skipped. ``progress(done, total, name)`` is called before
-    each warm-up and once at the end with done == total. Returns elapsed seconds.
+    each warm-up and once at the end with done == total. ``stop``: when it is set, no
+    further warm-up starts (the one in progress finishes: a compile cannot be cut short)
+    and the final progress call is left out. Returns elapsed seconds.
     Run it in a worker thread: kernels release the GIL, but a first compile takes seconds.
     """
     start = time.perf_counter()
@@ -553,6 +589,8 @@ def warm_up(
             _import_engine_modules()
         names = _ordered(list(_WARMUPS))
     for done, name in enumerate(names):
+        if stop is not None and stop.is_set():
+            return time.perf_counter() - start
         if progress is not None:
             progress(done, len(names), name)
         with _done_lock:  # one compile of a kernel at a time, and never twice
@@ -573,7 +611,10 @@ def warm_up_in_background(
     adds ``nice`` to its own nice value (Linux, where nice is per thread; elsewhere it
     runs at normal priority) and compiles one warm-up at a time. Compiling holds the GIL
     in bursts (numba's compiler is Python), so the UI thread still gets it every switch
-    interval (5 ms) and stays responsive. A lab that opens
+    interval (5 ms), but on a busy machine a low-priority thread can be descheduled
+    while holding the GIL, stalling the others (measured in the app: keys waited up to
+    1.9 s), so the app compiles in a child process instead (tutor/labs: Warmer) and
+    keeps threads for loading from the cache. A lab that opens
     while it runs simply calls ``warm_up(family=...)``: finished warm-ups are skipped,
     the one in progress is waited for. Returns the started thread (``join()`` to wait).
     ``progress`` is called from that thread, as for :func:`warm_up`.

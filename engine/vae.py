@@ -441,6 +441,7 @@ def _warm_up() -> None:
     dh = np.empty_like(h)
     reparameterise_backward(h, eps, z, 0.5, dh)
     sigmoid_into(z, np.empty_like(z))
+    K.bce_with_logits(z, np.zeros_like(z), np.empty_like(z), 1.0)  # the reconstruction loss
 
 
 register_warmup("vae", _warm_up, needs=("nn", "images"))

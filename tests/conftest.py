@@ -16,6 +16,9 @@ def tutor_home(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("GENAI_TUTOR_HOME", str(home))
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    from tutor import labs
+
+    monkeypatch.setattr(labs, "WARM_WHILE_READING", False)  # no real compiles behind a test
     return home
 
 

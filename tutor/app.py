@@ -174,6 +174,9 @@ class TutorApp(App):
             settings.save(theme=theme)
 
     def on_unmount(self) -> None:
+        from tutor import labs
+
+        labs.warmer.close()  # a reading-time warm-up starts nothing more; never waited for
         waker = getattr(self, "_signal_waker", None)
         if waker is not None:
             waker.close()

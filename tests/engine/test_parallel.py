@@ -272,6 +272,77 @@ def test_training_step_same_with_one_or_two_threads():
     assert np.array_equal(results[0][1], results[1][1])
 
 
+# ------------------------------------------------------------------- sharded sampling
+
+
+def _sprites_model():
+    from engine import diffusion_recipes as recipes
+
+    return recipes.new_model("sprites", seed=0)  # conditional, guided, PCA basis
+
+
+def test_sharded_ddim_same_bits_with_one_or_two_threads():
+    """64 guided sprites, DDIM: two 32-sample shards in turn (1 thread) or at once (2
+    threads) give the same samples, trajectory and labels, bit for bit."""
+    model = _sprites_model()
+    assert model._shards(64) == 2 and model._shards(63) == 1
+    results = []
+    before = runtime.threads()
+    try:
+        for n in (1, 2):
+            runtime.set_threads(n)
+            out, film = model.sample(64, steps=4, sampler="ddim", seed=3, record=True)
+            results.append((out, film, model.last_labels.copy()))
+    finally:
+        runtime.set_threads(before)
+    (a, film_a, labels_a), (b, film_b, labels_b) = results
+    assert np.array_equal(a, b) and np.array_equal(labels_a, labels_b)
+    assert [s.t for s in film_a] == [s.t for s in film_b] and len(film_a) == 5
+    for sa, sb in zip(film_a, film_b):
+        assert np.array_equal(sa.x, sb.x) and np.array_equal(sa.x0_hat, sb.x0_hat)
+    assert np.array_equal(model.to_data(film_a[-1].x), a)
+
+
+def test_a_shard_computes_what_the_whole_batch_computes():
+    """The sharded sampler is the plain loop: against one 64-row batch (shards turned
+    off) it differs only where BLAS rounds a 64-row product differently from a 128-row
+    one (last places), and each shard alone equals sampling its rows by themselves."""
+    model = _sprites_model()
+    sharded, _ = model.sample(64, steps=4, sampler="ddim", seed=3)
+    labels = model.last_labels.copy()
+    whole_model = _sprites_model()
+    whole_model._shards = lambda n: 1
+    whole, _ = whole_model.sample(64, steps=4, sampler="ddim", seed=3)
+    assert np.array_equal(whole_model.last_labels, labels)
+    np.testing.assert_allclose(sharded, whole, atol=1e-4)
+    x_T = model.noise(64, 3, 0)
+    first, _ = whole_model.sample(32, steps=4, sampler="ddim", x_T=x_T[:32], labels=labels[:32])
+    assert np.array_equal(first, sharded[:32])
+
+
+def test_ddpm_is_never_sharded():
+    """DDPM draws noise in one stream over the whole batch: it keeps the batch whole."""
+    model = _sprites_model()
+    calls = []
+    model._sample_sharded = lambda *a, **k: calls.append(a)
+    model.sample(64, steps=2, sampler="ddpm", seed=3)
+    model.sample(64, steps=2, sampler="ddim", seed=3, eps_fn=lambda x, t: np.zeros_like(x))
+    assert calls == []
+
+
+def test_run_shards_runs_each_piece_once_serially_inside(two_threads):
+    seen = []
+    runtime.run_shards([lambda i=i: seen.append((i, runtime.threads())) for i in range(5)])
+    assert sorted(seen) == [(i, 1) for i in range(5)]
+    assert runtime.threads() == 2  # the caller's count is back after its pieces
+
+    def boom():
+        raise ValueError("shard failed")
+
+    with pytest.raises(ValueError, match="shard failed"):
+        runtime.run_shards([boom, lambda: None])
+
+
 # ------------------------------------------------------------------------- caching
 
 PARALLEL_KERNELS = (

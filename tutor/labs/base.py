@@ -552,6 +552,9 @@ class LabScreen(Screen):
             if not (worker.is_cancelled or self._stop.is_set()):
                 self.post_message(self.WarmUp(done, total, name))
 
+        from tutor.labs import warmer
+
+        warmer.hurry(self.LAB_ID, progress)  # a compile of these kernels in progress is waited for
         runtime.warm_up(progress, modules=self.KERNELS)
         from tutor import memory
 

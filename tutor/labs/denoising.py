@@ -149,10 +149,21 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             self.model = None
             self.note = f"{exc}. Train it: genai-tutor train diffusion --dataset {self.dataset}"
             return
-        self.real = diffusion_recipes.load_dataset(self.dataset)
-        self.sample_run()
+        self.real = None  # drawn when first needed (rendering the sprites takes a second)
         if self.knob_value("view") == "families" and self.dataset != "ring":
+            self.sample_run()
             self.families = self.compare_families()
+        else:  # the film first; its figures in the next command, after the first frame
+            self.sample_run(figures=False)
+            self.submit(self._measure_run)
+
+    def _real_data(self) -> np.ndarray:
+        """The data set's real examples (quality figures, the ring's grey points)."""
+        if self.real is None:
+            from engine import diffusion_recipes
+
+            self.real = diffusion_recipes.load_dataset(self.dataset)
+        return self.real
 
     def advance(self) -> dict:
         """Re-sample after a knob change; otherwise move the film on by one frame."""
@@ -182,10 +193,12 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
 
         if self.dataset == "ring":
             return diffusion_recipes.evaluate(self.model, "ring", samples=samples)
-        return diffusion_recipes.image_quality(samples, self.real, self.dataset)
+        return diffusion_recipes.image_quality(samples, self._real_data(), self.dataset)
 
-    def sample_run(self) -> None:
-        """Sample (or reuse) the trajectory and figures for the current steps/sampler/seed."""
+    def sample_run(self, figures: bool = True) -> None:
+        """Sample (or reuse) the trajectory for the current steps/sampler/seed, and its
+        figures unless ``figures`` is False (the first frame: :meth:`_measure_run`
+        follows as the next command)."""
         steps, sampler = int(self.knob_value("steps")), self.knob_value("sampler")
         key = (steps, sampler, self.seed)
         if key not in self.results:
@@ -193,21 +206,27 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             _, trajectory = self.model.sample(
                 n_show, steps=steps, sampler=sampler, seed=self.seed, record=True
             )
-            n = 2000 if self.dataset == "ring" else QUALITY_N
-            start = _clock()
-            samples, _ = self.model.sample(n, steps=steps, sampler=sampler, seed=self.seed + 1)
-            per_image = (_clock() - start) / n
-            quality = self._quality(samples if self.dataset == "ring" else np.clip(samples, 0, 1))
-            self.results[key] = {
-                "trajectory": trajectory,
-                "per_image": per_image,
-                "quality": quality,
-                "gan_vs": self.gan_vs_diffusion(steps, sampler),
-            }
+            self.results[key] = {"trajectory": trajectory, "steps": steps, "sampler": sampler}
         if self.run is not None and self.run is not self.results[key]:
             self.history.append(self.run)
         self.run = self.results[key]
         self.run["label"] = f"{sampler.upper()} {steps}"
+        if figures:
+            self._measure_run()
+
+    def _measure_run(self) -> dict:
+        """Time per image, the quality figure and the GAN comparison of the current run."""
+        run = self.run
+        if self.model is None or run is None or "quality" in run:
+            return {}
+        steps, sampler = run["steps"], run["sampler"]
+        n = 2000 if self.dataset == "ring" else QUALITY_N
+        start = _clock()
+        samples, _ = self.model.sample(n, steps=steps, sampler=sampler, seed=self.seed + 1)
+        run["per_image"] = (_clock() - start) / n
+        run["quality"] = self._quality(samples if self.dataset == "ring" else np.clip(samples, 0, 1))
+        run["gan_vs"] = self.gan_vs_diffusion(steps, sampler)
+        return {}
 
     def gan_vs_diffusion(self, steps: int, sampler: str) -> tuple[float, float]:
         """Seconds for ONE GAN sample and ONE diffusion sample with ``steps`` steps."""
@@ -253,7 +272,7 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             else:
                 samples = model.sample(FAMILY_N, seed=self.seed)
             seconds = (_clock() - start) / FAMILY_N
-            samples = np.clip(samples, 0.0, 1.0).reshape((FAMILY_N,) + self.real.shape[1:])
+            samples = np.clip(samples, 0.0, 1.0).reshape((FAMILY_N,) + self._real_data().shape[1:])
             out[name] = {"samples": samples, "per_image": seconds, **self._quality(samples)}
         return out
 
@@ -302,7 +321,7 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
         if self.dataset == "ring":
             buf = render.canvas(POINTS_H, POINTS_W, self.canvas_bg)
             ext = (-2.0, 2.0, -2.0, 2.0)
-            render.scatter(buf, self.real[:800], (70, 70, 90), ext)
+            render.scatter(buf, self._real_data()[:800], (70, 70, 90), ext)
             render.scatter(buf, self.model.to_data(step.x), (95, 175, 255), ext)
             title = "points now (blue) over the data (grey)"
         else:
@@ -313,12 +332,13 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
             buf = quantize_keeping(buf, 16 if self.wire.low_bandwidth else 32, self.canvas_bg)
             title = "top: x_t now · bottom: the model's guess x̂_0"
         bar = "".join("●" if i == round(k / max(len(traj) - 1, 1) * 12) else "─" for i in range(13))
+        lines = [f"noise {bar} picture  step {k}/{len(traj) - 1} · t={step.t}"]
+        if "quality" not in run:  # the first frame: the figures come with the next one
+            lines.append(f"{run['label']}: measuring time per image and quality…")
+            return {"title": title, "stats": "\n".join(lines), "picture": buf}
         t_gan, t_diff = run["gan_vs"]
-        lines = [
-            f"noise {bar} picture  step {k}/{len(traj) - 1} · t={step.t}",
-            f"{run['label']}: {_ms(run['per_image'])}/img · {self._figure(run['quality'])}",
-        ]
-        if self.history:
+        lines.append(f"{run['label']}: {_ms(run['per_image'])}/img · {self._figure(run['quality'])}")
+        if self.history and "quality" in self.history[-1]:
             prev = self.history[-1]
             lines.append(
                 f"prev {prev['label']}: {_ms(prev['per_image'])}/img · {self._figure(prev['quality'])}"
@@ -355,7 +375,7 @@ model: time per sample, FID-lite, attribute accuracy and copies of training imag
                 "stats": stats,
                 "picture": render.canvas(2, 2, self.canvas_bg),
             }
-        tiles = to_tiles(f["samples"][:6] * 2.0 - 1.0, self.real.shape[1:])
+        tiles = to_tiles(f["samples"][:6] * 2.0 - 1.0, self._real_data().shape[1:])
         return {
             "title": f"{shown} samples (g: next family)",
             "stats": stats,

@@ -25,7 +25,7 @@ CURVE, ERR = (95, 175, 255), (255, 175, 95)  # data; the axes and the t marker f
 class DiffusionForwardLab(LabScreen):
     LAB_ID = "diffusion-forward"
     LAB_TITLE = "Forward diffusion: from picture to static"
-    KERNELS = ("diffusion", "render")  # noising, the schedule curves and the denoiser
+    KERNELS = ("diffusion", "render", "images")  # noising, the curves, the denoiser, the sprites
     PLAY = "Animate t"  # Space walks t up to 1000 and stops there
     autoplay = False  # open on the chosen t; Space animates
     STEP = "Next t"

@@ -155,7 +155,16 @@ class LessonScreen(Screen):
         # Saving "opened" (a durable write) and rendering the next lesson wait until this
         # one is on screen.
         self.call_after_refresh(self.app.store.open_lesson, lesson.id, self.app.now())
+        self.call_after_refresh(self._warm_labs)
         self.set_timer(0.3, self._prefetch_next)
+
+    def _warm_labs(self) -> None:
+        """While the learner reads, compile (or load) the kernels of this lesson's labs
+        in one low-priority thread, so `t` finds them ready (tutor/labs: Warmer)."""
+        from tutor import labs
+
+        if labs.WARM_WHILE_READING and self.lesson_id == self._shown:
+            labs.warmer.start([block.lab_id for block in self.lesson.lab_blocks])
 
     def _prefetch_next(self) -> None:
         """Render the next lesson in a thread while this one is read, at this width."""

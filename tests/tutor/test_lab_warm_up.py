@@ -1,0 +1,237 @@
+"""Warming a lesson's labs up while the learner reads (issue 18, item 4).
+
+The lesson screen hands its labs to ``tutor.labs.warmer``: a child process compiles at
+low priority (here a fake child, a few lines of Python that print progress and can wait
+for a gate file), then the warmer's thread loads the kernels in-process (here fake
+engine warm-ups that record where they ran). No real kernel compiles in the default
+tests; the one real compile is marked slow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from engine import runtime
+from tutor import labs
+from tutor.screens.lesson import LessonScreen
+
+FAKE_KERNELS = ("fake_first", "fake_second")
+
+FAKE_CHILD = textwrap.dedent(
+    """
+    import json, os, sys, time
+    lab_id, nice, record, gate = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    os.nice(nice)
+    with open(record, "a") as f:
+        f.write(json.dumps([lab_id, os.getpriority(os.PRIO_PROCESS, 0), os.getpid()]) + "\\n")
+    print("progress 0 2 fake_first", flush=True)
+    while not os.path.exists(gate):
+        time.sleep(0.01)
+    print("progress 1 2 fake_second", flush=True)
+    print("progress 2 2 done", flush=True)
+    """
+)
+
+
+class FakeLab:
+    WARM_UP = True
+    KERNELS = FAKE_KERNELS
+
+
+class Fakes:
+    def __init__(self, tmp_path):
+        self.record, self.gate = tmp_path / "children.jsonl", tmp_path / "gate"
+        self.ran: list[tuple[str, str]] = []
+        self.loading = threading.Event()  # set to hold the in-process load of fake_first
+        self.release = threading.Event()
+
+    def command(self, lab_id: str, nice: int) -> list[str]:
+        return [sys.executable, "-c", FAKE_CHILD, lab_id, str(nice), str(self.record), str(self.gate)]
+
+    def children(self) -> list[list]:
+        if not self.record.exists():
+            return []
+        return [json.loads(line) for line in self.record.read_text().splitlines()]
+
+    def open_gate(self) -> None:
+        self.gate.touch()
+
+    def load(self, name: str) -> None:
+        self.ran.append((name, threading.current_thread().name))
+        if name == "fake_first" and self.loading.is_set():
+            assert self.release.wait(30), "the test never released the load"
+
+
+@pytest.fixture
+def fakes(tmp_path, monkeypatch):
+    f = Fakes(tmp_path)
+    monkeypatch.setattr(runtime, "_DONE", set())
+    monkeypatch.setattr(runtime, "_import_engine_modules", lambda names=None: None)
+    for name in FAKE_KERNELS:
+        monkeypatch.setitem(runtime._WARMUPS, name, lambda n=name: f.load(n))
+        monkeypatch.setitem(runtime._NEEDS, name, ())
+    monkeypatch.setattr(labs, "lab_class", lambda lab_id: FakeLab)
+    monkeypatch.setattr(labs, "warmer", labs.Warmer(nice=5, command=f.command))
+    monkeypatch.setattr(labs, "WARM_WHILE_READING", True)
+    yield f
+    f.open_gate()
+    f.release.set()
+    labs.warmer.close()
+    labs.warmer.join(30)
+
+
+async def test_the_lesson_screen_compiles_its_labs_in_a_low_priority_child(make_app, fakes):
+    fakes.open_gate()
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    app = make_app(start=("lesson", "L04"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen)
+        assert labs.warmer.join(30)
+        lesson_labs = [block.lab_id for block in app.screen.lesson.lab_blocks]
+    assert lesson_labs and labs.warmer.ready == lesson_labs
+    children = fakes.children()
+    assert [c[0] for c in children] == lesson_labs and children[0][2] != os.getpid()
+    assert {c[1] for c in children} == {min(19, base + 5)}  # the child runs niced
+    # then each warm-up loads once, in the warmer's thread, in order
+    assert fakes.ran == [(name, "lab-warm-up") for name in FAKE_KERNELS]
+
+
+async def test_no_warm_up_without_the_switch(make_app, fakes, monkeypatch):
+    monkeypatch.setattr(labs, "WARM_WHILE_READING", False)
+    app = make_app(start=("lesson", "L04"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not labs.warmer.busy()
+    assert fakes.children() == [] and fakes.ran == []
+
+
+def _wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _open_lab(lab_id: str, seen: list) -> threading.Thread:
+    """What LabScreen._warm_up does, in a thread like the lab's worker."""
+
+    def run() -> None:
+        progress = lambda d, t, n: seen.append((d, t, n))  # noqa: E731
+        labs.warmer.hurry(lab_id, progress)
+        runtime.warm_up(progress, modules=FAKE_KERNELS)
+
+    thread = threading.Thread(target=run, name="lab-worker")
+    thread.start()
+    return thread
+
+
+def test_a_lab_opening_mid_compile_waits_for_that_compile_with_its_progress(fakes):
+    assert labs.warmer.start(["gan-2d"])
+    _wait_for(lambda: fakes.children())
+    seen: list = []
+    lab = _open_lab("gan-2d", seen)
+    lab.join(0.5)
+    assert lab.is_alive(), "the lab must wait for the compile of its kernels"
+    fakes.open_gate()
+    lab.join(30)
+    assert not lab.is_alive() and labs.warmer.join(30)
+    assert (1, 2, "fake_second") in seen  # the child's progress, shown by the lab
+    assert seen[-1] == (2, 2, "done")
+    assert len(fakes.children()) == 1  # one compile
+    assert fakes.ran == [(name, "lab-worker") for name in FAKE_KERNELS]  # one load each
+    assert labs.warmer.ready == []  # stopped before its own load: not counted
+
+
+def test_a_lab_opening_mid_load_waits_for_that_load_and_loads_nothing_twice(fakes):
+    fakes.open_gate()
+    fakes.loading.set()
+    assert labs.warmer.start(["gan-2d"])
+    _wait_for(lambda: fakes.ran)
+    seen: list = []
+    lab = _open_lab("gan-2d", seen)
+    lab.join(0.3)
+    assert lab.is_alive(), "the lab must wait for the load in progress"
+    assert seen == [(0, 2, "fake_first")]  # its progress bar names what it waits for
+    fakes.release.set()
+    lab.join(30)
+    assert labs.warmer.join(30)
+    assert fakes.ran == [("fake_first", "lab-warm-up"), ("fake_second", "lab-worker")]
+    runtime.warm_up(modules=FAKE_KERNELS)  # a second lab of the same kernels
+    assert [r[0] for r in fakes.ran] == list(FAKE_KERNELS)
+
+
+def test_another_lab_opening_stops_the_child_at_once(fakes):
+    assert labs.warmer.start(["gan-2d"])
+    _wait_for(lambda: fakes.children())
+    start = time.monotonic()
+    lab = _open_lab("vae", [])
+    lab.join(10)
+    assert not lab.is_alive() and time.monotonic() - start < 10
+    assert labs.warmer.join(10)
+    assert "gan-2d" not in labs.warmer.errors  # stopped, not failed
+    assert fakes.ran == [(name, "lab-worker") for name in FAKE_KERNELS]
+
+
+def test_a_failing_child_is_one_line_for_the_lab(fakes, monkeypatch):
+    monkeypatch.setattr(
+        labs.warmer,
+        "command",
+        lambda lab_id, nice: [sys.executable, "-c", "print('error Boom: no'); exit(1)"],
+    )
+    assert labs.warmer.start(["gan-2d"])
+    assert labs.warmer.join(30)
+    assert labs.warmer.errors == {"gan-2d": "Boom: no"} and fakes.ran == []
+
+
+async def test_leaving_the_app_mid_compile_is_clean(make_app, fakes):
+    """Quit while the child compiles: the app exits at once, the child is stopped,
+    nothing further starts."""
+    app = make_app(start=("lesson", "L04"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        _wait_for(lambda: fakes.children())
+        start = time.monotonic()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert time.monotonic() - start < 10
+    assert app.return_code in (0, None)
+    assert labs.warmer.join(30)
+    assert fakes.ran == [] and labs.warmer.ready == []
+    assert not labs.warmer.start(["vae"])  # a closed warmer starts nothing
+
+
+@pytest.mark.slow
+def test_the_child_fills_the_cache_the_app_then_loads_without_compiling(tmp_path):
+    """Real kernels: the child compiles the temperature lab's kernels into an empty
+    cache; a fresh process then warms the same lab up with no cache miss."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run(
+        labs.child_command("temperature", 0), env=env, cwd=root, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.splitlines()[-1].startswith("progress") and "done" in out.stdout
+    code = textwrap.dedent(
+        """
+        import json, gc
+        from numba.core.registry import CPUDispatcher
+        from tutor import labs
+        labs._warm_lab("temperature")
+        stats = [(sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values()))
+                 for d in gc.get_objects() if isinstance(d, CPUDispatcher) and d.signatures
+                 and d.py_func.__module__.startswith("engine")]
+        print(json.dumps(stats))
+        """
+    )
+    again = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    stats = json.loads(again.stdout.splitlines()[-1])
+    assert stats and all(hits >= 1 and misses == 0 for hits, misses in stats)
