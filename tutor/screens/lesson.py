@@ -51,7 +51,7 @@ def warm(app, lesson_ids) -> None:
     bodies = [course.lesson(lesson_id).body for lesson_id in lesson_ids]
     width = reader_text_width(app.size.width)
     app.run_worker(
-        lambda: [prefetch(body, width, style) for body in bodies],
+        lambda: prefetch_in_worker(bodies, width, style),
         thread=True,
         group="prefetch",
         exit_on_error=False,
@@ -63,6 +63,18 @@ def prefetch(body: str, width: int, style: DocumentStyle) -> None:
     for part in lesson_parts(body):
         if isinstance(part, str):
             render_markdown(part, width, style)
+
+
+def prefetch_in_worker(bodies: list[str], width: int, style: DocumentStyle) -> None:
+    """:func:`prefetch` as a thread worker's whole work: the pool thread then forgets the
+    worker, so the screen that started it can be freed (tutor/memory.forget_worker)."""
+    from tutor import memory
+
+    try:
+        for body in bodies:
+            prefetch(body, width, style)
+    finally:
+        memory.forget_worker()
 
 
 class LabCard(Button):
@@ -176,7 +188,10 @@ class LessonScreen(Screen):
         width = texts.first().content_size.width
         body, style = lessons[index + 1].body, document_style(self.app)
         self.run_worker(
-            lambda: prefetch(body, width, style), thread=True, group="prefetch", exit_on_error=False
+            lambda: prefetch_in_worker([body], width, style),
+            thread=True,
+            group="prefetch",
+            exit_on_error=False,
         )
 
     def on_unmount(self) -> None:
