@@ -157,16 +157,46 @@ class Generator:
             answer = self.value(answer_kind)
             return sentence.format(s=subject, a=answer), question.format(s=subject), answer
 
-    def document(self, used: set[tuple[str, str]]) -> list[tuple[str, str, str]]:
-        """One or two facts; sentences about the same kind of subject share it."""
-        subjects: dict[str, str] = {}
-        return [self.fact(subjects, used) for _ in range(self.rng.randint(1, 2))]
+    def fact_about(
+        self, relation: tuple[str, str, str, str], subjects: dict[str, str], used: set[tuple[str, str]]
+    ) -> tuple[str, str, str]:
+        """One (sentence, question, answer) of a given relation about a fresh subject (which
+        the document's later sentences of the same kind share)."""
+        kind, sentence, question, answer_kind = relation
+        subject = self.name()
+        while (subject, question) in used:
+            subject = self.name()
+        subjects[kind] = subject
+        used.add((subject, question))
+        answer = self.value(answer_kind)
+        return sentence.format(s=subject, a=answer), question.format(s=subject), answer
 
-    def episode(self, max_docs: int = 3, max_questions: int = 1) -> Episode:
+    def document(
+        self, used: set[tuple[str, str]], relation: tuple[str, str, str, str] | None = None
+    ) -> list[tuple[str, str, str]]:
+        """One or two facts; sentences about the same kind of subject share it. With
+        ``relation``, the first fact is of that relation (about a subject of its own)."""
+        subjects: dict[str, str] = {}
+        n = self.rng.randint(1, 2)
+        if relation is None:
+            return [self.fact(subjects, used) for _ in range(n)]
+        return [self.fact_about(relation, subjects, used)] + [self.fact(subjects, used) for _ in range(n - 1)]
+
+    def episode(self, max_docs: int = 3, max_questions: int = 1, hard: float = 0.0) -> Episode:
         """Documents and a question; with ``max_questions`` > 1, up to that many questions
-        about different facts of the documents (more answers to learn from one reading)."""
+        about different facts of the documents (more answers to learn from one reading).
+
+        With probability ``hard`` every document opens with the same relation about a
+        different subject ("The capital of X is ..." in each): the distractors a retriever
+        brings back, which only the subject's name tells apart.
+        """
         used: set[tuple[str, str]] = set()
-        docs = [self.document(used) for _ in range(self.rng.randint(1, max_docs))]
+        n_docs = self.rng.randint(1, max_docs)
+        relation = None
+        if hard > 0 and self.rng.random() < hard:
+            relation = self.rng.choice(RELATIONS)
+            n_docs = max(2, n_docs)
+        docs = [self.document(used, relation) for _ in range(n_docs)]
         facts = [(i, f) for i, d in enumerate(docs) for f in d]
         picks = self.rng.sample(facts, min(len(facts), self.rng.randint(1, max_questions)))
         gold, (_, question, answer) = picks[0]

@@ -1,15 +1,22 @@
 """Training the transformer to read, and measuring whether it does.
 
-The recipe (`train_headless`): every batch mixes
+The recipe (`train_headless`, 3,000 steps of 32 rows): every batch mixes
 
-* reading episodes (engine.episodes): documents, then one or two questions with their
+* reading episodes (engine.episodes): documents, then up to four questions with their
   answers; the loss is on the questions and answers, never on the documents (invented
-  names cannot be predicted, only found and copied);
+  names cannot be predicted, only found and copied). In 30 % of them every document
+  opens with the same relation about a different subject ("The capital of X is ..."):
+  the distractors a retriever brings back, which only the subject's name tells apart;
 * closed-book questions about facts the course corpus states (no document): the model
   can and should answer these from memory;
 * plain corpus paragraphs with the loss on every token: it stays a language model.
 
-The learning rate warms up for 100 steps, then follows a cosine down to a tenth.
+Why these choices (measured on the 200 held-out episodes, benchmarks/bench_transformer.py):
+twice the steps of the first recipe (1,500) took exact answers from 67.5 % to 90 %;
+the hard distractors and four questions instead of two per reading then took
+retrieve-then-read from 68 % to 87 % and the head-averaged attention on the answer from
+18 % to 80 % of episodes. The learning rate warms up for 100 steps, then follows a
+cosine down to a tenth.
 
 The measures (`evaluate`): exact-answer accuracy with the right document in context,
 closed-book accuracy on the same questions (low: the facts are invented), and where the
@@ -80,7 +87,9 @@ class Curriculum:
         context: int,
         share_closed: float = 0.1,
         share_text: float = 0.05,
-        questions: int = 2,
+        questions: int = 4,
+        hard: float = 0.3,
+        docs: int = 3,
     ):
         self.tok, self.context = tok, context
         self.gen = Generator(seed, "train")
@@ -88,6 +97,7 @@ class Curriculum:
         self.facts = corpus_facts(paragraphs)
         self.paragraphs = paragraphs
         self.share_closed, self.share_text, self.questions = share_closed, share_text, questions
+        self.hard, self.docs = hard, docs
         self._queue: list[list[tuple[list[int], list[bool]]]] = []
 
     def row(self) -> tuple[list[int], list[bool]]:
@@ -100,7 +110,7 @@ class Curriculum:
             q, a, _ = self.facts[self.rng.integers(len(self.facts))]
             return encode_episode(self.tok, closed_book(q, a))
         while True:
-            ids, learn = encode_episode(self.tok, self.gen.episode(max_questions=self.questions))
+            ids, learn = encode_episode(self.tok, self.gen.episode(self.docs, self.questions, self.hard))
             if len(ids) <= self.context + 1:
                 return ids, learn
 
@@ -125,26 +135,31 @@ def lr_at(step: int, steps: int, base: float, warmup: int = 100) -> float:
 def train_headless(
     tok: BPE,
     paragraphs: list[str],
-    steps: int = 1500,
+    steps: int = 3000,
     seed: int = 0,
     batch: int = 32,
     lr: float = 4e-3,
     out=None,
     progress: Callable[[int, int], None] | None = None,
+    curriculum: dict | None = None,
+    warmup: int = 100,
     **config,
 ) -> tuple[Transformer, dict]:
-    """Train from scratch; returns the model and {steps, seconds, tokens, loss_curve, ...}."""
-    start = time.perf_counter()
+    """Train from scratch; returns the model and {steps, seconds, cpu_seconds, tokens,
+    loss_curve, ...}. ``curriculum`` overrides `Curriculum`'s mix (for experiments); the
+    defaults are the shipped recipe. cpu_seconds is the process's CPU time: on a shared
+    machine it is what "minutes on one core" means, the wall time also counts waiting."""
+    start, cpu = time.perf_counter(), time.process_time()
     cfg = TransformerConfig(vocab=len(tok), seed=seed, **config)
     model = Transformer(cfg)
     opt = make_optimizer(model, lr)
-    data = Curriculum(tok, paragraphs, seed, cfg.context)
+    data = Curriculum(tok, paragraphs, seed, cfg.context, **(curriculum or {}))
     curve, window, tokens = [], [], 0
     every = max(1, steps // 30)
     for step in range(steps):
         X, Y = data.batch(batch)
         tokens += X.size
-        opt.lr = lr_at(step, steps, lr)
+        opt.lr = lr_at(step, steps, lr, warmup)
         window.append(model.loss_and_grad(X, Y))
         np.clip(model.grads, -1.0, 1.0, out=model.grads)
         opt.step()
@@ -157,6 +172,7 @@ def train_headless(
     result = {
         "steps": steps,
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(time.process_time() - cpu, 1),
         "tokens": tokens,
         "train_tokens_per_s": round(tokens / seconds),
         "params": model.n_params,
@@ -200,9 +216,9 @@ def answer(model: Transformer, tok: BPE, prompt: str, max_tokens: int = 12) -> t
 def answer_attention(model: Transformer, tok: BPE, ep: Episode) -> dict:
     """Where the position that writes the first answer token looks, in the last layer.
 
-    Returns the share of attention (mean over heads, and the best single head) that falls
-    on the answer's tokens inside the gold document, and whether the most-attended
-    position is one of them.
+    Returns the share of attention that falls on the answer's tokens inside the gold
+    document: in each head (``head_shares``), their mean, and the best head; and whether
+    the most-attended position of the head mean is one of them.
     """
     prompt = tok.encode(ep.prompt())
     model.hidden(np.asarray([prompt], np.int32))
@@ -222,17 +238,49 @@ def answer_attention(model: Transformer, tok: BPE, ep: Episode) -> dict:
     shares = att[:, span].sum(1)
     mean = att.mean(0)
     return {
+        "head_shares": [float(x) for x in shares],
         "mean_share": float(shares.mean()),
         "best_head_share": float(shares.max()),
         "argmax_in_span": bool(int(np.argmax(mean)) in span),
     }
 
 
+def copy_head(model: Transformer, tok: BPE, n: int = 50, seed: int = 1) -> int:
+    """The last-layer head that puts the most weight on the answer span, on average over
+    ``n`` training-split episodes (never the test episodes): chosen once, then measured."""
+    gen = Generator(seed, "train")
+    total = np.zeros(model.config.heads)
+    seen = 0
+    while seen < n:
+        ep = gen.episode()
+        if len(encode_episode(tok, ep)[0]) <= model.config.context:
+            total += answer_attention(model, tok, ep)["head_shares"]
+            seen += 1
+    return int(np.argmax(total))
+
+
 def evaluate(model: Transformer, tok: BPE, episodes: list[Episode]) -> dict:
-    """Grounded and closed-book exact-answer accuracy, and the attention figures: the share of
-    episodes where the first answer token's last-layer attention peaks on the answer span
-    (head mean), puts more than half its weight there in its best head, and in the head mean."""
-    grounded = closed = argmax = most = mean = 0
+    """Grounded and closed-book exact-answer accuracy, and where the first answer token looks.
+
+    "The attention of the first answer token puts most of its weight on the answer span"
+    (issue 17) has more than one reading in a model with several heads, so four are
+    reported, each the share of episodes in which the last layer's attention, at the
+    position that writes the first answer token, ...
+
+    * ``attention_mean_majority_on_answer``: ... averaged over the heads puts more than
+      half its weight on the answer's tokens in the gold document. The figure held to the
+      bar: the strictest reading, no head is chosen, and it is what the grounding lab
+      shades by default (layer 2, head "mean").
+    * ``attention_copy_head_majority_on_answer``: ... in one fixed head (``copy_head``,
+      chosen on training episodes before these are seen) does so.
+    * ``attention_head_majority_on_answer``: ... in its best head *for that episode* does
+      so; lenient (the head is picked after seeing the attention), kept for comparison
+      with earlier reports.
+    * ``attention_argmax_on_answer``: ... averaged over heads peaks on the answer span (the
+      most-read token the lab marks).
+    """
+    head = copy_head(model, tok)
+    grounded = closed = argmax = most = mean = fixed = 0
     for ep in episodes:
         grounded += answer(model, tok, ep.prompt())[0] == ep.answer
         closed += answer(model, tok, ep.prompt(()))[0] == ep.answer
@@ -240,13 +288,16 @@ def evaluate(model: Transformer, tok: BPE, episodes: list[Episode]) -> dict:
         argmax += att["argmax_in_span"]
         most += att["best_head_share"] > 0.5
         mean += att["mean_share"] > 0.5
+        fixed += att["head_shares"][head] > 0.5
     n = len(episodes)
     return {
         "episodes": n,
         "grounded_accuracy": grounded / n,
         "closed_book_accuracy": closed / n,
-        "attention_argmax_on_answer": argmax / n,
+        "copy_head": head + 1,
+        "attention_copy_head_majority_on_answer": fixed / n,
         "attention_head_majority_on_answer": most / n,
+        "attention_argmax_on_answer": argmax / n,
         "attention_mean_majority_on_answer": mean / n,
     }
 

@@ -70,3 +70,20 @@ def test_grounded_prompt_keeps_what_fits_best_last():
     prompt, used = grounding.grounded_prompt(tok, "Why?", texts, 128)
     assert used == [True, False, True]
     assert prompt == "Document: Third doc.\nDocument: Best doc.\nQuestion: Why?\nAnswer:"
+
+
+def test_hard_episodes_repeat_one_relation_about_different_subjects():
+    gen = episodes.Generator(2)
+    eps = [gen.episode(3, 4, hard=1.0) for _ in range(60)]
+    for ep in eps:
+        assert len(ep.documents) >= 2
+        openers = [d.split(".")[0] for d in ep.documents]
+        # the same sentence frame (names removed) opens every document ...
+        frames = {" ".join(w for w in o.split() if not w[0].isupper() and not w.isdigit()) for o in openers}
+        assert len(frames) == 1, ep.documents
+        # ... about a different subject each time, and the gold document answers the question
+        assert len(set(openers)) == len(openers)
+        assert f" {ep.answer}" in " " + ep.documents[ep.gold]
+    # without the option the held-out episodes are the ones every figure so far was measured on
+    first = episodes.Generator(0, "test").episode()
+    assert first.documents[0] == "Silhu works at a shop called Cebek." and first.answer == "Cebek"

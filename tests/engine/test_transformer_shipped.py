@@ -3,8 +3,10 @@
 On 200 generated episodes whose names training never drew: exact-answer accuracy with the
 right document(s) in context >= 90 %, closed-book on the same questions <= 10 %; with
 retrieval over a store of >= 500 documents (course facts, lesson text, every document of
-the episodes), recall@3 >= 90 % and end-to-end accuracy >= 80 %. The attention of the
-position that writes the first answer token is reported (issue bar: >= 70 % of episodes).
+the episodes), recall@3 >= 90 % and end-to-end accuracy >= 80 %; the attention of the
+position that writes the first answer token on the answer span in >= 70 % of episodes.
+Measured with `genai-tutor train transformer --seed 0` (3,000 steps): 91.5 %, 0 %,
+recall@3 99.5 %, end to end 87 % (top 3 read) and 90.5 % (top 1 read), attention 80.5 %.
 """
 
 from __future__ import annotations
@@ -57,18 +59,14 @@ def test_cannot_answer_invented_facts_without_the_document(reading):
 
 
 def test_attention_of_the_first_answer_token_lands_on_the_answer(reading):
-    """In a last-layer head, more than half of the weight of the position that writes the
-    first answer token falls on the answer's tokens in the document (measured: 89 %; the
-    head-averaged attention peaks on the answer in 68 %, and puts more than half of its
-    weight there in 10.5 %: the heads divide the work)."""
-    assert reading["attention_head_majority_on_answer"] >= 0.7, reading
+    """Averaged over the last layer's heads, more than half of the weight of the position
+    that writes the first answer token falls on the answer's tokens in the document
+    (measured: 80.5 %; in the copy head chosen on training episodes 92 %, in the best
+    head of each episode 97.5 %, and the head mean peaks on the answer in 95 %)."""
+    assert reading["attention_mean_majority_on_answer"] >= 0.7, reading
+    assert reading["attention_copy_head_majority_on_answer"] >= 0.7, reading
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 67.5 % after the 1,500-step recipe (bar 90 %); "
-    "accuracy was still rising when training stopped",
-)
 def test_reads_the_right_document(reading):
     assert reading["grounded_accuracy"] >= 0.9, reading
 
@@ -78,13 +76,9 @@ def test_retrieval_finds_the_document(rag):
     assert rag["recall_at_3"] >= 0.9, rag
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 41 % end to end with the top 3 in the prompt, 77.5 % "
-    "with the top 1 alone (bar 80 %): the reader is the weak link (recall@3 is 99.5 %)",
-)
 @pytest.mark.parametrize("read", [3, 1])
 def test_retrieval_then_reading(setup, read):
+    """With the top 3 in the prompt (the `ask` default) and with the top 1 alone."""
     model, tok, test, store = setup
     result = grounding.evaluate_retrieval(model, tok, test, store, k=3, read=read)
     assert result["end_to_end_accuracy"] >= 0.8, result

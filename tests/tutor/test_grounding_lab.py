@@ -133,8 +133,9 @@ async def test_injection_case_and_the_defences():
         await lab.wait_idle()
         r = lab.result
         assert r["defence"] == "quote as data" and r["rag"]["prompt"].startswith("The documents below")
-        # measured, not assumed: quoting moves the first token back to ' M' but the copy breaks
-        assert r["rag"]["first"][0]["token"] == " M" and r["rag"]["answer"] != "Morbri"
+        # measured, not assumed: with the shipped weights quoting undoes the steer here (the
+        # model never saw the quoted format; earlier weights got ' M' right, then broke the copy)
+        assert r["rag"]["first"][0]["token"] == " M" and r["rag"]["answer"] == "Morbri"
 
 
 async def test_question_box_and_bad_input():

@@ -31,6 +31,7 @@ def test_train_transformer_saves_to_the_user_folder_by_default(capsys, tmp_path,
     monkeypatch.setenv("GENAI_TUTOR_HOME", str(tmp_path))
     out = run_json(capsys, ["train", "transformer", "--steps", "3", "--seed", "1", "--json"])
     assert out["steps"] == 3 and len(out["loss_curve"]) == 3 and out["tokens"] > 0
+    assert out["cpu_seconds"] > 0 and out["seconds"] > 0  # CPU time: the one-core budget
     model, meta = Transformer.load(tmp_path / "weights" / "transformer.npz")
     assert model.config.seed == 1 and meta["steps"] == 3
 
@@ -73,8 +74,9 @@ def test_ask_retrieves_from_the_learners_own_file(capsys):
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped transformer weights")
 @pytest.mark.xfail(
     strict=True,
-    reason="the shipped 1,500-step model copies the first piece of a long "
-    "unseen name ('Belmi') but not the rest; see test_transformer_shipped",
+    reason="the shipped 3,000-step model starts the name right (' B' 99 %) and then "
+    "copies from the file's other document ('Brev', from 'Ostrevin'): names outside the "
+    "training syllables and sentences outside its templates are still read poorly",
 )
 def test_ask_answers_from_the_learners_own_file(capsys):
     out = run_json(capsys, ["ask", "What is the capital of Quorvania?", "--docs", str(FIXTURE), "--json"])
