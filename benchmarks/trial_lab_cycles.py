@@ -65,9 +65,15 @@ def trial(lab_id: str, title: str, cycles: int, play: float) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "COLORTERM"}
     env.update(TERM="xterm-256color", GENAI_TUTOR_HOME=home, PYTHONPATH=str(ROOT))
     command = f"{sys.executable} -m tutor lab {lab_id}; echo TUTOR-EXITED; sleep 60"
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], env=env, check=True
-    )
+    for _attempt in range(3):  # the previous lab's kill-session can leave tmux's server exiting
+        started = subprocess.run(
+            ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], env=env
+        )
+        if started.returncode == 0:
+            break
+        time.sleep(1.0)
+    else:
+        raise RuntimeError(f"tmux could not start a session for {lab_id}")
     problems: list[str] = []
     done = 0
     try:
