@@ -600,39 +600,3 @@ def warm_up(
     if progress is not None:
         progress(len(names), len(names), "done")
     return time.perf_counter() - start
-
-
-def warm_up_in_background(
-    families, progress: Callable[[int, int, str], None] | None = None, nice: int = 10
-) -> threading.Thread:
-    """Start compiling the kernels of ``families`` in ONE low-priority daemon thread.
-
-    For the app while a learner reads a lesson whose lab will need kernels: the thread
-    adds ``nice`` to its own nice value (Linux, where nice is per thread; elsewhere it
-    runs at normal priority) and compiles one warm-up at a time. Compiling holds the GIL
-    in bursts (numba's compiler is Python), so the UI thread still gets it every switch
-    interval (5 ms), but on a busy machine a low-priority thread can be descheduled
-    while holding the GIL, stalling the others (measured in the app: keys waited up to
-    1.9 s), so the app compiles in a child process instead (tutor/labs: Warmer) and
-    keeps threads for loading from the cache. A lab that opens
-    while it runs simply calls ``warm_up(family=...)``: finished warm-ups are skipped,
-    the one in progress is waited for. Returns the started thread (``join()`` to wait).
-    ``progress`` is called from that thread, as for :func:`warm_up`.
-    """
-    families = [families] if isinstance(families, str) else list(families)
-    for family in families:
-        if family not in FAMILIES:
-            raise ValueError(f"unknown model family {family!r}; choose from {', '.join(FAMILIES)}")
-
-    def run() -> None:
-        try:
-            me = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + nice))
-        except (AttributeError, OSError):
-            pass  # not Linux, or not allowed: normal priority still works
-        for family in families:
-            warm_up(progress, family=family)
-
-    thread = threading.Thread(target=run, name="engine-warm-up", daemon=True)
-    thread.start()
-    return thread

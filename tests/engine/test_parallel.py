@@ -390,36 +390,6 @@ def test_family_warm_up_runs_only_what_it_needs(monkeypatch):
         runtime.warm_up(family="nope")
 
 
-def test_background_warm_up_runs_at_low_priority_and_reports(monkeypatch):
-    """One daemon thread, niced, running the family's warm-ups in order."""
-    import threading
-
-    runtime._import_engine_modules(runtime.FAMILIES["lm"])
-    monkeypatch.setattr(runtime, "_DONE", set())
-    ran = []
-
-    def record(name):
-        nice = None
-        if hasattr(os, "getpriority"):
-            nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        ran.append((name, threading.current_thread().name, nice))
-
-    for name in list(runtime._WARMUPS):
-        monkeypatch.setitem(runtime._WARMUPS, name, lambda n=name: record(n))
-    seen = []
-    base = os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else None
-    thread = runtime.warm_up_in_background(["lm"], lambda d, t, n: seen.append(n), nice=5)
-    thread.join(timeout=60)
-    assert not thread.is_alive()
-    assert [r[0] for r in ran] == ["kernels", "nn", "sampling", "lm"]
-    assert {r[1] for r in ran} == {"engine-warm-up"}
-    if base is not None and base + 5 <= 19:
-        assert {r[2] for r in ran} == {base + 5}
-    assert seen[-1] == "done" and {"sampling", "lm", "nn", "kernels"} <= runtime._DONE
-    with pytest.raises(ValueError, match="unknown model family"):
-        runtime.warm_up_in_background("nope")
-
-
 def test_warm_up_of_named_modules_runs_them_and_their_needs_only(monkeypatch):
     ran = []
     runtime._import_engine_modules(("clip", "render"))
