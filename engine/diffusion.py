@@ -258,6 +258,18 @@ def model_input(x, t, freqs, inp):
         _write_embedding(inp, i, d, float(t), freqs)
 
 
+def _embedding_numpy(t: float, freqs):
+    arg = float(t) * freqs
+    return np.concatenate([np.sin(arg), np.cos(arg)])
+
+
+@runtime.twin_of(model_input)
+def _model_input_twin(x, t, freqs, inp):
+    d = x.shape[1]
+    inp[:, :d] = x
+    inp[:, d:] = _embedding_numpy(t, freqs)
+
+
 def fourier_frequencies(n: int, scale: float) -> np.ndarray:
     """n frequencies scale · 2^k, k = 0..n-1 (radians per standardised unit)."""
     return (float(scale) * 2.0 ** np.arange(int(n))).astype(np.float64)
@@ -282,6 +294,18 @@ def expand_input(src, d, k, ffreqs, out):
                 out[i, base + nf + f] = math.cos(arg)
         for j in range(e):
             out[i, col + j] = src[i, d + j]
+
+
+@runtime.twin_of(expand_input)
+def _expand_input_twin(src, d, k, ffreqs, out):
+    n, nf = src.shape[0], ffreqs.shape[0]
+    v = src[:, :k]
+    arg = ffreqs[None, None, :] * v[:, :, None].astype(np.float64)  # (n, k, nf)
+    out[:, :k] = v
+    waves = out[:, k : k + 2 * k * nf].reshape(n, k, 2 * nf)
+    waves[:, :, :nf] = np.sin(arg)
+    waves[:, :, nf:] = np.cos(arg)
+    out[:, k + 2 * k * nf :] = src[:, d:]
 
 
 @kernel
@@ -343,6 +367,38 @@ def denoise_step_parallel(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
             x[i, j] = v
     if sigma > 0.0:
         state[0] = start + U64(2 * n * d) * _GOLDEN
+
+
+def _uniforms_at(start, count: int) -> np.ndarray:
+    """``_uniform_at(start, k)`` for k = 0..count-1, in numpy (uint64 wraps like the kernel's)."""
+    z = U64(start) + (np.arange(count, dtype=U64) + U64(1)) * _GOLDEN
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    z = z ^ (z >> _S31)
+    return ((z >> _S11).astype(np.float64) + 1.0) * (1.0 / 9007199254740992.0)
+
+
+@runtime.twin_of(denoise_step, denoise_step_parallel)
+def _denoise_step_twin(x, eps_hat, ab_t, ab_s, eta, clip, state, x0_out):
+    n, d = x.shape
+    sa_t, s1_t, sa_s = math.sqrt(ab_t), math.sqrt(1.0 - ab_t), math.sqrt(ab_s)
+    sigma = 0.0
+    if eta > 0.0 and ab_s > ab_t:
+        sigma = eta * math.sqrt((1.0 - ab_s) / (1.0 - ab_t)) * math.sqrt(1.0 - ab_t / ab_s)
+    c_dir = math.sqrt(max(1.0 - ab_s - sigma * sigma, 0.0))
+    xt = x.astype(np.float64)
+    x0 = (xt - s1_t * eps_hat.astype(np.float64)) * (1.0 / sa_t)
+    if clip > 0.0:
+        x0 = np.clip(x0, -clip, clip)
+    e = (xt - sa_t * x0) * (1.0 / s1_t)
+    x0_out[...] = x0
+    v = sa_s * x0 + c_dir * e
+    if sigma > 0.0:
+        u = _uniforms_at(state[0], 2 * n * d).reshape(n, d, 2)
+        v += sigma * np.sqrt(-2.0 * np.log(u[:, :, 0])) * np.cos(_TWO_PI * u[:, :, 1])
+        with np.errstate(over="ignore"):  # uint64 wraps, as in the kernel
+            state[0] = state[0] + U64(2 * n * d) * _GOLDEN
+    x[...] = v
 
 
 # Samples per shard of a deterministic sampling (see Diffusion._sample_sharded). Thinner

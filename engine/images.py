@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import runtime
 from .runtime import kernel, register_warmup
 
 SIZE = 16  # sprites are SIZE x SIZE x 3
@@ -126,6 +127,46 @@ def _draw(shape, cx, cy, radius, colour, background, ss, out):
                 c = hit * inv
                 for ch in range(3):
                     out[i, py, px, ch] = background[i] * (1.0 - c) + colour[i, ch] * c
+
+
+def _inside_numpy(shape: int, u, v):
+    """``_inside`` for arrays of points (one shape)."""
+    au, av = np.abs(u), np.abs(v)
+    if shape == 0:
+        return u * u + v * v <= 1.0
+    if shape == 1:
+        return (au <= 0.82) & (av <= 0.82)
+    if shape == 2:
+        return (v >= -0.9) & (v <= 0.8) & (au <= 1.0 * (v + 0.9) / 1.7)
+    if shape == 3:
+        return au + av <= 1.05
+    if shape == 4:
+        return ((au <= 0.32) & (av <= 1.0)) | ((av <= 0.32) & (au <= 1.0))
+    x = u * 1.15
+    y = -v * 1.15 + 0.12
+    q = x * x + y * y - 1.0
+    return q * q * q - x * x * y * y * y <= 0.0
+
+
+@runtime.twin_of(_draw)
+def _draw_twin(shape, cx, cy, radius, colour, background, ss, out):
+    """``_draw`` in numpy, used while it compiles (float64 like the kernel's arithmetic):
+    the sprites of one shape at a time, 256 at once."""
+    n, h, w, _ = out.shape
+    offsets = (np.arange(ss) + 0.5) / ss
+    ys = (np.arange(h)[:, None] + offsets[None, :]).reshape(-1)  # (h * ss,)
+    xs = (np.arange(w)[:, None] + offsets[None, :]).reshape(-1)
+    for code in np.unique(shape):
+        rows = np.flatnonzero(shape == code)
+        for first in range(0, len(rows), 256):
+            i = rows[first : first + 256]
+            r = radius[i].astype(np.float64)[:, None]
+            v = ((ys[None, :] - cy[i].astype(np.float64)[:, None]) / r)[:, :, None]
+            u = ((xs[None, :] - cx[i].astype(np.float64)[:, None]) / r)[:, None, :]
+            hit = _inside_numpy(int(code), u, v).reshape(len(i), h, ss, w, ss).sum(axis=(2, 4))
+            c = (hit * (1.0 / (ss * ss)))[..., None]
+            bg = background[i].astype(np.float64)[:, None, None, None]
+            out[i] = bg * (1.0 - c) + colour[i].astype(np.float64)[:, None, None, :] * c
 
 
 def sprites(n: int, seed: int = 0) -> SpriteSet:

@@ -156,7 +156,59 @@ def _specialise(act: int):
                 dz[i, j] = g
                 db[j] += g
 
+    @runtime.twin_of(forward, forward_parallel)
+    def forward_twin(z, b, a, slope):
+        if a.shape != z.shape or b.shape[0] != z.shape[1]:
+            raise ValueError("bias_act_forward: shapes of z, b, a do not match")
+        z += b
+        a[...] = _act_numpy(z, act, _F(slope))
+
+    @runtime.twin_of(backward)
+    def backward_twin(da, z, a, slope, dz, db, accumulate):
+        if z.shape != da.shape or a.shape != da.shape or dz.shape != da.shape or db.shape[0] != da.shape[1]:
+            raise ValueError("act_backward: shapes of da, z, a, dz, db do not match")
+        g = da * _act_grad_numpy(z, a, act, _F(slope))
+        dz[...] = g
+        if accumulate:
+            db += g.sum(axis=0, dtype=np.float32)
+        else:
+            db[:] = g.sum(axis=0, dtype=np.float32)
+
     return forward, backward, forward_parallel
+
+
+def _sigmoid_numpy(z):
+    return HALF + HALF * np.tanh(HALF * z)
+
+
+def _act_numpy(z, act: int, slope):
+    """The activations in plain numpy (float32 in, float32 out): the twins' f(z)."""
+    if act == RELU:
+        return np.maximum(z, ZERO)
+    if act == LEAKY_RELU:
+        return np.where(z > ZERO, z, slope * z)
+    if act == SILU:
+        return z * _sigmoid_numpy(z)
+    if act == TANH:
+        return np.tanh(z)
+    if act == SIGMOID:
+        return _sigmoid_numpy(z)
+    return z
+
+
+def _act_grad_numpy(z, a, act: int, slope):
+    if act == RELU:
+        return (z > ZERO).astype(np.float32)
+    if act == LEAKY_RELU:
+        return np.where(z > ZERO, ONE, slope).astype(np.float32)
+    if act == SILU:
+        s = _sigmoid_numpy(z)
+        return s * (ONE + z * (ONE - s))
+    if act == TANH:
+        return ONE - a * a
+    if act == SIGMOID:
+        return a * (ONE - a)
+    return np.ones_like(z)
 
 
 _SPECIALISED = [_specialise(code) for code in range(len(ACTIVATIONS))]
@@ -200,6 +252,16 @@ def mse_loss(pred, target, grad, scale):
     return scale * total * inv
 
 
+@runtime.twin_of(mse_loss)
+def _mse_loss_twin(pred, target, grad, scale):
+    if target.shape != pred.shape or grad.shape != pred.shape:
+        raise ValueError("mse_loss: pred, target and grad shapes differ")
+    inv = 1.0 / pred.size
+    d = pred - target
+    grad[...] = scale * 2.0 * inv * d
+    return scale * float(np.sum(d.astype(np.float64) ** 2)) * inv
+
+
 @kernel
 def bce_with_logits(logits, target, grad, scale):
     """Binary cross-entropy of sigmoid(logits) against targets in [0, 1], mean.
@@ -223,6 +285,18 @@ def bce_with_logits(logits, target, grad, scale):
     return scale * total * inv
 
 
+@runtime.twin_of(bce_with_logits)
+def _bce_with_logits_twin(logits, target, grad, scale):
+    if target.shape != logits.shape or grad.shape != logits.shape:
+        raise ValueError("bce_with_logits: logits, target and grad shapes differ")
+    x, y = logits.astype(np.float64), target.astype(np.float64)
+    inv = 1.0 / x.size
+    e = np.exp(-np.abs(x))
+    total = float(np.sum(np.maximum(x, 0.0) - x * y + np.log1p(e)))
+    grad[...] = scale * inv * (np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e)) - y)
+    return scale * total * inv
+
+
 @kernel
 def least_squares(pred, target, grad, scale):
     """Least-squares GAN loss 0.5 * mean((pred - target)^2) for a scalar target."""
@@ -237,6 +311,16 @@ def least_squares(pred, target, grad, scale):
             total += d * d
             grad[i, j] = scale * inv * d
     return scale * 0.5 * total * inv
+
+
+@runtime.twin_of(least_squares)
+def _least_squares_twin(pred, target, grad, scale):
+    if grad.shape != pred.shape:
+        raise ValueError("least_squares: pred and grad shapes differ")
+    inv = 1.0 / pred.size
+    d = pred.astype(np.float64) - target
+    grad[...] = scale * inv * d
+    return scale * 0.5 * float(np.sum(d * d)) * inv
 
 
 # ------------------------------------------------------------------------- optimizers
@@ -284,6 +368,21 @@ def adam_step_parallel(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
         p[i] = p[i] * decay - step * mi / (math.sqrt(vi) * inv_sqrt_bc2 + e)
 
 
+@runtime.twin_of(adam_step, adam_step_parallel)
+def _adam_step_twin(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
+    if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
+        raise ValueError("adam_step: p, g, m, v shapes differ")
+    step = _F(lr / (1.0 - beta1**t))
+    inv_sqrt_bc2 = _F(1.0 / math.sqrt(1.0 - beta2**t))
+    decay = _F(1.0 - lr * weight_decay)
+    m *= _F(beta1)
+    m += _F(1.0 - beta1) * g
+    v *= _F(beta2)
+    v += _F(1.0 - beta2) * g * g
+    p *= decay
+    p -= step * m / (np.sqrt(v) * inv_sqrt_bc2 + _F(eps))
+
+
 def adam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t) -> None:
     """``adam_step``, on every compute thread when the buffer is large enough."""
     runtime.launch(
@@ -320,6 +419,19 @@ def sgd_step(p, g, buf, lr, momentum, weight_decay):
             p[i] -= rate * (g[i] + wd * p[i])
 
 
+@runtime.twin_of(sgd_step)
+def _sgd_step_twin(p, g, buf, lr, momentum, weight_decay):
+    if g.shape != p.shape or buf.shape != p.shape:
+        raise ValueError("sgd_step: p, g, buf shapes differ")
+    rate, mu, wd = _F(lr), _F(momentum), _F(weight_decay)
+    if momentum > 0.0:
+        buf *= mu
+        buf += g + wd * p
+        p -= rate * buf
+    else:
+        p -= rate * (g + wd * p)
+
+
 # ------------------------------------------------------------------------ utilities
 
 
@@ -330,6 +442,11 @@ def all_finite(x):
         if not math.isfinite(x[i]):
             return False
     return True
+
+
+@runtime.twin_of(all_finite)
+def _all_finite_twin(x):
+    return bool(np.isfinite(x).all())
 
 
 def warm_up_activations(*names: str) -> None:

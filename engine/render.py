@@ -384,6 +384,13 @@ def _quantize_kernel(buf, levels, out):
                 out[i, j, ch] = np.uint8(q * step + 0.5)
 
 
+@runtime.twin_of(_quantize_kernel)
+def _quantize_twin(buf, levels, out):
+    step = 255.0 / (levels - 1)
+    q = np.floor(buf / step + 0.5)
+    out[...] = np.floor(q * step + 0.5).astype(np.uint8)
+
+
 def quantize(buf, levels: int = 16) -> np.ndarray:
     """Round channels to ``levels`` even steps: <= ``levels**3`` colours (16 -> 4096)."""
     if not 2 <= levels <= 256:

@@ -47,6 +47,7 @@ the warm-up registry below).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import itertools
@@ -56,6 +57,7 @@ import queue
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -193,7 +195,7 @@ def kernel(fn):
     raising. Python's model puts a zero check on every division, which stops LLVM
     from vectorising the loop (measured: an Adam pass 8x slower).
     """
-    return numba.njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")(fn)
+    return _deferrable(numba.njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")(fn))
 
 
 def parallel_kernel(fn):
@@ -205,7 +207,183 @@ def parallel_kernel(fn):
     it on one thread). Launch it through :func:`launch`, which sets numba's per-thread
     pool size from the policy first, so the kernel itself reads no global.
     """
-    return numba.njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", parallel=True)(fn)
+    return _deferrable(
+        numba.njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", parallel=True)(fn)
+    )
+
+
+# ------------------------------------------------------------------ deferred compiles
+#
+# A kernel that is neither loaded nor in the disk cache costs 0.2-1 s of compiling at its
+# first call, and a lab's first frame needs 15-60 of them (9-23 s on 2 cores). While
+# compiles are *deferred* (set_deferring(True): the app, while a child process compiles
+# the open lab's kernels, tutor/labs Warmer), such a call does not compile: it loads the
+# kernel if the child has put it in the cache by now, else it runs the kernel's *twin*
+# this once: a numpy version where one is registered (twin_of), else the kernel's own
+# Python source, interpreted. Each later call looks again, so the lab speeds up kernel by
+# kernel as the child's compiles land; nothing waits for a compile. The results agree
+# with the compiled kernel's to rounding (tests/engine/test_deferred.py checks each twin).
+
+from numba.core.compiler_lock import global_compiler_lock  # noqa: E402
+from numba.core.registry import CPUDispatcher  # noqa: E402
+
+_deferring = False
+_generation = 0  # bumped whenever the cache may hold new kernels (cache_changed)
+_deferred_calls = threading.local()
+
+
+class DeferrableDispatcher(CPUDispatcher):  # type: ignore[misc]
+    """numba's dispatcher, except that while compiles are deferred a call with no
+    compiled or cached version runs the twin instead of compiling (the C dispatcher
+    calls whatever ``_compile_for_args`` returns with the call's arguments)."""
+
+    def _compile_for_args(self, *args, **kws):
+        if (_deferring or getattr(_deferred_calls, "here", False)) and not kws:
+            twin = self._twin_unless_cached(args)
+            if twin is not None:
+                _deferred_calls.n = getattr(_deferred_calls, "n", 0) + 1
+                return twin
+        return super()._compile_for_args(*args, **kws)
+
+    _cache: Any
+    _cache_hits: Any
+    _interpreted: Callable
+    _compilation_chain_init_hook: Callable[[], None]
+
+    def _twin_unless_cached(self, args) -> Callable | None:
+        # Misses are remembered per argument kind until the cache changes: the lookup
+        # (numba's typeof of every argument, the cache index) costs more than many twins.
+        kind = tuple(
+            (a.dtype.char, a.ndim, a.flags.c_contiguous, a.flags.writeable)
+            if isinstance(a, np.ndarray)
+            else type(a)
+            for a in args
+        )
+        misses = self.__dict__.setdefault("_misses", {})
+        if misses.get(kind) == _generation:
+            return self._stand_in()
+        try:
+            sig = tuple(self.typeof_pyval(a) for a in args)
+        except Exception:  # a type numba cannot name: let numba report it
+            return None
+        with global_compiler_lock:
+            if sig in self.overloads:
+                return None
+            self._compilation_chain_init_hook()
+            cres = self._cache.load_overload(sig, self.targetctx)
+            if cres is not None:  # what Dispatcher.compile does on a cache hit
+                self._cache_hits[sig] += 1
+                self.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+                self.add_overload(cres)
+                return None
+            misses[kind] = _generation
+        return self._stand_in()
+
+    def _stand_in(self) -> Callable:
+        return getattr(self, "_twin", None) or _interpreted(self)
+
+
+def _interpreted(dispatcher: DeferrableDispatcher) -> Callable:
+    """The kernel's Python source as a plain function whose calls of other kernels go
+    straight to *their* twins (not through numba's dispatch, microseconds per call)."""
+    done = dispatcher.__dict__.get("_interpreted")
+    if done is not None:
+        return done
+    fn = dispatcher.py_func
+    glob = dict(fn.__globals__)
+    cells = tuple(types.CellType(c.cell_contents) for c in fn.__closure__ or ())
+    clone = types.FunctionType(fn.__code__, glob, fn.__name__, fn.__defaults__, cells or None)
+    dispatcher._interpreted = clone  # before the recursion: kernels may call each other
+    for name in fn.__code__.co_names:
+        value = glob.get(name)
+        if isinstance(value, DeferrableDispatcher):
+            glob[name] = value._stand_in()
+        elif isinstance(value, types.ModuleType) and value.__name__.startswith(f"{__package__}."):
+            glob[name] = _TwinModule(value)  # K.fast_sigmoid(...) inside a kernel
+    for cell in cells:
+        if isinstance(cell.cell_contents, DeferrableDispatcher):
+            cell.cell_contents = cell.cell_contents._stand_in()
+    return clone
+
+
+class _TwinModule:
+    """An engine module as an interpreted kernel sees it: its kernels are their twins."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._module, name)
+        if isinstance(value, DeferrableDispatcher):
+            value = value._stand_in()
+        setattr(self, name, value)
+        return value
+
+
+def _deferrable(dispatcher):
+    dispatcher.__class__ = DeferrableDispatcher
+    return dispatcher
+
+
+def twin_of(*kernels):
+    """Decorator: ``fn`` (plain numpy, same arguments, same results, same in-place
+    writes) runs instead of these kernels while their compile is deferred. Only kernels
+    whose interpreted source is too slow for a first frame need one."""
+
+    def register(fn):
+        for k in kernels:
+            k._twin = fn
+        return fn
+
+    return register
+
+
+def set_deferring(on: bool) -> None:
+    """Defer compiles (see above) from now on, or stop deferring: a kernel still not
+    cached then compiles at its next call, as usual."""
+    global _deferring
+    _deferring = bool(on)
+
+
+def deferring() -> bool:
+    return _deferring
+
+
+@contextlib.contextmanager
+def deferred():
+    """Defer compiles on this thread only, inside the ``with`` block (the reading-time
+    warm-up uses it to load what the cache has without compiling in the app)."""
+    _deferred_calls.here = True
+    try:
+        yield
+    finally:
+        _deferred_calls.here = False
+
+
+def prepare() -> None:
+    """Pay numba's one-time costs of a process now: its extension entry points and
+    the typing and target registries (about 0.4 s of CPU), which would otherwise fall
+    on the first kernel compiled or loaded. The app calls it in a background thread
+    soon after start, so the first lab's kernels load in milliseconds each."""
+    from numba.core import entrypoints
+    from numba.core.registry import cpu_target
+
+    with global_compiler_lock:
+        entrypoints.init_all()
+        cpu_target.typing_context.refresh()
+        cpu_target.target_context.refresh()
+
+
+def cache_changed() -> None:
+    """New kernels may be in the disk cache (the compiling child made progress): the
+    next deferred call of each kernel looks again."""
+    global _generation
+    _generation += 1
+
+
+def deferred_calls() -> int:
+    """How many kernel calls on this thread ran a twin so far."""
+    return getattr(_deferred_calls, "n", 0)
 
 
 # --------------------------------------------------------------------- thread policy
@@ -595,8 +773,10 @@ def warm_up(
             progress(done, len(names), name)
         with _done_lock:  # one compile of a kernel at a time, and never twice
             if name not in _DONE:
+                before = deferred_calls()
                 _WARMUPS[name]()
-                _DONE.add(name)
+                if deferred_calls() == before:  # a twin ran: not ready, look again later
+                    _DONE.add(name)
     if progress is not None:
         progress(len(names), len(names), "done")
     return time.perf_counter() - start

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import images as imgs
 from . import kernels as K
-from . import nn, training, weights
+from . import nn, runtime, training, weights
 from .runtime import kernel, register_warmup
 
 F32 = np.float32
@@ -107,6 +107,11 @@ def sigmoid_into(x, out):
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):
             out[i, j] = K.fast_sigmoid(x[i, j])
+
+
+@runtime.twin_of(sigmoid_into)
+def _sigmoid_into_twin(x, out):
+    out[...] = K._sigmoid_numpy(x)
 
 
 # ------------------------------------------------------------------------ model

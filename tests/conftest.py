@@ -19,6 +19,7 @@ def tutor_home(tmp_path, monkeypatch):
     from tutor import labs
 
     monkeypatch.setattr(labs, "WARM_WHILE_READING", False)  # no real compiles behind a test
+    monkeypatch.setattr(labs, "DEFER_COMPILES", False)  # kernels, never twins, behind a frame
     return home
 
 

@@ -1,7 +1,9 @@
 """The Textual app: owns the course, the progress store and the clock; screens do the rest.
 
 Start-up stays light on purpose: this module and the Home screen import neither numpy nor
-numba nor the engine. A lab pulls the engine in when it is opened.
+numba nor the engine. A lab pulls the engine in when it is opened; PREPARE_AFTER seconds
+after the first paint a daemon thread imports it and pays numba's one-time costs, so
+that the first lab does not (tutor.labs.Warmer.prepare).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from quizzes.store import Store, default_path
 from tutor.palette import TutorCommands
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20
+PREPARE_AFTER = 1.0  # seconds after start: the first paint and first keys come first
 
 
 def utc_now() -> datetime:
@@ -126,6 +129,10 @@ class TutorApp(App):
         self._restore_theme()
         self.push_screen(HomeScreen())
         self.screen_change_signal.subscribe(self, self._track_open_lab)
+        from tutor import labs
+
+        if labs.WARM_WHILE_READING:  # after the first paint: the engine's start-up costs
+            self.set_timer(PREPARE_AFTER, labs.warmer.prepare)
         errors = self.course.errors
         if errors:
             self.notify(

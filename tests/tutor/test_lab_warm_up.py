@@ -8,6 +8,7 @@ tests; the one real compile is marked slow."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -35,6 +36,7 @@ FAKE_CHILD = textwrap.dedent(
     while not os.path.exists(gate):
         time.sleep(0.01)
     print("progress 1 2 fake_second", flush=True)
+    open(gate + ".cached", "w").close()  # the fake kernels are in the "disk cache" now
     print("progress 2 2 done", flush=True)
     """
 )
@@ -63,7 +65,13 @@ class Fakes:
     def open_gate(self) -> None:
         self.gate.touch()
 
+    def cached(self) -> bool:
+        return (self.gate.parent / (self.gate.name + ".cached")).exists()
+
     def load(self, name: str) -> None:
+        if (runtime.deferring() or getattr(runtime._deferred_calls, "here", False)) and not self.cached():
+            runtime._deferred_calls.n = runtime.deferred_calls() + 1  # what a twin's run counts
+            return
         self.ran.append((name, threading.current_thread().name))
         if name == "fake_first" and self.loading.is_set():
             assert self.release.wait(30), "the test never released the load"
@@ -235,3 +243,98 @@ def test_the_child_fills_the_cache_the_app_then_loads_without_compiling(tmp_path
     assert again.returncode == 0, again.stderr
     stats = json.loads(again.stdout.splitlines()[-1])
     assert stats and all(hits >= 1 and misses == 0 for hits, misses in stats)
+
+
+# ------------------------------------------------------- deferred compiles (the app's way)
+
+
+@pytest.fixture
+def deferring(fakes, monkeypatch):
+    monkeypatch.setattr(labs, "DEFER_COMPILES", True)
+    monkeypatch.setattr(runtime, "_deferring", False)
+    yield fakes
+    runtime.set_deferring(False)
+
+
+def _open_deferred(lab_id: str, seen: list) -> threading.Thread:
+    """What LabScreen._warm_up does in the app, in a thread like the lab's worker."""
+    thread = threading.Thread(
+        target=labs.get_kernels_ready,
+        args=(lab_id, FAKE_KERNELS, lambda d, t, n: seen.append((d, t, n))),
+        name="lab-worker",
+    )
+    thread.start()
+    return thread
+
+
+def test_a_lab_opening_cold_never_waits_and_a_child_compiles_at_the_apps_priority(deferring):
+    seen: list = []
+    lab = _open_deferred("gan-2d", seen)
+    lab.join(10)
+    assert not lab.is_alive(), "the lab must not wait for a compile"
+    assert runtime.deferring()  # its kernels run their twins meanwhile
+    _wait_for(lambda: deferring.children())
+    assert deferring.children()[0][1] == os.getpriority(os.PRIO_PROCESS, 0)  # not niced
+    deferring.open_gate()
+    assert labs.warmer.join(30)
+    assert not runtime.deferring()  # compiled and loaded: full speed
+    assert (1, 2, "fake_second") in seen and seen[-1] == (1, 1, "")
+    assert deferring.ran == [(name, "lab-warm-up") for name in FAKE_KERNELS]
+    assert labs.warmer.ready == ["gan-2d"]
+
+
+def test_a_lab_opening_mid_reading_keeps_that_child_and_raises_its_priority(deferring):
+    assert labs.warmer.start(["gan-2d"])
+    _wait_for(lambda: deferring.children())
+    pid = deferring.children()[0][2]
+    assert os.getpriority(os.PRIO_PROCESS, pid) > os.getpriority(os.PRIO_PROCESS, 0)
+    seen: list = []
+    lab = _open_deferred("gan-2d", seen)
+    lab.join(10)
+    assert not lab.is_alive() and runtime.deferring()
+    with contextlib.suppress(PermissionError):  # some systems never raise a priority back
+        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0)
+    deferring.open_gate()
+    assert labs.warmer.join(30) and not runtime.deferring()
+    assert len(deferring.children()) == 1  # one compile, not two
+    assert (1, 2, "fake_second") in seen
+
+
+def test_a_lab_opening_stops_another_labs_child(deferring):
+    assert labs.warmer.start(["vae"])
+    _wait_for(lambda: deferring.children())
+    lab = _open_deferred("gan-2d", [])
+    lab.join(10)
+    assert not lab.is_alive()
+    _wait_for(lambda: len(deferring.children()) == 2)
+    assert [c[0] for c in deferring.children()] == ["vae", "gan-2d"]
+    deferring.open_gate()
+    assert labs.warmer.join(30) and not runtime.deferring()
+    assert labs.warmer.ready == ["gan-2d"] and "vae" not in labs.warmer.errors
+
+
+def test_with_everything_cached_a_lab_loads_at_once_and_starts_no_child(deferring):
+    (deferring.gate.parent / (deferring.gate.name + ".cached")).touch()
+    lab = _open_deferred("gan-2d", [])
+    lab.join(10)
+    assert not lab.is_alive() and not runtime.deferring()
+    assert deferring.children() == [] and not labs.warmer.busy()
+    assert deferring.ran == [(name, "lab-worker") for name in FAKE_KERNELS]
+
+
+def test_reading_with_everything_cached_loads_without_a_child(deferring):
+    (deferring.gate.parent / (deferring.gate.name + ".cached")).touch()
+    assert labs.warmer.start(["gan-2d"])
+    assert labs.warmer.join(30)
+    assert deferring.children() == [] and labs.warmer.ready == ["gan-2d"]
+    assert deferring.ran == [(name, "lab-warm-up") for name in FAKE_KERNELS]
+
+
+def test_a_failed_compile_ends_deferring(deferring, monkeypatch):
+    failing = [sys.executable, "-c", "print('error Boom: no'); exit(1)"]
+    monkeypatch.setattr(labs.warmer, "command", lambda lab_id, nice: failing)
+    lab = _open_deferred("gan-2d", [])
+    lab.join(10)
+    assert labs.warmer.join(30)
+    assert not runtime.deferring()  # a missing kernel now compiles in the app, as before
+    assert labs.warmer.errors == {"gan-2d": "Boom: no"}

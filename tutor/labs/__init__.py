@@ -48,6 +48,10 @@ WARM_NICE = 10
 """How much lower than the app's the compiling child process's priority is."""
 WARM_WHILE_READING = True
 """Whether a lesson screen starts warming up its labs (tests turn it off)."""
+DEFER_COMPILES = True
+"""Whether a lab opening with kernels missing from the cache runs their twins while a
+child process compiles them (engine.runtime's deferred compiles), instead of waiting
+for the compile. Tests turn it off: twins agree with kernels only to rounding."""
 
 
 class Warmer:
@@ -87,6 +91,9 @@ class Warmer:
         self._child_lab: str | None = None
         self._listeners: list[Callable[[int, int, str], None]] = []
         self._closed = False
+        self._prepared = False
+        self._nice: dict[str, int] = {}  # labs to compile at another priority than self.nice
+        self._deferred_lab: str | None = None  # the open lab running twins until this compile lands
         self.ready: list[str] = []
         """Labs whose kernels are compiled and loaded in this process (in order)."""
         self.errors: dict[str, str] = {}
@@ -147,6 +154,88 @@ class Warmer:
                 if progress in self._listeners:
                     self._listeners.remove(progress)
 
+    def prepare(self) -> None:
+        """Soon after the app starts: import the engine and pay numba's one-time costs
+        (``engine.runtime.prepare``, about a second of CPU) in a daemon thread, so the
+        first lab opened does not. Once per process; never waited for."""
+        with self._lock:
+            if self._closed or self._prepared:
+                return
+            self._prepared = True
+
+        def run() -> None:
+            from engine import runtime
+
+            with contextlib.suppress(runtime.ThreadsSettingError):
+                runtime.set_context("app")
+            runtime.prepare()
+
+        threading.Thread(target=run, name="engine-prepare", daemon=True).start()
+
+    def defer_for(self, lab_id: str, progress: Callable[[int, int, str], None] | None = None) -> None:
+        """The lab ``lab_id`` opens with compiles deferred (engine.runtime: kernels not
+        yet in the cache run their twins). Never blocks. Other labs' work stops; a child
+        already compiling THIS lab keeps going, at the app's priority, and its progress
+        goes to ``progress``. When it has finished and its kernels are loaded, deferring
+        ends. If no such child runs, :meth:`compile_first` starts one when needed."""
+        with self._lock:
+            self._deferred_lab = lab_id
+            others = [i for i in self._pending if i != lab_id]
+            self._queued.difference_update(others)
+            self._pending[:] = [i for i in self._pending if i == lab_id]
+            if progress is not None:
+                self._listeners.append(progress)
+            child, same = self._child, self._child_lab == lab_id
+            if child is not None and not same:
+                self._stop.set()  # the thread stops after this child; the lab's compile follows
+        if child is None:
+            return
+        with contextlib.suppress(AttributeError, OSError):
+            if same:
+                os.setpriority(os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0))
+            else:
+                child.terminate()
+
+    def compile_first(self, lab_id: str) -> None:
+        """The open lab's kernels, before anything else: load them from the cache, or
+        compile them in a child at the app's priority (unless a child compiles them
+        already)."""
+        with self._lock:
+            if self._closed:
+                self._end_deferring(lab_id)
+                return
+            if self._child_lab == lab_id or lab_id in self._pending:
+                return
+            self._nice[lab_id] = 0
+            self._queued.add(lab_id)
+            self._pending.insert(0, lab_id)
+            if self._thread is None:
+                self._spawn()
+
+    def stop_deferring(self, lab_id: str) -> None:
+        """The lab found every kernel in the cache: nothing to wait for, unless a child
+        still compiles them (then its end ends deferring)."""
+        with self._lock:
+            if self._child_lab != lab_id and lab_id not in self._pending:
+                self._end_deferring(lab_id)
+
+    def forget(self, progress: Callable[[int, int, str], None] | None) -> None:
+        """A closed lab's progress callback: never called again."""
+        with self._lock:
+            if progress in self._listeners:
+                self._listeners.remove(progress)
+
+    def _end_deferring(self, lab_id: str) -> None:
+        """(Lock held.) Deferring for ``lab_id`` ends: its kernels are loaded, or its
+        compile failed or stopped (then a missing kernel compiles in the app, as before)."""
+        if self._deferred_lab != lab_id:
+            return
+        self._deferred_lab = None
+        self._listeners.clear()
+        runtime = sys.modules.get("engine.runtime")
+        if runtime is not None:
+            runtime.set_deferring(False)
+
     def close(self) -> None:
         """App exit: nothing further starts and the child is stopped; never waits."""
         with self._lock:
@@ -173,7 +262,9 @@ class Warmer:
                     lab_id = self._pending.pop(0)
                 ready = False
                 try:
-                    ready = self._compile(lab_id, stop) and not stop.is_set() and _warm_lab(lab_id, stop)
+                    ready = _load_if_cached(lab_id, stop) or (
+                        self._compile(lab_id, stop) and not stop.is_set() and _warm_lab(lab_id, stop)
+                    )
                 except Exception as exc:  # the lab shows its own error when opened
                     self.errors[lab_id] = f"{type(exc).__name__}: {exc}"
                 with self._lock:
@@ -181,6 +272,11 @@ class Warmer:
                         self.ready.append(lab_id)
                     else:  # stopped part-way or failed: a later lesson may queue it again
                         self._queued.discard(lab_id)
+                    self._nice.pop(lab_id, None)
+                    listeners = list(self._listeners) if self._deferred_lab == lab_id else []
+                    self._end_deferring(lab_id)
+                for listener in listeners:
+                    listener(1, 1, "")
         finally:
             with self._lock:
                 self._thread = None
@@ -195,7 +291,7 @@ class Warmer:
             if self._closed or stop.is_set():
                 return False
             child = subprocess.Popen(
-                self.command(lab_id, self.nice),
+                self.command(lab_id, self._nice.get(lab_id, self.nice)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -210,6 +306,9 @@ class Warmer:
                 kind, _, rest = line.strip().partition(" ")
                 if kind == "progress":
                     done, total, name = (rest.split(" ", 2) + ["", "", ""])[:3]
+                    runtime = sys.modules.get("engine.runtime")
+                    if runtime is not None:  # the kernels before this one are in the cache now
+                        runtime.cache_changed()
                     with self._lock:
                         listeners = list(self._listeners)
                     for listener in listeners:
@@ -234,6 +333,51 @@ def lab_class(lab_id: str) -> type:
     """The lab's screen class (imports its module, and so the engine, on first use)."""
     module_name, _, class_name = LABS[lab_id].partition(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def get_kernels_ready(lab_id: str, kernels, progress: Callable[[int, int, str], None] | None = None) -> None:
+    """What a lab's worker does before its first frame (``kernels``: its KERNELS).
+
+    With DEFER_COMPILES (the app) it never waits for a compile: it loads the kernels
+    the disk cache holds (milliseconds each; loading them here, before the first frame,
+    measured faster than loading them in the warmer's thread beside the lab), and the
+    ones it lacks run their twins (engine.runtime) while a child compiles them at the
+    app's priority (or the reading-time child goes on); ``progress`` follows that child,
+    and deferring ends when its kernels are loaded. Without DEFER_COMPILES: wait for a
+    compile of these kernels in progress, then compile or load in this thread."""
+    from engine import runtime
+
+    if not DEFER_COMPILES:
+        warmer.hurry(lab_id, progress)  # a compile of these kernels in progress is waited for
+        runtime.warm_up(progress, modules=kernels)
+        return
+    runtime.set_deferring(True)
+    warmer.defer_for(lab_id, progress)
+    before = runtime.deferred_calls()
+    runtime.warm_up(None, modules=kernels)  # loads what the cache holds, in this thread
+    if runtime.deferred_calls() > before:
+        warmer.compile_first(lab_id)
+    else:
+        warmer.stop_deferring(lab_id)
+
+
+def _load_if_cached(lab_id: str, stop: threading.Event) -> bool:
+    """Phase 0 of a warm-up: load the lab's kernels in this process if the disk cache
+    holds every one (no child needed then); True if it did. Kernels it lacks are not
+    compiled here (their twins run once on the warm-ups' tiny inputs)."""
+    cls = lab_class(lab_id)
+    if stop.is_set():
+        return False
+    if not getattr(cls, "WARM_UP", False):
+        return True
+    from engine import runtime
+
+    with contextlib.suppress(runtime.ThreadsSettingError):
+        runtime.set_context("app")
+    with runtime.deferred():
+        before = runtime.deferred_calls()
+        runtime.warm_up(modules=cls.KERNELS, stop=stop)
+        return runtime.deferred_calls() == before and not stop.is_set()
 
 
 def _warm_lab(lab_id: str, stop: threading.Event | None = None, progress=None) -> bool:

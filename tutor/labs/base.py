@@ -249,6 +249,7 @@ class LabScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.model_lock = threading.RLock()
+        self._warm_up_progress: Callable[[int, int, str], None] | None = None
         self.seed = 0
         self.playing = False
         self.iterations = 0
@@ -534,8 +535,9 @@ class LabScreen(Screen):
                         self._commands.task_done()
         finally:
             self._finished.set()
-            from tutor import memory
+            from tutor import labs, memory
 
+            labs.warmer.forget(self._warm_up_progress)  # it refers to this screen
             memory.forget_worker()  # else the pool thread keeps this screen alive
 
     def _warm_up(self, worker: Any) -> None:
@@ -552,10 +554,10 @@ class LabScreen(Screen):
             if not (worker.is_cancelled or self._stop.is_set()):
                 self.post_message(self.WarmUp(done, total, name))
 
-        from tutor.labs import warmer
+        from tutor import labs
 
-        warmer.hurry(self.LAB_ID, progress)  # a compile of these kernels in progress is waited for
-        runtime.warm_up(progress, modules=self.KERNELS)
+        self._warm_up_progress = progress  # the warmer may call it later: forgotten at the end
+        labs.get_kernels_ready(self.LAB_ID, self.KERNELS, progress)
         from tutor import memory
 
         memory.release()  # LLVM's code pages, before the build adds its own peak
@@ -657,7 +659,10 @@ class LabScreen(Screen):
         bar.display = done < total
         bar.update(total=total, progress=done)
         if done < total:
-            self._message = f"compiling kernels (first run only): {done}/{total} {message.name}"
+            if self._ready:  # the lab runs (deferred compiles): say why it is slow for now
+                self._message = f"first run: compiling kernels {done}/{total}, slower until then"
+            else:
+                self._message = f"compiling kernels (first run only): {done}/{total} {message.name}"
         elif self._message.startswith("compiling"):
             self._message = ""
         self._show_status()
