@@ -74,12 +74,13 @@ def recipe(dataset: str, fourier: bool = True) -> dict:
     raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
 
 
-def load_dataset(dataset: str) -> np.ndarray:
-    """Training data in data space: images (N, h, w, c) in [0, 1] or points (N, 2)."""
+def load_dataset(dataset: str, first: int | None = None) -> np.ndarray:
+    """Training data in data space: images (N, h, w, c) in [0, 1] or points (N, 2)
+    (``first``: only the first ones, the same as the whole set's)."""
     if dataset in IMAGE_SETS:
-        return vae.load_dataset(dataset)
+        return vae.load_dataset(dataset, first)
     if dataset in POINT_SETS:
-        return toys.toy(dataset, 4096, seed=0).points
+        return toys.toy(dataset, 4096, seed=0).points[:first]
     raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
 
 

@@ -169,15 +169,17 @@ def _draw_twin(shape, cx, cy, radius, colour, background, ss, out):
             out[i] = bg * (1.0 - c) + colour[i].astype(np.float64)[:, None, None, :] * c
 
 
-def sprites(n: int, seed: int = 0) -> SpriteSet:
-    """``n`` sprites drawn from uniformly random attributes, deterministic from ``seed``."""
+def sprites(n: int, seed: int = 0, first: int | None = None) -> SpriteSet:
+    """``n`` sprites drawn from uniformly random attributes, deterministic from ``seed``.
+    ``first``: only the first ones of those ``n`` (the same pictures, without drawing
+    the rest: a lab that shows a dozen examples of a 20,000-sprite set)."""
     n = int(n)
     rng = np.random.default_rng(seed)
     shape = rng.integers(0, len(SHAPES), n)
     colour = rng.integers(0, len(COLOURS), n)
     position = rng.integers(0, len(POSITIONS), n)
     size = rng.integers(0, len(SIZES), n)
-    return _render(shape, colour, position, size, rng)
+    return _render(shape, colour, position, size, rng, first)
 
 
 def sprites_with(shape, colour, position, size, seed: int = 0) -> SpriteSet:
@@ -195,10 +197,13 @@ def sprites_with(shape, colour, position, size, seed: int = 0) -> SpriteSet:
     return _render(ids[0], ids[1], ids[2], ids[3], np.random.default_rng(seed))
 
 
-def _render(shape, colour, position, size, rng: np.random.Generator) -> SpriteSet:
-    """Draw sprites with these attributes; the continuous jitter comes from ``rng``."""
+def _render(shape, colour, position, size, rng: np.random.Generator, first: int | None = None) -> SpriteSet:
+    """Draw sprites with these attributes; the continuous jitter comes from ``rng``
+    (drawn for all of them, so that ``first`` keeps the same first pictures)."""
+    jit = rng.uniform(-1.0, 1.0, (len(shape), 7)).astype(np.float32)
+    if first is not None:
+        shape, colour, position, size, jit = (a[:first] for a in (shape, colour, position, size, jit))
     n = len(shape)
-    jit = rng.uniform(-1.0, 1.0, (n, 7)).astype(np.float32)
     cx = CENTRES[position, 0] + JITTER_POS * jit[:, 0]
     cy = CENTRES[position, 1] + JITTER_POS * jit[:, 1]
     radius = RADII[size] * (1.0 + JITTER_SIZE * jit[:, 2])

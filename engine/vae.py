@@ -58,13 +58,13 @@ class VaeConfig:
     activation: str = "relu"  # hidden layers of encoder and decoder
 
 
-def load_dataset(name: str) -> np.ndarray:
-    """Training images as float32 (N, h, w, c) in [0, 1]."""
+def load_dataset(name: str, first: int | None = None) -> np.ndarray:
+    """Training images as float32 (N, h, w, c) in [0, 1] (``first``: only the first ones)."""
     if name == "digits":
         x, _ = imgs.digits_float()
-        return x[..., None]
+        return x[:first, ..., None].copy() if first is not None else x[..., None]
     if name == "sprites":
-        return imgs.sprites(SPRITE_TRAIN_N, SPRITE_TRAIN_SEED).images
+        return imgs.sprites(SPRITE_TRAIN_N, SPRITE_TRAIN_SEED, first).images
     raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
 
 

@@ -69,3 +69,9 @@ def test_digits_accepts_a_directory(tmp_path):
     np.savez(tmp_path / "digits.npz", images=images[:5], labels=labels[:5])
     im, lab = I.digits(tmp_path)
     assert im.shape == (5, 8, 8)
+
+
+def test_the_first_sprites_of_a_set_are_drawn_without_the_rest():
+    whole, head = I.sprites(300, seed=4), I.sprites(300, seed=4, first=7)
+    assert len(head) == 7 and np.array_equal(head.images, whole.images[:7])
+    assert head.captions == whole.captions[:7] and np.array_equal(head.size, whole.size[:7])

@@ -93,7 +93,7 @@ because the noise level, not the step number, is what it learned.
         dataset = self.knob_value("dataset")
         self.schedules = {k: diffusion.Schedule(k) for k in ("linear", "cosine")}
         self.dataset = dataset
-        self.images = diffusion_recipes.load_dataset(dataset)[:12].copy()  # not a view: frees the rest
+        self.images = diffusion_recipes.load_dataset(dataset, first=12)  # draws only these
         self.note = ""
         try:
             self.model = diffusion_recipes.pretrained(dataset)
