@@ -248,6 +248,7 @@ class DeferrableDispatcher(CPUDispatcher):  # type: ignore[misc]
     _cache: Any
     _cache_hits: Any
     _interpreted: Callable
+    _quiet: Callable
     _compilation_chain_init_hook: Callable[[], None]
 
     def _twin_unless_cached(self, args) -> Callable | None:
@@ -280,6 +281,20 @@ class DeferrableDispatcher(CPUDispatcher):  # type: ignore[misc]
         return self._stand_in()
 
     def _stand_in(self) -> Callable:
+        """What runs instead of the kernel: its twin, as quiet as compiled code (numba
+        never warns about a float overflow or a uint64 wrap; numpy would)."""
+        quiet = self.__dict__.get("_quiet")
+        if quiet is None:
+            twin = self._twin_or_source()
+
+            def quiet(*args):
+                with np.errstate(all="ignore"):
+                    return twin(*args)
+
+            self._quiet = quiet
+        return quiet
+
+    def _twin_or_source(self) -> Callable:
         return getattr(self, "_twin", None) or _interpreted(self)
 
 
@@ -297,12 +312,12 @@ def _interpreted(dispatcher: DeferrableDispatcher) -> Callable:
     for name in fn.__code__.co_names:
         value = glob.get(name)
         if isinstance(value, DeferrableDispatcher):
-            glob[name] = value._stand_in()
+            glob[name] = value._twin_or_source()
         elif isinstance(value, types.ModuleType) and value.__name__.startswith(f"{__package__}."):
             glob[name] = _TwinModule(value)  # K.fast_sigmoid(...) inside a kernel
     for cell in cells:
         if isinstance(cell.cell_contents, DeferrableDispatcher):
-            cell.cell_contents = cell.cell_contents._stand_in()
+            cell.cell_contents = cell.cell_contents._twin_or_source()
     return clone
 
 
@@ -315,7 +330,7 @@ class _TwinModule:
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._module, name)
         if isinstance(value, DeferrableDispatcher):
-            value = value._stand_in()
+            value = value._twin_or_source()
         setattr(self, name, value)
         return value
 
