@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sampling
+from . import runtime, sampling
 from . import weights as W
 from .kernels import fast_tanh
 from .lm import softmax_xent
@@ -73,6 +73,17 @@ def layernorm_forward(x, g, b, y, xhat, rstd):
             y[i, j] = h * g[j] + b[j]
 
 
+@runtime.twin_of(layernorm_forward)
+def _layernorm_forward_twin(x, g, b, y, xhat, rstd):
+    x64 = x.astype(np.float64)
+    c = x64 - x64.mean(axis=1, keepdims=True)
+    r = 1.0 / np.sqrt((c * c).mean(axis=1) + 1e-5)
+    rstd[:] = r
+    h = c * r[:, None]
+    xhat[...] = h
+    y[...] = h * g + b
+
+
 @kernel
 def layernorm_backward(dy, xhat, rstd, g, dx, dg, db):
     """dx = rstd (dxh - mean(dxh) - xhat mean(dxh xhat)), dxh = dy g; dg, db accumulate."""
@@ -107,6 +118,11 @@ def gelu_forward(u, out):
             out[i, j] = _HALF * z * (_ONE + fast_tanh(_C * (z + _A * z * z * z)))
 
 
+@runtime.twin_of(gelu_forward)
+def _gelu_forward_twin(u, out):
+    out[...] = _HALF * u * (_ONE + np.tanh(_C * (u + _A * u * u * u)))
+
+
 @kernel
 def gelu_backward(dout, u, du):
     """du = dout * gelu'(u)."""
@@ -138,6 +154,14 @@ def causal_softmax(s, scale, p):
                 p[n, i, j] *= inv
             for j in range(i + 1, T):
                 p[n, i, j] = 0.0
+
+
+@runtime.twin_of(causal_softmax)
+def _causal_softmax_twin(s, scale, p):
+    T = s.shape[1]
+    z = np.where(np.tri(T, dtype=bool), s.astype(np.float64) * scale, -np.inf)
+    e = np.exp(z - z.max(axis=2, keepdims=True))
+    p[...] = e / e.sum(axis=2, keepdims=True)
 
 
 @kernel

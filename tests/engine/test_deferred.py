@@ -16,7 +16,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from engine import diffusion, images, kernels, render, runtime, vae
+from engine import diffusion, images, kernels, render, runtime, transformer, vae
 
 RNG = np.random.default_rng(7)
 
@@ -133,6 +133,21 @@ def _cases():
                 np.empty_like(x),
             ],
         )
+    rows, gain, shift = f32(6, 10) * 3 + 1, f32(10), f32(10)
+    cases["layernorm"] = (
+        transformer.layernorm_forward,
+        lambda: [
+            rows,
+            gain,
+            shift,
+            np.empty_like(rows),
+            np.empty_like(rows),
+            np.empty(6, np.float32),
+        ],
+    )
+    cases["gelu"] = (transformer.gelu_forward, lambda: [rows, np.empty_like(rows)])
+    scores = f32(3, 5, 5) * 4
+    cases["causal_softmax"] = (transformer.causal_softmax, lambda: [scores, 0.5, np.empty_like(scores)])
     return cases
 
 
