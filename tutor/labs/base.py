@@ -59,6 +59,9 @@ from tutor.wire import FramePacer, WireSettings
 JOIN_TIMEOUT = 2.0  # seconds to wait for the worker to finish its chunk on leaving
 
 
+COMPILING = "first run: compiling"  # the status line while kernels compile (cleared after)
+
+
 @dataclass
 class Knob:
     """One setting a learner can change. ``values`` is the list it steps through.
@@ -660,10 +663,10 @@ class LabScreen(Screen):
         bar.update(total=total, progress=done)
         if done < total:
             if self._ready:  # the lab runs (deferred compiles): say why it is slow for now
-                self._message = f"first run: compiling kernels {done}/{total}, slower until then"
+                self._message = f"{COMPILING} kernels {done}/{total}, slower until then"
             else:
-                self._message = f"compiling kernels (first run only): {done}/{total} {message.name}"
-        elif self._message.startswith("compiling"):
+                self._message = f"{COMPILING} kernels: {done}/{total} {message.name}"
+        elif self._message.startswith(COMPILING):
             self._message = ""
         self._show_status()
 
