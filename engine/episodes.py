@@ -25,6 +25,7 @@ from __future__ import annotations
 import random
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 SYLLABLES = [
@@ -125,18 +126,47 @@ def is_test_name(name: str) -> bool:
 
 
 class Generator:
-    """A seeded stream of episodes; ``split`` is "train" or "test" (disjoint names)."""
+    """A seeded stream of episodes; ``split`` is "train" or "test" (disjoint names).
 
-    def __init__(self, seed: int, split: str = "train"):
+    The defaults draw every name from `SYLLABLES` and write documents of facts only: the
+    held-out test episodes are always drawn that way. Training can widen both:
+
+    * ``free``: the share of names spelled from ``pieces`` (1 to 5 of them, joined and
+      capitalised; the tokenizer's alphabetic pieces, say) instead of syllables, so copying
+      is learned for any token and any length of name, not only for syllable shapes;
+    * ``chatter``: the chance that a document also holds one of ``filler`` (ordinary
+      sentences that state no fact asked about) before, between or after its facts, so an
+      answer in a document is sometimes followed by more text, not by the document's end.
+
+    With ``free`` and ``chatter`` at 0 nothing extra is drawn: the stream is unchanged.
+    """
+
+    def __init__(
+        self,
+        seed: int,
+        split: str = "train",
+        pieces: Sequence[str] = (),
+        free: float = 0.0,
+        filler: Sequence[str] = (),
+        chatter: float = 0.0,
+    ):
         if split not in ("train", "test"):
             raise ValueError("split must be 'train' or 'test'")
+        if (free and not pieces) or (chatter and not filler):
+            raise ValueError("free names need pieces and chatter needs filler sentences")
         self.rng = random.Random(f"episodes-{seed}-{split}")
         self.test = split == "test"
+        self.pieces, self.free = [p.strip().lower() for p in pieces if p.strip().isalpha()], free
+        self.filler, self.chatter = list(filler), chatter
 
     def name(self, syllables: tuple[int, int] = (2, 3)) -> str:
         while True:
-            n = self.rng.randint(*syllables)
-            word = "".join(self.rng.choice(SYLLABLES) for _ in range(n)).capitalize()
+            if self.free and self.rng.random() < self.free:
+                n = self.rng.randint(1, 5)
+                word = "".join(self.rng.choice(self.pieces) for _ in range(n)).capitalize()
+            else:
+                n = self.rng.randint(*syllables)
+                word = "".join(self.rng.choice(SYLLABLES) for _ in range(n)).capitalize()
             if is_test_name(word) == self.test:
                 return word
 
@@ -182,6 +212,14 @@ class Generator:
             return [self.fact(subjects, used) for _ in range(n)]
         return [self.fact_about(relation, subjects, used)] + [self.fact(subjects, used) for _ in range(n - 1)]
 
+    def text(self, sentences: list[str]) -> str:
+        """A document's text: its fact sentences, and with probability ``chatter`` one
+        filler sentence at a random place among them."""
+        if self.chatter and self.rng.random() < self.chatter:
+            sentences = list(sentences)
+            sentences.insert(self.rng.randint(0, len(sentences)), self.rng.choice(self.filler))
+        return " ".join(sentences)
+
     def episode(self, max_docs: int = 3, max_questions: int = 1, hard: float = 0.0) -> Episode:
         """Documents and a question; with ``max_questions`` > 1, up to that many questions
         about different facts of the documents (more answers to learn from one reading).
@@ -200,7 +238,7 @@ class Generator:
         facts = [(i, f) for i, d in enumerate(docs) for f in d]
         picks = self.rng.sample(facts, min(len(facts), self.rng.randint(1, max_questions)))
         gold, (_, question, answer) = picks[0]
-        texts = tuple(" ".join(f[0] for f in d) for d in docs)
+        texts = tuple(self.text([f[0] for f in d]) for d in docs)
         return Episode(texts, question, answer, gold, tuple((q, a) for _, (_, q, a) in picks[1:]))
 
 
@@ -213,6 +251,25 @@ def corpus_facts(paragraphs: list[str]) -> list[tuple[str, str, str]]:
                 subject, answer = match.groups()
                 found.setdefault(question.format(s=subject), (answer, match.group()))
     return sorted((q, a, s) for q, (a, s) in found.items())
+
+
+def filler_sentences(paragraphs: list[str], words: tuple[int, int] = (3, 12)) -> list[str]:
+    """Short plain sentences of the corpus (``words`` long), each once, sorted: text to put
+    around a document's facts. Sentences in the episodes' own format (Question:, Answer:,
+    Document:) or with a digit are left out."""
+    found = set()
+    for text in paragraphs:
+        for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+            n = len(sentence.split())
+            if (
+                words[0] <= n <= words[1]
+                and sentence[-1:] in ".!?"
+                and sentence[:1].isupper()
+                and sentence.isascii()
+                and not re.search(r"\d|Question|Answer|Document", sentence)
+            ):
+                found.add(sentence)
+    return sorted(found)
 
 
 def closed_book(question: str, answer: str) -> Episode:

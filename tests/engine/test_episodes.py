@@ -1,5 +1,7 @@
 """Reading episodes: seeded, answers copied from the gold document, test names unseen."""
 
+import pytest
+
 from engine import bpe, episodes, grounding
 
 
@@ -87,3 +89,41 @@ def test_hard_episodes_repeat_one_relation_about_different_subjects():
     # without the option the held-out episodes are the ones every figure so far was measured on
     first = episodes.Generator(0, "test").episode()
     assert first.documents[0] == "Silhu works at a shop called Cebek." and first.answer == "Cebek"
+
+
+def test_free_names_and_filler_widen_training_and_keep_the_split():
+    """Training may spell names from the tokenizer's pieces (any token, 1 to 5 of them) and
+    put corpus sentences around a document's facts; the split by name still holds, the
+    stream is seeded, and without the options nothing else is drawn (the held-out episodes
+    stay the ones every figure was measured on)."""
+    import re
+
+    tok = bpe.shipped()
+    pieces = [tok.piece(i) for i in range(len(tok))]
+    text = "The capital of Drosmia is Velkor. Birds can fly. Question: why? No."
+    # no sentence in the episodes' own format, none of one or two words
+    assert episodes.filler_sentences([text]) == ["Birds can fly.", "The capital of Drosmia is Velkor."]
+    syllable_word = re.compile("^(" + "|".join(sorted(episodes.SYLLABLES, key=len, reverse=True)) + ")+$")
+
+    def stream(split: str) -> list[episodes.Episode]:
+        gen = episodes.Generator(4, split, pieces, free=1.0, filler=["Birds can fly."], chatter=1.0)
+        return [gen.episode(3, 4) for _ in range(100)]
+
+    eps = stream("train")
+    assert eps == stream("train")
+    names = {ep.answer for ep in eps if not ep.answer.isdigit()}
+    assert sum(not syllable_word.match(n.lower()) for n in names) > 0.9 * len(names)
+    assert len({len(tok.encode(" " + n)) for n in names}) >= 5  # names of many lengths in tokens
+    assert not any(episodes.is_test_name(n) for n in names)
+    assert all(episodes.is_test_name(ep.answer) for ep in stream("test") if not ep.answer.isdigit())
+    for ep in eps:
+        assert all(d.count("Birds can fly.") == 1 for d in ep.documents)
+        assert f" {ep.answer}" in " " + ep.documents[ep.gold]
+    # the filler stands before, between and after facts
+    assert any(d.startswith("Birds") for ep in eps for d in ep.documents)
+    assert any(d.endswith("Birds can fly.") for ep in eps for d in ep.documents)
+    plain = episodes.Generator(0, "test", pieces, 0.0, ["Birds can fly."], 0.0)
+    default = episodes.Generator(0, "test")
+    assert [plain.episode() for _ in range(20)] == [default.episode() for _ in range(20)]
+    with pytest.raises(ValueError):
+        episodes.Generator(0, "train", free=0.5)  # free names need pieces to spell them from

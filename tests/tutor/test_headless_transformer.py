@@ -72,12 +72,6 @@ def test_ask_retrieves_from_the_learners_own_file(capsys):
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped transformer weights")
-@pytest.mark.xfail(
-    strict=True,
-    reason="the shipped 3,000-step model starts the name right (' B' 99 %) and then "
-    "copies from the file's other document ('Brev', from 'Ostrevin'): names outside the "
-    "training syllables and sentences outside its templates are still read poorly",
-)
 def test_ask_answers_from_the_learners_own_file(capsys):
     out = run_json(capsys, ["ask", "What is the capital of Quorvania?", "--docs", str(FIXTURE), "--json"])
     assert out["answer"] == "Belmistra"

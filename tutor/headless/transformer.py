@@ -18,7 +18,7 @@ from tutor.headless.args import existing_file, int_range, output_file, saved_pat
 
 CORPUS = shipped("corpus")
 SHIPPED = shipped("weights", "transformer.npz")
-DEFAULT_STEPS = 3000
+DEFAULT_STEPS = 3500
 ANSWER_TOKENS = 16
 
 
