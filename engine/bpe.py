@@ -38,6 +38,9 @@ def chunks(text: str) -> list[bytes]:
     return [m.group().encode("utf-8") for m in CHUNK.finditer(text)]
 
 
+CACHE_CHUNKS = 100_000  # encoded chunks kept; the training stream's names repeat within an episode
+
+
 def _merge(word: tuple[int, ...], pair: tuple[int, int], new: int) -> tuple[int, ...]:
     """``word`` with every non-overlapping occurrence of ``pair`` (left to right) replaced."""
     out, i, n = [], 0, len(word)
@@ -106,26 +109,39 @@ class BPE:
         return len(self.pieces)
 
     def _encode_chunk(self, chunk: bytes) -> list[int]:
-        """Apply the merges by rank: repeatedly merge the earliest-learned adjacent pair."""
+        """Apply the merges by rank: repeatedly merge the earliest-learned adjacent pair
+        (every non-overlapping occurrence of it, left to right, as ``_merge`` does)."""
         hit = self._cache.get(chunk)
         if hit is not None:
             return hit
-        word = list(chunk)
+        word, ranks, none = list(chunk), self.ranks, 1 << 30
         while len(word) > 1:
-            ranked = [(self.ranks.get(p, 1 << 30), i) for i, p in enumerate(itertools.pairwise(word))]
-            rank, _ = min(ranked)
-            if rank == 1 << 30:
+            rank = min(ranks.get(pair, none) for pair in itertools.pairwise(word))
+            if rank == none:
                 break
-            word = list(_merge(tuple(word), self.merges[rank - N_BYTES], rank))
-        if len(self._cache) < 100_000:
-            self._cache[chunk] = word
+            a, b = self.merges[rank - N_BYTES]
+            out, i, n = [], 0, len(word)
+            while i < n:
+                if i + 1 < n and word[i] == a and word[i + 1] == b:
+                    out.append(rank)
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            word = out
+        if len(self._cache) >= CACHE_CHUNKS:  # invented names never repeat for long: start afresh
+            self._cache.clear()
+        self._cache[chunk] = word
         return word
 
     def encode(self, text: str) -> list[int]:
         """Token ids for any string (never fails: every byte has a token)."""
         ids: list[int] = []
-        for chunk in chunks(text):
-            ids += self._encode_chunk(chunk)
+        cache, encode_chunk = self._cache, self._encode_chunk
+        for piece in CHUNK.findall(text):  # chunks(text), without a list of its own
+            chunk = piece.encode("utf-8")
+            hit = cache.get(chunk)  # most chunks are common words: skip a call
+            ids += hit if hit is not None else encode_chunk(chunk)
         return ids
 
     def decode_bytes(self, ids: Iterable[int]) -> bytes:

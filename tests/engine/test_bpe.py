@@ -79,3 +79,26 @@ def test_bad_merges_file(tmp_path):
 def test_shipped_merges_are_what_training_on_the_corpus_gives(tok):
     """The merges file is data learned from the corpus, not edited by hand."""
     assert bpe.train(bpe.corpus_texts(), 300) == tok.merges[:44]
+
+
+def _reference_encode(tok, text: str) -> list[int]:
+    """The merge rule spelled out: merge the lowest-ranked adjacent pair, everywhere."""
+    ids = []
+    for chunk in bpe.chunks(text):
+        word = tuple(chunk)
+        while len(word) > 1:
+            rank = min(tok.ranks.get(pair, 1 << 30) for pair in zip(word, word[1:]))
+            if rank == 1 << 30:
+                break
+            word = bpe._merge(word, tok.merges[rank - bpe.N_BYTES], rank)
+        ids += word
+    return ids
+
+
+def test_encoding_matches_the_merge_rule_with_a_cache_that_fills_and_restarts(tok, monkeypatch):
+    monkeypatch.setattr(bpe, "CACHE_CHUNKS", 5)  # cleared again and again
+    fresh = bpe.BPE(tok.merges)
+    text = "The capital of Quorvania is Belmistra. Fiddlewump aaaaaaa ababab Zoë 1234 __ x  y\n"
+    for _ in range(3):
+        assert fresh.encode(text) == _reference_encode(tok, text)
+    assert len(fresh._cache) <= 5
