@@ -31,8 +31,9 @@ distractors raised it to 66 %, and 80 % hard with 70 % free names at 3,500 steps
 91 % exact answers, 86 % end to end, 78 % head-averaged attention and both file answers
 right. The same recipe with 50 % free names gave 69.5 %: one run is not a law, so the
 shipped figures are measured on the shipped file itself. The price: longer rows and
-500 more steps, 603-613 s of CPU on one thread (the issue's budget is 600; 3,300 steps
-fit in 564 s but read 89 %). The learning rate warms up for
+500 more steps: 603-613 s of CPU on one thread at first (the issue's budget is 600),
+532 s once the tokenizer's chunk cache stopped freezing when full (engine/bpe.py; the
+same stream, bit-identical weights). The learning rate warms up for
 100 steps, then follows a cosine down to a tenth.
 
 The measures (`evaluate`): exact-answer accuracy with the right document in context,
