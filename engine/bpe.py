@@ -109,30 +109,20 @@ class BPE:
         return len(self.pieces)
 
     def _encode_chunk(self, chunk: bytes) -> list[int]:
-        """Apply the merges by rank: repeatedly merge the earliest-learned adjacent pair
-        (every non-overlapping occurrence of it, left to right, as ``_merge`` does)."""
+        """Apply the merges by rank: repeatedly merge the earliest-learned adjacent pair."""
         hit = self._cache.get(chunk)
         if hit is not None:
             return hit
-        word, ranks, none = list(chunk), self.ranks, 1 << 30
+        word, ranks, none = tuple(chunk), self.ranks, 1 << 30
         while len(word) > 1:
             rank = min(ranks.get(pair, none) for pair in itertools.pairwise(word))
             if rank == none:
                 break
-            a, b = self.merges[rank - N_BYTES]
-            out, i, n = [], 0, len(word)
-            while i < n:
-                if i + 1 < n and word[i] == a and word[i + 1] == b:
-                    out.append(rank)
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            word = out
+            word = _merge(word, self.merges[rank - N_BYTES], rank)
         if len(self._cache) >= CACHE_CHUNKS:  # invented names never repeat for long: start afresh
             self._cache.clear()
-        self._cache[chunk] = word
-        return word
+        self._cache[chunk] = ids = list(word)
+        return ids
 
     def encode(self, text: str) -> list[int]:
         """Token ids for any string (never fails: every byte has a token)."""

@@ -287,40 +287,28 @@ class Adam:
     ):
         self.params, self.grads = params, grads
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
-        self._m: np.ndarray | None = None
-        self._v: np.ndarray | None = None
+        # The moments are made at the first step: a model loaded only to sample (every lab
+        # that shows a shipped model) never steps, and two zeroed copies of its parameters
+        # would be resident memory for nothing.
+        self.m: np.ndarray | None = None
+        self.v: np.ndarray | None = None
         self.t = 0
 
-    # The moments are made on first use: a model loaded only to sample (every lab that
-    # shows a shipped model) never steps, and two zeroed copies of its parameters would
-    # be resident memory for nothing.
-    @property
-    def m(self) -> np.ndarray:
-        if self._m is None:
-            self._m = np.zeros(self.params.shape, self.params.dtype)
-        return self._m
-
-    @m.setter
-    def m(self, value: np.ndarray) -> None:
-        self._m = value
-
-    @property
-    def v(self) -> np.ndarray:
-        if self._v is None:
-            self._v = np.zeros(self.params.shape, self.params.dtype)
-        return self._v
-
-    @v.setter
-    def v(self, value: np.ndarray) -> None:
-        self._v = value
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """(m, v), made (zeroed) at the first call."""
+        if self.m is None or self.v is None:
+            shape, dtype = self.params.shape, self.params.dtype
+            self.m, self.v = np.zeros(shape, dtype), np.zeros(shape, dtype)
+        return self.m, self.v
 
     def step(self) -> None:
+        m, v = self.moments()
         self.t += 1
         K.adam(
             self.params,
             self.grads,
-            self.m,
-            self.v,
+            m,
+            v,
             float(self.lr),
             float(self.betas[0]),
             float(self.betas[1]),
@@ -330,7 +318,7 @@ class Adam:
         )
 
     def reset(self) -> None:
-        self._m = self._v = None
+        self.m = self.v = None
         self.t = 0
 
     def state_dict(self) -> dict:
@@ -341,8 +329,7 @@ class Adam:
             "eps": self.eps,
             "weight_decay": self.weight_decay,
             "t": self.t,
-            "m": self.m.copy(),
-            "v": self.v.copy(),
+            **{name: moment.copy() for name, moment in zip("mv", self.moments())},
         }
 
 

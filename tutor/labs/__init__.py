@@ -262,7 +262,7 @@ class Warmer:
                     lab_id = self._pending.pop(0)
                 ready = False
                 try:
-                    ready = _load_if_cached(lab_id, stop) or (
+                    ready = _warm_lab(lab_id, stop, cached_only=True) or (
                         self._compile(lab_id, stop) and not stop.is_set() and _warm_lab(lab_id, stop)
                     )
                 except Exception as exc:  # the lab shows its own error when opened
@@ -361,27 +361,14 @@ def get_kernels_ready(lab_id: str, kernels, progress: Callable[[int, int, str], 
         warmer.stop_deferring(lab_id)
 
 
-def _load_if_cached(lab_id: str, stop: threading.Event) -> bool:
-    """Phase 0 of a warm-up: load the lab's kernels in this process if the disk cache
-    holds every one (no child needed then); True if it did. Kernels it lacks are not
-    compiled here (their twins run once on the warm-ups' tiny inputs)."""
-    cls = lab_class(lab_id)
-    if stop.is_set():
-        return False
-    if not getattr(cls, "WARM_UP", False):
-        return True
-    from engine import runtime
+def _warm_lab(
+    lab_id: str, stop: threading.Event | None = None, progress=None, cached_only: bool = False
+) -> bool:
+    """Compile or load the kernels ``lab_id`` declares; True if all of them are ready.
 
-    with contextlib.suppress(runtime.ThreadsSettingError):
-        runtime.set_context("app")
-    with runtime.deferred():
-        before = runtime.deferred_calls()
-        runtime.warm_up(modules=cls.KERNELS, stop=stop)
-        return runtime.deferred_calls() == before and not stop.is_set()
-
-
-def _warm_lab(lab_id: str, stop: threading.Event | None = None, progress=None) -> bool:
-    """Compile or load the kernels ``lab_id`` declares; True if all of them are ready."""
+    ``cached_only`` (phase 0 of a warm-up): load only what the disk cache holds, compile
+    nothing (a kernel it lacks runs its twin once, on the warm-up's tiny inputs), and
+    say True only if it held every one."""
     cls = lab_class(lab_id)
     if stop is not None and stop.is_set():
         return False
@@ -393,8 +380,11 @@ def _warm_lab(lab_id: str, stop: threading.Event | None = None, progress=None) -
     # GENAI_TUTOR_THREADS is the lab's one sentence to show when it opens.
     with contextlib.suppress(runtime.ThreadsSettingError):
         runtime.set_context("app")
-    runtime.warm_up(progress, modules=cls.KERNELS, stop=stop)
-    return stop is None or not stop.is_set()
+    with runtime.deferred() if cached_only else contextlib.nullcontext():
+        before = runtime.deferred_calls()
+        runtime.warm_up(progress, modules=cls.KERNELS, stop=stop)
+        all_loaded = runtime.deferred_calls() == before
+    return all_loaded and (stop is None or not stop.is_set())
 
 
 warmer = Warmer()
