@@ -228,6 +228,7 @@ from numba.core.compiler_lock import global_compiler_lock  # noqa: E402
 from numba.core.registry import CPUDispatcher  # noqa: E402
 
 _deferring = False
+_on_miss: Callable[[], None] | None = None  # called when a deferred call finds no kernel
 _generation = 0  # bumped whenever the cache may hold new kernels (cache_changed)
 _deferred_calls = threading.local()
 
@@ -262,7 +263,7 @@ class DeferrableDispatcher(CPUDispatcher):  # type: ignore[misc]
         )
         misses = self.__dict__.setdefault("_misses", {})
         if misses.get(kind) == _generation:
-            return self._stand_in()
+            return self._missed()
         try:
             sig = tuple(self.typeof_pyval(a) for a in args)
         except Exception:  # a type numba cannot name: let numba report it
@@ -278,6 +279,10 @@ class DeferrableDispatcher(CPUDispatcher):  # type: ignore[misc]
                 self.add_overload(cres)
                 return None
             misses[kind] = _generation
+        return self._missed()  # outside the compiler lock: on_miss may start a thread
+
+    def _missed(self) -> Callable:
+        note_miss()
         return self._stand_in()
 
     def _stand_in(self) -> Callable:
@@ -353,15 +358,27 @@ def twin_of(*kernels):
     return register
 
 
-def set_deferring(on: bool) -> None:
+def set_deferring(on: bool, on_miss: Callable[[], None] | None = None) -> None:
     """Defer compiles (see above) from now on, or stop deferring: a kernel still not
-    cached then compiles at its next call, as usual."""
-    global _deferring
+    cached then compiles at its next call, as usual. ``on_miss()`` is called, while
+    deferring, each time a call finds its kernel neither loaded nor in the cache (the
+    app starts the compiling child then); it must be quick and must not call kernels."""
+    global _deferring, _on_miss
+    _on_miss = on_miss if on else None
     _deferring = bool(on)
 
 
 def deferring() -> bool:
     return _deferring
+
+
+def note_miss() -> None:
+    """A deferred call found no kernel: tell ``on_miss`` (see set_deferring). Not for
+    a thread deferring on its own (:func:`deferred`): the reading-time warm-up compiles
+    what it misses itself."""
+    on_miss = _on_miss
+    if on_miss is not None and _deferring and not getattr(_deferred_calls, "here", False):
+        on_miss()
 
 
 @contextlib.contextmanager

@@ -71,6 +71,7 @@ class Fakes:
     def load(self, name: str) -> None:
         if (runtime.deferring() or getattr(runtime._deferred_calls, "here", False)) and not self.cached():
             runtime._deferred_calls.n = runtime.deferred_calls() + 1  # what a twin's run counts
+            runtime.note_miss()  # what a kernel's dispatcher does at a miss
             return
         self.ran.append((name, threading.current_thread().name))
         if name == "fake_first" and self.loading.is_set():
@@ -256,13 +257,19 @@ def deferring(fakes, monkeypatch):
     runtime.set_deferring(False)
 
 
-def _open_deferred(lab_id: str, seen: list) -> threading.Thread:
-    """What LabScreen._warm_up does in the app, in a thread like the lab's worker."""
-    thread = threading.Thread(
-        target=labs.get_kernels_ready,
-        args=(lab_id, FAKE_KERNELS, lambda d, t, n: seen.append((d, t, n))),
-        name="lab-worker",
-    )
+def _open_deferred(lab_id: str, seen: list, tokens: list | None = None) -> threading.Thread:
+    """What a lab's worker does in the app, in a thread like it: LabScreen._warm_up,
+    then its first frame, which calls each of its kernels once (``tokens``: gets the
+    token for stop_deferring)."""
+
+    def run() -> None:
+        token = labs.get_kernels_ready(lab_id, FAKE_KERNELS, lambda d, t, n: seen.append((d, t, n)))
+        for name in FAKE_KERNELS:
+            runtime._WARMUPS[name]()  # the fake kernel's call: loads it, or runs its twin
+        if tokens is not None:
+            tokens.append(token)
+
+    thread = threading.Thread(target=run, name="lab-worker")
     thread.start()
     return thread
 
@@ -315,11 +322,44 @@ def test_a_lab_opening_stops_another_labs_child(deferring):
 
 def test_with_everything_cached_a_lab_loads_at_once_and_starts_no_child(deferring):
     (deferring.gate.parent / (deferring.gate.name + ".cached")).touch()
+    tokens: list = []
+    lab = _open_deferred("gan-2d", [], tokens)
+    lab.join(10)
+    assert not lab.is_alive()
+    assert deferring.children() == [] and not labs.warmer.busy()
+    assert deferring.ran == [(name, "lab-worker") for name in FAKE_KERNELS]  # each at its first call
+    assert runtime.deferring()  # while the lab is open: a kernel it calls later may be missing
+    labs.warmer.stop_deferring("gan-2d", tokens[0])  # what its worker does when it ends
+    assert not runtime.deferring()
+
+
+def test_a_lab_closing_late_does_not_end_the_deferral_of_the_lab_opened_after_it(deferring):
+    (deferring.gate.parent / (deferring.gate.name + ".cached")).touch()
+    first: list = []
+    _open_deferred("gan-2d", [], first).join(10)
+    second: list = []
+    _open_deferred("gan-2d", [], second).join(10)  # the learner left and came back at once
+    labs.warmer.stop_deferring("gan-2d", first[0])  # the first worker's end, arriving late
+    assert runtime.deferring()
+    labs.warmer.stop_deferring("gan-2d", second[0])
+    assert not runtime.deferring()
+
+
+def test_a_miss_while_the_lab_is_open_starts_the_compile_then(deferring):
+    """No kernel missing at first, one later (a knob reaching other code): that miss
+    starts the child; nothing before it."""
+    cached = deferring.gate.parent / (deferring.gate.name + ".cached")
+    cached.touch()
     lab = _open_deferred("gan-2d", [])
     lab.join(10)
-    assert not lab.is_alive() and not runtime.deferring()
-    assert deferring.children() == [] and not labs.warmer.busy()
-    assert deferring.ran == [(name, "lab-worker") for name in FAKE_KERNELS]
+    assert deferring.children() == []
+    cached.unlink()
+    runtime._WARMUPS["fake_second"]()  # a later call finds its kernel missing
+    _wait_for(lambda: deferring.children())
+    assert deferring.children()[0][0] == "gan-2d"
+    deferring.open_gate()
+    assert labs.warmer.join(30) and not runtime.deferring()
+    assert labs.warmer.ready == ["gan-2d"]
 
 
 def test_reading_with_everything_cached_loads_without_a_child(deferring):

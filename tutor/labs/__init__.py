@@ -8,6 +8,7 @@ names but that has no entry here shows as "coming soon" on its lesson's card.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import subprocess
@@ -94,6 +95,9 @@ class Warmer:
         self._prepared = False
         self._nice: dict[str, int] = {}  # labs to compile at another priority than self.nice
         self._deferred_lab: str | None = None  # the open lab running twins until this compile lands
+        self._deferral = 0  # counts defer_for calls: a closing lab ends only its own deferral
+        self._working: str | None = None  # the lab the thread is loading or compiling now
+        self._urgent: set[str] = set()  # labs known to miss kernels: compile without looking first
         self.ready: list[str] = []
         """Labs whose kernels are compiled and loaded in this process (in order)."""
         self.errors: dict[str, str] = {}
@@ -172,14 +176,17 @@ class Warmer:
 
         threading.Thread(target=run, name="engine-prepare", daemon=True).start()
 
-    def defer_for(self, lab_id: str, progress: Callable[[int, int, str], None] | None = None) -> None:
+    def defer_for(self, lab_id: str, progress: Callable[[int, int, str], None] | None = None) -> int:
         """The lab ``lab_id`` opens with compiles deferred (engine.runtime: kernels not
         yet in the cache run their twins). Never blocks. Other labs' work stops; a child
         already compiling THIS lab keeps going, at the app's priority, and its progress
         goes to ``progress``. When it has finished and its kernels are loaded, deferring
-        ends. If no such child runs, :meth:`compile_first` starts one when needed."""
+        ends. If no such child runs, :meth:`compile_first` starts one at the lab's first
+        miss. Returns a token for :meth:`stop_deferring`."""
         with self._lock:
             self._deferred_lab = lab_id
+            self._deferral += 1
+            token = self._deferral
             others = [i for i in self._pending if i != lab_id]
             self._queued.difference_update(others)
             self._pending[:] = [i for i in self._pending if i == lab_id]
@@ -188,35 +195,39 @@ class Warmer:
             child, same = self._child, self._child_lab == lab_id
             if child is not None and not same:
                 self._stop.set()  # the thread stops after this child; the lab's compile follows
-        if child is None:
-            return
-        with contextlib.suppress(AttributeError, OSError):
-            if same:
-                os.setpriority(os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0))
-            else:
-                child.terminate()
+        if child is not None:
+            with contextlib.suppress(AttributeError, OSError):
+                if same:
+                    os.setpriority(os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0))
+                else:
+                    child.terminate()
+        return token
 
     def compile_first(self, lab_id: str) -> None:
-        """The open lab's kernels, before anything else: load them from the cache, or
-        compile them in a child at the app's priority (unless a child compiles them
-        already)."""
+        """The open lab missed a kernel (engine.runtime calls this at each miss while
+        deferring, so it is cheap): compile its kernels in a child at the app's
+        priority, before anything else, unless that is under way already."""
         with self._lock:
             if self._closed:
                 self._end_deferring(lab_id)
                 return
-            if self._child_lab == lab_id or lab_id in self._pending:
+            self._nice[lab_id] = 0  # also for a compile the thread is about to start
+            if self._child_lab == lab_id or self._working == lab_id or lab_id in self._pending:
                 return
-            self._nice[lab_id] = 0
+            self._urgent.add(lab_id)
             self._queued.add(lab_id)
             self._pending.insert(0, lab_id)
             if self._thread is None:
                 self._spawn()
 
-    def stop_deferring(self, lab_id: str) -> None:
-        """The lab found every kernel in the cache: nothing to wait for, unless a child
-        still compiles them (then its end ends deferring)."""
+    def stop_deferring(self, lab_id: str, token: int) -> None:
+        """The lab's worker has ended (``token``: what its defer_for returned): deferring
+        ends, unless a child still compiles the lab's kernels (its end ends it) or the lab
+        has been opened again since."""
         with self._lock:
-            if self._child_lab != lab_id and lab_id not in self._pending:
+            if token != self._deferral:
+                return
+            if self._child_lab != lab_id and self._working != lab_id and lab_id not in self._pending:
                 self._end_deferring(lab_id)
 
     def forget(self, progress: Callable[[int, int, str], None] | None) -> None:
@@ -259,10 +270,12 @@ class Warmer:
                 with self._lock:
                     if not self._pending:
                         return
-                    lab_id = self._pending.pop(0)
+                    lab_id = self._working = self._pending.pop(0)
+                    look = lab_id not in self._urgent  # phase 0 would only miss what the lab missed
+                    self._urgent.discard(lab_id)
                 ready = False
                 try:
-                    ready = _warm_lab(lab_id, stop, cached_only=True) or (
+                    ready = (look and _warm_lab(lab_id, stop, cached_only=True)) or (
                         self._compile(lab_id, stop) and not stop.is_set() and _warm_lab(lab_id, stop)
                     )
                 except Exception as exc:  # the lab shows its own error when opened
@@ -273,6 +286,7 @@ class Warmer:
                     else:  # stopped part-way or failed: a later lesson may queue it again
                         self._queued.discard(lab_id)
                     self._nice.pop(lab_id, None)
+                    self._working = None
                     listeners = list(self._listeners) if self._deferred_lab == lab_id else []
                     self._end_deferring(lab_id)
                 for listener in listeners:
@@ -335,30 +349,28 @@ def lab_class(lab_id: str) -> type:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def get_kernels_ready(lab_id: str, kernels, progress: Callable[[int, int, str], None] | None = None) -> None:
+def get_kernels_ready(
+    lab_id: str, kernels, progress: Callable[[int, int, str], None] | None = None
+) -> int | None:
     """What a lab's worker does before its first frame (``kernels``: its KERNELS).
 
-    With DEFER_COMPILES (the app) it never waits for a compile: it loads the kernels
-    the disk cache holds (milliseconds each; loading them here, before the first frame,
-    measured faster than loading them in the warmer's thread beside the lab), and the
-    ones it lacks run their twins (engine.runtime) while a child compiles them at the
-    app's priority (or the reading-time child goes on); ``progress`` follows that child,
-    and deferring ends when its kernels are loaded. Without DEFER_COMPILES: wait for a
-    compile of these kernels in progress, then compile or load in this thread."""
+    With DEFER_COMPILES (the app) it never waits, and loads nothing ahead: each kernel
+    loads from the disk cache at its first call (milliseconds; the first frame needs
+    about a third of the kernels a lab declares, so loading all of them first cost
+    0.3-0.45 s), and one the cache lacks runs its twin (engine.runtime), its miss
+    starting a child that compiles the lab's kernels at the app's priority (or the
+    reading-time child goes on); ``progress`` follows that child, and deferring ends
+    when its kernels are loaded. Returns the token the worker passes to
+    ``warmer.stop_deferring`` when it ends. Without DEFER_COMPILES: wait for a compile
+    of these kernels in progress, then compile or load them all in this thread."""
     from engine import runtime
 
     if not DEFER_COMPILES:
         warmer.hurry(lab_id, progress)  # a compile of these kernels in progress is waited for
         runtime.warm_up(progress, modules=kernels)
-        return
-    runtime.set_deferring(True)
-    warmer.defer_for(lab_id, progress)
-    before = runtime.deferred_calls()
-    runtime.warm_up(None, modules=kernels)  # loads what the cache holds, in this thread
-    if runtime.deferred_calls() > before:
-        warmer.compile_first(lab_id)
-    else:
-        warmer.stop_deferring(lab_id)
+        return None
+    runtime.set_deferring(True, on_miss=functools.partial(warmer.compile_first, lab_id))
+    return warmer.defer_for(lab_id, progress)
 
 
 def _warm_lab(

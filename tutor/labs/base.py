@@ -253,6 +253,7 @@ class LabScreen(Screen):
         super().__init__()
         self.model_lock = threading.RLock()
         self._warm_up_progress: Callable[[int, int, str], None] | None = None
+        self._deferral: int | None = None  # labs.get_kernels_ready's token, while it defers
         self.seed = 0
         self.playing = False
         self.iterations = 0
@@ -532,6 +533,10 @@ class LabScreen(Screen):
                             self.post_message(self.Notice(*notice))
                         self.post_message(self.Frame(frame))
                         pacer.sent(now)
+                    if kind == "build":  # after its frame: the build's garbage, LLVM's code pages
+                        from tutor import memory
+
+                        memory.release()
                 finally:
                     self._busy = False
                     if from_queue:
@@ -541,6 +546,8 @@ class LabScreen(Screen):
             from tutor import labs, memory
 
             labs.warmer.forget(self._warm_up_progress)  # it refers to this screen
+            if self._deferral is not None:
+                labs.warmer.stop_deferring(self.LAB_ID, self._deferral)
             memory.forget_worker()  # else the pool thread keeps this screen alive
 
     def _warm_up(self, worker: Any) -> None:
@@ -560,19 +567,17 @@ class LabScreen(Screen):
         from tutor import labs
 
         self._warm_up_progress = progress  # the warmer may call it later: forgotten at the end
-        labs.get_kernels_ready(self.LAB_ID, self.KERNELS, progress)
-        from tutor import memory
+        self._deferral = labs.get_kernels_ready(self.LAB_ID, self.KERNELS, progress)
+        if self._deferral is None:  # compiled here: LLVM's code pages, before the build's peak
+            from tutor import memory
 
-        memory.release()  # LLVM's code pages, before the build adds its own peak
+            memory.release()
         self.post_message(self.WarmUp(1, 1, ""))
 
     def _build(self) -> dict:
         self.build()
         self.iterations = 0
         self._ready = True
-        from tutor import memory
-
-        memory.release()  # the warm-up's and the build's garbage, and LLVM's code pages
         return {"built": True}
 
     def _run(self, kind: str, fn: Callable[[], dict | None] | None, send: bool) -> dict | None:
