@@ -345,14 +345,34 @@ class TextToImage:
         steps: int = 50,
         sampler: str = "ddim",
         record: bool = False,
+        seeds: list[int] | None = None,
     ) -> tuple[np.ndarray, list | None]:
         """Pictures (n, 16, 16, 3) for one prompt (n copies, different noise) or a list of
         prompts (one picture each), and with ``record`` the film: a list of
-        (t, x_t as pictures, predicted x̂_0 as pictures), from pure noise to the end."""
+        (t, x_t as pictures, predicted x̂_0 as pictures), from pure noise to the end.
+
+        ``seeds`` (one prompt; instead of ``n`` and ``seed``): one picture per seed, all
+        in one batch. Picture k starts from the noise ``generate(prompt, n=1,
+        seed=seeds[k])`` starts from, so with DDIM (no noise after the start) it is that
+        picture, to float rounding, at a fraction of the cost (four seeds: 0.06 s
+        instead of 0.2 s); DDPM's fresh noise comes from one stream, seeded by seeds[0]."""
+        x_T = None
+        if seeds is not None:
+            if not isinstance(prompts, str) or not seeds:
+                raise ValueError("seeds: give one prompt and at least one seed")
+            x_T = np.concatenate([self.diffusion.noise(1, int(k), 0) for k in seeds])
+            n, seed = len(x_T), int(seeds[0])
         texts = [prompts] * (1 if n is None else int(n)) if isinstance(prompts, str) else list(prompts)
         cond = condition(self.text_encoder.encode_texts(texts))
         x, trajectory = self.diffusion.sample(
-            len(texts), steps=steps, sampler=sampler, seed=seed, guidance=guidance, cond=cond, record=record
+            len(texts),
+            steps=steps,
+            sampler=sampler,
+            seed=seed,
+            guidance=guidance,
+            cond=cond,
+            record=record,
+            x_T=x_T,
         )
         images = self.to_images(self.diffusion.to_model(x))
         film = None

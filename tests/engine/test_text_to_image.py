@@ -223,6 +223,30 @@ def test_generate_film_ends_at_the_pictures_and_prompts_are_checked(tiny):
     assert T.TextToImage.unknown_words("a red zebra") == ["zebra"]
 
 
+def test_seeds_in_one_batch_are_the_pictures_of_each_seed_alone(tiny):
+    """DDIM draws no noise after the start, so picture k of a batch over ``seeds`` is
+    generate(n=1, seed=seeds[k]) to float rounding; DDPM's first picture starts alike."""
+    for model in tiny:
+        batch, film = model.generate(
+            "a small blue star", seeds=[7, 3, 11], steps=5, guidance=3.0, record=True
+        )
+        alone = [
+            model.generate("a small blue star", n=1, seed=k, steps=5, guidance=3.0)[0][0] for k in (7, 3, 11)
+        ]
+        np.testing.assert_allclose(batch, np.stack(alone), atol=2e-5)
+        assert film is not None and film[-1][1].shape == (3, 16, 16, 3)
+        assert not np.allclose(batch[0], batch[1], atol=1e-2)  # different seeds, different pictures
+        ddpm, _ = model.generate("a small blue star", seeds=[7, 3], steps=5, sampler="ddpm")
+        first, _ = model.generate("a small blue star", n=2, seed=7, steps=5, sampler="ddpm")
+        assert ddpm.shape == (2, 16, 16, 3) and not np.array_equal(
+            ddpm, first
+        )  # seed 3's start, not 7's stream
+    with pytest.raises(ValueError, match="one prompt"):
+        tiny[0].generate(["a red heart", "a blue star"], seeds=[1, 2], steps=2)
+    with pytest.raises(ValueError, match="at least one seed"):
+        tiny[0].generate("a red heart", seeds=[], steps=2)
+
+
 def test_latent_model_works_in_the_small_grid(tiny):
     _, latent = tiny
     assert latent.kind == "latent" and latent.diffusion.config.dim == 64 == np.prod(T.LATENT_GRID)
