@@ -721,7 +721,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "clip": ("clip", "render"),
     "flow": ("flow",),
     "autoregressive": ("autoregressive",),
-    "families": ("autoregressive", "gan", "vae", "diffusion", "flow", "render"),
+    "families": ("autoregressive", "gan", "vae", "diffusion", "flow", "metrics", "render"),
 }
 
 

@@ -16,7 +16,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from engine import diffusion, images, kernels, render, runtime, transformer, vae
+from engine import diffusion, images, kernels, metrics, render, runtime, transformer, vae
 
 RNG = np.random.default_rng(7)
 
@@ -148,6 +148,17 @@ def _cases():
     cases["gelu"] = (transformer.gelu_forward, lambda: [rows, np.empty_like(rows)])
     scores = f32(3, 5, 5) * 4
     cases["causal_softmax"] = (transformer.causal_softmax, lambda: [scores, 0.5, np.empty_like(scores)])
+    # the 2-D sample measures: more rows than the twins' row block, some samples far away
+    points = RNG.normal(size=(metrics.ROW_CHUNK + 40, 2))
+    samples = np.concatenate([RNG.normal(size=(300, 2)) * 1.5, RNG.normal(size=(20, 2)) + 6.0])
+    r2 = RNG.uniform(0.0, 0.05, len(points))
+    cases["kth_nearest"] = (metrics._kth_nearest_sq, lambda: [points, 4, np.empty(len(points))])
+    cases["gaussian_sum"] = (metrics._gaussian_sum, lambda: [samples, points, -3.0])
+    cases["gaussian_self_sum"] = (metrics._gaussian_self_sum, lambda: [points, -3.0])
+    cases["balls"] = (
+        metrics._balls,
+        lambda: [samples, points, r2, -12.5, np.zeros(len(samples), bool), np.zeros(len(points), bool)],
+    )
     return cases
 
 

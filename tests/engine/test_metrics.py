@@ -110,6 +110,21 @@ def test_knn_radii_and_kernel_mean_in_row_blocks_match_the_whole_matrix():
     )
 
 
+def test_sample_quality_is_precision_coverage_and_mmd_in_one_pass():
+    rng = np.random.default_rng(5)
+    toy = data.ring(n=700)
+    samples = toy.points[:300] + rng.standard_normal((300, 2)) * 0.3
+    cache: dict = {}
+    q = metrics.sample_quality(samples, toy.points, cache=cache)
+    pc = metrics.precision_coverage(samples, toy.points)
+    assert q["precision"] == pc["precision"] and q["coverage"] == pc["coverage"]
+    assert 0.05 < pc["precision"] < 0.95 and 0.05 < pc["coverage"] < 0.95  # neither end: a real check
+    assert q["mmd"] == pytest.approx(metrics.mmd(samples, toy.points), rel=1e-9)
+    assert set(cache) == {"radii", "kyy"}
+    again = metrics.sample_quality(samples, toy.points, cache=cache)  # from the cache: same numbers
+    assert again == q
+
+
 def test_perfect_samples_are_precise_and_complete():
     toy = data.ring(n=1000)
     pc = metrics.precision_coverage(toy.points, toy.points)

@@ -124,7 +124,15 @@ class CsvInput(Input):
 class FamiliesLab(LabScreen):
     LAB_ID = "families"
     LAB_TITLE = "Five families, one dataset"
-    KERNELS = ("autoregressive", "gan", "vae", "diffusion", "flow", "render")  # all five families
+    KERNELS = (
+        "autoregressive",
+        "gan",
+        "vae",
+        "diffusion",
+        "flow",
+        "metrics",
+        "render",
+    )  # five families, their measures
     HELP_MD = HELP_MD
     PLAY = "Train"
     STEP = "Train a chunk"
