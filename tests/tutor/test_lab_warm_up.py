@@ -378,3 +378,37 @@ def test_a_failed_compile_ends_deferring(deferring, monkeypatch):
     assert labs.warmer.join(30)
     assert not runtime.deferring()  # a missing kernel now compiles in the app, as before
     assert labs.warmer.errors == {"gan-2d": "Boom: no"}
+
+
+def test_reading_time_loading_gives_way_to_the_open_lab(deferring):
+    """The lab is open (it loads what it uses at its first calls): a reading-time
+    warm-up of the same lab neither loads beside it nor ends its deferral."""
+    (deferring.gate.parent / (deferring.gate.name + ".cached")).touch()
+    tokens: list = []
+    _open_deferred("gan-2d", [], tokens).join(10)
+    assert labs.warmer.start(["gan-2d"])  # e.g. the lesson behind it queues the lab
+    assert labs.warmer.join(30)
+    assert runtime.deferring() and deferring.children() == []
+    assert deferring.ran == [(name, "lab-worker") for name in FAKE_KERNELS]  # nothing loaded twice
+    assert labs.warmer.ready == [] and labs.warmer.errors == {}
+
+
+def test_a_miss_while_reading_time_loading_runs_makes_it_compile(deferring):
+    """The lab opens while the warmer's thread loads the same lab's kernels and misses
+    one: the thread, not finding them all, compiles (at the app's priority) instead of
+    giving way."""
+    cached = deferring.gate.parent / (deferring.gate.name + ".cached")
+    cached.touch()
+    deferring.loading.set()  # the thread's load of fake_first waits for release
+    assert labs.warmer.start(["gan-2d"])
+    _wait_for(lambda: deferring.ran)
+    labs.get_kernels_ready("gan-2d", FAKE_KERNELS)  # the lab opens (this thread is its worker)
+    cached.unlink()
+    runtime._WARMUPS["fake_second"]()  # its first call misses
+    assert deferring.children() == []  # the thread is still loading: it will compile
+    deferring.release.set()
+    _wait_for(lambda: deferring.children())
+    assert deferring.children()[0][:2] == ["gan-2d", os.getpriority(os.PRIO_PROCESS, 0)]
+    deferring.open_gate()
+    assert labs.warmer.join(30) and not runtime.deferring()
+    assert labs.warmer.ready == ["gan-2d"]

@@ -212,7 +212,10 @@ class Warmer:
                 self._end_deferring(lab_id)
                 return
             self._nice[lab_id] = 0  # also for a compile the thread is about to start
-            if self._child_lab == lab_id or self._working == lab_id or lab_id in self._pending:
+            if self._working == lab_id:
+                self._urgent.add(lab_id)  # the thread's phase 0 must go on to compile
+                return
+            if self._child_lab == lab_id or lab_id in self._pending:
                 return
             self._urgent.add(lab_id)
             self._queued.add(lab_id)
@@ -275,9 +278,13 @@ class Warmer:
                     self._urgent.discard(lab_id)
                 ready = False
                 try:
-                    ready = (look and _warm_lab(lab_id, stop, cached_only=True)) or (
-                        self._compile(lab_id, stop) and not stop.is_set() and _warm_lab(lab_id, stop)
-                    )
+                    if look:  # phase 0; it gives way if the lab opens (it loads what it uses)
+                        lab_open = _StopWhen(stop.is_set, functools.partial(self._is_open, lab_id))
+                        ready = _warm_lab(lab_id, lab_open, cached_only=True)
+                        if not ready and self._gave_way(lab_id, stop):
+                            continue
+                    if not ready:
+                        ready = self._compile(lab_id, stop) and not stop.is_set() and _warm_lab(lab_id, stop)
                 except Exception as exc:  # the lab shows its own error when opened
                     self.errors[lab_id] = f"{type(exc).__name__}: {exc}"
                 with self._lock:
@@ -286,6 +293,7 @@ class Warmer:
                     else:  # stopped part-way or failed: a later lesson may queue it again
                         self._queued.discard(lab_id)
                     self._nice.pop(lab_id, None)
+                    self._urgent.discard(lab_id)
                     self._working = None
                     listeners = list(self._listeners) if self._deferred_lab == lab_id else []
                     self._end_deferring(lab_id)
@@ -296,6 +304,24 @@ class Warmer:
                 self._thread = None
                 if self._pending and not self._closed:  # queued while this one was stopping
                     self._spawn()
+
+    def _is_open(self, lab_id: str) -> bool:
+        return self._deferred_lab == lab_id
+
+    def _gave_way(self, lab_id: str, stop: threading.Event) -> bool:
+        """Phase 0 for ``lab_id`` found a kernel missing or stopped because the lab opened.
+        If the lab is open and has missed nothing so far, the thread leaves the lab to
+        it: True, and the lab's first miss queues the compile (compile_first). Decided
+        under the lock, so a miss arriving meanwhile either comes before (compile now)
+        or finds the thread gone (queues it)."""
+        with self._lock:
+            if self._deferred_lab != lab_id or stop.is_set() or lab_id in self._urgent:
+                self._urgent.discard(lab_id)
+                return False
+            self._working = None
+            self._queued.discard(lab_id)
+            self._nice.pop(lab_id, None)
+            return True
 
     def _compile(self, lab_id: str, stop: threading.Event) -> bool:
         """Phase 1: the child process compiles the lab's kernels into the disk cache."""
@@ -336,6 +362,17 @@ class Warmer:
         if code != 0 and not stop.is_set():
             self.errors[lab_id] = last or f"the kernel compiler stopped (exit status {code})"
         return code == 0
+
+
+class _StopWhen(threading.Event):
+    """A stop flag that is set when any of its conditions holds (checked when asked)."""
+
+    def __init__(self, *conditions: Callable[[], bool]) -> None:
+        super().__init__()
+        self._conditions = conditions
+
+    def is_set(self) -> bool:
+        return any(condition() for condition in self._conditions)
 
 
 def child_command(lab_id: str, nice: int) -> list[str]:
