@@ -172,6 +172,16 @@ multi-mode dataset are that far apart at h = 0.2)."""
 
 
 @kernel
+def _sq_dist(a, i, b, j):
+    """|a[i] - b[j]|^2 from the differences (never negative, no cancellation)."""
+    d2 = 0.0
+    for c in range(a.shape[1]):
+        diff = a[i, c] - b[j, c]
+        d2 += diff * diff
+    return d2
+
+
+@kernel
 def _insert_smallest(best, d2):
     """Put d2 into ``best`` (the k smallest so far, ascending) if it belongs there."""
     k = best.shape[0]
@@ -187,14 +197,11 @@ def _insert_smallest(best, d2):
 def _kth_nearest_sq(points, k, out):
     """out[i] = squared distance from point i to its k-th nearest OTHER point. Each
     pair is measured once and offered to both of its points."""
-    n, dims = points.shape
+    n = points.shape[0]
     best = np.full((n, k), np.inf)
     for i in range(n):
         for j in range(i + 1, n):
-            d2 = 0.0
-            for c in range(dims):
-                diff = points[i, c] - points[j, c]
-                d2 += diff * diff
+            d2 = _sq_dist(points, i, points, j)
             _insert_smallest(best[i], d2)
             _insert_smallest(best[j], d2)
     for i in range(n):
@@ -216,10 +223,7 @@ def _gaussian_sum(x, y, g):
     total = 0.0
     for i in range(x.shape[0]):
         for j in range(y.shape[0]):
-            d2 = 0.0
-            for c in range(x.shape[1]):
-                diff = x[i, c] - y[j, c]
-                d2 += diff * diff
+            d2 = _sq_dist(x, i, y, j)
             if g * d2 > NEGLIGIBLE:
                 total += np.exp(g * d2)
     return total
@@ -239,10 +243,7 @@ def _gaussian_self_sum(x, g):
     total = 0.0
     for i in range(x.shape[0]):
         for j in range(i + 1, x.shape[0]):
-            d2 = 0.0
-            for c in range(x.shape[1]):
-                diff = x[i, c] - x[j, c]
-                d2 += diff * diff
+            d2 = _sq_dist(x, i, x, j)
             if g * d2 > NEGLIGIBLE:
                 total += np.exp(g * d2)
     return 2.0 * total + x.shape[0]
@@ -262,10 +263,7 @@ def _balls(samples, data, r2, g, inside, covered):
     for i in range(samples.shape[0]):
         hit = False
         for j in range(data.shape[0]):
-            d2 = 0.0
-            for c in range(samples.shape[1]):
-                diff = samples[i, c] - data[j, c]
-                d2 += diff * diff
+            d2 = _sq_dist(samples, i, data, j)
             if d2 <= r2[j]:
                 hit = True
                 covered[j] = True
