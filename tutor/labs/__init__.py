@@ -57,9 +57,11 @@ for the compile. Tests turn it off: twins agree with kernels only to rounding.""
 
 class Warmer:
     """While the learner reads a lesson, get its labs' kernels ready, so that pressing
-    ``t`` finds them compiled and loaded. One daemon thread does it, one lab at a time,
-    in two phases:
+    ``t`` finds them compiled and loaded. One daemon thread does it, one lab at a time:
 
+    0. **look**: load the lab's kernels if the disk cache holds them all (this thread
+       defers on its own, so a missing one runs its twin once instead of compiling);
+       done if it did. It gives way when the lab opens (see below).
     1. **compile** in a child process (``python -m tutor.labs.warm LAB``) at nice +10:
        numba compiles into the on-disk cache. A process, not a thread, because
        compiling is Python: a compiling thread shares the app's GIL, and at low
@@ -70,11 +72,16 @@ class Warmer:
        lab's ``KERNELS`` finds every kernel in the cache (numba's start-up and the cache
        loads, about a second of CPU, GIL shared in short bursts).
 
-    A lab that opens meanwhile calls :meth:`hurry`: nothing further starts, a child
-    compiling THIS lab's kernels gets normal priority back where the system allows and
-    is waited for (its progress shown in the lab), a child compiling another lab's is
-    stopped; the lab's own ``warm_up`` then skips finished loads and waits for the one
-    in progress under the registry's lock. So nothing compiles twice. App exit calls
+    A lab that opens meanwhile calls :meth:`defer_for` (the app: it never waits; its
+    kernels load at their first calls, a missing one runs its twin and its miss calls
+    :meth:`compile_first`): other labs' work stops, a child compiling THIS lab's
+    kernels keeps going at the app's priority and its end ends deferring, and phase 0
+    of this lab gives way. Without deferred compiles (tests) the lab calls
+    :meth:`hurry` instead: nothing further starts, a child compiling THIS lab's kernels
+    gets normal priority back where the system allows and is waited for (its progress
+    shown in the lab), a child compiling another lab's is stopped; the lab's own
+    ``warm_up`` then skips finished loads and waits for the one in progress under the
+    registry's lock. Either way nothing compiles twice. App exit calls
     :meth:`close`: the child is stopped (numba writes a cache file to a temporary name
     and renames it, so none is left half written) and the thread is never waited for.
     """
