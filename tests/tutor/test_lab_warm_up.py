@@ -412,3 +412,42 @@ def test_a_miss_while_reading_time_loading_runs_makes_it_compile(deferring):
     deferring.open_gate()
     assert labs.warmer.join(30) and not runtime.deferring()
     assert labs.warmer.ready == ["gan-2d"]
+
+
+async def test_a_real_lab_in_the_app_defers_while_open_and_stops_when_left(make_app, monkeypatch, tmp_path):
+    """The app's way end to end, with the GAN lab's real kernels: its first frame comes
+    (from compiled, cached or twin kernels, whichever the cache allows), deferring is on
+    while it is open and ends when the learner leaves. A miss would start a compile; the
+    child here is a stand-in that reports done at once, so nothing compiles in a child."""
+    from tutor.labs.base import LabScreen
+
+    child = [sys.executable, "-c", "print('progress 1 1 done', flush=True)"]
+    monkeypatch.setattr(labs, "warmer", labs.Warmer(command=lambda lab_id, nice: child))
+    monkeypatch.setattr(labs, "DEFER_COMPILES", True)
+    monkeypatch.setattr(labs, "WARM_WHILE_READING", False)
+    monkeypatch.setattr(runtime, "_deferring", False)
+    app = make_app()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.open_lab("gan-2d")
+            await pilot.pause()
+            lab = app.screen
+            assert isinstance(lab, LabScreen)
+            await lab.wait_idle()
+            for _ in range(600):
+                if lab.last_frame is not None:
+                    break
+                await pilot.pause(0.05)
+            assert lab.last_frame is not None and "error" not in lab.last_frame.get("_metrics", {})
+            assert runtime.deferring() or labs.warmer.errors == {}  # ended only by a finished compile
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, LabScreen)
+            for _ in range(1200):  # the worker ends (or, with an empty cache, the warmer's compile)
+                if not runtime.deferring():
+                    break
+                await pilot.pause(0.05)
+            assert not runtime.deferring()
+    finally:
+        labs.warmer.close()
+        runtime.set_deferring(False)
