@@ -57,7 +57,7 @@ from . import captions as C
 from . import images as imgs
 from . import kernels as K
 from . import nn, training, weights
-from .runtime import kernel, register_warmup
+from .runtime import kernel, register_warmup, twin_of
 
 F32 = np.float32
 WEIGHTS_VERSION = 1
@@ -213,6 +213,65 @@ def contrastive_loss(logits, match, grad):
             total_cols -= target * (logits[i, j] - logz)
             grad[i, j] += (math.exp(logits[i, j] - logz) - target) / (2.0 * m)
     return 0.5 * (total_rows / n + total_cols / m)
+
+
+# Numpy twins: what runs while the kernels' compile is deferred (engine/runtime.py). The
+# interpreted loops ran the lab's first training steps at about one a second.
+
+
+@twin_of(embed_tokens)
+def _embed_tokens_numpy(ids, positions, emb, pos, out):
+    out[:] = emb[ids] + pos[positions]
+
+
+@twin_of(embed_tokens_backward)
+def _embed_tokens_backward_numpy(ids, positions, dout, demb, dpos):
+    demb[:, :] = 0.0
+    dpos[:, :] = 0.0
+    np.add.at(demb, ids, dout)
+    np.add.at(dpos, positions, dout)
+
+
+@twin_of(segment_mean)
+def _segment_mean_numpy(h, offsets, out):
+    counts = np.diff(offsets)
+    out[:] = np.add.reduceat(h[: offsets[-1]], offsets[:-1], axis=0)
+    out *= (1.0 / counts).astype(np.float32)[:, None]
+
+
+@twin_of(segment_mean_backward)
+def _segment_mean_backward_numpy(dout, offsets, dh):
+    counts = np.diff(offsets)
+    scaled = dout * (1.0 / counts).astype(np.float32)[:, None]
+    dh[offsets[0] : offsets[-1]] = np.repeat(scaled, counts, axis=0)
+
+
+@twin_of(l2_normalise)
+def _l2_normalise_numpy(f, u, norms):
+    r = np.maximum(np.sqrt(np.square(f, dtype=np.float64).sum(axis=1)), 1e-12)
+    norms[:] = r
+    u[:] = f / r[:, None]
+
+
+@twin_of(l2_normalise_backward)
+def _l2_normalise_backward_numpy(u, norms, du, df):
+    dot = (u.astype(np.float64) * du).sum(axis=1)
+    df[:] = (du - u * dot[:, None]) / norms[:, None]
+
+
+@twin_of(contrastive_loss)
+def _contrastive_loss_numpy(logits, match, grad):
+    x, w = logits.astype(np.float64), match.astype(np.float64)
+    n, m = x.shape
+    total, g = 0.0, np.zeros_like(x)
+    for axis, size in ((1, n), (0, m)):  # rows (image -> captions), then columns
+        top = x.max(axis=axis, keepdims=True)
+        log_p = x - (np.log(np.exp(x - top).sum(axis=axis, keepdims=True)) + top)
+        target = w / w.sum(axis=axis, keepdims=True)
+        total -= (target * log_p).sum() / size
+        g += (np.exp(log_p) - target) / (2.0 * size)
+    grad[:] = g
+    return 0.5 * total
 
 
 # ------------------------------------------------------------------ helpers

@@ -16,7 +16,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from engine import diffusion, images, kernels, metrics, render, runtime, transformer, vae
+from engine import clip, diffusion, images, kernels, metrics, render, runtime, transformer, vae
 
 RNG = np.random.default_rng(7)
 
@@ -158,6 +158,43 @@ def _cases():
     cases["balls"] = (
         metrics._balls,
         lambda: [samples, points, r2, -12.5, np.zeros(len(samples), bool), np.zeros(len(points), bool)],
+    )
+    # the tiny CLIP's text and pooling kernels: a packed batch of three texts (names of
+    # their own: the lambdas above read their variables when called)
+    c_ids = np.array([3, 1, 4, 1, 5, 2, 0], np.int64)
+    c_pos = np.array([0, 1, 2, 0, 1, 0, 1], np.int64)
+    c_offsets = np.array([0, 3, 5, 7], np.int64)
+    c_emb, c_pos_emb, c_tokens, c_pooled = f32(6, 4), f32(3, 4), f32(7, 4), f32(3, 4)
+    cases["embed_tokens"] = (
+        clip.embed_tokens,
+        lambda: [c_ids, c_pos, c_emb, c_pos_emb, np.empty((7, 4), np.float32)],
+    )
+    cases["embed_tokens_backward"] = (
+        clip.embed_tokens_backward,
+        lambda: [c_ids, c_pos, c_tokens, np.ones((6, 4), np.float32), np.ones((3, 4), np.float32)],
+    )
+    cases["segment_mean"] = (clip.segment_mean, lambda: [c_tokens, c_offsets, np.empty((3, 4), np.float32)])
+    cases["segment_mean_backward"] = (
+        clip.segment_mean_backward,
+        lambda: [c_pooled, c_offsets, np.empty((7, 4), np.float32)],
+    )
+    c_feats, c_grads = f32(5, 4) * 3, f32(5, 4)
+    c_unit = c_feats / np.linalg.norm(c_feats, axis=1, keepdims=True)
+    c_norms = np.linalg.norm(c_feats, axis=1).astype(np.float32)
+    cases["l2_normalise"] = (
+        clip.l2_normalise,
+        lambda: [c_feats, np.empty_like(c_feats), np.empty(5, np.float32)],
+    )
+    cases["l2_normalise_backward"] = (
+        clip.l2_normalise_backward,
+        lambda: [c_unit, c_norms, c_grads, np.empty_like(c_grads)],
+    )
+    c_logits = f32(4, 4) * 3
+    c_match = np.eye(4, dtype=np.float32)
+    c_match[0, 1] = c_match[1, 0] = 1.0  # two texts fit two pictures: soft targets
+    cases["contrastive_loss"] = (
+        clip.contrastive_loss,
+        lambda: [c_logits, c_match, np.empty_like(c_logits)],
     )
     return cases
 
