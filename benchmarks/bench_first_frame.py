@@ -27,7 +27,10 @@ Two ways of pressing ``t`` are measured, each with an empty and a filled cache:
 * ``started_cold`` / ``started_warm``: the app has been open STARTED seconds (Home,
   then a lesson, then ``t`` at once): it has run what the app runs after its first
   paint (``tutor.labs.warmer.prepare`` after ``tutor.app.PREPARE_AFTER``: the engine's
-  import and numba's one-time costs), but no warm-up of this lab.
+  import and numba's one-time costs), but no warm-up of this lab;
+* ``lesson_cold`` / ``lesson_warm``: the same, with the lesson shown GLANCE seconds
+  before ``t``: its reading-time warm-up of this lab has started (as the lesson screen
+  does), and gives way when the lab opens.
 
 With an empty cache a lab does not wait for its compile: kernels not yet compiled run
 their twins while a child process compiles them (engine.runtime's deferred compiles);
@@ -54,11 +57,16 @@ GOALS = {"cold": 5.0, "warm": 1.0}
 
 
 STARTED = 2.0
+GLANCE = 0.3
+"""lesson_*: seconds between the lesson's appearing and ``t``."""
 
 
-def child(lab_id: str, timeout: float, read: bool = False, started: bool = False) -> dict:
+def child(
+    lab_id: str, timeout: float, read: bool = False, started: bool = False, lesson: bool = False
+) -> dict:
     """In this process: open ``lab_id`` once and return seconds to its first frame
-    (``read``: after the reading-time warm-up has finished, also timed)."""
+    (``read``: after the reading-time warm-up has finished, also timed; ``started``:
+    the app open STARTED s; ``lesson``: that, and the lesson shown GLANCE s before)."""
     import asyncio
 
     from textual.app import App
@@ -72,10 +80,12 @@ def child(lab_id: str, timeout: float, read: bool = False, started: bool = False
         CSS_PATH = os.path.join(os.path.dirname(tutor.__file__), "tutor.tcss")
 
         def on_mount(self) -> None:
-            if started:  # what the app does after its first paint, then t pressed later
+            if started or lesson:  # what the app does after its first paint, then t pressed later
                 from tutor.app import PREPARE_AFTER
 
                 self.set_timer(PREPARE_AFTER, labs.warmer.prepare)
+                if lesson:  # the lesson screen starts its labs' warm-up as it appears
+                    self.set_timer(STARTED - GLANCE, lambda: labs.warmer.start([lab_id]))
                 self.set_timer(STARTED, self.open_lab)
             elif read:  # what the lesson screen does when it shows a lesson with this lab
                 marks["lesson"], marks["lesson_cpu"] = time.perf_counter(), time.process_time()
@@ -153,13 +163,18 @@ def byte_compile() -> None:
         compileall.compile_dir(os.path.join(ROOT, package), quiet=1)
 
 
-def _run_child(lab_id: str, cache: str, timeout: float, read: bool = False, started: bool = False) -> dict:
+def _run_child(
+    lab_id: str, cache: str, timeout: float, read: bool = False, started: bool = False, lesson: bool = False
+) -> dict:
     env = dict(os.environ, NUMBA_CACHE_DIR=cache, GENAI_TUTOR_HOME=tempfile.mkdtemp(prefix="genai-ff-home-"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # read the bytecode byte_compile wrote
     command = [sys.executable, os.path.abspath(__file__), "--child", lab_id, "--timeout", str(timeout)]
     try:
         out = subprocess.run(
-            command + (["--read"] if read else []) + (["--started"] if started else []),
+            command
+            + (["--read"] if read else [])
+            + (["--started"] if started else [])
+            + (["--lesson"] if lesson else []),
             env=env,
             capture_output=True,
             text=True,
@@ -176,7 +191,17 @@ def _run_child(lab_id: str, cache: str, timeout: float, read: bool = False, star
     return json.loads(lines[-1])
 
 
-CASES = ("cold", "warm", "read_cold", "read_warm", "started_cold", "started_warm")
+CASES = (
+    "cold",
+    "warm",
+    "read_cold",
+    "read_warm",
+    "started_cold",
+    "started_warm",
+    "lesson_cold",
+    "lesson_warm",
+)
+PAIRS = (CASES[0:2], CASES[2:4], CASES[4:6], CASES[6:8])  # each pair shares one cache, empty at first
 
 
 def measure(lab_id: str, repeat: int, timeout: float, cases: tuple[str, ...] = CASES) -> dict:
@@ -189,15 +214,15 @@ def measure(lab_id: str, repeat: int, timeout: float, cases: tuple[str, ...] = C
     reading_cpu: dict[str, list[float]] = {case: [] for case in CASES[2:4]}
     errors = []
     for _ in range(repeat):
-        for pair in (CASES[:2], CASES[2:4], CASES[4:]):
+        for pair in PAIRS:
             pair = tuple(case for case in pair if case in cases)
             if not pair:
                 continue
             cache = tempfile.mkdtemp(prefix="genai-ff-numba-")
             try:
                 for case in pair:
-                    read, started = case.startswith("read"), case.startswith("started")
-                    result = _run_child(lab_id, cache, timeout, read=read, started=started)
+                    read, started, lesson = (case.startswith(k) for k in ("read", "started", "lesson"))
+                    result = _run_child(lab_id, cache, timeout, read=read, started=started, lesson=lesson)
                     if "error" in result:
                         errors.append(f"{case}: {result['error']}")
                         continue
@@ -241,9 +266,10 @@ def main() -> None:
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     parser.add_argument("--read", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--started", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--lesson", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.timeout, args.read, args.started)))
+        print(json.dumps(child(args.child, args.timeout, args.read, args.started, args.lesson)))
         return
     from tutor import labs
 
