@@ -451,3 +451,19 @@ async def test_a_real_lab_in_the_app_defers_while_open_and_stops_when_left(make_
     finally:
         labs.warmer.close()
         runtime.set_deferring(False)
+
+
+def test_a_lab_left_while_reading_time_loading_runs_still_ends_its_deferral(deferring):
+    """The learner opens the lab and leaves again while the warmer's thread loads the
+    same lab: the thread does not give way to a lab that is gone, and deferring ends."""
+    cached = deferring.gate.parent / (deferring.gate.name + ".cached")
+    cached.touch()
+    deferring.loading.set()  # the thread's load of fake_first waits for release
+    assert labs.warmer.start(["gan-2d"])
+    _wait_for(lambda: deferring.ran)
+    token = labs.get_kernels_ready("gan-2d", FAKE_KERNELS)  # opened ...
+    labs.warmer.stop_deferring("gan-2d", token)  # ... and left: the thread is still at work
+    assert runtime.deferring()
+    deferring.release.set()
+    assert labs.warmer.join(30)
+    assert not runtime.deferring()

@@ -103,6 +103,7 @@ class Warmer:
         self._nice: dict[str, int] = {}  # labs to compile at another priority than self.nice
         self._deferred_lab: str | None = None  # the open lab running twins until this compile lands
         self._deferral = 0  # counts defer_for calls: a closing lab ends only its own deferral
+        self._lab_open = False  # the deferred lab's worker is running (stop_deferring ends it)
         self._working: str | None = None  # the lab the thread is loading or compiling now
         self._urgent: set[str] = set()  # labs known to miss kernels: compile without looking first
         self.ready: list[str] = []
@@ -191,7 +192,7 @@ class Warmer:
         ends. If no such child runs, :meth:`compile_first` starts one at the lab's first
         miss. Returns a token for :meth:`stop_deferring`."""
         with self._lock:
-            self._deferred_lab = lab_id
+            self._deferred_lab, self._lab_open = lab_id, True
             self._deferral += 1
             token = self._deferral
             others = [i for i in self._pending if i != lab_id]
@@ -237,6 +238,7 @@ class Warmer:
         with self._lock:
             if token != self._deferral:
                 return
+            self._lab_open = False  # a phase 0 of this lab now goes on instead of giving way
             if self._child_lab != lab_id and self._working != lab_id and lab_id not in self._pending:
                 self._end_deferring(lab_id)
 
@@ -313,7 +315,7 @@ class Warmer:
                     self._spawn()
 
     def _is_open(self, lab_id: str) -> bool:
-        return self._deferred_lab == lab_id
+        return self._lab_open and self._deferred_lab == lab_id
 
     def _gave_way(self, lab_id: str, stop: threading.Event) -> bool:
         """Phase 0 for ``lab_id`` found a kernel missing or stopped because the lab opened.
@@ -322,7 +324,7 @@ class Warmer:
         under the lock, so a miss arriving meanwhile either comes before (compile now)
         or finds the thread gone (queues it)."""
         with self._lock:
-            if self._deferred_lab != lab_id or stop.is_set() or lab_id in self._urgent:
+            if not self._is_open(lab_id) or stop.is_set() or lab_id in self._urgent:
                 self._urgent.discard(lab_id)
                 return False
             self._working = None
