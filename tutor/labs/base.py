@@ -185,10 +185,12 @@ class LabScreen(Screen):
     STEP: str | None = "Step"
     """What `s` does while paused, or None."""
     WARM_UP = True
-    """Compile (or load from cache) the engine's kernels before the first build."""
+    """Get the engine's kernels ready before the first build (tutor.labs.get_kernels_ready:
+    in the app, each loads at its first call and a missing one compiles in a child)."""
     KERNELS: tuple[str, ...] | None = None
-    """The engine modules whose warm-ups the first build and frame need (what
-    ``engine.runtime.warm_up(modules=...)`` compiles); None warms up every module."""
+    """The engine modules whose kernels the lab uses (what the compiling child and the
+    reading-time warm-up compile, ``engine.runtime.warm_up(modules=...)``); None: every
+    module."""
     autoplay = True  # tests set this to False so labs start paused and deterministic
 
     BINDINGS = [
