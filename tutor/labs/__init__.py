@@ -100,12 +100,11 @@ class Warmer:
         self._listeners: list[Callable[[int, int, str], None]] = []
         self._closed = False
         self._prepared = False
-        self._nice: dict[str, int] = {}  # labs to compile at another priority than self.nice
         self._deferred_lab: str | None = None  # the open lab running twins until this compile lands
         self._deferral = 0  # counts defer_for calls: a closing lab ends only its own deferral
         self._lab_open = False  # the deferred lab's worker is running (stop_deferring ends it)
         self._working: str | None = None  # the lab the thread is loading or compiling now
-        self._urgent: set[str] = set()  # labs known to miss kernels: compile without looking first
+        self._missed: set[str] = set()  # the open lab missed kernels: compile now, at the app's priority
         self.ready: list[str] = []
         """Labs whose kernels are compiled and loaded in this process (in order)."""
         self.errors: dict[str, str] = {}
@@ -155,12 +154,9 @@ class Warmer:
         if child is None:
             return
         try:
-            if not same:
-                child.terminate()
-                return
-            with contextlib.suppress(AttributeError, OSError):
-                os.setpriority(os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0))
-            child.wait()
+            _hurry_or_stop(child, same)
+            if same:
+                child.wait()
         finally:
             with self._lock:
                 if progress in self._listeners:
@@ -204,11 +200,7 @@ class Warmer:
             if child is not None and not same:
                 self._stop.set()  # the thread stops after this child; the lab's compile follows
         if child is not None:
-            with contextlib.suppress(AttributeError, OSError):
-                if same:
-                    os.setpriority(os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0))
-                else:
-                    child.terminate()
+            _hurry_or_stop(child, same)
         return token
 
     def compile_first(self, lab_id: str) -> None:
@@ -219,13 +211,9 @@ class Warmer:
             if self._closed:
                 self._end_deferring(lab_id)
                 return
-            self._nice[lab_id] = 0  # also for a compile the thread is about to start
-            if self._working == lab_id:
-                self._urgent.add(lab_id)  # the thread's phase 0 must go on to compile
+            self._missed.add(lab_id)  # also read by a phase 0 or a compile about to start
+            if self._working == lab_id or self._child_lab == lab_id or lab_id in self._pending:
                 return
-            if self._child_lab == lab_id or lab_id in self._pending:
-                return
-            self._urgent.add(lab_id)
             self._queued.add(lab_id)
             self._pending.insert(0, lab_id)
             if self._thread is None:
@@ -283,8 +271,7 @@ class Warmer:
                     if not self._pending:
                         return
                     lab_id = self._working = self._pending.pop(0)
-                    look = lab_id not in self._urgent  # phase 0 would only miss what the lab missed
-                    self._urgent.discard(lab_id)
+                    look = lab_id not in self._missed  # phase 0 would only miss what the lab missed
                 ready = False
                 try:
                     if look:  # phase 0; it gives way if the lab opens (it loads what it uses)
@@ -301,8 +288,7 @@ class Warmer:
                         self.ready.append(lab_id)
                     else:  # stopped part-way or failed: a later lesson may queue it again
                         self._queued.discard(lab_id)
-                    self._nice.pop(lab_id, None)
-                    self._urgent.discard(lab_id)
+                    self._missed.discard(lab_id)
                     self._working = None
                     listeners = list(self._listeners) if self._deferred_lab == lab_id else []
                     self._end_deferring(lab_id)
@@ -324,12 +310,10 @@ class Warmer:
         under the lock, so a miss arriving meanwhile either comes before (compile now)
         or finds the thread gone (queues it)."""
         with self._lock:
-            if not self._is_open(lab_id) or stop.is_set() or lab_id in self._urgent:
-                self._urgent.discard(lab_id)
+            if not self._is_open(lab_id) or stop.is_set() or lab_id in self._missed:
                 return False
             self._working = None
             self._queued.discard(lab_id)
-            self._nice.pop(lab_id, None)
             return True
 
     def _compile(self, lab_id: str, stop: threading.Event) -> bool:
@@ -340,7 +324,7 @@ class Warmer:
             if self._closed or stop.is_set():
                 return False
             child = subprocess.Popen(
-                self.command(lab_id, self._nice.get(lab_id, self.nice)),
+                self.command(lab_id, 0 if lab_id in self._missed else self.nice),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -371,6 +355,16 @@ class Warmer:
         if code != 0 and not stop.is_set():
             self.errors[lab_id] = last or f"the kernel compiler stopped (exit status {code})"
         return code == 0
+
+
+def _hurry_or_stop(child: subprocess.Popen, same: bool) -> None:
+    """A lab opens: a child compiling its kernels (``same``) gets the app's priority
+    back where the system allows; one compiling another lab's is stopped."""
+    with contextlib.suppress(AttributeError, OSError):
+        if same:
+            os.setpriority(os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0))
+        else:
+            child.terminate()
 
 
 class _StopWhen(threading.Event):
