@@ -219,22 +219,20 @@ class Warmer:
             if self._thread is None:
                 self._spawn()
 
-    def stop_deferring(self, lab_id: str, token: int) -> None:
-        """The lab's worker has ended (``token``: what its defer_for returned): deferring
-        ends, unless a child still compiles the lab's kernels (its end ends it) or the lab
-        has been opened again since."""
+    def stop_deferring(
+        self, lab_id: str, token: int, progress: Callable[[int, int, str], None] | None = None
+    ) -> None:
+        """The lab's worker has ended (``token``: what its defer_for returned; ``progress``:
+        the callback it gave, never called again): deferring ends, unless a child still
+        compiles the lab's kernels (its end ends it) or the lab has been opened again."""
         with self._lock:
+            if progress in self._listeners:
+                self._listeners.remove(progress)
             if token != self._deferral:
                 return
             self._lab_open = False  # a phase 0 of this lab now goes on instead of giving way
             if self._child_lab != lab_id and self._working != lab_id and lab_id not in self._pending:
                 self._end_deferring(lab_id)
-
-    def forget(self, progress: Callable[[int, int, str], None] | None) -> None:
-        """A closed lab's progress callback: never called again."""
-        with self._lock:
-            if progress in self._listeners:
-                self._listeners.remove(progress)
 
     def _end_deferring(self, lab_id: str) -> None:
         """(Lock held.) Deferring for ``lab_id`` ends: its kernels are loaded, or its

@@ -547,9 +547,8 @@ class LabScreen(Screen):
             self._finished.set()
             from tutor import labs, memory
 
-            labs.warmer.forget(self._warm_up_progress)  # it refers to this screen
-            if self._deferral is not None:
-                labs.warmer.stop_deferring(self.LAB_ID, self._deferral)
+            if self._deferral is not None:  # (its progress callback refers to this screen)
+                labs.warmer.stop_deferring(self.LAB_ID, self._deferral, self._warm_up_progress)
             memory.forget_worker()  # else the pool thread keeps this screen alive
 
     def _warm_up(self, worker: Any) -> None:
@@ -568,7 +567,7 @@ class LabScreen(Screen):
 
         from tutor import labs
 
-        self._warm_up_progress = progress  # the warmer may call it later: forgotten at the end
+        self._warm_up_progress = progress  # the warmer may call it later: dropped at the end
         self._deferral = labs.get_kernels_ready(self.LAB_ID, self.KERNELS, progress)
         if self._deferral is None:  # compiled here: LLVM's code pages, before the build's peak
             from tutor import memory
